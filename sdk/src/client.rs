@@ -1,0 +1,151 @@
+//! Connected clients: one per role, each sending its credential with every call.
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+use crate::Error;
+use crate::pb;
+use crate::pb::admin_service_client::AdminServiceClient;
+use crate::pb::agent_service_client::AgentServiceClient;
+use crate::pb::provider_service_client::ProviderServiceClient;
+
+/// Opens a channel to a cifd at `endpoint` (e.g. `http://127.0.0.1:50051`). The channel is
+/// cheap to clone and can carry clients of every role at once.
+pub async fn connect(endpoint: impl Into<String>) -> Result<Channel, Error> {
+    let endpoint = Endpoint::from_shared(endpoint.into())
+        .map_err(|error| Status::invalid_argument(format!("bad endpoint: {error}")))?;
+    Ok(endpoint.connect().await?)
+}
+
+/// Adds `authorization: Bearer <credential>` to every request.
+#[derive(Clone)]
+pub struct BearerAuth {
+    header: MetadataValue<Ascii>,
+}
+
+impl BearerAuth {
+    /// Fails when the credential cannot travel in a header (it is not printable ASCII).
+    pub fn new(credential: &str) -> Result<Self, Error> {
+        let header = format!("Bearer {credential}").parse().map_err(|_| {
+            Status::invalid_argument("the credential must be printable ASCII without spaces")
+        })?;
+        Ok(Self { header })
+    }
+}
+
+impl Interceptor for BearerAuth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.header.clone());
+        Ok(request)
+    }
+}
+
+/// A channel that authenticates every call.
+pub type AuthenticatedChannel = InterceptedService<Channel, BearerAuth>;
+
+/// Declares a client wrapper: `new`, `generated` (the full generated client) and one async
+/// method per listed RPC that returns the response message or an [`Error`].
+macro_rules! role_client {
+    (
+        $(#[$doc:meta])* $name:ident($generated:ident) {
+            $($(#[$method_doc:meta])* $method:ident($request:ident) -> $response:ident;)*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            inner: $generated<AuthenticatedChannel>,
+        }
+
+        impl $name {
+            /// A client that sends `credential` with every call over `channel`.
+            pub fn new(channel: Channel, credential: &str) -> Result<Self, Error> {
+                let auth = BearerAuth::new(credential)?;
+                Ok(Self { inner: $generated::with_interceptor(channel, auth) })
+            }
+
+            /// The generated client, for per-call metadata, deadlines or compression.
+            pub fn generated(&self) -> $generated<AuthenticatedChannel> {
+                self.inner.clone()
+            }
+
+            $(
+                $(#[$method_doc])*
+                pub async fn $method(&self, request: pb::$request) -> Result<pb::$response, Error> {
+                    Ok(self.inner.clone().$method(request).await?.into_inner())
+                }
+            )*
+        }
+    };
+}
+
+role_client! {
+    /// A channel provider's client (`cif.v1.ProviderService`).
+    ProviderClient(ProviderServiceClient) {
+        /// Starts a session the caller owns and focuses it.
+        create_session(CreateSessionRequest) -> CreateSessionResponse;
+        /// Tells whether the agent has room for another session.
+        can_create_session(CanCreateSessionRequest) -> CanCreateSessionResponse;
+        /// Reads one of the caller's sessions.
+        get_session(GetSessionRequest) -> GetSessionResponse;
+        /// Lists the caller's sessions.
+        list_sessions(ListSessionsRequest) -> ListSessionsResponse;
+        /// Tells which session has focus, if it is the caller's or home.
+        get_focused_session(GetFocusedSessionRequest) -> GetFocusedSessionResponse;
+    }
+}
+
+role_client! {
+    /// An agent desktop's client (`cif.v1.AgentService`).
+    AgentClient(AgentServiceClient) {
+        /// Reads the caller's desk.
+        get_desk(GetDeskRequest) -> GetDeskResponse;
+    }
+}
+
+role_client! {
+    /// The operator's client (`cif.v1.AdminService`).
+    AdminClient(AdminServiceClient) {
+        /// Reports version and API version.
+        get_server_info(GetServerInfoRequest) -> GetServerInfoResponse;
+        /// Creates a provider and issues its credential.
+        create_provider(CreateProviderRequest) -> CreateProviderResponse;
+        /// Reads a provider.
+        get_provider(GetProviderRequest) -> GetProviderResponse;
+        /// Lists providers.
+        list_providers(ListProvidersRequest) -> ListProvidersResponse;
+        /// Changes a provider.
+        update_provider(UpdateProviderRequest) -> UpdateProviderResponse;
+        /// Reactivates a provider.
+        activate_provider(ActivateProviderRequest) -> ActivateProviderResponse;
+        /// Deactivates a provider.
+        deactivate_provider(DeactivateProviderRequest) -> DeactivateProviderResponse;
+        /// Deletes a provider and revokes its credential.
+        delete_provider(DeleteProviderRequest) -> DeleteProviderResponse;
+        /// Issues a new provider credential, revoking the old one.
+        rotate_provider_credential(RotateProviderCredentialRequest) -> RotateProviderCredentialResponse;
+        /// Creates an agent and issues its credential.
+        create_agent(CreateAgentRequest) -> CreateAgentResponse;
+        /// Reads an agent.
+        get_agent(GetAgentRequest) -> GetAgentResponse;
+        /// Lists agents.
+        list_agents(ListAgentsRequest) -> ListAgentsResponse;
+        /// Changes an agent.
+        update_agent(UpdateAgentRequest) -> UpdateAgentResponse;
+        /// Deletes an agent (forced: closing its sessions).
+        delete_agent(DeleteAgentRequest) -> DeleteAgentResponse;
+        /// Issues a new agent credential, revoking the old one.
+        rotate_agent_credential(RotateAgentCredentialRequest) -> RotateAgentCredentialResponse;
+        /// Reads any agent's desk.
+        get_desk(AdminServiceGetDeskRequest) -> AdminServiceGetDeskResponse;
+        /// Reads any session.
+        get_session(AdminServiceGetSessionRequest) -> AdminServiceGetSessionResponse;
+        /// Lists sessions of any agent or provider.
+        list_sessions(AdminServiceListSessionsRequest) -> AdminServiceListSessionsResponse;
+    }
+}

@@ -1,0 +1,43 @@
+//! Rust SDK for `cif.v1`, the control plane for multi-provider agent desktops.
+//!
+//! - [`pb`]: the generated protobuf messages and tonic clients (and, with the `server`
+//!   feature, the service traits).
+//! - [`ids`]: typed ids, so a session id cannot be passed where an agent id is expected.
+//! - [`Error`]: a failed call, with its status code and the server's stable reason.
+//! - [`connect`], [`ProviderClient`], [`AgentClient`], [`AdminClient`]: connected clients that
+//!   send a credential with every call and return [`Error`] on failure.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cif_sdk::Error> {
+//! use cif_sdk::{pb, ProviderClient};
+//! let channel = cif_sdk::connect("http://127.0.0.1:50051").await?;
+//! let provider = ProviderClient::new(channel, "cifp_...")?;
+//! let created = provider
+//!     .create_session(pb::CreateSessionRequest {
+//!         agent_id: "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11".into(),
+//!         title: "Call from +1 555 0100".into(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! println!("session {}", created.session.unwrap_or_default().id);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod client;
+mod error;
+pub mod ids;
+
+pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect};
+pub use error::{Error, REASON_DOMAIN};
+
+/// The generated `cif.v1` messages, clients and (feature `server`) service traits.
+pub mod pb {
+    #![allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
+    tonic::include_proto!("cif.v1");
+
+    /// The encoded descriptor set of every `cif.v1` file, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("cif_v1_descriptor");
+}
+
+mod typed_accessors;

@@ -1,0 +1,234 @@
+//! Credentials: issuing them, and turning the `authorization` header of every request into a
+//! [`Principal`] before any handler runs. Health and reflection need no credential; each
+//! cif.v1 service serves one role. The same layer logs every refused call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+use tonic::codegen::http;
+use tonic_types::StatusExt;
+use tower::{Layer, Service};
+
+use crate::api::{SharedControlPlane, read};
+use crate::domain::{CredentialHash, DomainError, Principal, Reason, Role};
+
+/// What kind of principal a credential is issued to; its prefix tells people (and secret
+/// scanners) what a leaked token is.
+#[derive(Debug, Clone, Copy)]
+pub enum CredentialKind {
+    Operator,
+    Provider,
+    Agent,
+}
+
+/// A new 256-bit random credential and its hash. The credential is shown once; only the hash
+/// is kept.
+pub fn issue_credential(kind: CredentialKind) -> (String, CredentialHash) {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("the operating system's random source works");
+    let prefix = match kind {
+        CredentialKind::Operator => "cifo_",
+        CredentialKind::Provider => "cifp_",
+        CredentialKind::Agent => "cifa_",
+    };
+    let credential = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(secret));
+    let hash = hash_credential(&credential);
+    (credential, hash)
+}
+
+/// The SHA-256 of a credential.
+pub fn hash_credential(credential: &str) -> CredentialHash {
+    CredentialHash(Sha256::digest(credential.as_bytes()).into())
+}
+
+/// The role a request path is for; `None` for the open services (health, reflection).
+fn required_role(path: &str) -> Option<Role> {
+    let service = path.trim_start_matches('/').split('/').next()?;
+    match service {
+        "cif.v1.ProviderService" => Some(Role::Provider),
+        "cif.v1.AgentService" => Some(Role::Agent),
+        "cif.v1.AdminService" => Some(Role::Operator),
+        _ => None,
+    }
+}
+
+fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|credential| !credential.is_empty())
+        .ok_or_else(|| {
+            DomainError::new(
+                Reason::CredentialMissing,
+                "this call needs a credential: send the header `authorization: Bearer <credential>`",
+            )
+        })
+}
+
+/// Wraps the router so every request is authenticated first.
+#[derive(Clone)]
+pub struct AuthLayer {
+    state: SharedControlPlane,
+}
+
+impl AuthLayer {
+    pub fn new(state: SharedControlPlane) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticate {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] produces.
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    state: SharedControlPlane,
+}
+
+impl<S> Authenticate<S> {
+    fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        role: Role,
+    ) -> Result<Principal, DomainError> {
+        let credential = bearer_credential(headers)?;
+        read(&self.state).authenticate(&hash_credential(credential), role)
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Authenticate<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let principal = match required_role(&method) {
+            None => None,
+            Some(role) => match self.authenticate(request.headers(), role) {
+                Ok(principal) => Some(principal),
+                Err(error) => {
+                    tracing::warn!(
+                        method,
+                        reason = error.reason.as_str(),
+                        "refused: {}",
+                        error.message
+                    );
+                    let status = crate::api::to_status(error);
+                    return Box::pin(std::future::ready(Ok(status.into_http())));
+                }
+            },
+        };
+        if let Some(principal) = principal {
+            request.extensions_mut().insert(principal);
+        }
+        // The clone that was made ready is the one that must serve this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await?;
+            if let Some(status) = response.extensions().get::<Status>() {
+                log_refusal(principal, &method, status);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Logs a call a handler (or the transport) refused, with who called and why; never a
+/// credential.
+fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) {
+    let reason = status.get_details_error_info().map(|info| info.reason);
+    let principal = principal.map_or_else(|| "anonymous".to_owned(), |p| p.to_string());
+    tracing::info!(
+        method,
+        %principal,
+        code = ?status.code(),
+        reason = reason.as_deref().unwrap_or(""),
+        "refused: {}",
+        status.message()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_random_prefixed_and_hash_to_what_is_kept() {
+        let (first, hash) = issue_credential(CredentialKind::Provider);
+        let (second, _) = issue_credential(CredentialKind::Provider);
+        assert!(first.starts_with("cifp_"));
+        assert_eq!(first.len(), "cifp_".len() + 43, "32 bytes of base64url");
+        assert_ne!(first, second);
+        assert!(hash_credential(&first).matches(&hash));
+        assert!(!hash_credential(&second).matches(&hash));
+    }
+
+    #[test]
+    fn only_cif_services_need_a_role() {
+        assert_eq!(
+            required_role("/cif.v1.ProviderService/CreateSession"),
+            Some(Role::Provider)
+        );
+        assert_eq!(
+            required_role("/cif.v1.AgentService/GetDesk"),
+            Some(Role::Agent)
+        );
+        assert_eq!(
+            required_role("/cif.v1.AdminService/GetDesk"),
+            Some(Role::Operator)
+        );
+        assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
+        assert_eq!(
+            required_role("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_header_must_be_a_bearer_credential() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(
+            bearer_credential(&headers).unwrap_err().reason,
+            Reason::CredentialMissing
+        );
+        headers.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(
+            bearer_credential(&headers).unwrap_err().reason,
+            Reason::CredentialMissing
+        );
+        headers.insert("authorization", "Bearer cifp_abc".parse().unwrap());
+        assert_eq!(bearer_credential(&headers).unwrap(), "cifp_abc");
+    }
+}

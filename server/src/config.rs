@@ -1,0 +1,279 @@
+//! Settings: command-line flags, each with a `CIF_...` environment variable, over an optional
+//! TOML file (`--config`), over built-in defaults. The operator token is never a flag.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use crate::auth::{CredentialKind, issue_credential};
+
+const AFTER_HELP: &str = "\
+Operator token:
+  CIF_ADMIN_TOKEN=<token>   the operator token (at least 32 characters), or
+  --admin-token-file FILE   a file holding it. With neither, cifd generates a token and
+                            prints it once at startup. The token is never a flag: other
+                            users of the machine can read command lines.
+
+Every flag can also be set by its environment variable (shown in brackets) or, with
+--config FILE, by a TOML key of the same name (`listen = \"127.0.0.1:50051\"`).
+Precedence: flag, then environment, then the file, then the default.";
+
+/// cifd: the control plane for multi-provider agent desktops (cif.v1 over gRPC).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "cifd", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Address to serve gRPC on. Port 0 takes a free port; either way the bound address is
+    /// printed on a line of its own: `cifd listening on <address>`.
+    #[arg(
+        long,
+        env = "CIF_LISTEN",
+        value_name = "ADDRESS",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub listen: SocketAddr,
+
+    /// File holding the operator token (at least 32 characters; surrounding whitespace is
+    /// ignored). See also CIF_ADMIN_TOKEN below.
+    #[arg(long, env = "CIF_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// TOML file with settings, one key per flag (`max_request_bytes = 65536`).
+    #[arg(long, env = "CIF_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Largest request message accepted, in bytes. A larger one is refused by the transport
+    /// before any handler runs.
+    #[arg(long, env = "CIF_MAX_REQUEST_BYTES", value_name = "BYTES", default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_request_bytes: u32,
+
+    /// Open sessions per agent (home not counted) for agents created without their own limit.
+    #[arg(long, env = "CIF_DEFAULT_MAX_OPEN_SESSIONS", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub default_max_open_sessions: u32,
+
+    /// Tabs per session for agents created without their own limit.
+    #[arg(long, env = "CIF_DEFAULT_MAX_TABS_PER_SESSION", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub default_max_tabs_per_session: u32,
+
+    /// Pending toasts per agent (the one on screen included) for agents created without their
+    /// own limit.
+    #[arg(long, env = "CIF_DEFAULT_MAX_QUEUED_NOTIFICATIONS", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub default_max_queued_notifications: u32,
+
+    /// Closed sessions kept readable by their owners; beyond this the oldest are forgotten.
+    #[arg(
+        long,
+        env = "CIF_CLOSED_SESSION_RETENTION",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub closed_session_retention: usize,
+
+    /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
+    #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
+    pub log: String,
+}
+
+/// Why cifd cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Arguments(#[from] clap::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Cli {
+    /// Reads flags, environment and the `--config` file.
+    pub fn load() -> Result<Self, StartupError> {
+        Self::load_from(std::env::args_os().collect::<Vec<_>>())
+    }
+
+    pub fn load_from<I, T>(args: I) -> Result<Self, StartupError>
+    where
+        I: IntoIterator<Item = T> + Clone,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let first = Self::try_parse_from(args.clone())?;
+        let Some(path) = &first.config else {
+            return Ok(first);
+        };
+        let mut command = Self::command();
+        for (key, value) in read_config_file(path)? {
+            let id = key.replace('-', "_");
+            let known = command.get_arguments().any(|arg| {
+                arg.get_id() == id.as_str() && !["config", "help", "version"].contains(&id.as_str())
+            });
+            if !known {
+                return Err(StartupError::Config(format!(
+                    "{}: unknown setting `{key}`; the settings are the long flags of `cifd --help` (except config)",
+                    path.display()
+                )));
+            }
+            command = command.mut_arg(id, |arg| arg.default_value(value));
+        }
+        let matches = command.try_get_matches_from(args)?;
+        Ok(Self::from_arg_matches(&matches)?)
+    }
+
+    /// The domain settings these flags give.
+    pub fn domain_settings(&self) -> crate::domain::Settings {
+        crate::domain::Settings {
+            default_limits: crate::domain::agent::AgentLimits {
+                max_open_sessions: self.default_max_open_sessions,
+                max_tabs_per_session: self.default_max_tabs_per_session,
+                max_queued_notifications: self.default_max_queued_notifications,
+            },
+            closed_session_retention: self.closed_session_retention,
+        }
+    }
+}
+
+/// The file's settings as strings, for clap to parse like any flag value.
+fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, StartupError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        StartupError::Config(format!("cannot read {}: {error}", path.display()))
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error| StartupError::Config(format!("{}: {error}", path.display())))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(number) => number.to_string(),
+                toml::Value::Boolean(flag) => flag.to_string(),
+                other => {
+                    return Err(StartupError::Config(format!(
+                        "{}: setting `{key}` is a {}; give a string, an integer or a boolean",
+                        path.display(),
+                        other.type_str()
+                    )));
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
+
+/// The operator token, and whether cifd made it up (then it must be shown once).
+pub struct OperatorToken {
+    pub token: String,
+    pub generated: bool,
+}
+
+/// The shortest operator token accepted.
+pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
+
+/// Reads the operator token from `CIF_ADMIN_TOKEN` or `--admin-token-file`, or generates one.
+pub fn operator_token(cli: &Cli, env_token: Option<String>) -> Result<OperatorToken, StartupError> {
+    let env_token = env_token.filter(|token| !token.is_empty());
+    let token = match (env_token, &cli.admin_token_file) {
+        (Some(_), Some(_)) => {
+            return Err(StartupError::Config(
+                "both CIF_ADMIN_TOKEN and --admin-token-file are set; give the operator token one way".into(),
+            ));
+        }
+        (Some(token), None) => token,
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|error| {
+                StartupError::Config(format!(
+                    "cannot read the operator token from {}: {error}",
+                    path.display()
+                ))
+            })?
+            .trim()
+            .to_owned(),
+        (None, None) => {
+            let (token, _) = issue_credential(CredentialKind::Operator);
+            return Ok(OperatorToken {
+                token,
+                generated: true,
+            });
+        }
+    };
+    let length = token.chars().count();
+    if length < MIN_OPERATOR_TOKEN_LEN {
+        return Err(StartupError::Config(format!(
+            "the operator token is {length} characters; it must have at least {MIN_OPERATOR_TOKEN_LEN} (e.g. `openssl rand -base64 32`)"
+        )));
+    }
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(StartupError::Config(
+            "the operator token must be printable ASCII without spaces: it travels in a header"
+                .into(),
+        ));
+    }
+    Ok(OperatorToken {
+        token,
+        generated: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_complete() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_long_help().to_string();
+        for needle in [
+            "--listen",
+            "CIF_LISTEN",
+            "CIF_ADMIN_TOKEN",
+            "--admin-token-file",
+            "--config",
+            "CIF_LOG",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn the_file_sits_between_defaults_and_flags() {
+        let dir = std::env::temp_dir().join(format!("cifd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cifd.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:7000\"\ndefault-max-open-sessions = 3\n",
+        )
+        .unwrap();
+        let config = path.to_str().unwrap();
+        let cli = Cli::load_from(["cifd", "--config", config]).unwrap();
+        assert_eq!(cli.listen.port(), 7000);
+        assert_eq!(cli.default_max_open_sessions, 3);
+        let cli =
+            Cli::load_from(["cifd", "--config", config, "--listen", "127.0.0.1:7001"]).unwrap();
+        assert_eq!(cli.listen.port(), 7001);
+
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let error = Cli::load_from(["cifd", "--config", config]).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown setting `lisen`"),
+            "{error}"
+        );
+
+        std::fs::write(&path, "listen = [1]\n").unwrap();
+        assert!(Cli::load_from(["cifd", "--config", config]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn operator_tokens_must_be_long_and_given_once() {
+        let cli = Cli::load_from(["cifd"]).unwrap();
+        assert!(operator_token(&cli, Some("short".into())).is_err());
+        let given = operator_token(&cli, Some("x".repeat(32))).unwrap();
+        assert!(!given.generated);
+        let generated = operator_token(&cli, None).unwrap();
+        assert!(generated.generated && generated.token.len() >= MIN_OPERATOR_TOKEN_LEN);
+        let with_file = Cli::load_from(["cifd", "--admin-token-file", "/nonexistent"]).unwrap();
+        assert!(operator_token(&with_file, Some("x".repeat(32))).is_err());
+    }
+}

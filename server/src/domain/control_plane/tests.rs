@@ -1,0 +1,465 @@
+//! The rules of this slice, tested on the domain alone (no network).
+
+use std::collections::BTreeMap;
+
+use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+
+use super::*;
+use crate::domain::agent::{AgentPatch, LimitsPatch, NewAgent};
+use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
+use crate::domain::{ErrorClass, Role};
+
+fn hash(seed: u8) -> CredentialHash {
+    CredentialHash([seed; 32])
+}
+
+struct World {
+    plane: ControlPlane,
+    next_credential: u8,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            plane: ControlPlane::new(Settings::default(), hash(0)),
+            next_credential: 1,
+        }
+    }
+
+    fn credential(&mut self) -> CredentialHash {
+        self.next_credential += 1;
+        hash(self.next_credential)
+    }
+
+    fn provider(&mut self, unique_name: &str) -> ProviderId {
+        let credential = self.credential();
+        self.plane
+            .create_provider(new_provider(unique_name), credential)
+            .unwrap()
+            .id
+    }
+
+    fn agent(&mut self, profile: &[ProviderId]) -> AgentId {
+        let credential = self.credential();
+        self.plane
+            .create_agent(
+                NewAgent {
+                    display_name: "Ada".into(),
+                    profile: profile.to_vec(),
+                    limits: LimitsPatch::default(),
+                },
+                credential,
+            )
+            .unwrap()
+            .id
+    }
+
+    fn session(&mut self, provider: ProviderId, agent: AgentId) -> DomainResult<SessionId> {
+        self.plane
+            .create_session(provider, new_session(agent))
+            .map(|view| view.session.id)
+    }
+}
+
+fn new_provider(unique_name: &str) -> NewProvider {
+    NewProvider {
+        unique_name: unique_name.into(),
+        active: true,
+        fields: ProviderFields {
+            display_name: "Contoso".into(),
+            label: "Phone".into(),
+            channel_url: "https://phone.contoso.com/".into(),
+            enable_outbound: false,
+            channel_order: 0,
+            api_version: String::new(),
+            trusted_domain: String::new(),
+            custom_parameters: String::new(),
+            enable_analytics: false,
+        },
+    }
+}
+
+fn new_session(agent: AgentId) -> NewSession {
+    NewSession {
+        agent,
+        template: String::new(),
+        title: "Call from +1 555 0100".into(),
+        context: BTreeMap::from([("customerName".into(), "Maria".into())]),
+    }
+}
+
+fn reason<T: std::fmt::Debug>(result: DomainResult<T>) -> Reason {
+    result.expect_err("expected a refusal").reason
+}
+
+#[test]
+fn rule_1_the_creating_provider_owns_the_session() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+    let view = world.plane.provider_session(chat, session).unwrap();
+    assert_eq!(view.session.owner(), Some(chat));
+    assert_eq!(view.owner.unwrap().unique_name, "contoso_chat");
+}
+
+#[test]
+fn rule_2_another_providers_session_looks_missing() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+
+    let foreign = world.plane.provider_session(phone, session).unwrap_err();
+    let missing = world
+        .plane
+        .provider_session(phone, SessionId::generate())
+        .unwrap_err();
+    assert_eq!(foreign.reason, Reason::SessionNotFound);
+    assert_eq!(missing.reason, Reason::SessionNotFound);
+    // Same message shape: only the id the caller gave differs.
+    assert_eq!(
+        foreign.message.replace(&session.to_string(), "ID"),
+        missing.message.replace(&missing.metadata[0].1, "ID")
+    );
+
+    let listed = world
+        .plane
+        .provider_sessions(phone, None, true, None, 100)
+        .unwrap();
+    assert!(
+        listed.items.is_empty(),
+        "phone lists none of chat's sessions"
+    );
+    let listed = world
+        .plane
+        .provider_sessions(chat, Some(agent), false, None, 100)
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+}
+
+#[test]
+fn rule_2_focus_is_reported_only_when_own_or_home() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let home = world.plane.desk(agent).unwrap().agent.desk.home;
+    assert_eq!(
+        world.plane.focused_session(phone, agent).unwrap(),
+        FocusedSession::Home(home)
+    );
+    let session = world.session(chat, agent).unwrap();
+    assert_eq!(
+        world.plane.focused_session(chat, agent).unwrap(),
+        FocusedSession::Own(session)
+    );
+    assert_eq!(
+        world.plane.focused_session(phone, agent).unwrap(),
+        FocusedSession::Elsewhere
+    );
+    // The home session is readable by any provider of the agent.
+    assert!(world.plane.provider_session(phone, home).is_ok());
+}
+
+#[test]
+fn agents_outside_the_profile_look_missing() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[chat]);
+    assert_eq!(reason(world.session(phone, agent)), Reason::AgentNotFound);
+    assert_eq!(
+        reason(world.session(phone, AgentId::generate())),
+        Reason::AgentNotFound
+    );
+    assert_eq!(
+        reason(world.plane.can_create_session(phone, agent)),
+        Reason::AgentNotFound
+    );
+    assert_eq!(
+        reason(world.plane.focused_session(phone, agent)),
+        Reason::AgentNotFound
+    );
+    assert!(world.session(chat, agent).is_ok());
+}
+
+#[test]
+fn rule_5_the_session_limit_counts_open_sessions_only() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    for created in 0..10 {
+        let room = world.plane.can_create_session(chat, agent).unwrap();
+        assert_eq!(
+            room,
+            CanCreate {
+                remaining: 10 - created,
+                limit: 10
+            }
+        );
+        world.session(chat, agent).unwrap();
+    }
+    assert_eq!(
+        world
+            .plane
+            .can_create_session(chat, agent)
+            .unwrap()
+            .remaining,
+        0
+    );
+    let refused = world.session(chat, agent).unwrap_err();
+    assert_eq!(refused.reason, Reason::SessionLimitReached);
+    assert_eq!(refused.class(), ErrorClass::ResourceExhausted);
+    assert_eq!(
+        world.plane.desk(agent).unwrap().sessions.len(),
+        10,
+        "nothing half-applied"
+    );
+
+    let raised = AgentPatch {
+        limits: LimitsPatch {
+            max_open_sessions: Some(11),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    world.plane.update_agent(agent, raised).unwrap();
+    assert!(world.session(chat, agent).is_ok());
+}
+
+#[test]
+fn rule_6_a_new_session_takes_focus() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let first = world.session(chat, agent).unwrap();
+    let second = world.session(phone, agent).unwrap();
+    let desk = world.plane.desk(agent).unwrap();
+    assert_eq!(desk.agent.desk.focused, second);
+    let order: Vec<_> = desk.sessions.iter().map(|view| view.session.id).collect();
+    assert_eq!(order, [first, second], "sessions in creation order");
+    assert!(desk.sessions[1].focused && !desk.sessions[0].focused && !desk.home.focused);
+}
+
+#[test]
+fn rule_17_an_inactive_provider_is_refused_and_its_sessions_stay() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+    let credential = world.plane.provider(chat).unwrap().credential;
+    world.plane.set_provider_active(chat, false).unwrap();
+
+    assert_eq!(
+        reason(world.plane.authenticate(&credential, Role::Provider)),
+        Reason::ProviderInactive
+    );
+    assert_eq!(reason(world.session(chat, agent)), Reason::ProviderInactive);
+    assert_eq!(
+        world.plane.desk(agent).unwrap().sessions[0].session.id,
+        session
+    );
+
+    world.plane.set_provider_active(chat, true).unwrap();
+    assert!(
+        world
+            .plane
+            .authenticate(&credential, Role::Provider)
+            .is_ok()
+    );
+}
+
+#[test]
+fn rule_17_deleting_a_provider_revokes_it_and_marks_its_sessions() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[chat]);
+    let session = world.session(chat, agent).unwrap();
+    let credential = world.plane.provider(chat).unwrap().credential;
+    world.plane.delete_provider(chat).unwrap();
+
+    assert_eq!(
+        reason(world.plane.authenticate(&credential, Role::Provider)),
+        Reason::CredentialInvalid
+    );
+    let view = world.plane.session(session).unwrap();
+    let owner = view.owner.unwrap();
+    assert!(owner.deleted);
+    assert_eq!(owner.unique_name, "contoso_chat");
+    // The profile still names the deleted provider, so it does not widen to every provider.
+    assert_eq!(world.plane.agent_record(agent).unwrap().profile, [chat]);
+    // The unique name is free again.
+    world.provider("contoso_chat");
+}
+
+#[test]
+fn rule_17_deleting_an_agent_with_sessions_needs_force() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+    let credential = world.plane.agent_record(agent).unwrap().credential;
+
+    assert_eq!(
+        reason(world.plane.delete_agent(agent, false)),
+        Reason::AgentHasOpenSessions
+    );
+    assert!(
+        world.plane.desk(agent).is_ok(),
+        "a refused delete changes nothing"
+    );
+
+    assert_eq!(world.plane.delete_agent(agent, true).unwrap(), [session]);
+    assert_eq!(
+        reason(world.plane.authenticate(&credential, Role::Agent)),
+        Reason::CredentialInvalid
+    );
+    assert_eq!(reason(world.plane.desk(agent)), Reason::AgentNotFound);
+    let closed = world.plane.provider_session(chat, session).unwrap();
+    assert!(
+        !closed.session.is_open(),
+        "a closed session stays readable by its owner"
+    );
+    let open_only = world
+        .plane
+        .provider_sessions(chat, None, false, None, 10)
+        .unwrap();
+    assert!(open_only.items.is_empty());
+}
+
+#[test]
+fn closed_sessions_are_forgotten_beyond_retention() {
+    let mut world = World::new();
+    world.plane.settings.closed_session_retention = 1;
+    let chat = world.provider("contoso_chat");
+    let first_agent = world.agent(&[]);
+    let second_agent = world.agent(&[]);
+    let first = world.session(chat, first_agent).unwrap();
+    let second = world.session(chat, second_agent).unwrap();
+    world.plane.delete_agent(first_agent, true).unwrap();
+    world.plane.delete_agent(second_agent, true).unwrap();
+    assert_eq!(
+        reason(world.plane.provider_session(chat, first)),
+        Reason::SessionNotFound
+    );
+    assert!(world.plane.provider_session(chat, second).is_ok());
+}
+
+#[test]
+fn credentials_authenticate_for_their_own_role_only() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let provider_credential = world.plane.provider(chat).unwrap().credential;
+    let agent_credential = world.plane.agent_record(agent).unwrap().credential;
+
+    assert_eq!(
+        world.plane.authenticate(&hash(0), Role::Operator).unwrap(),
+        Principal::Operator
+    );
+    assert_eq!(
+        world
+            .plane
+            .authenticate(&provider_credential, Role::Provider)
+            .unwrap(),
+        Principal::Provider(chat)
+    );
+    assert_eq!(
+        reason(world.plane.authenticate(&provider_credential, Role::Agent)),
+        Reason::RoleNotAllowed
+    );
+    assert_eq!(
+        reason(world.plane.authenticate(&agent_credential, Role::Provider)),
+        Reason::RoleNotAllowed
+    );
+    assert_eq!(
+        reason(world.plane.authenticate(&hash(0), Role::Agent)),
+        Reason::RoleNotAllowed
+    );
+    assert_eq!(
+        reason(world.plane.authenticate(&hash(200), Role::Provider)),
+        Reason::CredentialInvalid
+    );
+}
+
+#[test]
+fn rotation_revokes_the_old_credential_at_once() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let old = world.plane.provider(chat).unwrap().credential;
+    let new = world.credential();
+    world.plane.rotate_provider_credential(chat, new).unwrap();
+    assert_eq!(
+        reason(world.plane.authenticate(&old, Role::Provider)),
+        Reason::CredentialInvalid
+    );
+    assert!(world.plane.authenticate(&new, Role::Provider).is_ok());
+}
+
+#[test]
+fn unique_names_are_unique_regardless_of_case() {
+    let mut world = World::new();
+    world.provider("contoso_chat");
+    let credential = world.credential();
+    let taken = world
+        .plane
+        .create_provider(new_provider("Contoso_Chat"), credential);
+    assert_eq!(reason(taken), Reason::UniqueNameTaken);
+}
+
+#[test]
+fn malformed_input_is_refused_before_anything_is_looked_up() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    // An unknown agent and a bad title: the bad title answers, since it needs no lookup.
+    let mut bad = new_session(AgentId::generate());
+    bad.title = "x".repeat(201);
+    assert_eq!(
+        reason(world.plane.create_session(chat, bad)),
+        Reason::FieldTooLong
+    );
+    // A bad patch for a missing provider: the patch answers.
+    let patch = ProviderPatch {
+        channel_url: Some("http://insecure.example.com".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        reason(world.plane.update_provider(ProviderId::generate(), patch)),
+        Reason::FieldMalformed
+    );
+}
+
+#[test]
+fn profiles_name_existing_providers_only() {
+    let mut world = World::new();
+    let credential = world.credential();
+    let unknown = ProviderId::generate();
+    let refused = world.plane.create_agent(
+        NewAgent {
+            display_name: "Ada".into(),
+            profile: vec![unknown],
+            limits: LimitsPatch::default(),
+        },
+        credential,
+    );
+    assert_eq!(reason(refused), Reason::ProviderNotFound);
+}
+
+#[test]
+fn updates_change_only_what_they_name() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let patch = ProviderPatch {
+        label: Some("Chat".into()),
+        channel_order: Some(5),
+        ..Default::default()
+    };
+    let updated = world.plane.update_provider(chat, patch).unwrap();
+    assert_eq!(updated.fields.label, "Chat");
+    assert_eq!(updated.fields.channel_order, 5);
+    assert_eq!(updated.fields.display_name, "Contoso");
+    assert_eq!(updated.fields.api_version, "2");
+}

@@ -1,0 +1,202 @@
+//! The one error type of the domain. Every refusal has a [`Reason`]; the reason alone decides
+//! the [`ErrorClass`] (and so the gRPC code, mapped in `api::status`), so a reason means the
+//! same thing wherever it appears.
+
+use std::fmt;
+
+/// Why a call was refused: a stable name clients branch on (`ErrorInfo.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // --- who is calling
+    /// No `authorization: Bearer <credential>` header.
+    CredentialMissing,
+    /// The credential is unknown, revoked by rotation, or its principal was deleted.
+    CredentialInvalid,
+    /// A valid credential used on another role's service.
+    RoleNotAllowed,
+    /// The calling provider has been deactivated.
+    ProviderInactive,
+
+    // --- malformed requests (checked without looking anything up)
+    /// A required field is empty.
+    FieldRequired,
+    /// A text field is longer than its limit.
+    FieldTooLong,
+    /// A number is outside its allowed range.
+    FieldOutOfRange,
+    /// A field has the wrong form: not a UUID, not https, not a unique name...
+    FieldMalformed,
+    /// A field named in an update that cannot be changed that way.
+    FieldImmutable,
+    /// A page token that this server did not issue for this query.
+    PageTokenInvalid,
+
+    // --- resources as the caller may see them
+    /// No such provider.
+    ProviderNotFound,
+    /// No such agent, or one the calling provider may not act for.
+    AgentNotFound,
+    /// No such session, or one the calling provider does not own.
+    SessionNotFound,
+
+    // --- conflicts and state
+    /// The provider unique name is taken.
+    UniqueNameTaken,
+    /// Deleting an agent that still has open sessions, without force.
+    AgentHasOpenSessions,
+
+    // --- limits
+    /// The agent's desk is at its open-session limit.
+    SessionLimitReached,
+}
+
+/// The kind of failure, one per gRPC status code the server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Unauthenticated,
+    PermissionDenied,
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    FailedPrecondition,
+    ResourceExhausted,
+}
+
+impl Reason {
+    /// The wire name (`ErrorInfo.reason`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::CredentialMissing => "CREDENTIAL_MISSING",
+            Reason::CredentialInvalid => "CREDENTIAL_INVALID",
+            Reason::RoleNotAllowed => "ROLE_NOT_ALLOWED",
+            Reason::ProviderInactive => "PROVIDER_INACTIVE",
+            Reason::FieldRequired => "FIELD_REQUIRED",
+            Reason::FieldTooLong => "FIELD_TOO_LONG",
+            Reason::FieldOutOfRange => "FIELD_OUT_OF_RANGE",
+            Reason::FieldMalformed => "FIELD_MALFORMED",
+            Reason::FieldImmutable => "FIELD_IMMUTABLE",
+            Reason::PageTokenInvalid => "PAGE_TOKEN_INVALID",
+            Reason::ProviderNotFound => "PROVIDER_NOT_FOUND",
+            Reason::AgentNotFound => "AGENT_NOT_FOUND",
+            Reason::SessionNotFound => "SESSION_NOT_FOUND",
+            Reason::UniqueNameTaken => "UNIQUE_NAME_TAKEN",
+            Reason::AgentHasOpenSessions => "AGENT_HAS_OPEN_SESSIONS",
+            Reason::SessionLimitReached => "SESSION_LIMIT_REACHED",
+        }
+    }
+
+    /// The class of failure this reason belongs to.
+    pub const fn class(self) -> ErrorClass {
+        use Reason::*;
+        match self {
+            CredentialMissing | CredentialInvalid => ErrorClass::Unauthenticated,
+            RoleNotAllowed | ProviderInactive => ErrorClass::PermissionDenied,
+            FieldRequired | FieldTooLong | FieldOutOfRange | FieldMalformed | FieldImmutable
+            | PageTokenInvalid => ErrorClass::InvalidArgument,
+            ProviderNotFound | AgentNotFound | SessionNotFound => ErrorClass::NotFound,
+            UniqueNameTaken => ErrorClass::AlreadyExists,
+            AgentHasOpenSessions => ErrorClass::FailedPrecondition,
+            SessionLimitReached => ErrorClass::ResourceExhausted,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One bad field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path in the request, e.g. `provider.channel_url` or `context["k"]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: Reason,
+    /// What is wrong and what to do, for people.
+    pub description: String,
+}
+
+/// A refused call: the reason, a message saying what was wrong and what to do, the values
+/// the message mentions (as `ErrorInfo.metadata`), and for malformed requests every bad field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct DomainError {
+    pub reason: Reason,
+    pub message: String,
+    pub metadata: Vec<(&'static str, String)>,
+    pub violations: Vec<FieldViolation>,
+}
+
+impl DomainError {
+    /// A refusal with a message and no metadata.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            metadata: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// Adds a value the message mentions.
+    pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.metadata.push((key, value.to_string()));
+        self
+    }
+
+    /// The class of failure.
+    pub fn class(&self) -> ErrorClass {
+        self.reason.class()
+    }
+
+    /// A malformed request: its reason is the first violation's, and the message lists all.
+    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+        let first = violations
+            .first()
+            .expect("an invalid-argument error names at least one field");
+        let message = violations
+            .iter()
+            .map(|violation| violation.description.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            reason: first.reason,
+            metadata: vec![("field", first.field.clone())],
+            message,
+            violations,
+        }
+    }
+
+    pub fn session_not_found(id: impl fmt::Display) -> Self {
+        Self::new(
+            Reason::SessionNotFound,
+            format!(
+                "session {id} not found; check the id (a provider sees only the sessions it created)"
+            ),
+        )
+        .with("session_id", id)
+    }
+
+    pub fn agent_not_found(id: impl fmt::Display) -> Self {
+        Self::new(
+            Reason::AgentNotFound,
+            format!(
+                "agent {id} not found; check the id (a provider sees only agents whose profile includes it)"
+            ),
+        )
+        .with("agent_id", id)
+    }
+
+    pub fn provider_not_found(id: impl fmt::Display) -> Self {
+        Self::new(
+            Reason::ProviderNotFound,
+            format!("provider {id} not found; ListProviders shows the providers that exist"),
+        )
+        .with("provider_id", id)
+    }
+}
+
+/// What every domain operation returns.
+pub type DomainResult<T> = Result<T, DomainError>;

@@ -1,0 +1,15 @@
+//! The rules of the control plane, with no transport: given the state and a command from an
+//! authenticated caller, apply it or refuse it with a [`DomainError`]. Every ownership rule
+//! lives here, so it is tested without a network.
+
+pub mod agent;
+pub mod control_plane;
+pub mod desk;
+pub mod error;
+pub mod principal;
+pub mod provider;
+pub mod validate;
+
+pub use control_plane::{ControlPlane, Settings};
+pub use error::{DomainError, DomainResult, ErrorClass, Reason};
+pub use principal::{CredentialHash, Principal, Role};

@@ -1,0 +1,281 @@
+//! Checks of request contents that need no lookup: lengths, ranges, forms. Every check adds to
+//! one [`Violations`] list so a request with several bad fields is told about all of them.
+
+use std::collections::BTreeMap;
+
+use super::error::{DomainError, DomainResult, FieldViolation, Reason};
+
+/// Length limits in characters, from CIF's entity definitions.
+pub mod limits {
+    pub const UNIQUE_NAME: usize = 128;
+    pub const NAME: usize = 100;
+    pub const TITLE: usize = 200;
+    pub const URL: usize = 1024;
+    pub const TRUSTED_DOMAIN: usize = 2000;
+    pub const CUSTOM_PARAMETERS: usize = 2000;
+    pub const TEMPLATE_NAME: usize = 128;
+    pub const CONTEXT_KEYS: usize = 100;
+    pub const CONTEXT_KEY: usize = 100;
+    pub const CONTEXT_VALUE: usize = 2000;
+    pub const CHANNEL_ORDER_MAX: i32 = 1000;
+    pub const MAX_OPEN_SESSIONS: u32 = 10_000;
+    pub const MAX_TABS_PER_SESSION: u32 = 100;
+    pub const MAX_QUEUED_NOTIFICATIONS: u32 = 100;
+}
+
+/// The bad fields of one request, collected before anything is looked up.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one bad field.
+    pub fn add(
+        &mut self,
+        field: impl Into<String>,
+        reason: Reason,
+        description: impl Into<String>,
+    ) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            reason,
+            description: description.into(),
+        });
+    }
+
+    /// `Ok` when nothing was recorded, else INVALID_ARGUMENT listing every bad field.
+    pub fn finish(self) -> DomainResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::invalid(self.0))
+        }
+    }
+
+    /// A required text of 1 to `max` characters.
+    pub fn required_text(&mut self, field: &str, value: &str, max: usize) {
+        if value.is_empty() {
+            self.add(
+                field,
+                Reason::FieldRequired,
+                format!("{field} is required: give 1 to {max} characters"),
+            );
+        } else {
+            self.optional_text(field, value, max);
+        }
+    }
+
+    /// An optional text of at most `max` characters.
+    pub fn optional_text(&mut self, field: &str, value: &str, max: usize) {
+        let length = value.chars().count();
+        if length > max {
+            self.add(
+                field,
+                Reason::FieldTooLong,
+                format!("{field} is {length} characters long; the limit is {max}, shorten it"),
+            );
+        }
+    }
+
+    /// A required https URL of at most [`limits::URL`] characters.
+    pub fn https_url(&mut self, field: &str, value: &str) {
+        let before = self.0.len();
+        self.required_text(field, value, limits::URL);
+        if self.0.len() > before {
+            return;
+        }
+        let host = value
+            .strip_prefix("https://")
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+        match host {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {}
+            Some(_) => self.add(
+                field,
+                Reason::FieldMalformed,
+                format!("{field} has no host after https://; give a URL such as https://widget.example.com/"),
+            ),
+            None => self.add(
+                field,
+                Reason::FieldMalformed,
+                format!("{field} must be an https URL (https://...); the widget is only hosted over https"),
+            ),
+        }
+    }
+
+    /// A provider unique name: `<prefix>_<name>`, the prefix 3 to 8 letters or digits.
+    pub fn unique_name(&mut self, field: &str, value: &str) {
+        let before = self.0.len();
+        self.required_text(field, value, limits::UNIQUE_NAME);
+        if self.0.len() > before {
+            return;
+        }
+        let well_formed = value.split_once('_').is_some_and(|(prefix, name)| {
+            (3..=8).contains(&prefix.len())
+                && prefix.chars().all(|c| c.is_ascii_alphanumeric())
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if !well_formed {
+            self.add(
+                field,
+                Reason::FieldMalformed,
+                format!(
+                    "{field} must look like <prefix>_<name>: a prefix of 3 to 8 letters or digits, an underscore, then letters, digits or underscores (e.g. contoso_phone)"
+                ),
+            );
+        }
+    }
+
+    /// A number within `min..=max`.
+    pub fn range<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        field: &str,
+        value: T,
+        min: T,
+        max: T,
+    ) {
+        if value < min || value > max {
+            self.add(
+                field,
+                Reason::FieldOutOfRange,
+                format!("{field} is {value}; it must be between {min} and {max}"),
+            );
+        }
+    }
+
+    /// A session's automation dictionary: key count, key and value lengths.
+    pub fn context(&mut self, field: &str, context: &BTreeMap<String, String>) {
+        if context.len() > limits::CONTEXT_KEYS {
+            self.add(
+                field,
+                Reason::FieldOutOfRange,
+                format!(
+                    "{field} has {} keys; the limit is {}, keep fewer",
+                    context.len(),
+                    limits::CONTEXT_KEYS
+                ),
+            );
+        }
+        for (key, value) in context {
+            let path = format!("{field}[{key:?}]");
+            if key.is_empty() {
+                self.add(
+                    &path,
+                    Reason::FieldRequired,
+                    format!(
+                        "{field} has an empty key; every key needs 1 to {} characters",
+                        limits::CONTEXT_KEY
+                    ),
+                );
+            } else {
+                self.optional_text(&format!("{field} key {key:?}"), key, limits::CONTEXT_KEY);
+            }
+            self.optional_text(&path, value, limits::CONTEXT_VALUE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(check: impl FnOnce(&mut Violations)) -> Vec<Reason> {
+        let mut violations = Violations::new();
+        check(&mut violations);
+        violations.0.iter().map(|v| v.reason).collect()
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let title: String = "é".repeat(200);
+        assert!(reasons(|v| v.required_text("title", &title, 200)).is_empty());
+        let title: String = "é".repeat(201);
+        assert_eq!(
+            reasons(|v| v.required_text("title", &title, 200)),
+            [Reason::FieldTooLong]
+        );
+        assert_eq!(
+            reasons(|v| v.required_text("title", "", 200)),
+            [Reason::FieldRequired]
+        );
+    }
+
+    #[test]
+    fn only_https_urls_with_a_host_are_channel_urls() {
+        assert!(reasons(|v| v.https_url("u", "https://widget.example.com/x?y")).is_empty());
+        for bad in [
+            "http://widget.example.com",
+            "https://",
+            "https:///path",
+            "ftp://x",
+            "widget.example.com",
+        ] {
+            assert_eq!(
+                reasons(|v| v.https_url("u", bad)),
+                [Reason::FieldMalformed],
+                "{bad}"
+            );
+        }
+        assert_eq!(reasons(|v| v.https_url("u", "")), [Reason::FieldRequired]);
+        let long = format!("https://example.com/{}", "a".repeat(1024));
+        assert_eq!(reasons(|v| v.https_url("u", &long)), [Reason::FieldTooLong]);
+    }
+
+    #[test]
+    fn unique_names_have_a_short_alphanumeric_prefix() {
+        for good in ["abc_x", "contoso1_phone_line", "ABCDEFGH_y"] {
+            assert!(reasons(|v| v.unique_name("n", good)).is_empty(), "{good}");
+        }
+        for bad in [
+            "ab_x",
+            "abcdefghi_x",
+            "abc_",
+            "_abc",
+            "abc",
+            "ab-c_x",
+            "abc_x-y",
+            "abc_é",
+        ] {
+            assert_eq!(
+                reasons(|v| v.unique_name("n", bad)),
+                [Reason::FieldMalformed],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn context_limits_keys_and_values() {
+        let mut context = BTreeMap::new();
+        context.insert(String::new(), "v".into());
+        context.insert("k".repeat(101), "v".into());
+        context.insert("ok".into(), "v".repeat(2001));
+        assert_eq!(
+            reasons(|v| v.context("context", &context)),
+            [
+                Reason::FieldRequired,
+                Reason::FieldTooLong,
+                Reason::FieldTooLong
+            ]
+        );
+        let many: BTreeMap<_, _> = (0..101).map(|i| (i.to_string(), String::new())).collect();
+        assert_eq!(
+            reasons(|v| v.context("context", &many)),
+            [Reason::FieldOutOfRange]
+        );
+    }
+
+    #[test]
+    fn finish_reports_every_field() {
+        let mut violations = Violations::new();
+        violations.required_text("a", "", 10);
+        violations.range("b", 5, 0, 1);
+        let error = violations.finish().unwrap_err();
+        assert_eq!(error.reason, Reason::FieldRequired);
+        assert_eq!(error.violations.len(), 2);
+        assert!(error.message.contains("a is required") && error.message.contains("b is 5"));
+    }
+}

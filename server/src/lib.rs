@@ -1,0 +1,88 @@
+//! cifd: the control plane for multi-provider agent desktops.
+//!
+//! Layers, with dependencies pointing one way: [`api`] (tonic adapters) and [`auth`] call
+//! [`domain`] (the rules, no transport). [`config`] reads settings; [`serve`] wires it all.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod domain;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use cif_sdk::pb;
+use cif_sdk::pb::admin_service_server::AdminServiceServer;
+use cif_sdk::pb::agent_service_server::AgentServiceServer;
+use cif_sdk::pb::provider_service_server::ProviderServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::api::{AdminApi, AgentApi, Context, PageTokens, ProviderApi};
+use crate::auth::AuthLayer;
+use crate::config::Cli;
+use crate::domain::{ControlPlane, CredentialHash};
+
+/// Serves cif.v1, health and reflection on `listener` until `shutdown` completes.
+pub async fn serve(
+    cli: &Cli,
+    listener: TcpListener,
+    operator_credential: CredentialHash,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let state = Arc::new(RwLock::new(ControlPlane::new(
+        cli.domain_settings(),
+        operator_credential,
+    )));
+    let context = Context {
+        state: state.clone(),
+        page_tokens: Arc::new(PageTokens::with_random_key()),
+        started: SystemTime::now(),
+    };
+    let max_request = cli.max_request_bytes as usize;
+    let provider = ProviderServiceServer::new(ProviderApi(context.clone()))
+        .max_decoding_message_size(max_request);
+    let agent =
+        AgentServiceServer::new(AgentApi(context.clone())).max_decoding_message_size(max_request);
+    let admin = AdminServiceServer::new(AdminApi(context)).max_decoding_message_size(max_request);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ProviderServiceServer<ProviderApi>>()
+        .await;
+    health.set_serving::<AgentServiceServer<AgentApi>>().await;
+    health.set_serving::<AdminServiceServer<AdminApi>>().await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // So grpcurl and other reflection clients can show ErrorInfo and BadRequest.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    Server::builder()
+        .tcp_nodelay(true)
+        // Idle connections behind NATs and load balancers die silently without keepalive.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(AuthLayer::new(state))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(provider)
+        .add_service(agent)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        })
+        .await?;
+    Ok(())
+}

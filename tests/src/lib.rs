@@ -1,0 +1,325 @@
+//! The end-to-end harness: starts the real `cifd` binary on a free port of 127.0.0.1, reads
+//! the address and operator token it prints, and hands out SDK clients for each role.
+//!
+//! The binary is the one cargo builds for this workspace (rebuilt here if it is stale), or
+//! the one `CIFD_BIN` names.
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
+use tonic::transport::Channel;
+
+/// An operator token the harness gives every server it starts (cifd wants 32 characters).
+pub const OPERATOR_TOKEN: &str = "e2e-operator-token-0123456789abcdef";
+
+/// The `cifd` binary under test.
+pub fn cifd_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("CIFD_BIN") {
+                return PathBuf::from(path);
+            }
+            // target/<profile>/deps/<test> -> target/<profile>/cifd
+            let exe = std::env::current_exe().expect("the test binary's path");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("a cargo target layout");
+            let profile = profile_dir
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or("debug");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "cifd", "--bin", "cifd"]);
+            match profile {
+                "debug" => {}
+                "release" => {
+                    build.arg("--release");
+                }
+                other => {
+                    build.args(["--profile", other]);
+                }
+            }
+            let target_dir = profile_dir.parent().expect("a target directory");
+            let status = build
+                .env("CARGO_TARGET_DIR", target_dir)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building cifd failed");
+            profile_dir.join("cifd")
+        })
+        .clone()
+}
+
+/// A running `cifd` process, stopped when dropped.
+pub struct Cifd {
+    child: Child,
+    pub address: SocketAddr,
+    pub operator_token: String,
+    log: PathBuf,
+}
+
+/// How to start a server.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Leave CIF_ADMIN_TOKEN unset, so cifd generates and prints a token.
+    pub generate_token: bool,
+}
+
+impl Options {
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+impl Cifd {
+    /// Starts cifd on a free port with the harness's operator token.
+    pub fn start() -> Self {
+        Self::start_with(Options::default())
+    }
+
+    pub fn start_with(options: Options) -> Self {
+        let log = std::env::temp_dir().join(format!(
+            "cifd-e2e-{}-{}.log",
+            std::process::id(),
+            unique_suffix()
+        ));
+        let mut command = Command::new(cifd_binary());
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&options.args)
+            .env_remove("CIF_ADMIN_TOKEN")
+            .env("CIF_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("a log file"));
+        if !options.generate_token {
+            command.env("CIF_ADMIN_TOKEN", OPERATOR_TOKEN);
+        }
+        for (key, value) in &options.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("cifd starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut operator_token = (!options.generate_token).then(|| OPERATOR_TOKEN.to_owned());
+        let address = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.wait();
+                panic!(
+                    "cifd exited before listening:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            };
+            if let Some(token) = line.strip_prefix("cifd operator token (generated, shown once): ")
+            {
+                operator_token = Some(token.to_owned());
+            }
+            if let Some(address) = line.strip_prefix("cifd listening on ") {
+                break address.parse().expect("a socket address");
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            address,
+            operator_token: operator_token.expect("an operator token"),
+            log,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        cif_sdk::connect(self.endpoint()).await.expect("connects")
+    }
+
+    pub async fn admin(&self) -> AdminClient {
+        AdminClient::new(self.channel().await, &self.operator_token).expect("a valid token")
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit.
+    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cifd did not exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Cifd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- cifd log ---\n{}", self.log());
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn unique_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A server with the operator's client, and helpers that create providers and agents the way
+/// an operator would.
+pub struct Harness {
+    pub cifd: Cifd,
+    pub admin: AdminClient,
+    pub channel: Channel,
+}
+
+/// A provider as the operator created it, with a client using its credential.
+pub struct ProviderHandle {
+    pub record: pb::Provider,
+    pub credential: String,
+    pub client: ProviderClient,
+}
+
+/// An agent as the operator created it, with a client using its credential.
+pub struct AgentHandle {
+    pub record: pb::Agent,
+    pub credential: String,
+    pub client: AgentClient,
+}
+
+impl ProviderHandle {
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+}
+
+impl AgentHandle {
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+}
+
+/// A valid provider for CreateProvider.
+pub fn provider_spec(unique_name: &str) -> pb::Provider {
+    pb::Provider {
+        unique_name: unique_name.into(),
+        display_name: format!("{unique_name} display"),
+        label: format!("{unique_name} label"),
+        channel_url: format!(
+            "https://{}.example.com/widget",
+            unique_name.replace('_', "-")
+        ),
+        ..Default::default()
+    }
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let cifd = Cifd::start_with(options);
+        let channel = cifd.channel().await;
+        let admin = cifd.admin().await;
+        Self {
+            cifd,
+            admin,
+            channel,
+        }
+    }
+
+    pub async fn provider(&self, unique_name: &str) -> ProviderHandle {
+        let created = self
+            .admin
+            .create_provider(pb::CreateProviderRequest {
+                provider: Some(provider_spec(unique_name)),
+            })
+            .await
+            .expect("the operator creates a provider");
+        ProviderHandle {
+            client: ProviderClient::new(self.channel.clone(), &created.credential)
+                .expect("a valid credential"),
+            record: created.provider.expect("a provider"),
+            credential: created.credential,
+        }
+    }
+
+    /// An agent whose profile is `providers` (empty: every provider).
+    pub async fn agent(&self, name: &str, providers: &[&ProviderHandle]) -> AgentHandle {
+        let created = self
+            .admin
+            .create_agent(pb::CreateAgentRequest {
+                agent: Some(pb::Agent {
+                    display_name: name.into(),
+                    provider_ids: providers.iter().map(|p| p.record.id.clone()).collect(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("the operator creates an agent");
+        AgentHandle {
+            client: AgentClient::new(self.channel.clone(), &created.credential)
+                .expect("a valid credential"),
+            record: created.agent.expect("an agent"),
+            credential: created.credential,
+        }
+    }
+}
+
+/// A CreateSession request for `agent`.
+pub fn session_for(agent: &AgentHandle, title: &str) -> pb::CreateSessionRequest {
+    pb::CreateSessionRequest {
+        agent_id: agent.id().to_owned(),
+        title: title.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Asserts a call failed with `code` and, when given, `reason`; returns the error.
+#[track_caller]
+pub fn expect_refused<T: std::fmt::Debug>(
+    result: Result<T, cif_sdk::Error>,
+    code: tonic::Code,
+    reason: Option<&str>,
+) -> cif_sdk::Error {
+    let error = result.expect_err("the call should be refused");
+    assert_eq!(error.code(), code, "code of {error}");
+    assert_eq!(error.reason(), reason, "reason of {error}");
+    error
+}
