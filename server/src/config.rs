@@ -73,6 +73,15 @@ pub struct Cli {
     )]
     pub closed_session_retention: usize,
 
+    /// Seconds to let open connections finish after SIGTERM or SIGINT before closing them.
+    #[arg(
+        long,
+        env = "CIF_SHUTDOWN_GRACE_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub shutdown_grace_seconds: u64,
+
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
     pub log: String,

@@ -66,7 +66,8 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    Server::builder()
+    let (drain, drained) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::builder()
         .tcp_nodelay(true)
         // Idle connections behind NATs and load balancers die silently without keepalive.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -78,11 +79,28 @@ pub async fn serve(
         .add_service(agent)
         .add_service(admin)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            shutdown.await;
+            let _ = drained.await;
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
-        })
-        .await?;
-    Ok(())
+        });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return Ok(result?),
+        () = shutdown => {}
+    }
+    // Stop accepting and ask every connection to finish; a client that does not is cut off
+    // after the grace period, so shutdown never hangs on it.
+    let _ = drain.send(());
+    let grace = Duration::from_secs(cli.shutdown_grace_seconds);
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => Ok(result?),
+        Err(_) => {
+            tracing::warn!(
+                ?grace,
+                "connections still open after the grace period; closing them"
+            );
+            Ok(())
+        }
+    }
 }

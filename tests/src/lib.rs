@@ -67,13 +67,24 @@ pub struct Cifd {
     log: PathBuf,
 }
 
+/// Where the operator token of a server under test comes from.
+#[derive(Default, Clone)]
+pub enum TokenSource {
+    /// The harness sets CIF_ADMIN_TOKEN to [`OPERATOR_TOKEN`].
+    #[default]
+    Harness,
+    /// cifd generates one and prints it.
+    Generated,
+    /// The test gives it another way (e.g. `--admin-token-file`) and says what it is.
+    Given(String),
+}
+
 /// How to start a server.
 #[derive(Default, Clone)]
 pub struct Options {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
-    /// Leave CIF_ADMIN_TOKEN unset, so cifd generates and prints a token.
-    pub generate_token: bool,
+    pub token: TokenSource,
 }
 
 impl Options {
@@ -109,16 +120,20 @@ impl Cifd {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("a log file"));
-        if !options.generate_token {
-            command.env("CIF_ADMIN_TOKEN", OPERATOR_TOKEN);
-        }
+        let mut operator_token = match &options.token {
+            TokenSource::Harness => {
+                command.env("CIF_ADMIN_TOKEN", OPERATOR_TOKEN);
+                Some(OPERATOR_TOKEN.to_owned())
+            }
+            TokenSource::Generated => None,
+            TokenSource::Given(token) => Some(token.clone()),
+        };
         for (key, value) in &options.env {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("cifd starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let mut operator_token = (!options.generate_token).then(|| OPERATOR_TOKEN.to_owned());
         let address = loop {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.wait();
@@ -162,8 +177,9 @@ impl Cifd {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Sends SIGTERM and waits (at most `within`) for the process to exit.
-    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit, letting the
+    /// caller's runtime run meanwhile (its clients must see the server's GOAWAY).
+    pub async fn terminate(&mut self, within: Duration) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -178,7 +194,7 @@ impl Cifd {
                 Instant::now() < deadline,
                 "cifd did not exit within {within:?} of SIGTERM"
             );
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

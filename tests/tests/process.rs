@@ -1,0 +1,237 @@
+//! cifd as a process: flags, the operator token, the config file, startup failures and a
+//! clean exit on SIGTERM.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cif_e2e::{Cifd, Harness, Options, TokenSource, cifd_binary, expect_refused, session_for};
+use cif_sdk::{AdminClient, pb};
+use tonic::Code;
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("cifd-process-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn help_lists_every_flag_with_its_environment_variable() {
+    let output = Command::new(cifd_binary()).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for (flag, variable) in [
+        ("--listen", "CIF_LISTEN"),
+        ("--admin-token-file", "CIF_ADMIN_TOKEN_FILE"),
+        ("--config", "CIF_CONFIG"),
+        ("--max-request-bytes", "CIF_MAX_REQUEST_BYTES"),
+        (
+            "--default-max-open-sessions",
+            "CIF_DEFAULT_MAX_OPEN_SESSIONS",
+        ),
+        (
+            "--default-max-tabs-per-session",
+            "CIF_DEFAULT_MAX_TABS_PER_SESSION",
+        ),
+        (
+            "--default-max-queued-notifications",
+            "CIF_DEFAULT_MAX_QUEUED_NOTIFICATIONS",
+        ),
+        ("--closed-session-retention", "CIF_CLOSED_SESSION_RETENTION"),
+        ("--shutdown-grace-seconds", "CIF_SHUTDOWN_GRACE_SECONDS"),
+        ("--log", "CIF_LOG"),
+    ] {
+        assert!(
+            help.contains(flag) && help.contains(variable),
+            "--help lacks {flag} / {variable}"
+        );
+    }
+    assert!(
+        help.contains("CIF_ADMIN_TOKEN="),
+        "--help explains the operator token"
+    );
+}
+
+#[tokio::test]
+async fn a_generated_operator_token_is_printed_once_and_works() {
+    let cifd = Cifd::start_with(Options {
+        token: TokenSource::Generated,
+        ..Default::default()
+    });
+    assert!(cifd.operator_token.starts_with("cifo_"));
+    let admin = cifd.admin().await;
+    admin
+        .get_server_info(pb::GetServerInfoRequest {})
+        .await
+        .unwrap();
+    assert!(
+        !cifd.log().contains(&cifd.operator_token),
+        "the token is never logged"
+    );
+}
+
+#[tokio::test]
+async fn the_operator_token_can_come_from_a_file() {
+    let token = "file-token-0123456789-0123456789-abc";
+    let path = temp_file("token", &format!("{token}\n"));
+    let cifd = Cifd::start_with(
+        Options {
+            token: TokenSource::Given(token.into()),
+            ..Default::default()
+        }
+        .arg("--admin-token-file")
+        .arg(path.to_str().unwrap()),
+    );
+    std::fs::remove_file(&path).unwrap();
+    let admin = AdminClient::new(cifd.channel().await, token).unwrap();
+    admin
+        .get_server_info(pb::GetServerInfoRequest {})
+        .await
+        .unwrap();
+    let wrong =
+        AdminClient::new(cifd.channel().await, "file-token-0123456789-0123456789-xyz").unwrap();
+    expect_refused(
+        wrong.get_server_info(pb::GetServerInfoRequest {}).await,
+        Code::Unauthenticated,
+        Some("CREDENTIAL_INVALID"),
+    );
+}
+
+#[test]
+fn a_short_operator_token_stops_startup() {
+    let output = Command::new(cifd_binary())
+        .args(["--listen", "127.0.0.1:0"])
+        .env("CIF_ADMIN_TOKEN", "too-short")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at least 32"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_file_stops_startup_naming_the_setting() {
+    let path = temp_file("bad.toml", "listen = \"127.0.0.1:0\"\nmax_sessions = 3\n");
+    let output = Command::new(cifd_binary())
+        .args(["--config", path.to_str().unwrap()])
+        .env("CIF_ADMIN_TOKEN", cif_e2e::OPERATOR_TOKEN)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown setting `max_sessions`"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_config_file_sets_defaults_that_flags_override() {
+    let path = temp_file(
+        "limits.toml",
+        "default_max_open_sessions = 1\nlog = \"debug\"\n",
+    );
+    let config = path.to_str().unwrap().to_owned();
+    let harness = Harness::start_with(Options::default().arg("--config").arg(&config)).await;
+    let phone = harness.provider("contoso_phone").await;
+    let ada = harness.agent("Ada", &[]).await;
+    phone
+        .client
+        .create_session(session_for(&ada, "one"))
+        .await
+        .unwrap();
+    expect_refused(
+        phone.client.create_session(session_for(&ada, "two")).await,
+        Code::ResourceExhausted,
+        Some("SESSION_LIMIT_REACHED"),
+    );
+
+    // The environment beats the file.
+    let harness = Harness::start_with(
+        Options::default()
+            .arg("--config")
+            .arg(&config)
+            .env("CIF_DEFAULT_MAX_OPEN_SESSIONS", "2"),
+    )
+    .await;
+    let phone = harness.provider("contoso_phone").await;
+    let ada = harness.agent("Ada", &[]).await;
+    phone
+        .client
+        .create_session(session_for(&ada, "one"))
+        .await
+        .unwrap();
+    phone
+        .client
+        .create_session(session_for(&ada, "two"))
+        .await
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_taken_port_stops_startup_with_a_message() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = holder.local_addr().unwrap().to_string();
+    let output = Command::new(cifd_binary())
+        .args(["--listen", &address])
+        .env("CIF_ADMIN_TOKEN", cif_e2e::OPERATOR_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {address}"))
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let mut cifd = Cifd::start();
+    let admin = cifd.admin().await;
+    admin
+        .get_server_info(pb::GetServerInfoRequest {})
+        .await
+        .unwrap();
+    // The client's connection stays open: the server asks it to go away and it does.
+    let status = cifd.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
+    assert!(cifd.log().contains("SIGTERM"));
+    drop(admin);
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_cannot_hold_shutdown_past_the_grace_period() {
+    let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace-seconds").arg("1"));
+    // A connection that never speaks HTTP/2, so it never acknowledges the GOAWAY.
+    let silent = std::net::TcpStream::connect(cifd.address).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = cifd.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn refused_calls_are_logged_with_principal_and_reason_but_never_the_credential() {
+    let harness = Harness::start().await;
+    let phone = harness.provider("contoso_phone").await;
+    let _ = phone
+        .client
+        .get_session(pb::GetSessionRequest {
+            session_id: "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11".into(),
+        })
+        .await;
+    let log = harness.cifd.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("SESSION_NOT_FOUND"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{log}"));
+    assert!(line.contains(&format!("provider {}", phone.id())), "{line}");
+    assert!(
+        line.contains("/cif.v1.ProviderService/GetSession"),
+        "{line}"
+    );
+    assert!(
+        !log.contains(&phone.credential),
+        "a credential reached the log"
+    );
+}
