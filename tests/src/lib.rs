@@ -22,41 +22,52 @@ pub const OPERATOR_TOKEN: &str = "e2e-operator-token-0123456789abcdef";
 pub fn cifd_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            if let Some(path) = std::env::var_os("CIFD_BIN") {
-                return PathBuf::from(path);
-            }
-            // target/<profile>/deps/<test> -> target/<profile>/cifd
-            let exe = std::env::current_exe().expect("the test binary's path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("a cargo target layout");
-            let profile = profile_dir
-                .file_name()
-                .and_then(|name| name.to_str())
-                .unwrap_or("debug");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "cifd", "--bin", "cifd"]);
-            match profile {
-                "debug" => {}
-                "release" => {
-                    build.arg("--release");
-                }
-                other => {
-                    build.args(["--profile", other]);
-                }
-            }
-            let target_dir = profile_dir.parent().expect("a target directory");
-            let status = build
-                .env("CARGO_TARGET_DIR", target_dir)
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building cifd failed");
-            profile_dir.join("cifd")
+        .get_or_init(|| match std::env::var_os("CIFD_BIN") {
+            Some(path) => PathBuf::from(path),
+            None => cargo_build(&["-p", "cifd", "--bin", "cifd"]).join("cifd"),
         })
         .clone()
+}
+
+/// An example of the SDK, built for this test run.
+pub fn sdk_example(name: &str) -> PathBuf {
+    cargo_build(&["-p", "cif-sdk", "--example", name])
+        .join("examples")
+        .join(name)
+}
+
+/// Builds with the profile and target directory of this test binary, so what runs is what
+/// the workspace's sources say now, and returns that profile's output directory.
+fn cargo_build(what: &[&str]) -> PathBuf {
+    // target/<profile>/deps/<test binary>
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a cargo target layout");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("debug");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet"]).args(what);
+    match profile {
+        "debug" => {}
+        "release" => {
+            build.arg("--release");
+        }
+        other => {
+            build.args(["--profile", other]);
+        }
+    }
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let status = build
+        .env("CARGO_TARGET_DIR", target_dir)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build {what:?} failed");
+    profile_dir.to_path_buf()
 }
 
 /// A running `cifd` process, stopped when dropped.

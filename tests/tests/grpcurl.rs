@@ -7,6 +7,10 @@ use std::process::Command;
 
 use cif_e2e::Harness;
 use serde_json::{Value, json};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 fn grpcurl_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("GRPCURL") {
@@ -166,4 +170,40 @@ async fn an_operator_runs_the_service_with_grpcurl() {
         anonymous.stderr.contains("Unauthenticated")
             && anonymous.stderr.contains("CREDENTIAL_MISSING")
     );
+}
+
+/// grpcurl 1.8 asks for reflection v1alpha; newer tools ask for v1, which answers too and
+/// needs no credential either.
+#[tokio::test]
+async fn reflection_v1_lists_the_services_without_a_credential() {
+    let harness = Harness::start().await;
+    let mut client = ServerReflectionClient::new(harness.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection v1 answers")
+        .into_inner();
+    let response = responses.message().await.unwrap().expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list: {response:?}");
+    };
+    let names: Vec<_> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for service in [
+        "cif.v1.AdminService",
+        "cif.v1.AgentService",
+        "cif.v1.ProviderService",
+    ] {
+        assert!(
+            names.iter().any(|name| name == service),
+            "{service} missing from {names:?}"
+        );
+    }
 }

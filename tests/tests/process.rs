@@ -4,7 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use cif_e2e::{Cifd, Harness, Options, TokenSource, cifd_binary, expect_refused, session_for};
+use cif_e2e::{
+    Cifd, Harness, Options, TokenSource, cifd_binary, expect_refused, sdk_example, session_for,
+};
 use cif_sdk::{AdminClient, pb};
 use tonic::Code;
 
@@ -233,5 +235,30 @@ async fn refused_calls_are_logged_with_principal_and_reason_but_never_the_creden
     assert!(
         !log.contains(&phone.credential),
         "a credential reached the log"
+    );
+}
+
+#[tokio::test]
+async fn the_readme_sdk_walkthrough_runs_against_a_live_server() {
+    let cifd = Cifd::start();
+    let output = Command::new(sdk_example("quickstart"))
+        .arg(cifd.endpoint())
+        .env("CIF_ADMIN_TOKEN", &cifd.operator_token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("room for 10 more sessions"), "{stdout}");
+    assert!(
+        stdout.contains("unknown session: NotFound SESSION_NOT_FOUND"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("desk: 1 open session(s), focused the new session"),
+        "{stdout}"
     );
 }
