@@ -6,11 +6,16 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
+use std::sync::Arc;
+
+use tokio_stream::StreamExt;
+
 use crate::Error;
 use crate::pb;
 use crate::pb::admin_service_client::AdminServiceClient;
 use crate::pb::agent_service_client::AgentServiceClient;
 use crate::pb::provider_service_client::ProviderServiceClient;
+use crate::subscription::{MessageStream, Opener, Start, Subscription};
 
 /// Opens a channel to a cifd at `endpoint` (e.g. `http://127.0.0.1:50051`). The channel is
 /// cheap to clone and can carry clients of every role at once.
@@ -105,6 +110,10 @@ role_client! {
     AgentClient(AgentServiceClient) {
         /// Reads the caller's desk.
         get_desk(GetDeskRequest) -> GetDeskResponse;
+        /// Moves focus to an open session or home.
+        switch_session(SwitchSessionRequest) -> SwitchSessionResponse;
+        /// Closes an open session.
+        close_session(CloseSessionRequest) -> CloseSessionResponse;
     }
 }
 
@@ -147,5 +156,74 @@ role_client! {
         get_session(AdminServiceGetSessionRequest) -> AdminServiceGetSessionResponse;
         /// Lists sessions of any agent or provider.
         list_sessions(AdminServiceListSessionsRequest) -> AdminServiceListSessionsResponse;
+    }
+}
+
+/// Makes an [`Opener`] from a generated client's streaming call.
+macro_rules! opener {
+    ($client:expr, $method:ident, |$start:ident| $request:expr) => {{
+        let client = $client.clone();
+        let opener: Opener = Arc::new(move |$start: Start| {
+            let mut client = client.clone();
+            let request = $request;
+            Box::pin(async move {
+                let stream = client.$method(request).await?.into_inner();
+                let messages: MessageStream = Box::pin(
+                    stream.map(|item| item.map(|response| response.message.unwrap_or_default())),
+                );
+                Ok(messages)
+            })
+        });
+        opener
+    }};
+}
+
+impl ProviderClient {
+    /// Follows the events of the caller's sessions (on `agent_ids` only, unless empty),
+    /// resuming by itself after disconnects; with `snapshot`, it starts with the caller's open
+    /// sessions.
+    pub fn subscribe(&self, agent_ids: Vec<String>, snapshot: bool) -> Subscription {
+        let opener = opener!(self.inner, subscribe, |start| {
+            let (snapshot, log_id, after_sequence) = start.fields();
+            pb::SubscribeRequest {
+                agent_ids: agent_ids.clone(),
+                snapshot,
+                log_id,
+                after_sequence,
+            }
+        });
+        Subscription::new(opener, snapshot)
+    }
+}
+
+impl AgentClient {
+    /// Follows every event of the caller's desk, resuming by itself after disconnects; with
+    /// `snapshot`, it starts with the whole desk.
+    pub fn subscribe(&self, snapshot: bool) -> Subscription {
+        let opener = opener!(self.inner, subscribe, |start| {
+            let (snapshot, log_id, after_sequence) = start.fields();
+            pb::AgentServiceSubscribeRequest {
+                snapshot,
+                log_id,
+                after_sequence,
+            }
+        });
+        Subscription::new(opener, snapshot)
+    }
+}
+
+impl AdminClient {
+    /// Follows every event of every desk, resuming by itself after disconnects; with
+    /// `snapshot`, it starts with every desk.
+    pub fn watch(&self, snapshot: bool) -> Subscription {
+        let opener = opener!(self.inner, watch, |start| {
+            let (snapshot, log_id, after_sequence) = start.fields();
+            pb::WatchRequest {
+                snapshot,
+                log_id,
+                after_sequence,
+            }
+        });
+        Subscription::new(opener, snapshot)
     }
 }

@@ -6,6 +6,8 @@
 //! - [`Error`]: a failed call, with its status code and the server's stable reason.
 //! - [`connect`], [`ProviderClient`], [`AgentClient`], [`AdminClient`]: connected clients that
 //!   send a credential with every call and return [`Error`] on failure.
+//! - [`Subscription`]: an event stream that resumes by itself after disconnects, yields each
+//!   event once, and resynchronises from a snapshot when it must (telling you it did).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cif_sdk::Error> {
@@ -27,9 +29,11 @@
 mod client;
 mod error;
 pub mod ids;
+pub mod subscription;
 
 pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect};
 pub use error::{Error, REASON_DOMAIN};
+pub use subscription::{Subscription, Update};
 
 /// The generated `cif.v1` messages, clients and (feature `server`) service traits.
 pub mod pb {

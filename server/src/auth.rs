@@ -14,7 +14,7 @@ use tonic::codegen::http;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
-use crate::api::{SharedControlPlane, read};
+use crate::api::{SharedCore, read};
 use crate::domain::{CredentialHash, DomainError, Principal, Reason, Role};
 
 /// What kind of principal a credential is issued to; its prefix tells people (and secret
@@ -75,11 +75,11 @@ fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
 /// Wraps the router so every request is authenticated first.
 #[derive(Clone)]
 pub struct AuthLayer {
-    state: SharedControlPlane,
+    state: SharedCore,
 }
 
 impl AuthLayer {
-    pub fn new(state: SharedControlPlane) -> Self {
+    pub fn new(state: SharedCore) -> Self {
         Self { state }
     }
 }
@@ -99,7 +99,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Clone)]
 pub struct Authenticate<S> {
     inner: S,
-    state: SharedControlPlane,
+    state: SharedCore,
 }
 
 impl<S> Authenticate<S> {
@@ -109,7 +109,9 @@ impl<S> Authenticate<S> {
         role: Role,
     ) -> Result<Principal, DomainError> {
         let credential = bearer_credential(headers)?;
-        read(&self.state).authenticate(&hash_credential(credential), role)
+        read(&self.state)
+            .plane
+            .authenticate(&hash_credential(credential), role)
     }
 }
 

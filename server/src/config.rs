@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
@@ -73,14 +74,33 @@ pub struct Cli {
     )]
     pub closed_session_retention: usize,
 
-    /// Seconds to let open connections finish after SIGTERM or SIGINT before closing them.
-    #[arg(
-        long,
-        env = "CIF_SHUTDOWN_GRACE_SECONDS",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub shutdown_grace_seconds: u64,
+    /// Events kept in memory so streams can resume after a disconnect; a resume point older
+    /// than this is refused with RESUME_POINT_COMPACTED.
+    #[arg(long, env = "CIF_HISTORY_EVENTS", value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub history_events: u64,
+
+    /// Events queued per stream; a stream that falls further behind is ended with
+    /// SUBSCRIBER_LAGGED (and resumes with nothing lost), so it never slows anyone else.
+    #[arg(long, env = "CIF_SUBSCRIBER_QUEUE", value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub subscriber_queue: u64,
+
+    /// Open streams per principal (provider, agent or operator).
+    #[arg(long, env = "CIF_MAX_STREAMS_PER_PRINCIPAL", value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_streams_per_principal: u64,
+
+    /// How often idle streams get a heartbeat carrying the current sequence (e.g. 15s, 500ms).
+    #[arg(long, env = "CIF_HEARTBEAT_INTERVAL", value_name = "DURATION", default_value = "15s",
+          value_parser = positive_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// After SIGTERM or SIGINT: how long open connections may finish before they are closed.
+    /// Streams end at once.
+    #[arg(long, env = "CIF_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s",
+          value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
 
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
@@ -129,6 +149,16 @@ impl Cli {
         Ok(Self::from_arg_matches(&matches)?)
     }
 
+    /// The event log's settings these flags give.
+    pub fn log_settings(&self) -> crate::log::LogSettings {
+        let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        crate::log::LogSettings {
+            history: size(self.history_events),
+            queue: size(self.subscriber_queue),
+            max_streams_per_principal: size(self.max_streams_per_principal),
+        }
+    }
+
     /// The domain settings these flags give.
     pub fn domain_settings(&self) -> crate::domain::Settings {
         crate::domain::Settings {
@@ -139,6 +169,14 @@ impl Cli {
             },
             closed_session_retention: self.closed_session_retention,
         }
+    }
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be more than zero".into()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!("{error} (write e.g. 15s or 500ms)")),
     }
 }
 

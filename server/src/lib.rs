@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod log;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -21,10 +22,13 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
-use crate::api::{AdminApi, AgentApi, Context, PageTokens, ProviderApi};
+use crate::api::{
+    AdminApi, AgentApi, Context, Core, PageTokens, ProviderApi, SharedCore, read, write,
+};
 use crate::auth::AuthLayer;
 use crate::config::Cli;
-use crate::domain::{ControlPlane, CredentialHash};
+use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
+use crate::log::EventLog;
 
 /// Serves cif.v1, health and reflection on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -33,10 +37,12 @@ pub async fn serve(
     operator_credential: CredentialHash,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = Arc::new(RwLock::new(ControlPlane::new(
-        cli.domain_settings(),
-        operator_credential,
-    )));
+    let state = Arc::new(RwLock::new(Core {
+        plane: ControlPlane::new(cli.domain_settings(), operator_credential),
+        log: EventLog::new(cli.log_settings()),
+    }));
+    tracing::info!(log_id = %read(&state).log.log_id(), "event log started");
+    let heartbeats = tokio::spawn(send_heartbeats(state.clone(), cli.heartbeat_interval));
     let context = Context {
         state: state.clone(),
         page_tokens: Arc::new(PageTokens::with_random_key()),
@@ -71,7 +77,7 @@ pub async fn serve(
         .tcp_nodelay(true)
         // Idle connections behind NATs and load balancers die silently without keepalive.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .layer(AuthLayer::new(state))
+        .layer(AuthLayer::new(state.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -89,10 +95,17 @@ pub async fn serve(
         result = &mut server => return Ok(result?),
         () = shutdown => {}
     }
-    // Stop accepting and ask every connection to finish; a client that does not is cut off
-    // after the grace period, so shutdown never hangs on it.
+    // End every stream (each says why, so clients resume elsewhere or later), stop accepting
+    // and ask every connection to finish; a client that does not is cut off after the grace
+    // period, so shutdown never hangs on it.
+    heartbeats.abort();
+    let shutting_down = DomainError::new(
+        Reason::ServerShuttingDown,
+        "the server is shutting down; reconnect and resume with log_id and after_sequence",
+    );
+    write(&state).log.end_all(&shutting_down);
     let _ = drain.send(());
-    let grace = Duration::from_secs(cli.shutdown_grace_seconds);
+    let grace = cli.shutdown_grace;
     match tokio::time::timeout(grace, server).await {
         Ok(result) => Ok(result?),
         Err(_) => {
@@ -102,5 +115,17 @@ pub async fn serve(
             );
             Ok(())
         }
+    }
+}
+
+/// Queues a heartbeat on every stream at each interval, under the state lock so its sequence
+/// never runs ahead of what is queued.
+async fn send_heartbeats(state: SharedCore, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        write(&state).log.heartbeat();
     }
 }

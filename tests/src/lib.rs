@@ -96,6 +96,8 @@ pub struct Options {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub token: TokenSource,
+    /// The address to listen on; a free port of 127.0.0.1 when `None`.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Options {
@@ -123,8 +125,11 @@ impl Cifd {
             unique_suffix()
         ));
         let mut command = Command::new(cifd_binary());
+        let listen = options
+            .listen
+            .map_or_else(|| "127.0.0.1:0".to_owned(), |address| address.to_string());
         command
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", &listen])
             .args(&options.args)
             .env_remove("CIF_ADMIN_TOKEN")
             .env("CIF_LOG", "info")
@@ -349,4 +354,82 @@ pub fn expect_refused<T: std::fmt::Debug>(
     assert_eq!(error.code(), code, "code of {error}");
     assert_eq!(error.reason(), reason, "reason of {error}");
     error
+}
+
+/// How long a test waits for something that should come at once.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The next update of a subscription, failing the test if none comes in time or the
+/// subscription fails.
+pub async fn next_update(subscription: &mut cif_sdk::Subscription) -> cif_sdk::Update {
+    tokio::time::timeout(PATIENCE, subscription.next())
+        .await
+        .expect("an update in time")
+        .expect("the subscription goes on")
+        .expect("no error")
+}
+
+/// The events a subscription yields until it has seen everything up to `sequence` (heartbeats
+/// move it there when no event does), as (sequence, event).
+pub async fn events_until(
+    subscription: &mut cif_sdk::Subscription,
+    sequence: u64,
+) -> Vec<(u64, pb::Event)> {
+    let mut events = Vec::new();
+    while subscription
+        .position()
+        .is_none_or(|(_, reached)| reached < sequence)
+    {
+        match next_update(subscription).await {
+            cif_sdk::Update::Event {
+                sequence, event, ..
+            } => events.push((sequence, *event)),
+            cif_sdk::Update::Heartbeat { .. } => {}
+            cif_sdk::Update::Snapshot { .. } => panic!("an unexpected snapshot"),
+        }
+    }
+    events
+}
+
+/// What an event says, in short: (kind, session id, focused).
+pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
+    use pb::event::Kind;
+    match event.kind.as_ref().expect("an event kind") {
+        Kind::SessionCreated(created) => {
+            let session = created.session.as_ref().expect("a session");
+            ("created", session.id.clone(), session.focused)
+        }
+        Kind::SessionSwitched(switched) => (
+            "switched",
+            switched.session.as_ref().expect("a session").id.clone(),
+            switched.focused,
+        ),
+        Kind::SessionClosed(closed) => {
+            let session = closed.session.as_ref().expect("a session");
+            ("closed", session.id.clone(), session.focused)
+        }
+    }
+}
+
+/// The provider that owns the session an event is about (empty for home).
+pub fn event_owner(event: &pb::Event) -> String {
+    use pb::event::Kind;
+    let session = match event.kind.as_ref().expect("an event kind") {
+        Kind::SessionCreated(created) => created.session.as_ref(),
+        Kind::SessionSwitched(switched) => switched.session.as_ref(),
+        Kind::SessionClosed(closed) => closed.session.as_ref(),
+    };
+    session
+        .and_then(|session| session.owner.as_ref())
+        .map(|owner| owner.provider_id.clone())
+        .unwrap_or_default()
+}
+
+/// Waits until a subscription has caught up (its first heartbeat), so it is registered before
+/// the test acts.
+pub async fn caught_up(mut subscription: cif_sdk::Subscription) -> cif_sdk::Subscription {
+    match next_update(&mut subscription).await {
+        cif_sdk::Update::Heartbeat { .. } => subscription,
+        other => panic!("expected the catch-up heartbeat, got {other:?}"),
+    }
 }

@@ -39,7 +39,14 @@ fn help_lists_every_flag_with_its_environment_variable() {
             "CIF_DEFAULT_MAX_QUEUED_NOTIFICATIONS",
         ),
         ("--closed-session-retention", "CIF_CLOSED_SESSION_RETENTION"),
-        ("--shutdown-grace-seconds", "CIF_SHUTDOWN_GRACE_SECONDS"),
+        ("--history-events", "CIF_HISTORY_EVENTS"),
+        ("--subscriber-queue", "CIF_SUBSCRIBER_QUEUE"),
+        (
+            "--max-streams-per-principal",
+            "CIF_MAX_STREAMS_PER_PRINCIPAL",
+        ),
+        ("--heartbeat-interval", "CIF_HEARTBEAT_INTERVAL"),
+        ("--shutdown-grace", "CIF_SHUTDOWN_GRACE"),
         ("--log", "CIF_LOG"),
     ] {
         assert!(
@@ -203,7 +210,7 @@ async fn sigterm_stops_the_server_cleanly() {
 
 #[tokio::test]
 async fn a_client_that_never_answers_cannot_hold_shutdown_past_the_grace_period() {
-    let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace-seconds").arg("1"));
+    let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace").arg("1s"));
     // A connection that never speaks HTTP/2, so it never acknowledges the GOAWAY.
     let silent = std::net::TcpStream::connect(cifd.address).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;

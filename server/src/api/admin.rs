@@ -6,9 +6,11 @@ use cif_sdk::pb::admin_service_server::AdminService;
 use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
+use super::stream::{ResponseStream, open, opening};
 use super::{Context, convert, parse, read, write};
 use crate::auth::{CredentialKind, issue_credential};
 use crate::domain::control_plane::SessionFilter;
+use crate::domain::events::Scope;
 
 pub struct AdminApi(pub Context);
 
@@ -22,7 +24,10 @@ impl AdminService for AdminApi {
         &self,
         _request: Request<pb::GetServerInfoRequest>,
     ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        let at = read(&self.0.state).position();
         Ok(Response::new(pb::GetServerInfoResponse {
+            log_id: at.log_id,
+            sequence: at.sequence,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             api_version: API_VERSION.to_owned(),
             cif_version: CIF_VERSION.to_owned(),
@@ -39,7 +44,7 @@ impl AdminService for AdminApi {
         let provider = parse::required("provider", request.into_inner().provider)?;
         let new = parse::new_provider(provider)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
-        let record = write(&self.0.state).create_provider(new, hash)?;
+        let (record, _) = write(&self.0.state).execute(|plane| plane.create_provider(new, hash))?;
         tracing::info!(provider = %record.id, unique_name = record.unique_name, "provider created");
         Ok(Response::new(pb::CreateProviderResponse {
             provider: Some(convert::provider(&record)),
@@ -54,7 +59,7 @@ impl AdminService for AdminApi {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
         let state = read(&self.0.state);
         Ok(Response::new(pb::GetProviderResponse {
-            provider: Some(convert::provider(state.provider(id)?)),
+            provider: Some(convert::provider(state.plane.provider(id)?)),
         }))
     }
 
@@ -67,7 +72,9 @@ impl AdminService for AdminApi {
         let query = "admin.providers";
         let after = self.0.page_tokens.read(query, &request.page_token)?;
         let state = read(&self.0.state);
-        let page = state.providers(after.map(ProviderId::from_uuid), limit);
+        let page = state
+            .plane
+            .providers(after.map(ProviderId::from_uuid), limit);
         Ok(Response::new(pb::ListProvidersResponse {
             providers: page.items.into_iter().map(convert::provider).collect(),
             next_page_token: page
@@ -85,7 +92,7 @@ impl AdminService for AdminApi {
         let provider = parse::required("provider", request.provider)?;
         let id: ProviderId = parse::id("provider.id", &provider.id)?;
         let patch = parse::provider_patch(provider, request.update_mask)?;
-        let record = write(&self.0.state).update_provider(id, patch)?;
+        let (record, _) = write(&self.0.state).execute(|plane| plane.update_provider(id, patch))?;
         Ok(Response::new(pb::UpdateProviderResponse {
             provider: Some(convert::provider(&record)),
         }))
@@ -96,7 +103,8 @@ impl AdminService for AdminApi {
         request: Request<pb::ActivateProviderRequest>,
     ) -> Result<Response<pb::ActivateProviderResponse>, Status> {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        let record = write(&self.0.state).set_provider_active(id, true)?;
+        let (record, _) =
+            write(&self.0.state).execute(|plane| plane.set_provider_active(id, true))?;
         tracing::info!(provider = %id, "provider activated");
         Ok(Response::new(pb::ActivateProviderResponse {
             provider: Some(convert::provider(&record)),
@@ -108,7 +116,8 @@ impl AdminService for AdminApi {
         request: Request<pb::DeactivateProviderRequest>,
     ) -> Result<Response<pb::DeactivateProviderResponse>, Status> {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        let record = write(&self.0.state).set_provider_active(id, false)?;
+        let (record, _) =
+            write(&self.0.state).execute(|plane| plane.set_provider_active(id, false))?;
         tracing::info!(provider = %id, "provider deactivated");
         Ok(Response::new(pb::DeactivateProviderResponse {
             provider: Some(convert::provider(&record)),
@@ -120,7 +129,7 @@ impl AdminService for AdminApi {
         request: Request<pb::DeleteProviderRequest>,
     ) -> Result<Response<pb::DeleteProviderResponse>, Status> {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        write(&self.0.state).delete_provider(id)?;
+        write(&self.0.state).execute(|plane| plane.delete_provider(id))?;
         tracing::info!(provider = %id, "provider deleted, credential revoked");
         Ok(Response::new(pb::DeleteProviderResponse {}))
     }
@@ -131,7 +140,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::RotateProviderCredentialResponse>, Status> {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
-        write(&self.0.state).rotate_provider_credential(id, hash)?;
+        write(&self.0.state).execute(|plane| plane.rotate_provider_credential(id, hash))?;
         tracing::info!(provider = %id, "provider credential rotated");
         Ok(Response::new(pb::RotateProviderCredentialResponse {
             credential,
@@ -147,7 +156,7 @@ impl AdminService for AdminApi {
         let agent = parse::required("agent", request.into_inner().agent)?;
         let new = parse::new_agent(agent)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
-        let record = write(&self.0.state).create_agent(new, hash)?;
+        let (record, _) = write(&self.0.state).execute(|plane| plane.create_agent(new, hash))?;
         tracing::info!(agent = %record.id, "agent created");
         Ok(Response::new(pb::CreateAgentResponse {
             agent: Some(convert::agent(&record)),
@@ -162,7 +171,7 @@ impl AdminService for AdminApi {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
         let state = read(&self.0.state);
         Ok(Response::new(pb::GetAgentResponse {
-            agent: Some(convert::agent(state.agent_record(id)?)),
+            agent: Some(convert::agent(state.plane.agent_record(id)?)),
         }))
     }
 
@@ -175,7 +184,7 @@ impl AdminService for AdminApi {
         let query = "admin.agents";
         let after = self.0.page_tokens.read(query, &request.page_token)?;
         let state = read(&self.0.state);
-        let page = state.agents(after.map(AgentId::from_uuid), limit);
+        let page = state.plane.agents(after.map(AgentId::from_uuid), limit);
         Ok(Response::new(pb::ListAgentsResponse {
             agents: page.items.into_iter().map(convert::agent).collect(),
             next_page_token: page
@@ -193,7 +202,7 @@ impl AdminService for AdminApi {
         let agent = parse::required("agent", request.agent)?;
         let id: AgentId = parse::id("agent.id", &agent.id)?;
         let patch = parse::agent_patch(agent, request.update_mask)?;
-        let record = write(&self.0.state).update_agent(id, patch)?;
+        let (record, _) = write(&self.0.state).execute(|plane| plane.update_agent(id, patch))?;
         Ok(Response::new(pb::UpdateAgentResponse {
             agent: Some(convert::agent(&record)),
         }))
@@ -204,7 +213,8 @@ impl AdminService for AdminApi {
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let closed = write(&self.0.state).delete_agent(id, request.get_ref().force)?;
+        let force = request.get_ref().force;
+        let (closed, _) = write(&self.0.state).execute(|plane| plane.delete_agent(id, force))?;
         tracing::info!(agent = %id, closed_sessions = closed.len(), "agent deleted, credential revoked");
         Ok(Response::new(pb::DeleteAgentResponse {}))
     }
@@ -215,7 +225,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::RotateAgentCredentialResponse>, Status> {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
-        write(&self.0.state).rotate_agent_credential(id, hash)?;
+        write(&self.0.state).execute(|plane| plane.rotate_agent_credential(id, hash))?;
         tracing::info!(agent = %id, "agent credential rotated");
         Ok(Response::new(pb::RotateAgentCredentialResponse {
             credential,
@@ -229,9 +239,13 @@ impl AdminService for AdminApi {
         request: Request<pb::AdminServiceGetDeskRequest>,
     ) -> Result<Response<pb::AdminServiceGetDeskResponse>, Status> {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let state = read(&self.0.state);
+        let core = read(&self.0.state);
+        let desk = convert::desk(core.plane.desk(id)?);
+        let at = core.position();
         Ok(Response::new(pb::AdminServiceGetDeskResponse {
-            desk: Some(convert::desk(state.desk(id)?)),
+            desk: Some(desk),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -240,9 +254,13 @@ impl AdminService for AdminApi {
         request: Request<pb::AdminServiceGetSessionRequest>,
     ) -> Result<Response<pb::AdminServiceGetSessionResponse>, Status> {
         let id: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let state = read(&self.0.state);
+        let core = read(&self.0.state);
+        let session = convert::session(core.plane.session(id)?);
+        let at = core.position();
         Ok(Response::new(pb::AdminServiceGetSessionResponse {
-            session: Some(convert::session(state.session(id)?)),
+            session: Some(session),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -262,14 +280,35 @@ impl AdminService for AdminApi {
             request.agent_id, request.provider_id, request.show_closed
         );
         let after = self.0.page_tokens.read(&query, &request.page_token)?;
-        let state = read(&self.0.state);
-        let page = state.sessions(filter, after.map(SessionId::from_uuid), limit);
+        let core = read(&self.0.state);
+        let page = core
+            .plane
+            .sessions(filter, after.map(SessionId::from_uuid), limit);
+        let at = core.position();
         Ok(Response::new(pb::AdminServiceListSessionsResponse {
+            log_id: at.log_id,
+            sequence: at.sequence,
             next_page_token: page
                 .next
                 .map(|next| self.0.page_tokens.issue(&query, next.as_uuid()))
                 .unwrap_or_default(),
             sessions: page.items.into_iter().map(convert::session).collect(),
         }))
+    }
+
+    type WatchStream = ResponseStream<pb::WatchResponse>;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let request = request.into_inner();
+        let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
+        let stream = open(&self.0.state, Scope::Everything, opening)?;
+        Ok(Response::new(stream.into_responses(|message| {
+            pb::WatchResponse {
+                message: Some(message),
+            }
+        })))
     }
 }

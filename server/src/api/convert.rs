@@ -6,7 +6,8 @@ use cif_sdk::pb;
 
 use crate::domain::agent::AgentRecord;
 use crate::domain::control_plane::{DeskView, SessionView};
-use crate::domain::desk::{PanelMode, SessionKind};
+use crate::domain::desk::{PanelMode, Session, SessionKind};
+use crate::domain::events::{Event, EventKind, SessionSnapshot};
 use crate::domain::provider::ProviderRecord;
 
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
@@ -53,7 +54,31 @@ pub fn agent(record: &AgentRecord) -> pb::Agent {
 }
 
 pub fn session(view: SessionView<'_>) -> pb::Session {
-    let session = view.session;
+    session_parts(
+        view.session,
+        view.focused,
+        view.owner.map(|owner| pb::SessionOwner {
+            provider_id: owner.id.to_string(),
+            provider_unique_name: owner.unique_name.to_owned(),
+            provider_deleted: owner.deleted,
+        }),
+    )
+}
+
+/// A session as an event recorded it.
+pub fn session_snapshot(snapshot: &SessionSnapshot) -> pb::Session {
+    session_parts(
+        &snapshot.session,
+        snapshot.focused,
+        snapshot.owner.as_ref().map(|owner| pb::SessionOwner {
+            provider_id: owner.id.to_string(),
+            provider_unique_name: owner.unique_name.clone(),
+            provider_deleted: owner.deleted,
+        }),
+    )
+}
+
+fn session_parts(session: &Session, focused: bool, owner: Option<pb::SessionOwner>) -> pb::Session {
     pb::Session {
         id: session.id.to_string(),
         agent_id: session.agent.to_string(),
@@ -61,11 +86,7 @@ pub fn session(view: SessionView<'_>) -> pb::Session {
             SessionKind::Home => pb::SessionKind::Home,
             SessionKind::Provider(_) => pb::SessionKind::Provider,
         } as i32,
-        owner: view.owner.map(|owner| pb::SessionOwner {
-            provider_id: owner.id.to_string(),
-            provider_unique_name: owner.unique_name.to_owned(),
-            provider_deleted: owner.deleted,
-        }),
+        owner,
         template: session.template.clone(),
         title: session.title.clone(),
         context: session
@@ -78,9 +99,32 @@ pub fn session(view: SessionView<'_>) -> pb::Session {
         } else {
             pb::SessionState::Closed
         } as i32,
-        focused: view.focused,
+        focused,
         create_time: Some(timestamp(session.created)),
         close_time: session.closed.map(timestamp),
+    }
+}
+
+pub fn event(event: &Event) -> pb::Event {
+    use pb::event::Kind;
+    let kind = match &event.kind {
+        EventKind::SessionCreated { session } => Kind::SessionCreated(pb::SessionCreated {
+            session: Some(session_snapshot(session)),
+        }),
+        EventKind::SessionSwitched { session, focused } => {
+            Kind::SessionSwitched(pb::SessionSwitched {
+                session: Some(session_snapshot(session)),
+                focused: *focused,
+            })
+        }
+        EventKind::SessionClosed { session } => Kind::SessionClosed(pb::SessionClosed {
+            session: Some(session_snapshot(session)),
+        }),
+    };
+    pb::Event {
+        agent_id: event.agent.to_string(),
+        time: Some(timestamp(event.time)),
+        kind: Some(kind),
     }
 }
 

@@ -8,6 +8,7 @@ mod page_token;
 mod parse;
 mod provider;
 mod status;
+mod stream;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
@@ -21,21 +22,62 @@ pub use page_token::PageTokens;
 pub use provider::ProviderApi;
 pub use status::to_status;
 
-use crate::domain::{ControlPlane, Principal};
+use crate::domain::{ControlPlane, DomainResult, Principal};
+use crate::log::EventLog;
+
+/// The state and its event log, changed together under one lock: every command's events are
+/// logged in the same critical section that changes the state.
+pub struct Core {
+    pub plane: ControlPlane,
+    pub log: EventLog,
+}
+
+/// Where in the log an answer stands.
+#[derive(Debug, Clone)]
+pub struct Position {
+    pub log_id: String,
+    pub sequence: u64,
+}
+
+impl Core {
+    pub fn position(&self) -> Position {
+        Position {
+            log_id: self.log.log_id().to_string(),
+            sequence: self.log.last_sequence(),
+        }
+    }
+
+    /// Runs a command, logs the events it produced and ends the streams it revoked, all
+    /// before anyone else sees the state. `run` converts its result while it still holds the
+    /// state; the answer comes with the log position it reflects.
+    pub fn execute<R>(
+        &mut self,
+        run: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
+    ) -> DomainResult<(R, Position)> {
+        let result = run(&mut self.plane);
+        let effects = self.plane.take_effects();
+        let answer = result?;
+        self.log.append(effects.events);
+        for (principal, why) in &effects.revoked {
+            self.log.end_streams_of(*principal, why);
+        }
+        Ok((answer, self.position()))
+    }
+}
 
 /// The state every handler shares.
-pub type SharedControlPlane = Arc<RwLock<ControlPlane>>;
+pub type SharedCore = Arc<RwLock<Core>>;
 
 /// Reads the state. A panic in another handler cannot leave it half-changed (commands check
 /// everything before they change anything), so a poisoned lock is still good to use.
-pub fn read(state: &SharedControlPlane) -> RwLockReadGuard<'_, ControlPlane> {
+pub fn read(state: &SharedCore) -> RwLockReadGuard<'_, Core> {
     state
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Changes the state; see [`read`] on poisoning.
-pub fn write(state: &SharedControlPlane) -> RwLockWriteGuard<'_, ControlPlane> {
+pub fn write(state: &SharedCore) -> RwLockWriteGuard<'_, Core> {
     state
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -44,7 +86,7 @@ pub fn write(state: &SharedControlPlane) -> RwLockWriteGuard<'_, ControlPlane> {
 /// What every service needs.
 #[derive(Clone)]
 pub struct Context {
-    pub state: SharedControlPlane,
+    pub state: SharedCore,
     pub page_tokens: Arc<PageTokens>,
     pub started: SystemTime,
 }

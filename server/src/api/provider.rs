@@ -6,8 +6,10 @@ use cif_sdk::pb::provider_service_server::ProviderService;
 use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
+use super::stream::{ResponseStream, agent_filter, open, opening};
 use super::{Context, caller_provider, convert, parse, read, write};
 use crate::domain::control_plane::{FocusedSession, NewSession};
+use crate::domain::events::Scope;
 
 pub struct ProviderApi(pub Context);
 
@@ -25,10 +27,12 @@ impl ProviderService for ProviderApi {
             title: request.title,
             context: request.context.into_iter().collect(),
         };
-        let mut state = write(&self.0.state);
-        let session = state.create_session(caller, new)?;
+        let (session, at) = write(&self.0.state)
+            .execute(|plane| plane.create_session(caller, new).map(convert::session))?;
         Ok(Response::new(pb::CreateSessionResponse {
-            session: Some(convert::session(session)),
+            session: Some(session),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -38,7 +42,9 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::CanCreateSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let room = read(&self.0.state).can_create_session(caller, agent)?;
+        let room = read(&self.0.state)
+            .plane
+            .can_create_session(caller, agent)?;
         Ok(Response::new(pb::CanCreateSessionResponse {
             can_create: room.remaining > 0,
             remaining: room.remaining,
@@ -52,10 +58,13 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let id: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let state = read(&self.0.state);
-        let session = state.provider_session(caller, id)?;
+        let core = read(&self.0.state);
+        let session = convert::session(core.plane.provider_session(caller, id)?);
+        let at = core.position();
         Ok(Response::new(pb::GetSessionResponse {
-            session: Some(convert::session(session)),
+            session: Some(session),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -72,20 +81,23 @@ impl ProviderService for ProviderApi {
             request.agent_id, request.show_closed
         );
         let after = self.0.page_tokens.read(&query, &request.page_token)?;
-        let state = read(&self.0.state);
-        let page = state.provider_sessions(
+        let core = read(&self.0.state);
+        let page = core.plane.provider_sessions(
             caller,
             agent,
             request.show_closed,
             after.map(SessionId::from_uuid),
             limit,
         )?;
+        let at = core.position();
         Ok(Response::new(pb::ListSessionsResponse {
             next_page_token: page
                 .next
                 .map(|next| self.0.page_tokens.issue(&query, next.as_uuid()))
                 .unwrap_or_default(),
             sessions: page.items.into_iter().map(convert::session).collect(),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -95,7 +107,7 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetFocusedSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let focused = read(&self.0.state).focused_session(caller, agent)?;
+        let focused = read(&self.0.state).plane.focused_session(caller, agent)?;
         let (session_id, home) = match focused {
             FocusedSession::Home(id) => (id.to_string(), true),
             FocusedSession::Own(id) => (id.to_string(), false),
@@ -105,5 +117,27 @@ impl ProviderService for ProviderApi {
             session_id,
             home,
         }))
+    }
+
+    type SubscribeStream = ResponseStream<pb::SubscribeResponse>;
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let agents = agent_filter(&request.agent_ids)?;
+        let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
+        let scope = Scope::Provider {
+            provider: caller,
+            agents,
+        };
+        let stream = open(&self.0.state, scope, opening)?;
+        Ok(Response::new(stream.into_responses(|message| {
+            pb::SubscribeResponse {
+                message: Some(message),
+            }
+        })))
     }
 }

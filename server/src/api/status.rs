@@ -18,6 +18,8 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::AlreadyExists => Code::AlreadyExists,
         ErrorClass::FailedPrecondition => Code::FailedPrecondition,
         ErrorClass::ResourceExhausted => Code::ResourceExhausted,
+        ErrorClass::OutOfRange => Code::OutOfRange,
+        ErrorClass::Unavailable => Code::Unavailable,
     }
 }
 

@@ -74,7 +74,7 @@ pub enum SessionKind {
 }
 
 /// A session on a desk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: SessionId,
     pub agent: AgentId,

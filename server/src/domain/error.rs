@@ -44,10 +44,30 @@ pub enum Reason {
     UniqueNameTaken,
     /// Deleting an agent that still has open sessions, without force.
     AgentHasOpenSessions,
+    /// Closing the home session.
+    HomeSessionNotClosable,
+    /// Switching to or closing a session that is already closed.
+    SessionNotOpen,
+
+    // --- resuming streams
+    /// The resume point is older than the history the server keeps.
+    ResumePointCompacted,
+    /// The resume point names another log (the server's state started afresh).
+    LogChanged,
+    /// The resume point is after the newest event of the log.
+    ResumePointAhead,
 
     // --- limits
     /// The agent's desk is at its open-session limit.
     SessionLimitReached,
+    /// The caller has as many streams open as it may.
+    StreamLimitReached,
+    /// A stream fell too far behind and was ended.
+    SubscriberLagged,
+
+    // --- the server
+    /// The server is stopping; streams end with this.
+    ServerShuttingDown,
 }
 
 /// The kind of failure, one per gRPC status code the server uses.
@@ -60,6 +80,8 @@ pub enum ErrorClass {
     AlreadyExists,
     FailedPrecondition,
     ResourceExhausted,
+    OutOfRange,
+    Unavailable,
 }
 
 impl Reason {
@@ -81,7 +103,15 @@ impl Reason {
             Reason::SessionNotFound => "SESSION_NOT_FOUND",
             Reason::UniqueNameTaken => "UNIQUE_NAME_TAKEN",
             Reason::AgentHasOpenSessions => "AGENT_HAS_OPEN_SESSIONS",
+            Reason::HomeSessionNotClosable => "HOME_SESSION_NOT_CLOSABLE",
+            Reason::SessionNotOpen => "SESSION_NOT_OPEN",
+            Reason::ResumePointCompacted => "RESUME_POINT_COMPACTED",
+            Reason::LogChanged => "LOG_CHANGED",
+            Reason::ResumePointAhead => "RESUME_POINT_AHEAD",
             Reason::SessionLimitReached => "SESSION_LIMIT_REACHED",
+            Reason::StreamLimitReached => "STREAM_LIMIT_REACHED",
+            Reason::SubscriberLagged => "SUBSCRIBER_LAGGED",
+            Reason::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
         }
     }
 
@@ -95,8 +125,14 @@ impl Reason {
             | PageTokenInvalid => ErrorClass::InvalidArgument,
             ProviderNotFound | AgentNotFound | SessionNotFound => ErrorClass::NotFound,
             UniqueNameTaken => ErrorClass::AlreadyExists,
-            AgentHasOpenSessions => ErrorClass::FailedPrecondition,
-            SessionLimitReached => ErrorClass::ResourceExhausted,
+            AgentHasOpenSessions | HomeSessionNotClosable | SessionNotOpen => {
+                ErrorClass::FailedPrecondition
+            }
+            ResumePointCompacted | LogChanged | ResumePointAhead => ErrorClass::OutOfRange,
+            SessionLimitReached | StreamLimitReached | SubscriberLagged => {
+                ErrorClass::ResourceExhausted
+            }
+            ServerShuttingDown => ErrorClass::Unavailable,
         }
     }
 }

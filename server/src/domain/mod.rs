@@ -6,6 +6,7 @@ pub mod agent;
 pub mod control_plane;
 pub mod desk;
 pub mod error;
+pub mod events;
 pub mod principal;
 pub mod provider;
 pub mod validate;

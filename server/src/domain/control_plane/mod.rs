@@ -2,6 +2,7 @@
 //! caller and validated input, check what the caller may see, then the state, then limits, in
 //! that order, and either apply completely or change nothing.
 
+mod agent_commands;
 mod paging;
 mod providers_and_agents;
 mod reads;
@@ -19,6 +20,7 @@ pub use sessions::{CanCreate, FocusedSession, NewSession};
 use super::agent::{AgentLimits, AgentRecord};
 use super::desk::Session;
 use super::error::{DomainError, DomainResult, Reason};
+use super::events::{Event, EventKind, SessionSnapshot};
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
 
@@ -59,6 +61,16 @@ pub struct ControlPlane {
     closed_sessions: VecDeque<SessionId>,
     /// Issued credentials by [`CredentialHash::lookup_key`].
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
+    /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
+    effects: Effects,
+}
+
+/// What a command did besides changing the state: the events it produced, in order, and the
+/// principals whose open streams must end (with why).
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    pub revoked: Vec<(Principal, DomainError)>,
 }
 
 impl ControlPlane {
@@ -74,6 +86,36 @@ impl ControlPlane {
             sessions_by_owner: HashMap::new(),
             closed_sessions: VecDeque::new(),
             credentials: HashMap::new(),
+            effects: Effects::default(),
+        }
+    }
+
+    /// The events and revocations of the commands since the last call. The caller appends the
+    /// events to the log in the same critical section as the command, so state and log never
+    /// disagree. A refused command leaves nothing here.
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn emit(&mut self, agent: AgentId, time: SystemTime, kind: EventKind) {
+        self.effects.events.push(Event { agent, time, kind });
+    }
+
+    fn revoke(&mut self, principal: Principal, why: DomainError) {
+        self.effects.revoked.push((principal, why));
+    }
+
+    /// A session as it is now, owned, for an event.
+    fn snapshot(&self, session: SessionId) -> SessionSnapshot {
+        let view = self.view(&self.sessions[&session]);
+        SessionSnapshot {
+            session: view.session.clone(),
+            focused: view.focused,
+            owner: view.owner.map(|owner| super::events::OwnerSnapshot {
+                id: owner.id,
+                unique_name: owner.unique_name.to_owned(),
+                deleted: owner.deleted,
+            }),
         }
     }
 
@@ -178,14 +220,40 @@ impl ControlPlane {
             .ok_or_else(|| DomainError::agent_not_found(agent))
     }
 
-    /// Marks a session closed now and keeps it readable until retention forgets it.
-    fn close_session(&mut self, session: SessionId, now: SystemTime) {
-        if let Some(record) = self.sessions.get_mut(&session)
-            && record.closed.is_none()
-        {
-            record.closed = Some(now);
-            self.closed_sessions.push_back(session);
+    /// Closes an open session now: off its desk, readable until retention forgets it. If it
+    /// had focus, focus moves to the most recently focused open session, else home. Emits the
+    /// close (and the focus change) for the owner and the agent.
+    fn close(&mut self, session: SessionId, now: SystemTime) {
+        let record = self.sessions.get_mut(&session).expect("an open session");
+        record.closed = Some(now);
+        let agent = record.agent;
+        let desk = &mut self.agents.get_mut(&agent).expect("its agent").desk;
+        desk.open.retain(|id| *id != session);
+        desk.focus_history.retain(|id| *id != session);
+        let gained = (desk.focused == session).then(|| {
+            let next = *desk.focus_history.last().unwrap_or(&desk.home);
+            desk.focus(next);
+            next
+        });
+        let closed = self.snapshot(session);
+        self.emit(agent, now, EventKind::SessionClosed { session: closed });
+        if let Some(next) = gained {
+            let gained = self.snapshot(next);
+            self.emit(
+                agent,
+                now,
+                EventKind::SessionSwitched {
+                    session: gained,
+                    focused: true,
+                },
+            );
         }
+        self.closed_sessions.push_back(session);
+        self.enforce_retention();
+    }
+
+    /// Forgets the oldest closed sessions beyond the retention setting.
+    fn enforce_retention(&mut self) {
         while self.closed_sessions.len() > self.settings.closed_session_retention {
             let Some(oldest) = self.closed_sessions.pop_front() else {
                 break;

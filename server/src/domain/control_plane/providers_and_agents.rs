@@ -92,7 +92,14 @@ impl ControlPlane {
             record.active = active;
             record.updated = SystemTime::now();
         }
-        Ok(record.clone())
+        let record = record.clone();
+        if !active {
+            let why = self
+                .acting_provider(id)
+                .expect_err("an inactive provider cannot act");
+            self.revoke(Principal::Provider(id), why);
+        }
+        Ok(record)
     }
 
     /// Deletes a provider and revokes its credential. Its sessions stay, showing the owner as
@@ -108,6 +115,7 @@ impl ControlPlane {
         if self.sessions_by_owner.contains_key(&id) {
             self.deleted_provider_names.insert(id, record.unique_name);
         }
+        self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
         Ok(())
     }
 
@@ -123,6 +131,10 @@ impl ControlPlane {
         let old = std::mem::replace(&mut record.credential, credential);
         self.remove_credential(&old);
         self.add_credential(credential, Principal::Provider(id));
+        self.revoke(
+            Principal::Provider(id),
+            revoked("the credential was rotated"),
+        );
         Ok(())
     }
 
@@ -215,7 +227,11 @@ impl ControlPlane {
     /// Deletes an agent, its desk and credential. Open sessions refuse the delete unless
     /// `force`, which closes them first (they stay readable by their owners).
     pub fn delete_agent(&mut self, id: AgentId, force: bool) -> DomainResult<Vec<SessionId>> {
-        let open = self.agent(id)?.desk.open.clone();
+        let desk = &self.agent(id)?.desk;
+        // The focused session closes last, so closing the others moves no focus.
+        let mut open = desk.open.clone();
+        let focused = desk.focused;
+        open.sort_by_key(|session| *session == focused);
         if !open.is_empty() && !force {
             return Err(DomainError::new(
                 Reason::AgentHasOpenSessions,
@@ -227,13 +243,15 @@ impl ControlPlane {
             .with("agent_id", id)
             .with("open_sessions", open.len()));
         }
-        let record = self.agents.remove(&id).expect("checked above");
-        self.remove_credential(&record.credential);
+        // Each owner hears its sessions close, as if the agent had closed them.
         let now = SystemTime::now();
         for session in &open {
-            self.close_session(*session, now);
+            self.close(*session, now);
         }
+        let record = self.agents.remove(&id).expect("checked above");
+        self.remove_credential(&record.credential);
         self.sessions.remove(&record.desk.home);
+        self.revoke(Principal::Agent(id), revoked("the agent was deleted"));
         Ok(open)
     }
 
@@ -249,6 +267,17 @@ impl ControlPlane {
         let old = std::mem::replace(&mut record.credential, credential);
         self.remove_credential(&old);
         self.add_credential(credential, Principal::Agent(id));
+        self.revoke(Principal::Agent(id), revoked("the credential was rotated"));
         Ok(())
     }
+}
+
+/// Why a principal's open streams end when its credential stops working.
+fn revoked(what: &str) -> DomainError {
+    DomainError::new(
+        Reason::CredentialInvalid,
+        format!(
+            "{what}: this stream's credential no longer works; ask the operator for a current one"
+        ),
+    )
 }

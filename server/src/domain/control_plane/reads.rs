@@ -133,3 +133,12 @@ impl ControlPlane {
         }
     }
 }
+
+impl ControlPlane {
+    /// Every desk, in agent creation order: the operator's snapshot.
+    pub fn desks(&self) -> impl Iterator<Item = DeskView<'_>> {
+        self.agents
+            .keys()
+            .map(|agent| self.desk(*agent).expect("every agent has a desk"))
+    }
+}

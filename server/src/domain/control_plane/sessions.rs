@@ -8,6 +8,7 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 use super::{ControlPlane, Page, SessionView, paging};
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::events::EventKind;
 use crate::domain::validate::{Violations, limits};
 
 /// A session a provider asks to start.
@@ -70,6 +71,7 @@ impl ControlPlane {
             .with("agent_id", new.agent)
             .with("limit", limit));
         }
+        let now = SystemTime::now();
         let session = Session {
             id: SessionId::generate(),
             agent: new.agent,
@@ -77,15 +79,32 @@ impl ControlPlane {
             template: new.template,
             title: new.title,
             context: new.context,
-            created: SystemTime::now(),
+            created: now,
             closed: None,
         };
         let id = session.id;
         let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;
         desk.open.push(id);
-        desk.focus(id);
+        let previous = desk.focus(id);
         self.sessions.insert(id, session);
         self.sessions_by_owner.entry(caller).or_default().insert(id);
+        // Rule 6: the previous focused session's owner hears it lost focus, then the new
+        // session is announced (with focus).
+        let lost = self.snapshot(previous);
+        self.emit(
+            new.agent,
+            now,
+            EventKind::SessionSwitched {
+                session: lost,
+                focused: false,
+            },
+        );
+        let created = self.snapshot(id);
+        self.emit(
+            new.agent,
+            now,
+            EventKind::SessionCreated { session: created },
+        );
         Ok(self.view(&self.sessions[&id]))
     }
 
@@ -166,5 +185,44 @@ impl ControlPlane {
         } else {
             FocusedSession::Elsewhere
         })
+    }
+}
+
+impl ControlPlane {
+    /// Whether a stream of `scope` may be opened: its provider may act and may act for each
+    /// agent it names; its agent exists.
+    pub fn check_scope(&self, scope: &crate::domain::events::Scope) -> DomainResult<()> {
+        use crate::domain::events::Scope;
+        match scope {
+            Scope::Provider { provider, agents } => {
+                self.acting_provider(*provider)?;
+                for agent in agents.iter().flatten() {
+                    self.agent_for_provider(*provider, *agent)?;
+                }
+                Ok(())
+            }
+            Scope::Agent(agent) => self.agent(*agent).map(drop),
+            Scope::Everything => Ok(()),
+        }
+    }
+
+    /// The caller's open sessions, on the given desks or all, in creation order: a provider's
+    /// snapshot.
+    pub fn provider_open_sessions(
+        &self,
+        caller: ProviderId,
+        agents: Option<&std::collections::BTreeSet<AgentId>>,
+    ) -> DomainResult<Vec<SessionView<'_>>> {
+        self.acting_provider(caller)?;
+        Ok(self
+            .sessions_by_owner
+            .get(&caller)
+            .into_iter()
+            .flatten()
+            .map(|id| &self.sessions[id])
+            .filter(|session| session.is_open())
+            .filter(|session| agents.is_none_or(|agents| agents.contains(&session.agent)))
+            .map(|session| self.view(session))
+            .collect())
     }
 }

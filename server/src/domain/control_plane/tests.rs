@@ -463,3 +463,230 @@ fn updates_change_only_what_they_name() {
     assert_eq!(updated.fields.display_name, "Contoso");
     assert_eq!(updated.fields.api_version, "2");
 }
+
+// === events (rules 6, 8, 9, 11) ===
+
+use crate::domain::events::{Event, EventKind, Scope};
+
+/// The events of the commands since the last call, as (session, what, focused).
+fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
+    world
+        .plane
+        .take_effects()
+        .events
+        .into_iter()
+        .map(|event| match event.kind {
+            EventKind::SessionCreated { session } => {
+                (session.session.id, "created", session.focused)
+            }
+            EventKind::SessionSwitched { session, focused } => {
+                (session.session.id, "switched", focused)
+            }
+            EventKind::SessionClosed { session } => (session.session.id, "closed", session.focused),
+        })
+        .collect()
+}
+
+fn home(world: &World, agent: AgentId) -> SessionId {
+    world.plane.desk(agent).unwrap().agent.desk.home
+}
+
+#[test]
+fn rule_6_creating_tells_the_previous_owner_it_lost_focus() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let home = home(&world, agent);
+    let first = world.session(chat, agent).unwrap();
+    assert_eq!(
+        events(&mut world),
+        [(home, "switched", false), (first, "created", true)]
+    );
+    let second = world.session(phone, agent).unwrap();
+    assert_eq!(
+        events(&mut world),
+        [(first, "switched", false), (second, "created", true)]
+    );
+}
+
+#[test]
+fn rule_8_a_switch_tells_both_owners_with_context() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let first = world.session(chat, agent).unwrap();
+    let second = world.session(phone, agent).unwrap();
+    world.plane.take_effects();
+    world.plane.switch_session(agent, first).unwrap();
+    let effects = world.plane.take_effects();
+    assert_eq!(effects.events.len(), 2);
+    let owners: Vec<_> = effects.events.iter().map(Event::provider).collect();
+    assert_eq!(owners, [Some(phone), Some(chat)]);
+    let EventKind::SessionSwitched { session, focused } = &effects.events[1].kind else {
+        panic!("a switch");
+    };
+    assert!(*focused);
+    assert_eq!(
+        session.session.context["customerName"], "Maria",
+        "with the context"
+    );
+    let EventKind::SessionSwitched { session, focused } = &effects.events[0].kind else {
+        panic!("a switch");
+    };
+    assert_eq!((session.session.id, *focused), (second, false));
+
+    // Switching to the focused session changes nothing; home is a target too.
+    world.plane.switch_session(agent, first).unwrap();
+    assert!(events(&mut world).is_empty());
+    let home = home(&world, agent);
+    world.plane.switch_session(agent, home).unwrap();
+    assert_eq!(
+        events(&mut world),
+        [(first, "switched", false), (home, "switched", true)]
+    );
+}
+
+#[test]
+fn rule_9_closing_moves_focus_to_the_most_recently_focused_open_session() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let a = world.session(chat, agent).unwrap();
+    let b = world.session(chat, agent).unwrap();
+    let c = world.session(chat, agent).unwrap();
+    world.plane.switch_session(agent, a).unwrap();
+    world.plane.switch_session(agent, c).unwrap();
+    world.plane.take_effects();
+    // Focus history: b, a, c. Closing c goes back to a, not to b (created later than a).
+    world.plane.close_session_as_agent(agent, c).unwrap();
+    assert_eq!(
+        events(&mut world),
+        [(c, "closed", false), (a, "switched", true)]
+    );
+    // Closing an unfocused session moves nothing.
+    world.plane.close_session_as_agent(agent, b).unwrap();
+    assert_eq!(events(&mut world), [(b, "closed", false)]);
+    world.plane.close_session_as_agent(agent, a).unwrap();
+    let home = home(&world, agent);
+    assert_eq!(
+        events(&mut world),
+        [(a, "closed", false), (home, "switched", true)]
+    );
+    assert!(world.plane.desk(agent).unwrap().sessions.is_empty());
+}
+
+#[test]
+fn rule_9_home_cannot_be_closed_and_closed_sessions_cannot_be_used() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let agent = world.agent(&[]);
+    let other_agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+    let home = home(&world, agent);
+    assert_eq!(
+        reason(world.plane.close_session_as_agent(agent, home)),
+        Reason::HomeSessionNotClosable
+    );
+    world.plane.close_session_as_agent(agent, session).unwrap();
+    assert_eq!(
+        reason(world.plane.close_session_as_agent(agent, session)),
+        Reason::SessionNotOpen
+    );
+    assert_eq!(
+        reason(world.plane.switch_session(agent, session)),
+        Reason::SessionNotOpen
+    );
+    // Another agent's session is not this agent's business.
+    let theirs = world.session(chat, other_agent).unwrap();
+    world.plane.take_effects();
+    assert_eq!(
+        reason(world.plane.switch_session(agent, theirs)),
+        Reason::SessionNotFound
+    );
+    assert_eq!(
+        reason(world.plane.close_session_as_agent(agent, theirs)),
+        Reason::SessionNotFound
+    );
+    assert!(events(&mut world).is_empty(), "refusals emit nothing");
+}
+
+#[test]
+fn rule_11_each_stream_scope_sees_only_its_share() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let ada = world.agent(&[]);
+    let bob = world.agent(&[]);
+    world.session(chat, ada).unwrap();
+    world.session(phone, ada).unwrap();
+    world.session(chat, bob).unwrap();
+    let all = world.plane.take_effects().events;
+    let count = |scope: Scope| all.iter().filter(|event| scope.sees(event)).count();
+    // chat: its two created, plus the lost focus when phone's session came (ada).
+    assert_eq!(
+        count(Scope::Provider {
+            provider: chat,
+            agents: None
+        }),
+        3
+    );
+    assert_eq!(
+        count(Scope::Provider {
+            provider: phone,
+            agents: None
+        }),
+        1
+    );
+    let only_bob = Scope::Provider {
+        provider: chat,
+        agents: Some([bob].into()),
+    };
+    assert_eq!(count(only_bob), 1);
+    assert_eq!(
+        count(Scope::Agent(ada)),
+        4,
+        "home lost focus, created, lost focus, created"
+    );
+    assert_eq!(count(Scope::Agent(bob)), 2);
+    assert_eq!(count(Scope::Everything), 6);
+}
+
+#[test]
+fn rule_17_a_forced_delete_tells_each_owner_and_revocations_end_streams() {
+    let mut world = World::new();
+    let chat = world.provider("contoso_chat");
+    let phone = world.provider("contoso_phone");
+    let agent = world.agent(&[]);
+    let a = world.session(chat, agent).unwrap();
+    let b = world.session(phone, agent).unwrap();
+    world.plane.take_effects();
+    world.plane.delete_agent(agent, true).unwrap();
+    let effects = world.plane.take_effects();
+    let closed: Vec<_> = effects
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::SessionClosed { session } => Some((session.session.id, event.provider())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [(a, Some(chat)), (b, Some(phone))],
+        "the focused one last"
+    );
+    assert_eq!(effects.revoked.len(), 1);
+    assert_eq!(effects.revoked[0].0, Principal::Agent(agent));
+
+    world.plane.set_provider_active(chat, false).unwrap();
+    let revoked = world.plane.take_effects().revoked;
+    assert_eq!(revoked[0].0, Principal::Provider(chat));
+    assert_eq!(revoked[0].1.reason, Reason::ProviderInactive);
+    world.plane.delete_provider(phone).unwrap();
+    assert_eq!(
+        world.plane.take_effects().revoked[0].1.reason,
+        Reason::CredentialInvalid
+    );
+}

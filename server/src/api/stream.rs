@@ -1,0 +1,233 @@
+//! Subscription streams: the snapshot or the missed events, then the subscriber's queue, then
+//! the reason the server ended the stream, if it did.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use cif_sdk::pb;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::{SharedCore, convert, parse, to_status, write};
+use crate::domain::events::Scope;
+use crate::domain::validate::Violations;
+use crate::domain::{DomainResult, Reason};
+use crate::log::{Delivery, Ending, Logged, Start, SubscriberId};
+
+/// A response stream as tonic wants it.
+pub type ResponseStream<R> = Pin<Box<dyn Stream<Item = Result<R, Status>> + Send>>;
+
+/// How a subscriber asked to start.
+#[derive(Debug, Clone, Copy)]
+pub enum Opening {
+    /// Live events from now.
+    Live,
+    /// A snapshot, then live events.
+    Snapshot,
+    /// The events after a point of a log, then live events.
+    Resume { log_id: Uuid, after_sequence: u64 },
+}
+
+/// Reads the start fields every subscribe request has.
+pub fn opening(snapshot: bool, log_id: &str, after_sequence: u64) -> DomainResult<Opening> {
+    if log_id.is_empty() {
+        return Ok(if snapshot {
+            Opening::Snapshot
+        } else {
+            Opening::Live
+        });
+    }
+    let mut violations = Violations::new();
+    if snapshot {
+        violations.add(
+            "snapshot",
+            Reason::FieldMalformed,
+            "snapshot cannot be combined with resuming (log_id): ask for a snapshot, or resume",
+        );
+    }
+    let log_id = match Uuid::try_parse(log_id) {
+        Ok(log_id) => Some(log_id),
+        Err(_) => {
+            violations.add(
+                "log_id",
+                Reason::FieldMalformed,
+                "log_id is not a log id; give the log_id of a stream message or read",
+            );
+            None
+        }
+    };
+    violations.finish()?;
+    Ok(Opening::Resume {
+        log_id: log_id.expect("checked above"),
+        after_sequence,
+    })
+}
+
+/// Opens a stream for `scope`. Under one lock: the snapshot (if asked) is taken and the
+/// subscriber registered at the same sequence, so nothing falls between them.
+pub fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<Subscription, Status> {
+    let mut core = write(state);
+    core.plane.check_scope(&scope)?;
+    let start = match opening {
+        Opening::Resume {
+            log_id,
+            after_sequence,
+        } => Start::After {
+            log_id,
+            sequence: after_sequence,
+        },
+        Opening::Live | Opening::Snapshot => Start::Now,
+    };
+    let snapshot = match opening {
+        Opening::Snapshot => snapshot_items(&core.plane, &scope)?,
+        Opening::Live | Opening::Resume { .. } => Vec::new(),
+    };
+    let log_id = core.log.log_id().to_string();
+    let registration = core.log.subscribe(scope, start)?;
+    drop(core);
+    let prelude = snapshot
+        .into_iter()
+        .map(|item| pb::StreamMessage {
+            log_id: log_id.clone(),
+            sequence: registration.sequence,
+            kind: Some(pb::stream_message::Kind::SnapshotItem(item)),
+        })
+        .collect();
+    Ok(Subscription {
+        log_id,
+        prelude,
+        backlog: registration.backlog.into_iter(),
+        queue: registration.queue,
+        ending: registration.ending,
+        _unsubscribe: Unsubscribe {
+            state: state.clone(),
+            id: registration.id,
+        },
+        done: false,
+    })
+}
+
+/// What `scope` may see now, in snapshot items.
+fn snapshot_items(
+    plane: &crate::domain::ControlPlane,
+    scope: &Scope,
+) -> DomainResult<Vec<pb::SnapshotItem>> {
+    use pb::snapshot_item::Item;
+    Ok(match scope {
+        Scope::Provider { provider, agents } => plane
+            .provider_open_sessions(*provider, agents.as_ref())?
+            .into_iter()
+            .map(|view| pb::SnapshotItem {
+                item: Some(Item::Session(convert::session(view))),
+            })
+            .collect(),
+        Scope::Agent(agent) => vec![pb::SnapshotItem {
+            item: Some(Item::Desk(convert::desk(plane.desk(*agent)?))),
+        }],
+        Scope::Everything => plane
+            .desks()
+            .map(|desk| pb::SnapshotItem {
+                item: Some(Item::Desk(convert::desk(desk))),
+            })
+            .collect(),
+    })
+}
+
+/// Unregisters the subscriber when its stream is dropped (the client went away or the
+/// stream ended).
+struct Unsubscribe {
+    state: SharedCore,
+    id: SubscriberId,
+}
+
+impl Drop for Unsubscribe {
+    fn drop(&mut self) {
+        write(&self.state).log.unsubscribe(self.id);
+    }
+}
+
+/// One open stream.
+pub struct Subscription {
+    log_id: String,
+    prelude: VecDeque<pb::StreamMessage>,
+    backlog: std::vec::IntoIter<Arc<Logged>>,
+    queue: mpsc::Receiver<Delivery>,
+    ending: Arc<Ending>,
+    _unsubscribe: Unsubscribe,
+    done: bool,
+}
+
+impl Subscription {
+    fn event(&self, logged: &Logged) -> pb::StreamMessage {
+        pb::StreamMessage {
+            log_id: self.log_id.clone(),
+            sequence: logged.sequence,
+            kind: Some(pb::stream_message::Kind::Event(convert::event(
+                &logged.event,
+            ))),
+        }
+    }
+
+    /// Wraps every message into a service's response type, for tonic.
+    pub fn into_responses<R: Send + 'static>(
+        self,
+        wrap: fn(pb::StreamMessage) -> R,
+    ) -> ResponseStream<R> {
+        Box::pin(tokio_stream::StreamExt::map(self, move |message| {
+            message.map(wrap)
+        }))
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<pb::StreamMessage, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(item) = this.prelude.pop_front() {
+            return Poll::Ready(Some(Ok(item)));
+        }
+        if let Some(logged) = this.backlog.next() {
+            return Poll::Ready(Some(Ok(this.event(&logged))));
+        }
+        match this.queue.poll_recv(cx) {
+            Poll::Ready(Some(Delivery::Event(logged))) => {
+                Poll::Ready(Some(Ok(this.event(&logged))))
+            }
+            Poll::Ready(Some(Delivery::Heartbeat(sequence))) => {
+                Poll::Ready(Some(Ok(pb::StreamMessage {
+                    log_id: this.log_id.clone(),
+                    sequence,
+                    kind: Some(pb::stream_message::Kind::Heartbeat(pb::Heartbeat {})),
+                })))
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(this.ending.reason().map(|why| Err(to_status(why))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Parses a provider's agent filter.
+pub fn agent_filter(
+    agent_ids: &[String],
+) -> DomainResult<Option<std::collections::BTreeSet<cif_sdk::ids::AgentId>>> {
+    if agent_ids.is_empty() {
+        return Ok(None);
+    }
+    agent_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| parse::id(&format!("agent_ids[{index}]"), id))
+        .collect::<DomainResult<_>>()
+        .map(Some)
+}

@@ -1,0 +1,93 @@
+//! The agent's own hand: switching and closing sessions (rules 4, 8 and 9). No provider call
+//! reaches these.
+
+use std::time::SystemTime;
+
+use cif_sdk::ids::{AgentId, SessionId};
+
+use super::{ControlPlane, DeskView};
+use crate::domain::desk::SessionKind;
+use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::events::EventKind;
+
+impl ControlPlane {
+    /// The agent's session, open or closed; another desk's session is NOT_FOUND.
+    fn agents_session(
+        &self,
+        agent: AgentId,
+        session: SessionId,
+    ) -> DomainResult<&crate::domain::desk::Session> {
+        self.agent(agent)?;
+        self.sessions
+            .get(&session)
+            .filter(|record| record.agent == agent)
+            .ok_or_else(|| DomainError::session_not_found(session))
+    }
+
+    fn not_open(session: SessionId) -> DomainError {
+        DomainError::new(
+            Reason::SessionNotOpen,
+            format!("session {session} is closed; GetDesk lists the open sessions"),
+        )
+        .with("session_id", session)
+    }
+
+    /// Moves focus to an open session or home (rule 8). The owner of the session that had
+    /// focus hears it lost it, the new one's owner that it gained it. Switching to the focused
+    /// session changes nothing.
+    pub fn switch_session(
+        &mut self,
+        agent: AgentId,
+        target: SessionId,
+    ) -> DomainResult<DeskView<'_>> {
+        if !self.agents_session(agent, target)?.is_open() {
+            return Err(Self::not_open(target));
+        }
+        let desk = &mut self.agents.get_mut(&agent).expect("checked above").desk;
+        if desk.focused != target {
+            let previous = desk.focus(target);
+            let now = SystemTime::now();
+            let lost = self.snapshot(previous);
+            self.emit(
+                agent,
+                now,
+                EventKind::SessionSwitched {
+                    session: lost,
+                    focused: false,
+                },
+            );
+            let gained = self.snapshot(target);
+            self.emit(
+                agent,
+                now,
+                EventKind::SessionSwitched {
+                    session: gained,
+                    focused: true,
+                },
+            );
+        }
+        self.desk(agent)
+    }
+
+    /// Closes an open provider session (rule 9): its owner hears it; focus, if it had it,
+    /// moves to the most recently focused open session, else home.
+    pub fn close_session_as_agent(
+        &mut self,
+        agent: AgentId,
+        session: SessionId,
+    ) -> DomainResult<DeskView<'_>> {
+        let record = self.agents_session(agent, session)?;
+        if record.kind == SessionKind::Home {
+            return Err(DomainError::new(
+                Reason::HomeSessionNotClosable,
+                "the home session cannot be closed; close provider sessions only",
+            )
+            .with("session_id", session));
+        }
+        if !record.is_open() {
+            return Err(Self::not_open(session));
+        }
+        self.close(session, SystemTime::now());
+        self.desk(agent)
+    }
+}
