@@ -19,8 +19,8 @@ use cif_sdk::pb::admin_service_server::AdminServiceServer;
 use cif_sdk::pb::agent_service_server::AgentServiceServer;
 use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
 use crate::api::{
     AdminApi, AgentApi, Context, Core, PageTokens, ProviderApi, SharedCore, read, write,
@@ -74,7 +74,6 @@ pub async fn serve(
 
     let (drain, drained) = tokio::sync::oneshot::channel::<()>();
     let server = Server::builder()
-        .tcp_nodelay(true)
         // Idle connections behind NATs and load balancers die silently without keepalive.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(AuthLayer::new(state.clone()))
@@ -84,12 +83,18 @@ pub async fn serve(
         .add_service(provider)
         .add_service(agent)
         .add_service(admin)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            let _ = drained.await;
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-        });
+        // Incoming connections get TCP_NODELAY here: the builder's setting applies only to
+        // listeners it binds itself. Without it, a small write (a stream's event) holds back
+        // the next one (a unary answer) until the peer's delayed ACK, some 40 ms.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                let _ = drained.await;
+                health
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
+            },
+        );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return Ok(result?),
