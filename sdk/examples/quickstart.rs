@@ -1,5 +1,6 @@
 //! The README's SDK walkthrough: an operator sets up a provider and an agent, the provider
-//! starts a session on the agent's desk, and the agent reads its desk.
+//! starts a session on the agent's desk and follows its events, and the agent reads its desk
+//! and closes the session, which the provider hears.
 //!
 //! Run against a cifd started with the same operator token:
 //!
@@ -7,7 +8,7 @@
 //! CIF_ADMIN_TOKEN=... cargo run -p cif-sdk --example quickstart -- http://127.0.0.1:50051
 //! ```
 
-use cif_sdk::{AdminClient, AgentClient, Error, ProviderClient, pb};
+use cif_sdk::{AdminClient, AgentClient, Error, ProviderClient, Update, pb};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -85,8 +86,16 @@ async fn main() -> Result<(), Error> {
         missing.reason().unwrap_or_default()
     );
 
-    // The agent's desktop sees its whole desk.
-    let desk = AgentClient::new(channel, &agent.credential)?
+    // The provider follows its sessions' events. The subscription resumes by itself after a
+    // disconnect; the first update it yields is the heartbeat that says it has caught up.
+    let mut events = provider.subscribe(Vec::new(), false);
+    if let Some(Err(error)) = events.next().await {
+        return Err(error);
+    }
+
+    // The agent's desktop sees its whole desk, and only the agent can close a session.
+    let agent_client = AgentClient::new(channel, &agent.credential)?;
+    let desk = agent_client
         .get_desk(pb::GetDeskRequest {})
         .await?
         .desk
@@ -100,5 +109,24 @@ async fn main() -> Result<(), Error> {
             "another session"
         }
     );
+    agent_client
+        .close_session(pb::CloseSessionRequest {
+            session_id: session.id.clone(),
+        })
+        .await?;
+    while let Some(update) = events.next().await {
+        if let Update::Event {
+            sequence, event, ..
+        } = update?
+            && let Some(pb::event::Kind::SessionClosed(closed)) = event.kind
+        {
+            let closed = closed.session.unwrap_or_default();
+            println!(
+                "provider heard at sequence {sequence}: session {} closed",
+                closed.id
+            );
+            break;
+        }
+    }
     Ok(())
 }

@@ -268,4 +268,8 @@ async fn the_readme_sdk_walkthrough_runs_against_a_live_server() {
         stdout.contains("desk: 1 open session(s), focused the new session"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("closed"),
+        "the provider heard the close: {stdout}"
+    );
 }

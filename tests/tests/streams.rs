@@ -209,6 +209,93 @@ async fn the_sdk_resumes_across_lag_by_itself_and_yields_each_event_once() {
     assert_eq!(created, 300);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_its_resume_point_is_compacted_the_sdk_resynchronises_from_a_snapshot() {
+    let harness = Harness::start_with(
+        Options::default()
+            .arg("--subscriber-queue")
+            .arg("2")
+            .arg("--history-events")
+            .arg("3"),
+    )
+    .await;
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[]).await;
+    let own_channel = harness.cifd.channel().await;
+    let subscriber = cif_sdk::ProviderClient::new(own_channel, &chat.credential).unwrap();
+    let mut sdk = caught_up(subscriber.subscribe(vec![], false)).await;
+    // Far more than the queue and the history hold, while the subscriber does not read.
+    for round in 0..40 {
+        chat.client
+            .create_session(pb::CreateSessionRequest {
+                context: large_context(),
+                ..session_for(&ada, &format!("r{round}"))
+            })
+            .await
+            .unwrap();
+        let desk = ada
+            .client
+            .get_desk(pb::GetDeskRequest {})
+            .await
+            .unwrap()
+            .desk
+            .unwrap();
+        if desk.sessions.len() > 3 {
+            let oldest = desk.sessions[0].id.clone();
+            ada.client
+                .close_session(pb::CloseSessionRequest { session_id: oldest })
+                .await
+                .unwrap();
+        }
+    }
+    let last = harness
+        .admin
+        .get_server_info(pb::GetServerInfoRequest {})
+        .await
+        .unwrap()
+        .sequence;
+    // Reading now: what was queued, then a resume that finds its point gone, then a
+    // snapshot that says so.
+    let (sequence, items) = loop {
+        match next_update(&mut sdk).await {
+            Update::Snapshot {
+                sequence,
+                items,
+                resynchronized,
+                ..
+            } => {
+                assert!(resynchronized, "the caller is told it was resynchronised");
+                break (sequence, items);
+            }
+            Update::Event { sequence, .. } => assert!(sequence <= last),
+            Update::Heartbeat { sequence, .. } => {
+                assert!(
+                    sequence < last,
+                    "caught up without needing a resynchronisation"
+                )
+            }
+        }
+    };
+    assert_eq!(sequence, last, "nothing happened since the last write");
+    let open = chat
+        .client
+        .list_sessions(pb::ListSessionsRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(open.sequence, sequence);
+    let snapshot: Vec<_> = items
+        .into_iter()
+        .map(|item| match item.item {
+            Some(pb::snapshot_item::Item::Session(session)) => session,
+            other => panic!("a session, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        snapshot, open.sessions,
+        "the snapshot is the state at its sequence"
+    );
+}
+
 #[tokio::test]
 async fn after_a_restart_the_sdk_resynchronises_from_a_snapshot_equal_to_the_state() {
     let first = Cifd::start();
