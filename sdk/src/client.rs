@@ -102,6 +102,51 @@ role_client! {
         list_sessions(ListSessionsRequest) -> ListSessionsResponse;
         /// Tells which session has focus, if it is the caller's or home.
         get_focused_session(GetFocusedSessionRequest) -> GetFocusedSessionResponse;
+        /// Marks one of the caller's sessions for the agent's attention.
+        request_focus_session(RequestFocusSessionRequest) -> RequestFocusSessionResponse;
+        /// Marks one of the caller's sessions with new activity.
+        notify_new_activity(NotifyNewActivityRequest) -> NotifyNewActivityResponse;
+        /// Flags or resets a KPI breach on one of the caller's sessions.
+        notify_kpi_breach(NotifyKpiBreachRequest) -> NotifyKpiBreachResponse;
+        /// Retitles one of the caller's sessions.
+        set_session_title(SetSessionTitleRequest) -> SetSessionTitleResponse;
+        /// Sets and deletes context keys of one of the caller's sessions.
+        update_session_context(UpdateSessionContextRequest) -> UpdateSessionContextResponse;
+        /// Opens a tab.
+        create_tab(CreateTabRequest) -> CreateTabResponse;
+        /// Lists a session's tabs (in home, the caller's).
+        list_tabs(ListTabsRequest) -> ListTabsResponse;
+        /// Tells a session's focused tab.
+        get_focused_tab(GetFocusedTabRequest) -> GetFocusedTabResponse;
+        /// Focuses a tab.
+        focus_tab(FocusTabRequest) -> FocusTabResponse;
+        /// Asks the desk to reload a tab.
+        refresh_tab(RefreshTabRequest) -> RefreshTabResponse;
+        /// Retitles a tab.
+        set_tab_title(SetTabTitleRequest) -> SetTabTitleResponse;
+        /// Closes a tab.
+        close_tab(CloseTabRequest) -> CloseTabResponse;
+        /// Sets the panel's mode (rule 10).
+        set_mode(SetModeRequest) -> SetModeResponse;
+        /// Reads the panel's mode.
+        get_mode(GetModeRequest) -> GetModeResponse;
+        /// Sets the panel's width (rule 10).
+        set_width(SetWidthRequest) -> SetWidthResponse;
+        /// Reads the panel's width.
+        get_width(GetWidthRequest) -> GetWidthResponse;
+        /// Shows a toast and waits for its outcome; give the call a deadline, and call again
+        /// with the same notification_id to keep waiting.
+        notify_event(NotifyEventRequest) -> NotifyEventResponse;
+        /// Cancels a pending toast.
+        cancel_event(CancelEventRequest) -> CancelEventResponse;
+        /// Sets the agent's presence by text.
+        set_presence(SetPresenceRequest) -> SetPresenceResponse;
+        /// Reads the agent's presence.
+        get_presence(GetPresenceRequest) -> GetPresenceResponse;
+        /// Reads the caller's environment.
+        get_environment(GetEnvironmentRequest) -> GetEnvironmentResponse;
+        /// Sends a custom event to an agent's desk.
+        raise_event(RaiseEventRequest) -> RaiseEventResponse;
     }
 }
 
@@ -114,6 +159,26 @@ role_client! {
         switch_session(SwitchSessionRequest) -> SwitchSessionResponse;
         /// Closes an open session.
         close_session(CloseSessionRequest) -> CloseSessionResponse;
+        /// Focuses any tab on the desk.
+        focus_tab(AgentServiceFocusTabRequest) -> AgentServiceFocusTabResponse;
+        /// Closes a tab on the desk.
+        close_tab(AgentServiceCloseTabRequest) -> AgentServiceCloseTabResponse;
+        /// Sets the panel's mode.
+        set_mode(AgentServiceSetModeRequest) -> AgentServiceSetModeResponse;
+        /// Sets the panel's width.
+        set_width(AgentServiceSetWidthRequest) -> AgentServiceSetWidthResponse;
+        /// Accepts or rejects the toast on screen.
+        respond_to_notification(RespondToNotificationRequest) -> RespondToNotificationResponse;
+        /// Sets the agent's presence by id.
+        set_presence(AgentServiceSetPresenceRequest) -> AgentServiceSetPresenceResponse;
+        /// Reads the agent's presence.
+        get_presence(AgentServiceGetPresenceRequest) -> AgentServiceGetPresenceResponse;
+        /// Lists the configured presences.
+        list_presences(AgentServiceListPresencesRequest) -> AgentServiceListPresencesResponse;
+        /// Reports a click-to-act to the active provider.
+        click_to_act(ClickToActRequest) -> ClickToActResponse;
+        /// Sends a custom event to a provider.
+        raise_event(AgentServiceRaiseEventRequest) -> AgentServiceRaiseEventResponse;
     }
 }
 
@@ -156,6 +221,14 @@ role_client! {
         get_session(AdminServiceGetSessionRequest) -> AdminServiceGetSessionResponse;
         /// Lists sessions of any agent or provider.
         list_sessions(AdminServiceListSessionsRequest) -> AdminServiceListSessionsResponse;
+        /// Adds a presence to the list.
+        create_presence(CreatePresenceRequest) -> CreatePresenceResponse;
+        /// Lists the configured presences.
+        list_presences(ListPresencesRequest) -> ListPresencesResponse;
+        /// Changes a presence.
+        update_presence(UpdatePresenceRequest) -> UpdatePresenceResponse;
+        /// Removes a presence.
+        delete_presence(DeletePresenceRequest) -> DeletePresenceResponse;
     }
 }
 

@@ -102,6 +102,16 @@ typed_id!(
     SessionId,
     "session"
 );
+typed_id!(
+    /// Names an application tab.
+    TabId,
+    "tab"
+);
+typed_id!(
+    /// Names a toast; chosen by the provider that raises it.
+    NotificationId,
+    "notification"
+);
 
 #[cfg(test)]
 mod tests {

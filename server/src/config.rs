@@ -96,6 +96,12 @@ pub struct Cli {
           value_parser = positive_duration)]
     pub heartbeat_interval: Duration,
 
+    /// How long a desk counts as online after its last stream ended: toasts raised meanwhile
+    /// wait and are shown when it is back; after that, new toasts are refused (DESK_OFFLINE).
+    #[arg(long, env = "CIF_DESK_GRACE", value_name = "DURATION", default_value = "30s",
+          value_parser = humantime::parse_duration)]
+    pub desk_grace: Duration,
+
     /// After SIGTERM or SIGINT: how long open connections may finish before they are closed.
     /// Streams end at once.
     #[arg(long, env = "CIF_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s",
@@ -168,6 +174,8 @@ impl Cli {
                 max_queued_notifications: self.default_max_queued_notifications,
             },
             closed_session_retention: self.closed_session_retention,
+            desk_grace: self.desk_grace,
+            ..crate::domain::Settings::default()
         }
     }
 }

@@ -37,12 +37,13 @@ pub async fn serve(
     operator_credential: CredentialHash,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = Arc::new(RwLock::new(Core {
-        plane: ControlPlane::new(cli.domain_settings(), operator_credential),
-        log: EventLog::new(cli.log_settings()),
-    }));
+    let state = Arc::new(RwLock::new(Core::new(
+        ControlPlane::new(cli.domain_settings(), operator_credential),
+        EventLog::new(cli.log_settings()),
+    )));
     tracing::info!(log_id = %read(&state).log.log_id(), "event log started");
     let heartbeats = tokio::spawn(send_heartbeats(state.clone(), cli.heartbeat_interval));
+    let toast_timer = tokio::spawn(expire_toasts(state.clone()));
     let context = Context {
         state: state.clone(),
         page_tokens: Arc::new(PageTokens::with_random_key()),
@@ -104,11 +105,16 @@ pub async fn serve(
     // and ask every connection to finish; a client that does not is cut off after the grace
     // period, so shutdown never hangs on it.
     heartbeats.abort();
+    toast_timer.abort();
     let shutting_down = DomainError::new(
         Reason::ServerShuttingDown,
         "the server is shutting down; reconnect and resume with log_id and after_sequence",
     );
-    write(&state).log.end_all(&shutting_down);
+    {
+        let mut core = write(&state);
+        core.log.end_all(&shutting_down);
+        core.release_toast_waiters();
+    }
     let _ = drain.send(());
     let grace = cli.shutdown_grace;
     match tokio::time::timeout(grace, server).await {
@@ -132,5 +138,31 @@ async fn send_heartbeats(state: SharedCore, interval: Duration) {
     loop {
         ticks.tick().await;
         write(&state).log.heartbeat();
+    }
+}
+
+/// Ends toasts whose time is up (display timeout, queue time limit), sleeping until the next
+/// deadline or until a command moves one earlier.
+async fn expire_toasts(state: SharedCore) {
+    let wake = read(&state).toast_timer.clone();
+    loop {
+        let next = read(&state).plane.next_toast_deadline();
+        match next {
+            Some(deadline) if deadline > std::time::Instant::now() => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline.into()) => {}
+                    () = wake.notified() => continue,
+                }
+            }
+            Some(_) => {}
+            None => {
+                wake.notified().await;
+                continue;
+            }
+        }
+        let _ = write(&state).execute(|plane| {
+            plane.expire_toasts(std::time::Instant::now());
+            Ok(())
+        });
     }
 }

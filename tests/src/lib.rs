@@ -391,33 +391,68 @@ pub async fn events_until(
     events
 }
 
-/// What an event says, in short: (kind, session id, focused).
+/// What an event says, in short: (kind, the id of the session, tab or toast it is about,
+/// focused).
 pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
     use pb::event::Kind;
-    match event.kind.as_ref().expect("an event kind") {
-        Kind::SessionCreated(created) => {
-            let session = created.session.as_ref().expect("a session");
-            ("created", session.id.clone(), session.focused)
-        }
-        Kind::SessionSwitched(switched) => (
-            "switched",
-            switched.session.as_ref().expect("a session").id.clone(),
-            switched.focused,
+    let session = |session: &Option<pb::Session>| {
+        let session = session.as_ref().expect("a session");
+        (session.id.clone(), session.focused)
+    };
+    let tab = |tab: &Option<pb::Tab>| {
+        let tab = tab.as_ref().expect("a tab");
+        (tab.id.clone(), tab.focused)
+    };
+    let (name, (id, focused)) = match event.kind.as_ref().expect("an event kind") {
+        Kind::SessionCreated(e) => ("created", session(&e.session)),
+        Kind::SessionSwitched(e) => ("switched", (session(&e.session).0, e.focused)),
+        Kind::SessionClosed(e) => ("closed", session(&e.session)),
+        Kind::SessionRetitled(e) => ("retitled", session(&e.session)),
+        Kind::SessionContextChanged(e) => ("context", session(&e.session)),
+        Kind::SessionMarksChanged(e) => ("marks", session(&e.session)),
+        Kind::TabCreated(e) => ("tab created", tab(&e.tab)),
+        Kind::TabFocused(e) => ("tab focused", tab(&e.tab)),
+        Kind::TabRefreshed(e) => ("tab refreshed", tab(&e.tab)),
+        Kind::TabRetitled(e) => ("tab retitled", tab(&e.tab)),
+        Kind::TabClosed(e) => ("tab closed", tab(&e.tab)),
+        Kind::PanelModeChanged(_) => ("mode", (String::new(), false)),
+        Kind::PanelWidthChanged(_) => ("width", (String::new(), false)),
+        Kind::PresenceChanged(e) => (
+            "presence",
+            (e.presence.clone().unwrap_or_default().presence_id, false),
         ),
-        Kind::SessionClosed(closed) => {
-            let session = closed.session.as_ref().expect("a session");
-            ("closed", session.id.clone(), session.focused)
-        }
-    }
+        Kind::NotificationShown(e) => (
+            "toast shown",
+            (
+                e.notification.clone().unwrap_or_default().notification_id,
+                false,
+            ),
+        ),
+        Kind::NotificationResolved(e) => (
+            "toast resolved",
+            (
+                e.notification.clone().unwrap_or_default().notification_id,
+                false,
+            ),
+        ),
+        Kind::ClickToAct(e) => ("click to act", (e.value.clone(), false)),
+        Kind::CustomEvent(e) => ("custom", (e.name.clone(), false)),
+    };
+    (name, id, focused)
 }
 
-/// The provider that owns the session an event is about (empty for home).
+/// The provider that owns the session a session event is about (empty for home, and for
+/// events that are not about a session).
 pub fn event_owner(event: &pb::Event) -> String {
     use pb::event::Kind;
     let session = match event.kind.as_ref().expect("an event kind") {
-        Kind::SessionCreated(created) => created.session.as_ref(),
-        Kind::SessionSwitched(switched) => switched.session.as_ref(),
-        Kind::SessionClosed(closed) => closed.session.as_ref(),
+        Kind::SessionCreated(e) => e.session.as_ref(),
+        Kind::SessionSwitched(e) => e.session.as_ref(),
+        Kind::SessionClosed(e) => e.session.as_ref(),
+        Kind::SessionRetitled(e) => e.session.as_ref(),
+        Kind::SessionContextChanged(e) => e.session.as_ref(),
+        Kind::SessionMarksChanged(e) => e.session.as_ref(),
+        _ => None,
     };
     session
         .and_then(|session| session.owner.as_ref())

@@ -14,10 +14,6 @@ use crate::domain::events::Scope;
 
 pub struct AdminApi(pub Context);
 
-/// The package this server serves and the CIF version it follows.
-const API_VERSION: &str = "cif.v1";
-const CIF_VERSION: &str = "2.0";
-
 #[tonic::async_trait]
 impl AdminService for AdminApi {
     async fn get_server_info(
@@ -29,8 +25,8 @@ impl AdminService for AdminApi {
             log_id: at.log_id,
             sequence: at.sequence,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            api_version: API_VERSION.to_owned(),
-            cif_version: CIF_VERSION.to_owned(),
+            api_version: super::API_VERSION.to_owned(),
+            cif_version: super::CIF_VERSION.to_owned(),
             start_time: Some(convert::timestamp(self.0.started)),
         }))
     }
@@ -310,5 +306,54 @@ impl AdminService for AdminApi {
                 message: Some(message),
             }
         })))
+    }
+
+    // === presences (rule 13) ===
+
+    async fn create_presence(
+        &self,
+        request: Request<pb::CreatePresenceRequest>,
+    ) -> Result<Response<pb::CreatePresenceResponse>, Status> {
+        let presence = parse::required("presence", request.into_inner().presence)?;
+        let presence = parse::presence(presence)?;
+        let (presence, _) =
+            write(&self.0.state).execute(|plane| plane.create_presence(presence))?;
+        Ok(Response::new(pb::CreatePresenceResponse {
+            presence: Some(convert::presence(&presence)),
+        }))
+    }
+
+    async fn list_presences(
+        &self,
+        _request: Request<pb::ListPresencesRequest>,
+    ) -> Result<Response<pb::ListPresencesResponse>, Status> {
+        let core = read(&self.0.state);
+        Ok(Response::new(pb::ListPresencesResponse {
+            presences: core.plane.presences().map(convert::presence).collect(),
+        }))
+    }
+
+    async fn update_presence(
+        &self,
+        request: Request<pb::UpdatePresenceRequest>,
+    ) -> Result<Response<pb::UpdatePresenceResponse>, Status> {
+        let request = request.into_inner();
+        let presence = parse::required("presence", request.presence)?;
+        let id = presence.presence_id.clone();
+        let patch = parse::presence_patch(presence, request.update_mask)?;
+        let (presence, _) =
+            write(&self.0.state).execute(|plane| plane.update_presence(&id, patch))?;
+        Ok(Response::new(pb::UpdatePresenceResponse {
+            presence: Some(convert::presence(&presence)),
+        }))
+    }
+
+    async fn delete_presence(
+        &self,
+        request: Request<pb::DeletePresenceRequest>,
+    ) -> Result<Response<pb::DeletePresenceResponse>, Status> {
+        let id = request.into_inner().presence_id;
+        write(&self.0.state).execute(|plane| plane.delete_presence(&id))?;
+        Ok(Response::new(pb::DeletePresenceResponse {}))
     }
 }

@@ -6,9 +6,12 @@ use cif_sdk::pb;
 
 use crate::domain::agent::AgentRecord;
 use crate::domain::control_plane::{DeskView, SessionView};
-use crate::domain::desk::{PanelMode, Session, SessionKind};
+use crate::domain::desk::{Marks, PanelMode, Session, SessionKind};
 use crate::domain::events::{Event, EventKind, SessionSnapshot};
+use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::provider::ProviderRecord;
+use crate::domain::tab::{PageKind, Tab};
+use crate::domain::toast::{Canceller, Outcome, Resolution, Toast, ToastKey};
 
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
     time.into()
@@ -62,6 +65,7 @@ pub fn session(view: SessionView<'_>) -> pb::Session {
             provider_unique_name: owner.unique_name.to_owned(),
             provider_deleted: owner.deleted,
         }),
+        view.tabs_of,
     )
 }
 
@@ -75,10 +79,21 @@ pub fn session_snapshot(snapshot: &SessionSnapshot) -> pb::Session {
             provider_unique_name: owner.unique_name.clone(),
             provider_deleted: owner.deleted,
         }),
+        None,
     )
 }
 
-fn session_parts(session: &Session, focused: bool, owner: Option<pb::SessionOwner>) -> pb::Session {
+fn session_parts(
+    session: &Session,
+    focused: bool,
+    owner: Option<pb::SessionOwner>,
+    tabs_of: Option<cif_sdk::ids::ProviderId>,
+) -> pb::Session {
+    let visible = |tab: &&Tab| tabs_of.is_none_or(|provider| tab.opened_by == provider);
+    let focused_tab = session
+        .focused_tab
+        .and_then(|id| session.tab(id))
+        .filter(|tab| visible(tab));
     pb::Session {
         id: session.id.to_string(),
         agent_id: session.agent.to_string(),
@@ -102,11 +117,149 @@ fn session_parts(session: &Session, focused: bool, owner: Option<pb::SessionOwne
         focused,
         create_time: Some(timestamp(session.created)),
         close_time: session.closed.map(timestamp),
+        tabs: session
+            .tabs
+            .iter()
+            .filter(visible)
+            .map(|tab| self::tab(tab, session.focused_tab == Some(tab.id)))
+            .collect(),
+        focused_tab_id: focused_tab
+            .map(|tab| tab.id.to_string())
+            .unwrap_or_default(),
+        marks: Some(marks(&session.marks)),
+    }
+}
+
+fn marks(marks: &Marks) -> pb::SessionMarks {
+    pb::SessionMarks {
+        attention_requested: marks.attention.is_some(),
+        messages_count: marks.attention.unwrap_or_default(),
+        new_activity: marks.new_activity.is_some(),
+        new_activity_count: marks.new_activity.unwrap_or_default(),
+        kpi_breached: marks.kpi_breach.is_some(),
+        kpi_details: marks.kpi_breach.clone().unwrap_or_default(),
+    }
+}
+
+pub fn tab(tab: &Tab, focused: bool) -> pb::Tab {
+    pb::Tab {
+        id: tab.id.to_string(),
+        session_id: tab.session.to_string(),
+        template: tab.template.clone(),
+        title: tab.title.clone(),
+        page: Some(pb::TabPage {
+            kind: page_kind(tab.page.kind) as i32,
+            url: tab.page.url.clone(),
+            parameters: tab.page.parameters.clone(),
+        }),
+        can_close: tab.can_close,
+        opened_by_provider_id: tab.opened_by.to_string(),
+        focused,
+        create_time: Some(timestamp(tab.created)),
+    }
+}
+
+fn page_kind(kind: PageKind) -> pb::PageKind {
+    match kind {
+        PageKind::Dashboard => pb::PageKind::Dashboard,
+        PageKind::EntityList => pb::PageKind::EntityList,
+        PageKind::EntityRecord => pb::PageKind::EntityRecord,
+        PageKind::Search => pb::PageKind::Search,
+        PageKind::ThirdPartyWebsite => pb::PageKind::ThirdPartyWebsite,
+        PageKind::WebResource => pb::PageKind::WebResource,
+        PageKind::Control => pb::PageKind::Control,
+        PageKind::CustomPage => pb::PageKind::CustomPage,
+    }
+}
+
+pub fn panel_mode(mode: PanelMode) -> pb::PanelMode {
+    match mode {
+        PanelMode::Minimized => pb::PanelMode::Minimized,
+        PanelMode::Docked => pb::PanelMode::Docked,
+        PanelMode::Hidden => pb::PanelMode::Hidden,
+        PanelMode::Collapsed => pb::PanelMode::Collapsed,
+    }
+}
+
+pub fn presence(presence: &Presence) -> pb::Presence {
+    pb::Presence {
+        presence_id: presence.id.clone(),
+        text: presence.text.clone(),
+        base_status: match presence.base_status {
+            PresenceStatus::Available => pb::PresenceStatus::Available,
+            PresenceStatus::Busy => pb::PresenceStatus::Busy,
+            PresenceStatus::BusyDnd => pb::PresenceStatus::BusyDnd,
+            PresenceStatus::Away => pb::PresenceStatus::Away,
+            PresenceStatus::Offline => pb::PresenceStatus::Offline,
+        } as i32,
+        color: presence.color.clone(),
+    }
+}
+
+pub fn notification(toast: &Toast) -> pb::Notification {
+    let content = &toast.content;
+    pb::Notification {
+        notification_id: toast.key.id.to_string(),
+        provider_id: toast.key.provider.to_string(),
+        agent_id: toast.agent.to_string(),
+        session_id: toast.session.map(|s| s.to_string()).unwrap_or_default(),
+        title: content.title.clone(),
+        fields: content
+            .fields
+            .iter()
+            .map(|(label, value)| pb::NotificationField {
+                label: label.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        countdown_seconds: content
+            .countdown
+            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+        accept_text: content.accept_text.clone(),
+        show_reject: content.show_reject,
+        reject_text: content.reject_text.clone(),
+        auto_accept: content.auto_accept,
+        state: if toast.shown.is_some() {
+            pb::NotificationState::Shown
+        } else {
+            pb::NotificationState::Queued
+        } as i32,
+        raise_time: Some(timestamp(toast.raised)),
+        show_time: toast.shown.map(|(time, _)| timestamp(time)),
+        expire_time: toast.expires().map(timestamp),
+    }
+}
+
+pub fn notification_result(key: ToastKey, resolution: Resolution) -> pb::NotificationResult {
+    let (outcome, cancelled_by) = match resolution.outcome {
+        Outcome::Accepted => (pb::NotificationOutcome::Accepted, None),
+        Outcome::AutoAccepted => (pb::NotificationOutcome::AutoAccepted, None),
+        Outcome::Declined => (pb::NotificationOutcome::Declined, None),
+        Outcome::DisplayTimeout => (pb::NotificationOutcome::DisplayTimeout, None),
+        Outcome::QueueFull => (pb::NotificationOutcome::QueueFull, None),
+        Outcome::QueueTimeLimitExceeded => (pb::NotificationOutcome::QueueTimeLimitExceeded, None),
+        Outcome::Cancelled(by) => (pb::NotificationOutcome::Cancelled, Some(by)),
+    };
+    let (action, reason) = resolution.outcome.cif_names();
+    pb::NotificationResult {
+        notification_id: key.id.to_string(),
+        outcome: outcome as i32,
+        cancelled_by: match cancelled_by {
+            None => pb::NotificationCanceller::Unspecified,
+            Some(Canceller::Provider) => pb::NotificationCanceller::Provider,
+            Some(Canceller::SessionClosed) => pb::NotificationCanceller::SessionClosed,
+            Some(Canceller::ProviderDeactivated) => pb::NotificationCanceller::ProviderDeactivated,
+            Some(Canceller::AgentDeleted) => pb::NotificationCanceller::AgentDeleted,
+        } as i32,
+        cif_action_name: action.to_owned(),
+        cif_response_reason: reason.to_owned(),
+        resolve_time: Some(timestamp(resolution.time)),
     }
 }
 
 pub fn event(event: &Event) -> pb::Event {
     use pb::event::Kind;
+    let tab_message = |tab: &Tab, focused: bool| Some(self::tab(tab, focused));
     let kind = match &event.kind {
         EventKind::SessionCreated { session } => Kind::SessionCreated(pb::SessionCreated {
             session: Some(session_snapshot(session)),
@@ -120,20 +273,76 @@ pub fn event(event: &Event) -> pb::Event {
         EventKind::SessionClosed { session } => Kind::SessionClosed(pb::SessionClosed {
             session: Some(session_snapshot(session)),
         }),
+        EventKind::SessionRetitled { session } => Kind::SessionRetitled(pb::SessionRetitled {
+            session: Some(session_snapshot(session)),
+        }),
+        EventKind::SessionContextChanged {
+            session,
+            set,
+            deleted,
+        } => Kind::SessionContextChanged(pb::SessionContextChanged {
+            session: Some(session_snapshot(session)),
+            set_keys: set.clone(),
+            deleted_keys: deleted.clone(),
+        }),
+        EventKind::SessionMarksChanged { session } => {
+            Kind::SessionMarksChanged(pb::SessionMarksChanged {
+                session: Some(session_snapshot(session)),
+            })
+        }
+        EventKind::TabCreated { tab, focused } => Kind::TabCreated(pb::TabCreated {
+            tab: tab_message(tab, *focused),
+        }),
+        EventKind::TabFocused { tab } => Kind::TabFocused(pb::TabFocused {
+            tab: tab_message(tab, true),
+        }),
+        EventKind::TabRefreshed { tab, focused } => Kind::TabRefreshed(pb::TabRefreshed {
+            tab: tab_message(tab, *focused),
+        }),
+        EventKind::TabRetitled { tab, focused } => Kind::TabRetitled(pb::TabRetitled {
+            tab: tab_message(tab, *focused),
+        }),
+        EventKind::TabClosed { tab } => Kind::TabClosed(pb::TabClosed {
+            tab: tab_message(tab, false),
+        }),
+        EventKind::PanelModeChanged { mode } => Kind::PanelModeChanged(pb::PanelModeChanged {
+            mode: panel_mode(*mode) as i32,
+        }),
+        EventKind::PanelWidthChanged { width } => {
+            Kind::PanelWidthChanged(pb::PanelWidthChanged { width: *width })
+        }
+        EventKind::PresenceChanged { presence, set_by } => {
+            Kind::PresenceChanged(pb::PresenceChanged {
+                presence: Some(self::presence(presence)),
+                set_by_provider_id: set_by.map(|p| p.to_string()).unwrap_or_default(),
+            })
+        }
+        EventKind::NotificationShown { toast } => Kind::NotificationShown(pb::NotificationShown {
+            notification: Some(notification(&toast.0)),
+        }),
+        EventKind::NotificationResolved { toast, resolution } => {
+            Kind::NotificationResolved(pb::NotificationResolved {
+                notification: Some(notification(&toast.0)),
+                result: Some(notification_result(toast.0.key, *resolution)),
+            })
+        }
+        EventKind::ClickToAct(click) => Kind::ClickToAct(pb::ClickToAct {
+            value: click.value.clone(),
+            name: click.name.clone(),
+            format: click.format.clone(),
+            entity_logical_name: click.entity_logical_name.clone(),
+        }),
+        EventKind::CustomEvent(custom) => Kind::CustomEvent(pb::CustomEvent {
+            name: custom.name.clone(),
+            payload: custom.payload.clone(),
+            from_provider_id: custom.from.map(|p| p.to_string()).unwrap_or_default(),
+            to_provider_id: custom.to.map(|p| p.to_string()).unwrap_or_default(),
+        }),
     };
     pb::Event {
         agent_id: event.agent.to_string(),
         time: Some(timestamp(event.time)),
         kind: Some(kind),
-    }
-}
-
-pub fn panel_mode(mode: PanelMode) -> pb::PanelMode {
-    match mode {
-        PanelMode::Minimized => pb::PanelMode::Minimized,
-        PanelMode::Docked => pb::PanelMode::Docked,
-        PanelMode::Hidden => pb::PanelMode::Hidden,
-        PanelMode::Collapsed => pb::PanelMode::Collapsed,
     }
 }
 
@@ -146,9 +355,7 @@ pub fn desk(view: DeskView<'_>) -> pb::Desk {
         focused_session_id: desk.focused.to_string(),
         panel_mode: panel_mode(desk.panel_mode) as i32,
         panel_width: desk.panel_width,
-        presence: desk.presence.as_ref().map(|presence| pb::Presence {
-            presence_id: presence.presence_id.clone(),
-            text: presence.text.clone(),
-        }),
+        presence: desk.presence.as_ref().map(presence),
+        notifications: view.toasts.into_iter().map(notification).collect(),
     }
 }

@@ -10,6 +10,7 @@ mod provider;
 mod status;
 mod stream;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
@@ -22,6 +23,10 @@ pub use page_token::PageTokens;
 pub use provider::ProviderApi;
 pub use status::to_status;
 
+use tokio::sync::{Notify, watch};
+
+use crate::domain::events::EventKind;
+use crate::domain::toast::{Resolution, ToastKey};
 use crate::domain::{ControlPlane, DomainResult, Principal};
 use crate::log::EventLog;
 
@@ -30,6 +35,10 @@ use crate::log::EventLog;
 pub struct Core {
     pub plane: ControlPlane,
     pub log: EventLog,
+    /// NotifyEvent calls waiting for their toast to end.
+    pub toast_waiters: HashMap<ToastKey, watch::Sender<Option<Resolution>>>,
+    /// Wakes the toast timer when a deadline may have moved earlier.
+    pub toast_timer: Arc<Notify>,
 }
 
 /// Where in the log an answer stands.
@@ -40,6 +49,28 @@ pub struct Position {
 }
 
 impl Core {
+    pub fn new(plane: ControlPlane, log: EventLog) -> Self {
+        Self {
+            plane,
+            log,
+            toast_waiters: HashMap::new(),
+            toast_timer: Arc::new(Notify::new()),
+        }
+    }
+
+    /// A receiver that sees the toast's end; several calls may wait for the same toast.
+    pub fn wait_for_toast(&mut self, key: ToastKey) -> watch::Receiver<Option<Resolution>> {
+        self.toast_waiters
+            .entry(key)
+            .or_insert_with(|| watch::channel(None).0)
+            .subscribe()
+    }
+
+    /// Lets every waiting NotifyEvent call go (they answer that the server is stopping).
+    pub fn release_toast_waiters(&mut self) {
+        self.toast_waiters.clear();
+    }
+
     pub fn position(&self) -> Position {
         Position {
             log_id: self.log.log_id().to_string(),
@@ -57,6 +88,16 @@ impl Core {
         let result = run(&mut self.plane);
         let effects = self.plane.take_effects();
         let answer = result?;
+        for event in &effects.events {
+            if let EventKind::NotificationResolved { toast, resolution } = &event.kind
+                && let Some(waiters) = self.toast_waiters.remove(&toast.0.key)
+            {
+                let _ = waiters.send(Some(*resolution));
+            }
+        }
+        if effects.deadlines_changed {
+            self.toast_timer.notify_one();
+        }
         self.log.append(effects.events);
         for (principal, why) in &effects.revoked {
             self.log.end_streams_of(*principal, why);
@@ -64,6 +105,10 @@ impl Core {
         Ok((answer, self.position()))
     }
 }
+
+/// The protobuf package this server serves, and the CIF version whose model it follows.
+const API_VERSION: &str = "cif.v1";
+const CIF_VERSION: &str = "2.0";
 
 /// The state every handler shares.
 pub type SharedCore = Arc<RwLock<Core>>;

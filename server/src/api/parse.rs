@@ -2,13 +2,19 @@
 //! without looking anything up; a failure is INVALID_ARGUMENT naming the field.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use cif_sdk::ids::{InvalidId, ProviderId};
 use cif_sdk::pb;
 
 use crate::domain::agent::{AgentPatch, LimitsPatch, NewAgent};
+use crate::domain::desk::PanelMode;
+use crate::domain::presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
 use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
+use crate::domain::tab::{PageKind, TabPage};
+use crate::domain::toast::{DEFAULT_COUNTDOWN, NewToast, ToastContent};
 use crate::domain::validate::Violations;
+use crate::domain::validate::limits;
 use crate::domain::{DomainError, DomainResult, Reason};
 
 /// A required id.
@@ -270,6 +276,178 @@ pub fn agent_patch(
                 "limits.max_queued_notifications",
                 limits.max_queued_notifications,
             ),
+        },
+    })
+}
+
+fn out_of_range(field: &str, message: String) -> DomainError {
+    let mut violations = Violations::new();
+    violations.add(field, Reason::FieldOutOfRange, message);
+    violations.finish().unwrap_err()
+}
+
+/// A required panel mode.
+pub fn panel_mode(field: &str, value: i32) -> DomainResult<PanelMode> {
+    match pb::PanelMode::try_from(value) {
+        Ok(pb::PanelMode::Minimized) => Ok(PanelMode::Minimized),
+        Ok(pb::PanelMode::Docked) => Ok(PanelMode::Docked),
+        Ok(pb::PanelMode::Hidden) => Ok(PanelMode::Hidden),
+        Ok(pb::PanelMode::Collapsed) => Ok(PanelMode::Collapsed),
+        Ok(pb::PanelMode::Unspecified) | Err(_) => Err(out_of_range(
+            field,
+            format!(
+                "{field} {value} is not a panel mode; use PANEL_MODE_MINIMIZED, _DOCKED, _HIDDEN or _COLLAPSED"
+            ),
+        )),
+    }
+}
+
+/// A required tab page.
+pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<TabPage> {
+    let page = required("page", page)?;
+    let kind = match pb::PageKind::try_from(page.kind) {
+        Ok(pb::PageKind::Dashboard) => PageKind::Dashboard,
+        Ok(pb::PageKind::EntityList) => PageKind::EntityList,
+        Ok(pb::PageKind::EntityRecord) => PageKind::EntityRecord,
+        Ok(pb::PageKind::Search) => PageKind::Search,
+        Ok(pb::PageKind::ThirdPartyWebsite) => PageKind::ThirdPartyWebsite,
+        Ok(pb::PageKind::WebResource) => PageKind::WebResource,
+        Ok(pb::PageKind::Control) => PageKind::Control,
+        Ok(pb::PageKind::CustomPage) => PageKind::CustomPage,
+        Ok(pb::PageKind::Unspecified) | Err(_) => {
+            return Err(out_of_range(
+                "page.kind",
+                format!(
+                    "page.kind {} is not a page kind; use one of the PAGE_KIND_ values, e.g. PAGE_KIND_THIRD_PARTY_WEBSITE",
+                    page.kind
+                ),
+            ));
+        }
+    };
+    Ok(TabPage {
+        kind,
+        url: page.url,
+        parameters: page.parameters,
+    })
+}
+
+fn presence_status(value: i32) -> DomainResult<PresenceStatus> {
+    match pb::PresenceStatus::try_from(value) {
+        Ok(pb::PresenceStatus::Available) => Ok(PresenceStatus::Available),
+        Ok(pb::PresenceStatus::Busy) => Ok(PresenceStatus::Busy),
+        Ok(pb::PresenceStatus::BusyDnd) => Ok(PresenceStatus::BusyDnd),
+        Ok(pb::PresenceStatus::Away) => Ok(PresenceStatus::Away),
+        Ok(pb::PresenceStatus::Offline) => Ok(PresenceStatus::Offline),
+        Ok(pb::PresenceStatus::Unspecified) | Err(_) => Err(out_of_range(
+            "presence.base_status",
+            format!(
+                "presence.base_status {value} is not a presence status; use one of the PRESENCE_STATUS_ values"
+            ),
+        )),
+    }
+}
+
+pub fn presence(presence: pb::Presence) -> DomainResult<Presence> {
+    Ok(Presence {
+        base_status: presence_status(presence.base_status)?,
+        id: presence.presence_id,
+        text: presence.text,
+        color: if presence.color.is_empty() {
+            DEFAULT_COLOR.to_owned()
+        } else {
+            presence.color
+        },
+    })
+}
+
+const PRESENCE_PATHS: &[&str] = &["text", "base_status", "color"];
+
+pub fn presence_patch(
+    presence: pb::Presence,
+    mask: Option<prost_types::FieldMask>,
+) -> DomainResult<PresencePatch> {
+    let paths = mask_paths(mask);
+    for path in &paths {
+        match path.as_str() {
+            "*" => {}
+            "presence_id" => return Err(immutable(path, "it is set once, at creation")),
+            known if PRESENCE_PATHS.contains(&known) => {}
+            unknown => return Err(unknown_path(unknown, "Presence", PRESENCE_PATHS)),
+        }
+    }
+    let named = |field: &str| {
+        if paths.is_empty() {
+            None
+        } else {
+            Some(paths.iter().any(|path| path == "*" || path == field))
+        }
+    };
+    let text = match named("text") {
+        None => (!presence.text.is_empty()).then_some(presence.text),
+        Some(true) => Some(presence.text),
+        Some(false) => None,
+    };
+    let color = match named("color") {
+        None => (!presence.color.is_empty()).then_some(presence.color),
+        Some(true) => Some(presence.color),
+        Some(false) => None,
+    };
+    let base_status = match named("base_status") {
+        None if presence.base_status == 0 => None,
+        None | Some(true) => Some(presence_status(presence.base_status)?),
+        Some(false) => None,
+    };
+    Ok(PresencePatch {
+        text,
+        base_status,
+        color,
+    })
+}
+
+/// A NotifyEvent request into a toast to raise.
+pub fn new_toast(request: pb::NotifyEventRequest) -> DomainResult<NewToast> {
+    let agent = id("agent_id", &request.agent_id)?;
+    let notification = id("notification_id", &request.notification_id)?;
+    let session = optional_id("session_id", &request.session_id)?;
+    let countdown = match request.countdown_seconds {
+        None => Some(DEFAULT_COUNTDOWN),
+        Some(0) => None,
+        Some(seconds) if seconds <= limits::COUNTDOWN_SECONDS_MAX => {
+            Some(Duration::from_secs(u64::from(seconds)))
+        }
+        Some(seconds) => {
+            return Err(out_of_range(
+                "countdown_seconds",
+                format!(
+                    "countdown_seconds is {seconds}; it must be between 0 and {} (0: no limit; unset: 120)",
+                    limits::COUNTDOWN_SECONDS_MAX
+                ),
+            ));
+        }
+    };
+    let text_or = |text: String, default: &str| {
+        if text.is_empty() {
+            default.to_owned()
+        } else {
+            text
+        }
+    };
+    Ok(NewToast {
+        agent,
+        id: notification,
+        session,
+        content: ToastContent {
+            title: request.title,
+            fields: request
+                .fields
+                .into_iter()
+                .map(|field| (field.label, field.value))
+                .collect(),
+            countdown,
+            accept_text: text_or(request.accept_text, "Accept"),
+            show_reject: request.show_reject.unwrap_or(true),
+            reject_text: text_or(request.reject_text, "Reject"),
+            auto_accept: request.auto_accept,
         },
     })
 }

@@ -1,15 +1,20 @@
 //! `cif.v1.ProviderService`.
 
-use cif_sdk::ids::{AgentId, SessionId};
+use std::time::Instant;
+
+use cif_sdk::ids::{AgentId, NotificationId, SessionId, TabId};
 use cif_sdk::pb;
 use cif_sdk::pb::provider_service_server::ProviderService;
 use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
 use super::stream::{ResponseStream, agent_filter, open, opening};
-use super::{Context, caller_provider, convert, parse, read, write};
-use crate::domain::control_plane::{FocusedSession, NewSession};
+use super::{Context, caller_provider, convert, parse, read, to_status, write};
+use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
 use crate::domain::events::Scope;
+use crate::domain::tab::NewTab;
+use crate::domain::toast::{Raised, ToastKey};
+use crate::domain::{DomainError, Reason};
 
 pub struct ProviderApi(pub Context);
 
@@ -139,5 +144,389 @@ impl ProviderService for ProviderApi {
                 message: Some(message),
             }
         })))
+    }
+
+    // === marks, title, context (rules 7 and 14) ===
+
+    async fn request_focus_session(
+        &self,
+        request: Request<pb::RequestFocusSessionRequest>,
+    ) -> Result<Response<pb::RequestFocusSessionResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let ((marked, view), _) = write(&self.0.state).execute(|plane| {
+            let marked = plane.request_focus_session(caller, session, request.messages_count)?;
+            Ok((
+                marked,
+                convert::session(plane.provider_session(caller, session)?),
+            ))
+        })?;
+        Ok(Response::new(pb::RequestFocusSessionResponse {
+            session: Some(view),
+            already_focused: marked == Marked::AlreadyFocused,
+        }))
+    }
+
+    async fn notify_new_activity(
+        &self,
+        request: Request<pb::NotifyNewActivityRequest>,
+    ) -> Result<Response<pb::NotifyNewActivityResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let ((marked, view), _) = write(&self.0.state).execute(|plane| {
+            let marked = plane.notify_new_activity(caller, session, request.count)?;
+            Ok((
+                marked,
+                convert::session(plane.provider_session(caller, session)?),
+            ))
+        })?;
+        Ok(Response::new(pb::NotifyNewActivityResponse {
+            session: Some(view),
+            already_focused: marked == Marked::AlreadyFocused,
+        }))
+    }
+
+    async fn notify_kpi_breach(
+        &self,
+        request: Request<pb::NotifyKpiBreachRequest>,
+    ) -> Result<Response<pb::NotifyKpiBreachResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let (view, _) = write(&self.0.state).execute(|plane| {
+            plane.notify_kpi_breach(caller, session, request.reset, request.details)?;
+            Ok(convert::session(plane.provider_session(caller, session)?))
+        })?;
+        Ok(Response::new(pb::NotifyKpiBreachResponse {
+            session: Some(view),
+        }))
+    }
+
+    async fn set_session_title(
+        &self,
+        request: Request<pb::SetSessionTitleRequest>,
+    ) -> Result<Response<pb::SetSessionTitleResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let (view, _) = write(&self.0.state).execute(|plane| {
+            plane
+                .set_session_title(caller, session, request.title)
+                .map(convert::session)
+        })?;
+        Ok(Response::new(pb::SetSessionTitleResponse {
+            session: Some(view),
+        }))
+    }
+
+    async fn update_session_context(
+        &self,
+        request: Request<pb::UpdateSessionContextRequest>,
+    ) -> Result<Response<pb::UpdateSessionContextResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let (view, _) = write(&self.0.state).execute(|plane| {
+            plane
+                .update_session_context(
+                    caller,
+                    session,
+                    request.set.into_iter().collect(),
+                    request.delete,
+                )
+                .map(convert::session)
+        })?;
+        Ok(Response::new(pb::UpdateSessionContextResponse {
+            session: Some(view),
+        }))
+    }
+
+    // === tabs (rule 3) ===
+
+    async fn create_tab(
+        &self,
+        request: Request<pb::CreateTabRequest>,
+    ) -> Result<Response<pb::CreateTabResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let new = NewTab {
+            session: parse::id("session_id", &request.session_id)?,
+            page: parse::tab_page(request.page)?,
+            template: request.template,
+            title: request.title,
+            focus: request.focus,
+        };
+        let ((tab, focused), _) =
+            write(&self.0.state).execute(|plane| plane.create_tab(caller, new))?;
+        Ok(Response::new(pb::CreateTabResponse {
+            tab: Some(convert::tab(&tab, focused)),
+        }))
+    }
+
+    async fn list_tabs(
+        &self,
+        request: Request<pb::ListTabsRequest>,
+    ) -> Result<Response<pb::ListTabsResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
+        let core = read(&self.0.state);
+        let view = convert::session(core.plane.provider_session(caller, session)?);
+        Ok(Response::new(pb::ListTabsResponse { tabs: view.tabs }))
+    }
+
+    async fn get_focused_tab(
+        &self,
+        request: Request<pb::GetFocusedTabRequest>,
+    ) -> Result<Response<pb::GetFocusedTabResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
+        let core = read(&self.0.state);
+        let view = convert::session(core.plane.provider_session(caller, session)?);
+        Ok(Response::new(pb::GetFocusedTabResponse {
+            tab: view.tabs.into_iter().find(|tab| tab.focused),
+        }))
+    }
+
+    async fn focus_tab(
+        &self,
+        request: Request<pb::FocusTabRequest>,
+    ) -> Result<Response<pb::FocusTabResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
+        let (tab, _) =
+            write(&self.0.state).execute(|plane| plane.provider_focus_tab(caller, tab))?;
+        Ok(Response::new(pb::FocusTabResponse {
+            tab: Some(convert::tab(&tab, true)),
+        }))
+    }
+
+    async fn refresh_tab(
+        &self,
+        request: Request<pb::RefreshTabRequest>,
+    ) -> Result<Response<pb::RefreshTabResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
+        let (tab, _) = write(&self.0.state).execute(|plane| {
+            let tab = plane.refresh_tab(caller, tab)?;
+            let focused = plane.is_focused_tab(&tab);
+            Ok(convert::tab(&tab, focused))
+        })?;
+        Ok(Response::new(pb::RefreshTabResponse { tab: Some(tab) }))
+    }
+
+    async fn set_tab_title(
+        &self,
+        request: Request<pb::SetTabTitleRequest>,
+    ) -> Result<Response<pb::SetTabTitleResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        let (tab, _) = write(&self.0.state).execute(|plane| {
+            let tab = plane.set_tab_title(caller, tab, request.title)?;
+            let focused = plane.is_focused_tab(&tab);
+            Ok(convert::tab(&tab, focused))
+        })?;
+        Ok(Response::new(pb::SetTabTitleResponse { tab: Some(tab) }))
+    }
+
+    async fn close_tab(
+        &self,
+        request: Request<pb::CloseTabRequest>,
+    ) -> Result<Response<pb::CloseTabResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
+        let (session, _) = write(&self.0.state)
+            .execute(|plane| plane.provider_close_tab(caller, tab).map(convert::session))?;
+        Ok(Response::new(pb::CloseTabResponse {
+            session: Some(session),
+        }))
+    }
+
+    // === the panel (rule 10) ===
+
+    async fn set_mode(
+        &self,
+        request: Request<pb::SetModeRequest>,
+    ) -> Result<Response<pb::SetModeResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        let mode = parse::panel_mode("mode", request.mode)?;
+        let (mode, _) = write(&self.0.state).execute(|plane| {
+            plane
+                .provider_set_panel(caller, agent, PanelChange::Mode(mode))
+                .map(|desk| desk.panel_mode)
+        })?;
+        Ok(Response::new(pb::SetModeResponse {
+            mode: convert::panel_mode(mode) as i32,
+        }))
+    }
+
+    async fn get_mode(
+        &self,
+        request: Request<pb::GetModeRequest>,
+    ) -> Result<Response<pb::GetModeResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let mode = read(&self.0.state)
+            .plane
+            .provider_desk(caller, agent)?
+            .panel_mode;
+        Ok(Response::new(pb::GetModeResponse {
+            mode: convert::panel_mode(mode) as i32,
+        }))
+    }
+
+    async fn set_width(
+        &self,
+        request: Request<pb::SetWidthRequest>,
+    ) -> Result<Response<pb::SetWidthResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        let (width, _) = write(&self.0.state).execute(|plane| {
+            plane
+                .provider_set_panel(caller, agent, PanelChange::Width(request.width))
+                .map(|desk| desk.panel_width)
+        })?;
+        Ok(Response::new(pb::SetWidthResponse { width }))
+    }
+
+    async fn get_width(
+        &self,
+        request: Request<pb::GetWidthRequest>,
+    ) -> Result<Response<pb::GetWidthResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let width = read(&self.0.state)
+            .plane
+            .provider_desk(caller, agent)?
+            .panel_width;
+        Ok(Response::new(pb::GetWidthResponse { width }))
+    }
+
+    // === toasts (rule 12) ===
+
+    async fn notify_event(
+        &self,
+        request: Request<pb::NotifyEventRequest>,
+    ) -> Result<Response<pb::NotifyEventResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let new = parse::new_toast(request.into_inner())?;
+        let key = ToastKey {
+            provider: caller,
+            id: new.id,
+        };
+        let mut waiting = {
+            let mut core = write(&self.0.state);
+            let (raised, _) =
+                core.execute(|plane| plane.raise_toast(caller, new, Instant::now()))?;
+            match raised {
+                Raised::Resolved(resolution) => {
+                    return Ok(Response::new(pb::NotifyEventResponse {
+                        result: Some(convert::notification_result(key, resolution)),
+                    }));
+                }
+                Raised::Pending(key) => core.wait_for_toast(key),
+            }
+        };
+        // If the caller's deadline passes first, this future is dropped: the toast stays, and
+        // a call with the same notification_id waits for it again.
+        let resolution = waiting
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|resolution| *resolution)
+            .ok_or_else(|| {
+                to_status(DomainError::new(
+                    Reason::ServerShuttingDown,
+                    "the server is shutting down; call again with the same notification_id to learn the toast's outcome",
+                ))
+            })?;
+        Ok(Response::new(pb::NotifyEventResponse {
+            result: Some(convert::notification_result(key, resolution)),
+        }))
+    }
+
+    async fn cancel_event(
+        &self,
+        request: Request<pb::CancelEventRequest>,
+    ) -> Result<Response<pb::CancelEventResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let id: NotificationId = parse::id("notification_id", &request.get_ref().notification_id)?;
+        let (resolution, _) =
+            write(&self.0.state).execute(|plane| plane.cancel_toast(caller, id, Instant::now()))?;
+        Ok(Response::new(pb::CancelEventResponse {
+            result: Some(convert::notification_result(
+                ToastKey {
+                    provider: caller,
+                    id,
+                },
+                resolution,
+            )),
+        }))
+    }
+
+    // === presence, environment, custom events (rules 13 and 16) ===
+
+    async fn set_presence(
+        &self,
+        request: Request<pb::SetPresenceRequest>,
+    ) -> Result<Response<pb::SetPresenceResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        let (presence, _) = write(&self.0.state)
+            .execute(|plane| plane.provider_set_presence(caller, agent, &request.presence_text))?;
+        Ok(Response::new(pb::SetPresenceResponse {
+            presence: Some(convert::presence(&presence)),
+        }))
+    }
+
+    async fn get_presence(
+        &self,
+        request: Request<pb::GetPresenceRequest>,
+    ) -> Result<Response<pb::GetPresenceResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let core = read(&self.0.state);
+        let desk = core.plane.provider_desk(caller, agent)?;
+        Ok(Response::new(pb::GetPresenceResponse {
+            presence: desk.presence.as_ref().map(convert::presence),
+        }))
+    }
+
+    async fn get_environment(
+        &self,
+        request: Request<pb::GetEnvironmentRequest>,
+    ) -> Result<Response<pb::GetEnvironmentResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let core = read(&self.0.state);
+        let provider = core.plane.provider(caller)?;
+        Ok(Response::new(pb::GetEnvironmentResponse {
+            provider_id: provider.id.to_string(),
+            unique_name: provider.unique_name.clone(),
+            custom_parameters: provider.fields.custom_parameters.clone(),
+            cif_version: super::CIF_VERSION.to_owned(),
+            api_version: super::API_VERSION.to_owned(),
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }))
+    }
+
+    async fn raise_event(
+        &self,
+        request: Request<pb::RaiseEventRequest>,
+    ) -> Result<Response<pb::RaiseEventResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        let (_, at) = write(&self.0.state).execute(|plane| {
+            plane.provider_raise_event(caller, agent, request.name, request.payload)
+        })?;
+        Ok(Response::new(pb::RaiseEventResponse {
+            sequence: at.sequence,
+        }))
     }
 }

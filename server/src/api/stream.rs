@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use cif_sdk::pb;
 use tokio::sync::mpsc;
@@ -87,7 +88,19 @@ pub fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<Subscr
         Opening::Live | Opening::Resume { .. } => Vec::new(),
     };
     let log_id = core.log.log_id().to_string();
+    let desk = match scope {
+        Scope::Agent(agent) => Some(agent),
+        _ => None,
+    };
     let registration = core.log.subscribe(scope, start)?;
+    if let Some(agent) = desk {
+        // The desk is online from now: its first waiting toast comes on screen, on this very
+        // stream (registered above).
+        core.execute(|plane| {
+            plane.desk_connected(agent, Instant::now());
+            Ok(())
+        })?;
+    }
     drop(core);
     let prelude = snapshot
         .into_iter()
@@ -106,6 +119,7 @@ pub fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<Subscr
         _unsubscribe: Unsubscribe {
             state: state.clone(),
             id: registration.id,
+            desk,
         },
         done: false,
     })
@@ -118,13 +132,26 @@ fn snapshot_items(
 ) -> DomainResult<Vec<pb::SnapshotItem>> {
     use pb::snapshot_item::Item;
     Ok(match scope {
-        Scope::Provider { provider, agents } => plane
-            .provider_open_sessions(*provider, agents.as_ref())?
-            .into_iter()
-            .map(|view| pb::SnapshotItem {
-                item: Some(Item::Session(convert::session(view))),
-            })
-            .collect(),
+        Scope::Provider { provider, agents } => {
+            let sessions = plane
+                .provider_open_sessions(*provider, agents.as_ref())?
+                .into_iter()
+                .chain(plane.provider_home_tabs(*provider, agents.as_ref()))
+                .map(|view| Item::Session(convert::session(view)));
+            let toasts = plane
+                .provider_pending_toasts(*provider)
+                .into_iter()
+                .filter(|toast| {
+                    agents
+                        .as_ref()
+                        .is_none_or(|agents| agents.contains(&toast.agent))
+                })
+                .map(|toast| Item::Notification(convert::notification(toast)));
+            sessions
+                .chain(toasts)
+                .map(|item| pb::SnapshotItem { item: Some(item) })
+                .collect()
+        }
         Scope::Agent(agent) => vec![pb::SnapshotItem {
             item: Some(Item::Desk(convert::desk(plane.desk(*agent)?))),
         }],
@@ -142,11 +169,21 @@ fn snapshot_items(
 struct Unsubscribe {
     state: SharedCore,
     id: SubscriberId,
+    /// The agent whose desktop this stream is: its desk goes offline (after the grace
+    /// period) when its last stream ends.
+    desk: Option<cif_sdk::ids::AgentId>,
 }
 
 impl Drop for Unsubscribe {
     fn drop(&mut self) {
-        write(&self.state).log.unsubscribe(self.id);
+        let mut core = write(&self.state);
+        core.log.unsubscribe(self.id);
+        if let Some(agent) = self.desk {
+            let _ = core.execute(|plane| {
+                plane.desk_disconnected(agent, Instant::now());
+                Ok(())
+            });
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! Desks and sessions.
 
-use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Instant, SystemTime};
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
+
+use super::presence::Presence;
+use super::tab::Tab;
+use super::toast::ToastKey;
 
 /// The communication panel's mode (CIF numbers in brackets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,13 @@ pub struct Desk {
     pub panel_mode: PanelMode,
     pub panel_width: u32,
     pub presence: Option<Presence>,
+    /// Pending toasts in order; the first is on screen once shown.
+    pub toasts: VecDeque<ToastKey>,
+    /// Open streams of the agent's desktop.
+    pub streams: u32,
+    /// When the last stream ended, for the grace period; `None` while a stream is open or if
+    /// none ever was.
+    pub offline_since: Option<Instant>,
 }
 
 impl Desk {
@@ -48,7 +59,16 @@ impl Desk {
             panel_mode: PanelMode::Docked,
             panel_width: DEFAULT_PANEL_WIDTH,
             presence: None,
+            toasts: VecDeque::new(),
+            streams: 0,
+            offline_since: None,
         }
+    }
+
+    /// Whether someone could see a toast now: a stream is open, or the last one ended less
+    /// than `grace` ago (it is probably reconnecting).
+    pub fn online(&self, now: Instant, grace: std::time::Duration) -> bool {
+        self.streams > 0 || self.offline_since.is_some_and(|since| now < since + grace)
     }
 
     /// Moves focus to `session`, returning the session that had it.
@@ -57,13 +77,6 @@ impl Desk {
         self.focus_history.push(session);
         std::mem::replace(&mut self.focused, session)
     }
-}
-
-/// An agent's presence, one of the configured presences.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Presence {
-    pub presence_id: String,
-    pub text: String,
 }
 
 /// Who owns a session.
@@ -85,6 +98,21 @@ pub struct Session {
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.
     pub closed: Option<SystemTime>,
+    /// Tabs in the order they were opened.
+    pub tabs: Vec<Tab>,
+    pub focused_tab: Option<TabId>,
+    pub marks: Marks,
+}
+
+/// What the owner flagged on a session (rule 7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Attention requested, with a messages count; cleared when the session gains focus.
+    pub attention: Option<u32>,
+    /// New activity, with a count; cleared when the session gains focus.
+    pub new_activity: Option<u32>,
+    /// A KPI breach with its details; stays until the owner resets it.
+    pub kpi_breach: Option<String>,
 }
 
 impl Session {
@@ -97,5 +125,9 @@ impl Session {
 
     pub fn is_open(&self) -> bool {
         self.closed.is_none()
+    }
+
+    pub fn tab(&self, id: TabId) -> Option<&Tab> {
+        self.tabs.iter().find(|tab| tab.id == id)
     }
 }

@@ -38,16 +38,44 @@ pub enum Reason {
     AgentNotFound,
     /// No such session, or one the calling provider does not own.
     SessionNotFound,
+    /// No such tab, or one the calling provider may not touch.
+    TabNotFound,
+    /// No configured presence with that id or text.
+    PresenceNotFound,
+    /// No such pending toast of the caller's.
+    NotificationNotFound,
 
     // --- conflicts and state
     /// The provider unique name is taken.
     UniqueNameTaken,
+    /// A presence with this id exists.
+    PresenceIdTaken,
+    /// A presence with this text exists.
+    PresenceTextTaken,
+    /// A notification id already used for a different toast.
+    NotificationIdReused,
     /// Deleting an agent that still has open sessions, without force.
     AgentHasOpenSessions,
     /// Closing the home session.
     HomeSessionNotClosable,
     /// Switching to or closing a session that is already closed.
     SessionNotOpen,
+    /// The agent closing a tab that cannot be closed.
+    TabNotClosable,
+    /// A provider setting the panel in home while the agent has several providers.
+    HomeSessionModeUnsupported,
+    /// A provider setting the panel while another provider's session has focus.
+    FocusedSessionNotOwned,
+    /// A toast for a desk nobody is looking at.
+    DeskOffline,
+    /// Answering a toast that waits in the queue.
+    NotificationNotShown,
+    /// Rejecting a toast that offers no reject button.
+    RejectNotOffered,
+    /// Click-to-act while the active provider has outbound off.
+    ClickToActDisabled,
+    /// An agent's event or click with no provider to go to.
+    NoActiveProvider,
 
     // --- resuming streams
     /// The resume point is older than the history the server keeps.
@@ -60,6 +88,8 @@ pub enum Reason {
     // --- limits
     /// The agent's desk is at its open-session limit.
     SessionLimitReached,
+    /// The session is at its tab limit.
+    TabLimitReached,
     /// The caller has as many streams open as it may.
     StreamLimitReached,
     /// A stream fell too far behind and was ended.
@@ -101,6 +131,21 @@ impl Reason {
             Reason::ProviderNotFound => "PROVIDER_NOT_FOUND",
             Reason::AgentNotFound => "AGENT_NOT_FOUND",
             Reason::SessionNotFound => "SESSION_NOT_FOUND",
+            Reason::TabNotFound => "TAB_NOT_FOUND",
+            Reason::PresenceNotFound => "PRESENCE_NOT_FOUND",
+            Reason::NotificationNotFound => "NOTIFICATION_NOT_FOUND",
+            Reason::PresenceIdTaken => "PRESENCE_ID_TAKEN",
+            Reason::PresenceTextTaken => "PRESENCE_TEXT_TAKEN",
+            Reason::NotificationIdReused => "NOTIFICATION_ID_REUSED",
+            Reason::TabNotClosable => "TAB_NOT_CLOSABLE",
+            Reason::HomeSessionModeUnsupported => "HOME_SESSION_MODE_UNSUPPORTED",
+            Reason::FocusedSessionNotOwned => "FOCUSED_SESSION_NOT_OWNED",
+            Reason::DeskOffline => "DESK_OFFLINE",
+            Reason::NotificationNotShown => "NOTIFICATION_NOT_SHOWN",
+            Reason::RejectNotOffered => "REJECT_NOT_OFFERED",
+            Reason::ClickToActDisabled => "CLICK_TO_ACT_DISABLED",
+            Reason::NoActiveProvider => "NO_ACTIVE_PROVIDER",
+            Reason::TabLimitReached => "TAB_LIMIT_REACHED",
             Reason::UniqueNameTaken => "UNIQUE_NAME_TAKEN",
             Reason::AgentHasOpenSessions => "AGENT_HAS_OPEN_SESSIONS",
             Reason::HomeSessionNotClosable => "HOME_SESSION_NOT_CLOSABLE",
@@ -123,13 +168,24 @@ impl Reason {
             RoleNotAllowed | ProviderInactive => ErrorClass::PermissionDenied,
             FieldRequired | FieldTooLong | FieldOutOfRange | FieldMalformed | FieldImmutable
             | PageTokenInvalid => ErrorClass::InvalidArgument,
-            ProviderNotFound | AgentNotFound | SessionNotFound => ErrorClass::NotFound,
-            UniqueNameTaken => ErrorClass::AlreadyExists,
-            AgentHasOpenSessions | HomeSessionNotClosable | SessionNotOpen => {
-                ErrorClass::FailedPrecondition
+            ProviderNotFound | AgentNotFound | SessionNotFound | TabNotFound | PresenceNotFound
+            | NotificationNotFound => ErrorClass::NotFound,
+            UniqueNameTaken | PresenceIdTaken | PresenceTextTaken | NotificationIdReused => {
+                ErrorClass::AlreadyExists
             }
+            AgentHasOpenSessions
+            | HomeSessionNotClosable
+            | SessionNotOpen
+            | TabNotClosable
+            | HomeSessionModeUnsupported
+            | FocusedSessionNotOwned
+            | DeskOffline
+            | NotificationNotShown
+            | RejectNotOffered
+            | ClickToActDisabled
+            | NoActiveProvider => ErrorClass::FailedPrecondition,
             ResumePointCompacted | LogChanged | ResumePointAhead => ErrorClass::OutOfRange,
-            SessionLimitReached | StreamLimitReached | SubscriberLagged => {
+            SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
                 ErrorClass::ResourceExhausted
             }
             ServerShuttingDown => ErrorClass::Unavailable,

@@ -6,8 +6,11 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId};
 
-use super::desk::Session;
+use super::desk::{PanelMode, Session};
+use super::presence::Presence;
 use super::principal::Principal;
+use super::tab::Tab;
+use super::toast::{Resolution, Toast};
 
 /// A session as it was when an event happened, with what a reader needs to show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,37 +28,114 @@ pub struct OwnerSnapshot {
     pub deleted: bool,
 }
 
-/// One change on one desk.
+/// One change on one desk, and the providers that hear it (besides the agent and operators,
+/// who hear everything on the desk). The audience is decided when the event happens: the
+/// owner of the session it is about, the opener of a tab in home, the active provider for
+/// the panel, every provider of the agent for presence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub agent: AgentId,
     pub time: SystemTime,
+    pub providers: Vec<ProviderId>,
     pub kind: EventKind,
 }
+
+/// A toast as it was when an event happened.
+#[derive(Debug, Clone)]
+pub struct ToastSnapshot(pub Toast);
+
+impl PartialEq for ToastSnapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key && self.0.shown.map(|s| s.0) == other.0.shown.map(|s| s.0)
+    }
+}
+
+impl Eq for ToastSnapshot {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
     /// A provider started a session (it has focus).
-    SessionCreated { session: SessionSnapshot },
+    SessionCreated {
+        session: SessionSnapshot,
+    },
     /// A session gained (`focused`) or lost focus.
     SessionSwitched {
         session: SessionSnapshot,
         focused: bool,
     },
     /// A session was closed.
-    SessionClosed { session: SessionSnapshot },
+    SessionClosed {
+        session: SessionSnapshot,
+    },
+    /// The owner changed the title.
+    SessionRetitled {
+        session: SessionSnapshot,
+    },
+    /// The owner set or deleted context keys.
+    SessionContextChanged {
+        session: SessionSnapshot,
+        set: Vec<String>,
+        deleted: Vec<String>,
+    },
+    /// Marks were set, reset or cleared.
+    SessionMarksChanged {
+        session: SessionSnapshot,
+    },
+    TabCreated {
+        tab: Tab,
+        focused: bool,
+    },
+    TabFocused {
+        tab: Tab,
+    },
+    TabRefreshed {
+        tab: Tab,
+        focused: bool,
+    },
+    TabRetitled {
+        tab: Tab,
+        focused: bool,
+    },
+    TabClosed {
+        tab: Tab,
+    },
+    PanelModeChanged {
+        mode: PanelMode,
+    },
+    PanelWidthChanged {
+        width: u32,
+    },
+    PresenceChanged {
+        presence: Presence,
+        set_by: Option<ProviderId>,
+    },
+    NotificationShown {
+        toast: ToastSnapshot,
+    },
+    NotificationResolved {
+        toast: ToastSnapshot,
+        resolution: Resolution,
+    },
+    ClickToAct(ClickToAct),
+    CustomEvent(CustomEvent),
 }
 
-impl Event {
-    /// The provider whose stream may carry this event, besides the agent's and operators':
-    /// the owner of the session it is about (none for the home session).
-    pub fn provider(&self) -> Option<ProviderId> {
-        match &self.kind {
-            EventKind::SessionCreated { session }
-            | EventKind::SessionSwitched { session, .. }
-            | EventKind::SessionClosed { session } => session.session.owner(),
-        }
-    }
+/// A click on a click-to-act field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickToAct {
+    pub value: String,
+    pub name: String,
+    pub format: String,
+    pub entity_logical_name: String,
+}
+
+/// A custom event (CIF raiseEvent), from a provider to a desk or from the agent to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomEvent {
+    pub name: String,
+    pub payload: String,
+    pub from: Option<ProviderId>,
+    pub to: Option<ProviderId>,
 }
 
 /// What one stream may see (rule 11): a provider its own sessions' events (optionally on
@@ -76,7 +156,7 @@ impl Scope {
     pub fn sees(&self, event: &Event) -> bool {
         match self {
             Scope::Provider { provider, agents } => {
-                event.provider() == Some(*provider)
+                event.providers.contains(provider)
                     && agents
                         .as_ref()
                         .is_none_or(|agents| agents.contains(&event.agent))

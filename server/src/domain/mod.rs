@@ -7,8 +7,11 @@ pub mod control_plane;
 pub mod desk;
 pub mod error;
 pub mod events;
+pub mod presence;
 pub mod principal;
 pub mod provider;
+pub mod tab;
+pub mod toast;
 pub mod validate;
 
 pub use control_plane::{ControlPlane, Settings};

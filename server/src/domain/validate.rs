@@ -14,6 +14,18 @@ pub mod limits {
     pub const TRUSTED_DOMAIN: usize = 2000;
     pub const CUSTOM_PARAMETERS: usize = 2000;
     pub const TEMPLATE_NAME: usize = 128;
+    pub const TAB_PARAMETERS: usize = 2048;
+    pub const KPI_DETAILS: usize = 2000;
+    pub const NOTIFICATION_FIELDS: usize = 10;
+    pub const NOTIFICATION_FIELD_VALUE: usize = 1000;
+    pub const BUTTON_TEXT: usize = 50;
+    pub const COUNTDOWN_SECONDS_MAX: u32 = 500;
+    pub const EVENT_NAME: usize = 100;
+    /// Custom event payloads, in bytes.
+    pub const EVENT_PAYLOAD_BYTES: usize = 16 * 1024;
+    pub const CLICK_TO_ACT_VALUE: usize = 1000;
+    pub const PANEL_WIDTH_MIN: u32 = 300;
+    pub const PANEL_WIDTH_MAX: u32 = 10_000;
     pub const CONTEXT_KEYS: usize = 100;
     pub const CONTEXT_KEY: usize = 100;
     pub const CONTEXT_VALUE: usize = 2000;
@@ -102,6 +114,30 @@ impl Violations {
                 Reason::FieldMalformed,
                 format!("{field} must be an https URL (https://...); the widget is only hosted over https"),
             ),
+        }
+    }
+
+    /// A required http or https URL (a third-party website) of at most [`limits::URL`]
+    /// characters.
+    pub fn web_url(&mut self, field: &str, value: &str) {
+        let before = self.0.len();
+        self.required_text(field, value, limits::URL);
+        if self.0.len() > before {
+            return;
+        }
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"));
+        let has_host = rest.is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && !host.contains(char::is_whitespace)
+        });
+        if !has_host {
+            self.add(
+                field,
+                Reason::FieldMalformed,
+                format!("{field} must be an http or https URL with a host, e.g. https://www.example.com/"),
+            );
         }
     }
 

@@ -163,9 +163,9 @@ impl Subscribers {
     pub fn deliver(&mut self, logged: &Arc<Logged>) {
         let event = &logged.event;
         let candidates: Vec<SubscriberId> = event
-            .provider()
-            .and_then(|provider| self.by_provider.get(&provider))
-            .into_iter()
+            .providers
+            .iter()
+            .filter_map(|provider| self.by_provider.get(provider))
             .chain(self.by_agent.get(&event.agent))
             .chain(Some(&self.everything))
             .flatten()

@@ -19,10 +19,14 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
         context: Default::default(),
         created: SystemTime::now(),
         closed: None,
+        tabs: Vec::new(),
+        focused_tab: None,
+        marks: Default::default(),
     };
     Event {
         agent,
         time: SystemTime::now(),
+        providers: vec![owner],
         kind: EventKind::SessionClosed {
             session: SessionSnapshot {
                 session,

@@ -24,14 +24,6 @@ impl ControlPlane {
             .ok_or_else(|| DomainError::session_not_found(session))
     }
 
-    fn not_open(session: SessionId) -> DomainError {
-        DomainError::new(
-            Reason::SessionNotOpen,
-            format!("session {session} is closed; GetDesk lists the open sessions"),
-        )
-        .with("session_id", session)
-    }
-
     /// Moves focus to an open session or home (rule 8). The owner of the session that had
     /// focus hears it lost it, the new one's owner that it gained it. Switching to the focused
     /// session changes nothing.
@@ -41,7 +33,7 @@ impl ControlPlane {
         target: SessionId,
     ) -> DomainResult<DeskView<'_>> {
         if !self.agents_session(agent, target)?.is_open() {
-            return Err(Self::not_open(target));
+            return Err(Self::session_not_open(target));
         }
         let desk = &mut self.agents.get_mut(&agent).expect("checked above").desk;
         if desk.focused != target {
@@ -65,6 +57,8 @@ impl ControlPlane {
                     focused: true,
                 },
             );
+            // Rule 7: attention and new-activity marks clear when the agent switches to it.
+            self.clear_focus_marks(target);
         }
         self.desk(agent)
     }
@@ -85,7 +79,7 @@ impl ControlPlane {
             .with("session_id", session));
         }
         if !record.is_open() {
-            return Err(Self::not_open(session));
+            return Err(Self::session_not_open(session));
         }
         self.close(session, SystemTime::now());
         self.desk(agent)

@@ -3,26 +3,35 @@
 //! that order, and either apply completely or change nothing.
 
 mod agent_commands;
+mod desk_commands;
 mod paging;
 mod providers_and_agents;
 mod reads;
+mod session_marks;
 mod sessions;
+mod tabs;
+mod toasts;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
+pub use desk_commands::PanelChange;
 pub use paging::Page;
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
+pub use session_marks::Marked;
 pub use sessions::{CanCreate, FocusedSession, NewSession};
 
 use super::agent::{AgentLimits, AgentRecord};
 use super::desk::Session;
+use super::desk::SessionKind;
 use super::error::{DomainError, DomainResult, Reason};
 use super::events::{Event, EventKind, SessionSnapshot};
+use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
+use super::toast::{Resolution, Toast, ToastKey};
 
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
@@ -31,6 +40,10 @@ pub struct Settings {
     pub default_limits: AgentLimits,
     /// Closed sessions kept readable; the oldest beyond this are forgotten.
     pub closed_session_retention: usize,
+    /// How long a desk counts as online after its last stream ended (rule 12).
+    pub desk_grace: Duration,
+    /// Ended toasts remembered, so a retry with the same id learns the outcome.
+    pub resolved_toast_retention: usize,
 }
 
 impl Default for Settings {
@@ -38,6 +51,8 @@ impl Default for Settings {
         Self {
             default_limits: AgentLimits::default(),
             closed_session_retention: 10_000,
+            desk_grace: Duration::from_secs(30),
+            resolved_toast_retention: 10_000,
         }
     }
 }
@@ -61,6 +76,17 @@ pub struct ControlPlane {
     closed_sessions: VecDeque<SessionId>,
     /// Issued credentials by [`CredentialHash::lookup_key`].
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
+    /// The session each tab is in.
+    tab_sessions: HashMap<TabId, SessionId>,
+    /// The configured presences by id.
+    presences: BTreeMap<String, Presence>,
+    /// Pending toasts (waiting or on screen).
+    toasts: HashMap<ToastKey, Toast>,
+    /// Pending toasts by when they end by themselves.
+    toast_deadlines: BTreeSet<(Instant, ToastKey)>,
+    /// Ended toasts, for retries with the same id; oldest first in `resolved_order`.
+    resolved_toasts: HashMap<ToastKey, (Toast, Resolution)>,
+    resolved_order: VecDeque<ToastKey>,
     /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
     effects: Effects,
 }
@@ -71,6 +97,8 @@ pub struct ControlPlane {
 pub struct Effects {
     pub events: Vec<Event>,
     pub revoked: Vec<(Principal, DomainError)>,
+    /// A toast deadline may have moved earlier: the timer must look again.
+    pub deadlines_changed: bool,
 }
 
 impl ControlPlane {
@@ -86,6 +114,12 @@ impl ControlPlane {
             sessions_by_owner: HashMap::new(),
             closed_sessions: VecDeque::new(),
             credentials: HashMap::new(),
+            tab_sessions: HashMap::new(),
+            presences: BTreeMap::new(),
+            toasts: HashMap::new(),
+            toast_deadlines: BTreeSet::new(),
+            resolved_toasts: HashMap::new(),
+            resolved_order: VecDeque::new(),
             effects: Effects::default(),
         }
     }
@@ -97,8 +131,48 @@ impl ControlPlane {
         std::mem::take(&mut self.effects)
     }
 
+    /// Records an event for the agent's desk. Who else hears it (rule 11) is decided here,
+    /// in one place.
     fn emit(&mut self, agent: AgentId, time: SystemTime, kind: EventKind) {
-        self.effects.events.push(Event { agent, time, kind });
+        let providers = self.audience(agent, &kind);
+        self.effects.events.push(Event {
+            agent,
+            time,
+            providers,
+            kind,
+        });
+    }
+
+    /// The providers that hear an event (rule 11): a session's owner for its events, a tab's
+    /// session owner (in home: its opener), the active provider for the panel and for
+    /// click-to-act, every provider of the agent for presence, a toast's provider for its
+    /// outcome, and a custom event's addressee.
+    fn audience(&self, agent: AgentId, kind: &EventKind) -> Vec<ProviderId> {
+        let one = |provider: Option<ProviderId>| provider.into_iter().collect();
+        match kind {
+            EventKind::SessionCreated { session }
+            | EventKind::SessionSwitched { session, .. }
+            | EventKind::SessionClosed { session }
+            | EventKind::SessionRetitled { session }
+            | EventKind::SessionContextChanged { session, .. }
+            | EventKind::SessionMarksChanged { session } => one(session.session.owner()),
+            EventKind::TabCreated { tab, .. }
+            | EventKind::TabFocused { tab }
+            | EventKind::TabRefreshed { tab, .. }
+            | EventKind::TabRetitled { tab, .. }
+            | EventKind::TabClosed { tab } => match self.sessions.get(&tab.session).map(|s| s.kind)
+            {
+                Some(SessionKind::Provider(owner)) => vec![owner],
+                _ => vec![tab.opened_by],
+            },
+            EventKind::PanelModeChanged { .. }
+            | EventKind::PanelWidthChanged { .. }
+            | EventKind::ClickToAct(_) => one(self.active_provider(agent)),
+            EventKind::PresenceChanged { .. } => self.available_providers(agent),
+            EventKind::NotificationShown { .. } => Vec::new(),
+            EventKind::NotificationResolved { toast, .. } => vec![toast.0.key.provider],
+            EventKind::CustomEvent(custom) => one(custom.to),
+        }
     }
 
     fn revoke(&mut self, principal: Principal, why: DomainError) {
@@ -201,6 +275,58 @@ impl ControlPlane {
 
     // === shared lookups ===
 
+    fn session_not_open(session: SessionId) -> DomainError {
+        DomainError::new(
+            Reason::SessionNotOpen,
+            format!("session {session} is closed; GetDesk lists the open sessions"),
+        )
+        .with("session_id", session)
+    }
+
+    /// One of the caller's open sessions (rule 2: anything else looks missing).
+    fn owned_open_session(
+        &self,
+        caller: ProviderId,
+        session: SessionId,
+    ) -> DomainResult<&super::desk::Session> {
+        let record = self
+            .sessions
+            .get(&session)
+            .filter(|record| record.owner() == Some(caller))
+            .ok_or_else(|| DomainError::session_not_found(session))?;
+        if !record.is_open() {
+            return Err(Self::session_not_open(session));
+        }
+        Ok(record)
+    }
+
+    /// The agent's available providers: active, and admitted by its profile (all active ones
+    /// when the profile is empty), in channel order, ties broken by unique name.
+    pub fn available_providers(&self, agent: AgentId) -> Vec<ProviderId> {
+        let Some(record) = self.agents.get(&agent) else {
+            return Vec::new();
+        };
+        let mut providers: Vec<&ProviderRecord> = self
+            .providers
+            .values()
+            .filter(|provider| provider.active && record.admits(provider.id))
+            .collect();
+        providers.sort_by(|a, b| {
+            (a.fields.channel_order, &a.unique_name).cmp(&(b.fields.channel_order, &b.unique_name))
+        });
+        providers.into_iter().map(|provider| provider.id).collect()
+    }
+
+    /// The provider mode, width and click-to-act go to: the owner of the focused session, else
+    /// the agent's default provider (the first available one).
+    pub fn active_provider(&self, agent: AgentId) -> Option<ProviderId> {
+        let desk = &self.agents.get(&agent)?.desk;
+        self.sessions
+            .get(&desk.focused)
+            .and_then(|session| session.owner())
+            .or_else(|| self.available_providers(agent).first().copied())
+    }
+
     fn agent(&self, agent: AgentId) -> DomainResult<&AgentRecord> {
         self.agents
             .get(&agent)
@@ -237,6 +363,11 @@ impl ControlPlane {
         });
         let closed = self.snapshot(session);
         self.emit(agent, now, EventKind::SessionClosed { session: closed });
+        self.cancel_toasts(
+            super::toast::Canceller::SessionClosed,
+            Instant::now(),
+            |toast| toast.session == Some(session),
+        );
         if let Some(next) = gained {
             let gained = self.snapshot(next);
             self.emit(
@@ -247,6 +378,7 @@ impl ControlPlane {
                     focused: true,
                 },
             );
+            self.clear_focus_marks(next);
         }
         self.closed_sessions.push_back(session);
         self.enforce_retention();
@@ -266,6 +398,9 @@ impl ControlPlane {
         let Some(record) = self.sessions.remove(&session) else {
             return;
         };
+        for tab in &record.tabs {
+            self.tab_sessions.remove(&tab.id);
+        }
         if let Some(owner) = record.owner()
             && let Some(owned) = self.sessions_by_owner.get_mut(&owner)
         {

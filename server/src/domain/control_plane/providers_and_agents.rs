@@ -1,6 +1,6 @@
 //! The operator's commands on providers and agents.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
@@ -10,6 +10,7 @@ use crate::domain::desk::{Desk, Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::{NewProvider, ProviderPatch, ProviderRecord};
+use crate::domain::toast::Canceller;
 
 impl ControlPlane {
     // === providers ===
@@ -98,6 +99,9 @@ impl ControlPlane {
                 .acting_provider(id)
                 .expect_err("an inactive provider cannot act");
             self.revoke(Principal::Provider(id), why);
+            self.cancel_toasts(Canceller::ProviderDeactivated, Instant::now(), |toast| {
+                toast.key.provider == id
+            });
         }
         Ok(record)
     }
@@ -116,6 +120,9 @@ impl ControlPlane {
             self.deleted_provider_names.insert(id, record.unique_name);
         }
         self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
+        self.cancel_toasts(Canceller::ProviderDeactivated, Instant::now(), |toast| {
+            toast.key.provider == id
+        });
         Ok(())
     }
 
@@ -171,6 +178,9 @@ impl ControlPlane {
             context: Default::default(),
             created: now,
             closed: None,
+            tabs: Vec::new(),
+            focused_tab: None,
+            marks: Default::default(),
         };
         let record = AgentRecord {
             id,
@@ -243,6 +253,9 @@ impl ControlPlane {
             .with("agent_id", id)
             .with("open_sessions", open.len()));
         }
+        self.cancel_toasts(Canceller::AgentDeleted, Instant::now(), |toast| {
+            toast.agent == id
+        });
         // Each owner hears its sessions close, as if the agent had closed them.
         let now = SystemTime::now();
         for session in &open {
@@ -250,7 +263,11 @@ impl ControlPlane {
         }
         let record = self.agents.remove(&id).expect("checked above");
         self.remove_credential(&record.credential);
-        self.sessions.remove(&record.desk.home);
+        if let Some(home) = self.sessions.remove(&record.desk.home) {
+            for tab in home.tabs {
+                self.tab_sessions.remove(&tab.id);
+            }
+        }
         self.revoke(Principal::Agent(id), revoked("the agent was deleted"));
         Ok(open)
     }

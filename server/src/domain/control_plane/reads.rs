@@ -8,6 +8,7 @@ use super::{ControlPlane, Page, paging};
 use crate::domain::agent::AgentRecord;
 use crate::domain::desk::Session;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::toast::Toast;
 
 /// A session as callers see it.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +17,8 @@ pub struct SessionView<'a> {
     pub focused: bool,
     /// `None` for the home session.
     pub owner: Option<OwnerView<'a>>,
+    /// For a provider reading a home session: only the tabs it opened are shown.
+    pub tabs_of: Option<ProviderId>,
 }
 
 /// The provider that owns a session, also after it was deleted.
@@ -33,6 +36,8 @@ pub struct DeskView<'a> {
     pub home: SessionView<'a>,
     /// Open provider sessions in creation order.
     pub sessions: Vec<SessionView<'a>>,
+    /// Pending toasts: the one on screen first, then the queue.
+    pub toasts: Vec<&'a Toast>,
 }
 
 /// Which sessions an operator lists.
@@ -45,6 +50,16 @@ pub struct SessionFilter {
 
 impl ControlPlane {
     pub(super) fn view<'a>(&'a self, session: &'a Session) -> SessionView<'a> {
+        self.view_for(session, None)
+    }
+
+    /// A session as `viewer` may see it: a provider reading a home session sees only its
+    /// own tabs there.
+    pub(super) fn view_for<'a>(
+        &'a self,
+        session: &'a Session,
+        viewer: Option<ProviderId>,
+    ) -> SessionView<'a> {
         let focused = self
             .agents
             .get(&session.agent)
@@ -68,6 +83,7 @@ impl ControlPlane {
             session,
             focused,
             owner,
+            tabs_of: viewer.filter(|_| session.owner().is_none()),
         }
     }
 
@@ -82,6 +98,12 @@ impl ControlPlane {
                 .open
                 .iter()
                 .map(|id| self.view(&self.sessions[id]))
+                .collect(),
+            toasts: agent
+                .desk
+                .toasts
+                .iter()
+                .map(|key| &self.toasts[key])
                 .collect(),
         })
     }

@@ -81,6 +81,9 @@ impl ControlPlane {
             context: new.context,
             created: now,
             closed: None,
+            tabs: Vec::new(),
+            focused_tab: None,
+            marks: Default::default(),
         };
         let id = session.id;
         let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;
@@ -140,7 +143,7 @@ impl ControlPlane {
                 .is_some_and(|agent| agent.admits(caller)),
         });
         visible
-            .map(|session| self.view(session))
+            .map(|session| self.view_for(session, Some(caller)))
             .ok_or_else(|| DomainError::session_not_found(id))
     }
 
@@ -224,5 +227,32 @@ impl ControlPlane {
             .filter(|session| agents.is_none_or(|agents| agents.contains(&session.agent)))
             .map(|session| self.view(session))
             .collect())
+    }
+
+    /// Home sessions holding tabs the caller opened (each shown with those tabs only), on the
+    /// given desks or all: part of a provider's snapshot.
+    pub fn provider_home_tabs(
+        &self,
+        caller: ProviderId,
+        agents: Option<&std::collections::BTreeSet<AgentId>>,
+    ) -> Vec<SessionView<'_>> {
+        let mut homes: Vec<SessionId> = self
+            .tab_sessions
+            .values()
+            .copied()
+            .filter(|session| {
+                self.sessions.get(session).is_some_and(|record| {
+                    record.kind == SessionKind::Home
+                        && agents.is_none_or(|agents| agents.contains(&record.agent))
+                        && record.tabs.iter().any(|tab| tab.opened_by == caller)
+                })
+            })
+            .collect();
+        homes.sort();
+        homes.dedup();
+        homes
+            .iter()
+            .map(|id| self.view_for(&self.sessions[id], Some(caller)))
+            .collect()
     }
 }

@@ -466,7 +466,7 @@ fn updates_change_only_what_they_name() {
 
 // === events (rules 6, 8, 9, 11) ===
 
-use crate::domain::events::{Event, EventKind, Scope};
+use crate::domain::events::{EventKind, Scope};
 
 /// The events of the commands since the last call, as (session, what, focused).
 fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
@@ -483,6 +483,10 @@ fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
                 (session.session.id, "switched", focused)
             }
             EventKind::SessionClosed { session } => (session.session.id, "closed", session.focused),
+            EventKind::SessionMarksChanged { session } => {
+                (session.session.id, "marks", session.focused)
+            }
+            other => panic!("not a session event: {other:?}"),
         })
         .collect()
 }
@@ -522,7 +526,11 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     world.plane.switch_session(agent, first).unwrap();
     let effects = world.plane.take_effects();
     assert_eq!(effects.events.len(), 2);
-    let owners: Vec<_> = effects.events.iter().map(Event::provider).collect();
+    let owners: Vec<_> = effects
+        .events
+        .iter()
+        .map(|event| event.providers.first().copied())
+        .collect();
     assert_eq!(owners, [Some(phone), Some(chat)]);
     let EventKind::SessionSwitched { session, focused } = &effects.events[1].kind else {
         panic!("a switch");
@@ -668,7 +676,9 @@ fn rule_17_a_forced_delete_tells_each_owner_and_revocations_end_streams() {
         .events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::SessionClosed { session } => Some((session.session.id, event.provider())),
+            EventKind::SessionClosed { session } => {
+                Some((session.session.id, event.providers.first().copied()))
+            }
             _ => None,
         })
         .collect();

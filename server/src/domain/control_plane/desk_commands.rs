@@ -1,0 +1,373 @@
+//! Desk-wide state: the communication panel (rule 10), presence (rule 13), click-to-act and
+//! custom events (rule 16).
+
+use std::time::SystemTime;
+
+use cif_sdk::ids::{AgentId, ProviderId};
+
+use super::ControlPlane;
+use crate::domain::desk::{Desk, PanelMode};
+use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::events::{ClickToAct, CustomEvent, EventKind};
+use crate::domain::presence::{Presence, PresencePatch};
+use crate::domain::validate::{Violations, limits};
+
+/// A change to the panel.
+#[derive(Debug, Clone, Copy)]
+pub enum PanelChange {
+    Mode(PanelMode),
+    Width(u32),
+}
+
+impl PanelChange {
+    fn validate(self) -> DomainResult<()> {
+        let mut violations = Violations::new();
+        if let PanelChange::Width(width) = self {
+            violations.range(
+                "width",
+                width,
+                limits::PANEL_WIDTH_MIN,
+                limits::PANEL_WIDTH_MAX,
+            );
+        }
+        violations.finish()
+    }
+}
+
+/// A custom event's name and payload, checked.
+fn validate_custom_event(name: &str, payload: &str) -> DomainResult<()> {
+    let mut violations = Violations::new();
+    violations.required_text("name", name, limits::EVENT_NAME);
+    if payload.len() > limits::EVENT_PAYLOAD_BYTES {
+        violations.add(
+            "payload",
+            Reason::FieldTooLong,
+            format!(
+                "payload is {} bytes; the limit is {} (16 KiB), send less or a reference to it",
+                payload.len(),
+                limits::EVENT_PAYLOAD_BYTES
+            ),
+        );
+    }
+    violations.finish()
+}
+
+impl ControlPlane {
+    // === the panel (rule 10) ===
+
+    /// Whether `caller` may set the agent's panel now: one of its sessions has focus, or home
+    /// has focus and it is the agent's only provider.
+    fn check_panel_owner(&self, caller: ProviderId, agent: AgentId) -> DomainResult<()> {
+        let desk = &self.agent(agent)?.desk;
+        if desk.focused == desk.home {
+            let providers = self.available_providers(agent);
+            if providers == [caller] {
+                return Ok(());
+            }
+            return Err(DomainError::new(
+                Reason::HomeSessionModeUnsupported,
+                format!(
+                    "the home session has focus and agent {agent} has {} providers, so the desk shows no provider's widget there; create your default session (CreateSession), then set the panel",
+                    providers.len()
+                ),
+            )
+            .with("agent_id", agent)
+            .with("providers", providers.len()));
+        }
+        if self.sessions[&desk.focused].owner() == Some(caller) {
+            return Ok(());
+        }
+        Err(DomainError::new(
+            Reason::FocusedSessionNotOwned,
+            format!(
+                "another provider's session has focus on agent {agent}'s desk, so its widget is shown; set the panel while one of your sessions has focus"
+            ),
+        )
+        .with("agent_id", agent))
+    }
+
+    fn apply_panel(&mut self, agent: AgentId, change: PanelChange) -> &Desk {
+        let desk = &mut self
+            .agents
+            .get_mut(&agent)
+            .expect("checked by the caller")
+            .desk;
+        let kind = match change {
+            PanelChange::Mode(mode) if desk.panel_mode != mode => {
+                desk.panel_mode = mode;
+                Some(EventKind::PanelModeChanged { mode })
+            }
+            PanelChange::Width(width) if desk.panel_width != width => {
+                desk.panel_width = width;
+                Some(EventKind::PanelWidthChanged { width })
+            }
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            self.emit(agent, SystemTime::now(), kind);
+        }
+        &self.agents[&agent].desk
+    }
+
+    /// SetMode / SetWidth by a provider, under rule 10.
+    pub fn provider_set_panel(
+        &mut self,
+        caller: ProviderId,
+        agent: AgentId,
+        change: PanelChange,
+    ) -> DomainResult<&Desk> {
+        change.validate()?;
+        self.acting_provider(caller)?;
+        self.agent_for_provider(caller, agent)?;
+        self.check_panel_owner(caller, agent)?;
+        Ok(self.apply_panel(agent, change))
+    }
+
+    /// SetMode / SetWidth by the agent: at any time.
+    pub fn agent_set_panel(&mut self, agent: AgentId, change: PanelChange) -> DomainResult<&Desk> {
+        change.validate()?;
+        self.agent(agent)?;
+        Ok(self.apply_panel(agent, change))
+    }
+
+    /// GetMode / GetWidth / GetPresence by a provider of the agent.
+    pub fn provider_desk(&self, caller: ProviderId, agent: AgentId) -> DomainResult<&Desk> {
+        self.acting_provider(caller)?;
+        Ok(&self.agent_for_provider(caller, agent)?.desk)
+    }
+
+    // === presence (rule 13) ===
+
+    /// The configured presences, by id.
+    pub fn presences(&self) -> impl Iterator<Item = &Presence> {
+        self.presences.values()
+    }
+
+    pub fn create_presence(&mut self, presence: Presence) -> DomainResult<Presence> {
+        presence.validate()?;
+        if self.presences.contains_key(&presence.id) {
+            return Err(DomainError::new(
+                Reason::PresenceIdTaken,
+                format!(
+                    "a presence with id {} exists; choose another id",
+                    presence.id
+                ),
+            )
+            .with("presence_id", &presence.id));
+        }
+        self.check_text_free(&presence.text, None)?;
+        self.presences.insert(presence.id.clone(), presence.clone());
+        Ok(presence)
+    }
+
+    fn check_text_free(&self, text: &str, except: Option<&str>) -> DomainResult<()> {
+        match self
+            .presences
+            .values()
+            .find(|other| other.text == text && Some(other.id.as_str()) != except)
+        {
+            Some(other) => Err(DomainError::new(
+                Reason::PresenceTextTaken,
+                format!("presence {} already has the text {text:?}; texts must be unique, since providers set presence by text", other.id),
+            )
+            .with("text", text)),
+            None => Ok(()),
+        }
+    }
+
+    fn presence_not_found(id: &str) -> DomainError {
+        DomainError::new(
+            Reason::PresenceNotFound,
+            format!("presence {id} not found; ListPresences shows the configured ones"),
+        )
+        .with("presence_id", id)
+    }
+
+    pub fn update_presence(&mut self, id: &str, patch: PresencePatch) -> DomainResult<Presence> {
+        patch.validate()?;
+        if !self.presences.contains_key(id) {
+            return Err(Self::presence_not_found(id));
+        }
+        if let Some(text) = &patch.text {
+            self.check_text_free(text, Some(id))?;
+        }
+        let presence = self.presences.get_mut(id).expect("checked above");
+        if let Some(text) = patch.text {
+            presence.text = text;
+        }
+        if let Some(status) = patch.base_status {
+            presence.base_status = status;
+        }
+        if let Some(color) = patch.color {
+            presence.color = color;
+        }
+        Ok(presence.clone())
+    }
+
+    pub fn delete_presence(&mut self, id: &str) -> DomainResult<()> {
+        self.presences
+            .remove(id)
+            .map(drop)
+            .ok_or_else(|| Self::presence_not_found(id))
+    }
+
+    fn set_presence(
+        &mut self,
+        agent: AgentId,
+        presence: Presence,
+        set_by: Option<ProviderId>,
+    ) -> Presence {
+        let desk = &mut self
+            .agents
+            .get_mut(&agent)
+            .expect("checked by the caller")
+            .desk;
+        if desk.presence.as_ref() != Some(&presence) {
+            desk.presence = Some(presence.clone());
+            self.emit(
+                agent,
+                SystemTime::now(),
+                EventKind::PresenceChanged {
+                    presence: presence.clone(),
+                    set_by,
+                },
+            );
+        }
+        presence
+    }
+
+    /// SetPresence by a provider: the text must match a configured presence exactly.
+    pub fn provider_set_presence(
+        &mut self,
+        caller: ProviderId,
+        agent: AgentId,
+        text: &str,
+    ) -> DomainResult<Presence> {
+        let mut violations = Violations::new();
+        violations.required_text("presence_text", text, limits::NAME);
+        violations.finish()?;
+        self.acting_provider(caller)?;
+        self.agent_for_provider(caller, agent)?;
+        let presence = self
+            .presences
+            .values()
+            .find(|presence| presence.text == text)
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .presences
+                    .values()
+                    .map(|p| p.text.as_str())
+                    .take(20)
+                    .collect();
+                DomainError::new(
+                    Reason::PresenceNotFound,
+                    format!("no configured presence has the text {text:?}; use one of {known:?}"),
+                )
+                .with("presence_text", text)
+            })?;
+        Ok(self.set_presence(agent, presence, Some(caller)))
+    }
+
+    /// SetPresence by the agent, by id.
+    pub fn agent_set_presence(&mut self, agent: AgentId, id: &str) -> DomainResult<Presence> {
+        let mut violations = Violations::new();
+        violations.required_text("presence_id", id, limits::NAME);
+        violations.finish()?;
+        self.agent(agent)?;
+        let presence = self
+            .presences
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Self::presence_not_found(id))?;
+        Ok(self.set_presence(agent, presence, None))
+    }
+
+    // === click-to-act and custom events (rule 16) ===
+
+    /// The active provider, or why there is none.
+    fn require_active_provider(&self, agent: AgentId) -> DomainResult<ProviderId> {
+        self.active_provider(agent).ok_or_else(|| {
+            DomainError::new(
+                Reason::NoActiveProvider,
+                format!("agent {agent} has no active provider to send this to"),
+            )
+            .with("agent_id", agent)
+        })
+    }
+
+    /// ClickToAct: to the active provider, if its outbound is on.
+    pub fn click_to_act(&mut self, agent: AgentId, click: ClickToAct) -> DomainResult<ProviderId> {
+        let mut violations = Violations::new();
+        violations.required_text("value", &click.value, limits::CLICK_TO_ACT_VALUE);
+        violations.optional_text("name", &click.name, limits::NAME);
+        violations.optional_text("format", &click.format, limits::NAME);
+        violations.optional_text(
+            "entity_logical_name",
+            &click.entity_logical_name,
+            limits::NAME,
+        );
+        violations.finish()?;
+        self.agent(agent)?;
+        let provider = self.require_active_provider(agent)?;
+        let record = self.providers.get(&provider);
+        if !record.is_some_and(|record| record.active && record.fields.enable_outbound) {
+            return Err(DomainError::new(
+                Reason::ClickToActDisabled,
+                format!(
+                    "the active provider {provider} does not take outbound (click-to-act) requests; an operator can enable outbound on it"
+                ),
+            )
+            .with("provider_id", provider));
+        }
+        self.emit(agent, SystemTime::now(), EventKind::ClickToAct(click));
+        Ok(provider)
+    }
+
+    /// RaiseEvent by a provider: to the desk of an agent it may act for.
+    pub fn provider_raise_event(
+        &mut self,
+        caller: ProviderId,
+        agent: AgentId,
+        name: String,
+        payload: String,
+    ) -> DomainResult<()> {
+        validate_custom_event(&name, &payload)?;
+        self.acting_provider(caller)?;
+        self.agent_for_provider(caller, agent)?;
+        let event = CustomEvent {
+            name,
+            payload,
+            from: Some(caller),
+            to: None,
+        };
+        self.emit(agent, SystemTime::now(), EventKind::CustomEvent(event));
+        Ok(())
+    }
+
+    /// RaiseEvent by the agent: to the provider it names (one of its providers), else to the
+    /// active provider.
+    pub fn agent_raise_event(
+        &mut self,
+        agent: AgentId,
+        to: Option<ProviderId>,
+        name: String,
+        payload: String,
+    ) -> DomainResult<ProviderId> {
+        validate_custom_event(&name, &payload)?;
+        self.agent(agent)?;
+        let provider = match to {
+            Some(provider) if self.available_providers(agent).contains(&provider) => provider,
+            Some(provider) => return Err(DomainError::provider_not_found(provider)),
+            None => self.require_active_provider(agent)?,
+        };
+        let event = CustomEvent {
+            name,
+            payload,
+            from: None,
+            to: Some(provider),
+        };
+        self.emit(agent, SystemTime::now(), EventKind::CustomEvent(event));
+        Ok(provider)
+    }
+}

@@ -1,0 +1,256 @@
+//! Tabs (rule 3): a provider opens, focuses, refreshes, retitles and closes tabs in its own
+//! sessions and, its own only, in the home session; the agent focuses and closes any.
+
+use std::time::SystemTime;
+
+use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
+
+use super::{ControlPlane, SessionView};
+use crate::domain::desk::{Session, SessionKind};
+use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::events::EventKind;
+use crate::domain::tab::{NewTab, Tab, tab_not_found, validate_title};
+
+/// Who is acting on a tab.
+#[derive(Debug, Clone, Copy)]
+enum TabActor {
+    Provider(ProviderId),
+    Agent(AgentId),
+}
+
+impl ControlPlane {
+    /// A session the provider may open tabs in: its own open session, or the home session of
+    /// an agent it may act for.
+    fn tab_session(&self, caller: ProviderId, session: SessionId) -> DomainResult<&Session> {
+        let record = self
+            .sessions
+            .get(&session)
+            .filter(|record| match record.kind {
+                SessionKind::Provider(owner) => owner == caller,
+                SessionKind::Home => self
+                    .agents
+                    .get(&record.agent)
+                    .is_some_and(|agent| agent.admits(caller)),
+            })
+            .ok_or_else(|| DomainError::session_not_found(session))?;
+        if !record.is_open() {
+            return Err(Self::session_not_open(session));
+        }
+        Ok(record)
+    }
+
+    /// CreateTab.
+    pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
+        new.validate()?;
+        self.acting_provider(caller)?;
+        let session = self.tab_session(caller, new.session)?;
+        let limit = self.agents[&session.agent].limits.max_tabs_per_session;
+        if session.tabs.len() >= limit as usize {
+            return Err(DomainError::new(
+                Reason::TabLimitReached,
+                format!(
+                    "maximum tabs reached: session {} has {} tabs, the limit; close a tab first",
+                    new.session,
+                    session.tabs.len()
+                ),
+            )
+            .with("session_id", new.session)
+            .with("limit", limit));
+        }
+        let agent = session.agent;
+        let tab = Tab {
+            id: TabId::generate(),
+            session: new.session,
+            template: new.template,
+            title: new.title,
+            page: new.page,
+            can_close: true,
+            opened_by: caller,
+            created: SystemTime::now(),
+        };
+        let session = self.sessions.get_mut(&new.session).expect("checked above");
+        session.tabs.push(tab.clone());
+        let focused = new.focus || session.focused_tab.is_none();
+        if focused {
+            session.focused_tab = Some(tab.id);
+        }
+        self.tab_sessions.insert(tab.id, new.session);
+        self.emit(
+            agent,
+            tab.created,
+            EventKind::TabCreated {
+                tab: tab.clone(),
+                focused,
+            },
+        );
+        Ok((tab, focused))
+    }
+
+    /// The tab, if `actor` may act on it: for a provider, a tab in its own session or one it
+    /// opened in home; for the agent, any tab on its desk. Otherwise the same NOT_FOUND as a
+    /// missing tab.
+    fn actionable_tab(&self, actor: TabActor, tab: TabId) -> DomainResult<(&Session, &Tab)> {
+        let found = self
+            .tab_sessions
+            .get(&tab)
+            .and_then(|session| self.sessions.get(session))
+            .and_then(|session| session.tab(tab).map(|record| (session, record)))
+            .filter(|(session, record)| match actor {
+                TabActor::Provider(caller) => match session.kind {
+                    SessionKind::Provider(owner) => owner == caller,
+                    SessionKind::Home => record.opened_by == caller,
+                },
+                TabActor::Agent(agent) => session.agent == agent,
+            })
+            .ok_or_else(|| tab_not_found(tab))?;
+        if !found.0.is_open() {
+            return Err(Self::session_not_open(found.0.id));
+        }
+        Ok(found)
+    }
+
+    fn check_actor(&self, actor: TabActor) -> DomainResult<()> {
+        match actor {
+            TabActor::Provider(caller) => self.acting_provider(caller).map(drop),
+            TabActor::Agent(agent) => self.agent(agent).map(drop),
+        }
+    }
+
+    fn focus_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<Tab> {
+        self.check_actor(actor)?;
+        let (session, record) = self.actionable_tab(actor, tab)?;
+        let (session_id, agent, record) = (session.id, session.agent, record.clone());
+        let session = self.sessions.get_mut(&session_id).expect("checked above");
+        if session.focused_tab != Some(tab) {
+            session.focused_tab = Some(tab);
+            self.emit(
+                agent,
+                SystemTime::now(),
+                EventKind::TabFocused {
+                    tab: record.clone(),
+                },
+            );
+        }
+        Ok(record)
+    }
+
+    fn close_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<SessionView<'_>> {
+        self.check_actor(actor)?;
+        let (session, record) = self.actionable_tab(actor, tab)?;
+        if matches!(actor, TabActor::Agent(_)) && !record.can_close {
+            return Err(DomainError::new(
+                Reason::TabNotClosable,
+                format!("tab {tab} cannot be closed by the agent"),
+            )
+            .with("tab_id", tab));
+        }
+        let (session_id, agent) = (session.id, session.agent);
+        let now = SystemTime::now();
+        let session = self.sessions.get_mut(&session_id).expect("checked above");
+        let index = session
+            .tabs
+            .iter()
+            .position(|t| t.id == tab)
+            .expect("found above");
+        let closed = session.tabs.remove(index);
+        let moved = (session.focused_tab == Some(tab)).then(|| {
+            // Focus goes to the tab before the closed one, else the new first tab.
+            let next = session.tabs.get(index.saturating_sub(1)).map(|t| t.id);
+            session.focused_tab = next;
+            next
+        });
+        self.tab_sessions.remove(&tab);
+        self.emit(agent, now, EventKind::TabClosed { tab: closed });
+        if let Some(Some(next)) = moved {
+            let next = self.sessions[&session_id]
+                .tab(next)
+                .expect("still open")
+                .clone();
+            self.emit(agent, now, EventKind::TabFocused { tab: next });
+        }
+        let viewer = match actor {
+            TabActor::Provider(caller) => Some(caller),
+            TabActor::Agent(_) => None,
+        };
+        Ok(self.view_for(&self.sessions[&session_id], viewer))
+    }
+
+    /// FocusTab by a provider.
+    pub fn provider_focus_tab(&mut self, caller: ProviderId, tab: TabId) -> DomainResult<Tab> {
+        self.focus_tab(TabActor::Provider(caller), tab)
+    }
+
+    /// FocusTab by the agent.
+    pub fn agent_focus_tab(&mut self, agent: AgentId, tab: TabId) -> DomainResult<Tab> {
+        self.focus_tab(TabActor::Agent(agent), tab)
+    }
+
+    /// CloseTab by a provider.
+    pub fn provider_close_tab(
+        &mut self,
+        caller: ProviderId,
+        tab: TabId,
+    ) -> DomainResult<SessionView<'_>> {
+        self.close_tab(TabActor::Provider(caller), tab)
+    }
+
+    /// CloseTab by the agent.
+    pub fn agent_close_tab(&mut self, agent: AgentId, tab: TabId) -> DomainResult<SessionView<'_>> {
+        self.close_tab(TabActor::Agent(agent), tab)
+    }
+
+    /// RefreshTab: the desk reloads the tab.
+    pub fn refresh_tab(&mut self, caller: ProviderId, tab: TabId) -> DomainResult<Tab> {
+        self.check_actor(TabActor::Provider(caller))?;
+        let (session, record) = self.actionable_tab(TabActor::Provider(caller), tab)?;
+        let focused = session.focused_tab == Some(tab);
+        let (agent, record) = (session.agent, record.clone());
+        self.emit(
+            agent,
+            SystemTime::now(),
+            EventKind::TabRefreshed {
+                tab: record.clone(),
+                focused,
+            },
+        );
+        Ok(record)
+    }
+
+    /// SetTabTitle.
+    pub fn set_tab_title(
+        &mut self,
+        caller: ProviderId,
+        tab: TabId,
+        title: String,
+    ) -> DomainResult<Tab> {
+        validate_title(&title)?;
+        self.check_actor(TabActor::Provider(caller))?;
+        let (session, _) = self.actionable_tab(TabActor::Provider(caller), tab)?;
+        let (session_id, agent) = (session.id, session.agent);
+        let session = self.sessions.get_mut(&session_id).expect("checked above");
+        let focused = session.focused_tab == Some(tab);
+        let record = session
+            .tabs
+            .iter_mut()
+            .find(|t| t.id == tab)
+            .expect("found above");
+        record.title = title;
+        let record = record.clone();
+        self.emit(
+            agent,
+            SystemTime::now(),
+            EventKind::TabRetitled {
+                tab: record.clone(),
+                focused,
+            },
+        );
+        Ok(record)
+    }
+
+    /// Whether a tab is its session's focused tab.
+    pub fn is_focused_tab(&self, tab: &Tab) -> bool {
+        self.sessions
+            .get(&tab.session)
+            .is_some_and(|session| session.focused_tab == Some(tab.id))
+    }
+}

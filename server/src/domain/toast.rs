@@ -1,0 +1,161 @@
+//! Toasts (rule 12): what a provider asks to show, how long it may wait and stay, and how it
+//! ends.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use cif_sdk::ids::{AgentId, NotificationId, ProviderId, SessionId};
+
+use super::error::{DomainResult, Reason};
+use super::validate::{Violations, limits};
+
+/// A toast's identity: notification ids are the providers' own, so each provider has its
+/// own space of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ToastKey {
+    pub provider: ProviderId,
+    pub id: NotificationId,
+}
+
+/// What a toast shows, and how long it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToastContent {
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+    /// On screen once shown, and the longest wait in the queue; `None`: no limit.
+    pub countdown: Option<Duration>,
+    pub accept_text: String,
+    pub show_reject: bool,
+    pub reject_text: String,
+    pub auto_accept: bool,
+}
+
+/// CIF's default countdown.
+pub const DEFAULT_COUNTDOWN: Duration = Duration::from_secs(120);
+
+/// A toast a provider raises.
+#[derive(Debug, Clone)]
+pub struct NewToast {
+    pub agent: AgentId,
+    pub id: NotificationId,
+    pub session: Option<SessionId>,
+    pub content: ToastContent,
+}
+
+impl NewToast {
+    pub fn validate(&self) -> DomainResult<()> {
+        let mut violations = Violations::new();
+        let content = &self.content;
+        violations.required_text("title", &content.title, limits::TITLE);
+        if content.fields.len() > limits::NOTIFICATION_FIELDS {
+            violations.add(
+                "fields",
+                Reason::FieldOutOfRange,
+                format!(
+                    "fields has {} entries; a toast shows at most {}",
+                    content.fields.len(),
+                    limits::NOTIFICATION_FIELDS
+                ),
+            );
+        }
+        for (index, (label, value)) in content.fields.iter().enumerate() {
+            violations.required_text(&format!("fields[{index}].label"), label, limits::NAME);
+            violations.optional_text(
+                &format!("fields[{index}].value"),
+                value,
+                limits::NOTIFICATION_FIELD_VALUE,
+            );
+        }
+        violations.optional_text("accept_text", &content.accept_text, limits::BUTTON_TEXT);
+        violations.optional_text("reject_text", &content.reject_text, limits::BUTTON_TEXT);
+        violations.finish()
+    }
+}
+
+/// A toast waiting or on screen.
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub key: ToastKey,
+    pub agent: AgentId,
+    pub session: Option<SessionId>,
+    pub content: ToastContent,
+    pub raised: SystemTime,
+    pub raised_at: Instant,
+    /// When it came on screen (wall clock and monotonic); `None` while it waits.
+    pub shown: Option<(SystemTime, Instant)>,
+}
+
+impl Toast {
+    /// When it ends by itself: the countdown's end on screen, the queue time limit while
+    /// waiting, never without a countdown.
+    pub fn deadline(&self) -> Option<Instant> {
+        let countdown = self.content.countdown?;
+        Some(match self.shown {
+            Some((_, shown_at)) => shown_at + countdown,
+            None => self.raised_at + countdown,
+        })
+    }
+
+    /// The same as the deadline, on the wall clock, for people.
+    pub fn expires(&self) -> Option<SystemTime> {
+        let countdown = self.content.countdown?;
+        Some(match self.shown {
+            Some((shown, _)) => shown + countdown,
+            None => self.raised + countdown,
+        })
+    }
+
+    /// Whether `new` asks for this same toast (a retry) rather than another.
+    pub fn is_same_request(&self, new: &NewToast) -> bool {
+        self.agent == new.agent && self.session == new.session && self.content == new.content
+    }
+}
+
+/// What cancelled a toast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller {
+    Provider,
+    SessionClosed,
+    ProviderDeactivated,
+    AgentDeleted,
+}
+
+/// How a toast ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    AutoAccepted,
+    Declined,
+    DisplayTimeout,
+    QueueFull,
+    QueueTimeLimitExceeded,
+    Cancelled(Canceller),
+}
+
+impl Outcome {
+    /// CIF's actionName and responseReason.
+    pub fn cif_names(self) -> (&'static str, &'static str) {
+        match self {
+            Outcome::Accepted => ("Accept", "Accept"),
+            Outcome::AutoAccepted => ("Accept", "AutoAccept"),
+            Outcome::Declined => ("Reject", "DeclinedByAgent"),
+            Outcome::DisplayTimeout => ("Timeout", "DisplayTimeout"),
+            Outcome::QueueFull => ("Reject", "NotificationQueueLimitExceeded"),
+            Outcome::QueueTimeLimitExceeded => ("Reject", "NotificationQueueTimeLimitExceeded"),
+            Outcome::Cancelled(_) => ("Cancel", "Cancelled"),
+        }
+    }
+}
+
+/// A toast's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolution {
+    pub outcome: Outcome,
+    pub time: SystemTime,
+}
+
+/// What NotifyEvent leads to: an outcome at once, or a toast to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raised {
+    Resolved(Resolution),
+    Pending(ToastKey),
+}
