@@ -414,4 +414,6 @@ impl ControlPlane {
 }
 
 #[cfg(test)]
+mod desk_tests;
+#[cfg(test)]
 mod tests;

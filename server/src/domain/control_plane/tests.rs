@@ -9,29 +9,29 @@ use crate::domain::agent::{AgentPatch, LimitsPatch, NewAgent};
 use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
 use crate::domain::{ErrorClass, Role};
 
-fn hash(seed: u8) -> CredentialHash {
+pub(super) fn hash(seed: u8) -> CredentialHash {
     CredentialHash([seed; 32])
 }
 
-struct World {
-    plane: ControlPlane,
+pub(super) struct World {
+    pub(super) plane: ControlPlane,
     next_credential: u8,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             plane: ControlPlane::new(Settings::default(), hash(0)),
             next_credential: 1,
         }
     }
 
-    fn credential(&mut self) -> CredentialHash {
+    pub(super) fn credential(&mut self) -> CredentialHash {
         self.next_credential += 1;
         hash(self.next_credential)
     }
 
-    fn provider(&mut self, unique_name: &str) -> ProviderId {
+    pub(super) fn provider(&mut self, unique_name: &str) -> ProviderId {
         let credential = self.credential();
         self.plane
             .create_provider(new_provider(unique_name), credential)
@@ -39,7 +39,7 @@ impl World {
             .id
     }
 
-    fn agent(&mut self, profile: &[ProviderId]) -> AgentId {
+    pub(super) fn agent(&mut self, profile: &[ProviderId]) -> AgentId {
         let credential = self.credential();
         self.plane
             .create_agent(
@@ -54,14 +54,18 @@ impl World {
             .id
     }
 
-    fn session(&mut self, provider: ProviderId, agent: AgentId) -> DomainResult<SessionId> {
+    pub(super) fn session(
+        &mut self,
+        provider: ProviderId,
+        agent: AgentId,
+    ) -> DomainResult<SessionId> {
         self.plane
             .create_session(provider, new_session(agent))
             .map(|view| view.session.id)
     }
 }
 
-fn new_provider(unique_name: &str) -> NewProvider {
+pub(super) fn new_provider(unique_name: &str) -> NewProvider {
     NewProvider {
         unique_name: unique_name.into(),
         active: true,
@@ -88,7 +92,7 @@ fn new_session(agent: AgentId) -> NewSession {
     }
 }
 
-fn reason<T: std::fmt::Debug>(result: DomainResult<T>) -> Reason {
+pub(super) fn reason<T: std::fmt::Debug>(result: DomainResult<T>) -> Reason {
     result.expect_err("expected a refusal").reason
 }
 
@@ -491,7 +495,7 @@ fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
         .collect()
 }
 
-fn home(world: &World, agent: AgentId) -> SessionId {
+pub(super) fn home(world: &World, agent: AgentId) -> SessionId {
     world.plane.desk(agent).unwrap().agent.desk.home
 }
 
