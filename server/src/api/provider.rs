@@ -1,6 +1,6 @@
 //! `cif.v1.ProviderService`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cif_sdk::ids::{AgentId, NotificationId, SessionId, TabId};
 use cif_sdk::pb;
@@ -414,6 +414,7 @@ impl ProviderService for ProviderApi {
         request: Request<pb::NotifyEventRequest>,
     ) -> Result<Response<pb::NotifyEventResponse>, Status> {
         let caller = caller_provider(&request)?;
+        let answer_by = caller_deadline(request.metadata());
         let new = parse::new_toast(request.into_inner())?;
         let key = ToastKey {
             provider: caller,
@@ -432,11 +433,30 @@ impl ProviderService for ProviderApi {
                 Raised::Pending(key) => core.wait_for_toast(key),
             }
         };
-        // If the caller's deadline passes first, this future is dropped: the toast stays, and
-        // a call with the same notification_id waits for it again.
-        let resolution = waiting
-            .wait_for(Option::is_some)
-            .await
+        // If the caller's deadline comes first, the call ends with DEADLINE_EXCEEDED and the
+        // toast stays: a call with the same notification_id waits for it again. The answer is
+        // sent a little before the deadline, so it is ours (with its reason) and not the
+        // transport's.
+        let resolved = waiting.wait_for(Option::is_some);
+        let resolved = match answer_by {
+            Some(deadline) => match tokio::time::timeout_at(deadline.into(), resolved).await {
+                Ok(resolved) => resolved,
+                Err(_) => {
+                    return Err(to_status(
+                        DomainError::new(
+                            Reason::NotificationStillPending,
+                            format!(
+                                "your deadline passed while toast {} was still pending; it stays pending: call NotifyEvent again with the same notification_id to wait for it, or CancelEvent",
+                                key.id
+                            ),
+                        )
+                        .with("notification_id", key.id),
+                    ));
+                }
+            },
+            None => resolved.await,
+        };
+        let resolution = resolved
             .ok()
             .and_then(|resolution| *resolution)
             .ok_or_else(|| {
@@ -529,4 +549,23 @@ impl ProviderService for ProviderApi {
             sequence: at.sequence,
         }))
     }
+}
+
+/// When to answer a call whose client set a deadline (`grpc-timeout`): shortly before it, so
+/// the answer is ours rather than the transport's cancellation.
+fn caller_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Instant> {
+    let header = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = header.split_at(header.len().checked_sub(1)?);
+    let amount: u64 = digits.parse().ok()?;
+    let timeout = match unit {
+        "H" => Duration::from_secs(amount.saturating_mul(3600)),
+        "M" => Duration::from_secs(amount.saturating_mul(60)),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    };
+    let margin = (timeout / 10).min(Duration::from_millis(50));
+    Instant::now().checked_add(timeout - margin)
 }

@@ -20,6 +20,7 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::ResourceExhausted => Code::ResourceExhausted,
         ErrorClass::OutOfRange => Code::OutOfRange,
         ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::DeadlineExceeded => Code::DeadlineExceeded,
     }
 }
 

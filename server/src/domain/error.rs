@@ -98,6 +98,8 @@ pub enum Reason {
     // --- the server
     /// The server is stopping; streams end with this.
     ServerShuttingDown,
+    /// The caller's deadline passed while its toast was still pending.
+    NotificationStillPending,
 }
 
 /// The kind of failure, one per gRPC status code the server uses.
@@ -112,6 +114,7 @@ pub enum ErrorClass {
     ResourceExhausted,
     OutOfRange,
     Unavailable,
+    DeadlineExceeded,
 }
 
 impl Reason {
@@ -157,6 +160,7 @@ impl Reason {
             Reason::StreamLimitReached => "STREAM_LIMIT_REACHED",
             Reason::SubscriberLagged => "SUBSCRIBER_LAGGED",
             Reason::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
+            Reason::NotificationStillPending => "NOTIFICATION_STILL_PENDING",
         }
     }
 
@@ -189,6 +193,7 @@ impl Reason {
                 ErrorClass::ResourceExhausted
             }
             ServerShuttingDown => ErrorClass::Unavailable,
+            NotificationStillPending => ErrorClass::DeadlineExceeded,
         }
     }
 }
