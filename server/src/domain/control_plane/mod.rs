@@ -366,6 +366,7 @@ impl ControlPlane {
         self.cancel_toasts(
             super::toast::Canceller::SessionClosed,
             Instant::now(),
+            Some(agent),
             |toast| toast.session == Some(session),
         );
         if let Some(next) = gained {

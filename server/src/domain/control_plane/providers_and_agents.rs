@@ -99,9 +99,12 @@ impl ControlPlane {
                 .acting_provider(id)
                 .expect_err("an inactive provider cannot act");
             self.revoke(Principal::Provider(id), why);
-            self.cancel_toasts(Canceller::ProviderDeactivated, Instant::now(), |toast| {
-                toast.key.provider == id
-            });
+            self.cancel_toasts(
+                Canceller::ProviderDeactivated,
+                Instant::now(),
+                None,
+                |toast| toast.key.provider == id,
+            );
         }
         Ok(record)
     }
@@ -120,9 +123,12 @@ impl ControlPlane {
             self.deleted_provider_names.insert(id, record.unique_name);
         }
         self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
-        self.cancel_toasts(Canceller::ProviderDeactivated, Instant::now(), |toast| {
-            toast.key.provider == id
-        });
+        self.cancel_toasts(
+            Canceller::ProviderDeactivated,
+            Instant::now(),
+            None,
+            |toast| toast.key.provider == id,
+        );
         Ok(())
     }
 
@@ -253,7 +259,7 @@ impl ControlPlane {
             .with("agent_id", id)
             .with("open_sessions", open.len()));
         }
-        self.cancel_toasts(Canceller::AgentDeleted, Instant::now(), |toast| {
+        self.cancel_toasts(Canceller::AgentDeleted, Instant::now(), Some(id), |toast| {
             toast.agent == id
         });
         // Each owner hears its sessions close, as if the agent had closed them.

@@ -230,16 +230,32 @@ impl ControlPlane {
         }
     }
 
-    /// Cancels every pending toast `doomed` selects, then lets each desk show its next one.
+    /// Cancels every pending toast `doomed` selects (on one desk when `desk` is given, which
+    /// spares a look at every other desk's toasts), then lets each desk show its next one.
     pub(super) fn cancel_toasts(
         &mut self,
         canceller: Canceller,
         now: Instant,
+        desk: Option<AgentId>,
         doomed: impl Fn(&Toast) -> bool,
     ) {
-        let mut keys: Vec<(ToastKey, AgentId)> = self
-            .toasts
-            .values()
+        let candidates: Vec<&Toast> = match desk {
+            Some(agent) => self
+                .agents
+                .get(&agent)
+                .map(|record| {
+                    record
+                        .desk
+                        .toasts
+                        .iter()
+                        .map(|key| &self.toasts[key])
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => self.toasts.values().collect(),
+        };
+        let mut keys: Vec<(ToastKey, AgentId)> = candidates
+            .into_iter()
             .filter(|toast| doomed(toast))
             .map(|toast| (toast.key, toast.agent))
             .collect();
@@ -248,6 +264,7 @@ impl ControlPlane {
             self.finish(*key, Outcome::Cancelled(canceller));
         }
         let mut agents: Vec<AgentId> = keys.into_iter().map(|(_, agent)| agent).collect();
+        agents.sort();
         agents.dedup();
         for agent in agents {
             self.show_next(agent, now);
