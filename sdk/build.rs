@@ -22,6 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(std::env::var_os("CARGO_FEATURE_SERVER").is_some())
         .build_client(true)
+        // Ordered maps encode the same way every time, so a request's bytes identify it (the
+        // server fingerprints requests that carry a request id).
+        .btree_map(".")
         .file_descriptor_set_path(out_dir.join("cif_v1_descriptor.bin"))
         .compile_with_config(config, &files, &[proto_root])?;
     Ok(())

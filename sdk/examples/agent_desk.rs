@@ -52,6 +52,7 @@ async fn main() -> Result<(), Error> {
                     provider_id: toast.provider_id,
                     notification_id: toast.notification_id,
                     accept: true,
+                    ..Default::default()
                 })
                 .await?;
                 println!("accepted the toast");
@@ -62,6 +63,7 @@ async fn main() -> Result<(), Error> {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 desk.switch_session(pb::SwitchSessionRequest {
                     session_id: home.clone(),
+                    ..Default::default()
                 })
                 .await?;
                 println!("switched to home, away from {}", session.title);
@@ -71,10 +73,12 @@ async fn main() -> Result<(), Error> {
                 if session.marks.is_some_and(|marks| marks.attention_requested) {
                     desk.switch_session(pb::SwitchSessionRequest {
                         session_id: session.id.clone(),
+                        ..Default::default()
                     })
                     .await?;
                     desk.close_session(pb::CloseSessionRequest {
                         session_id: session.id.clone(),
+                        ..Default::default()
                     })
                     .await?;
                     println!("switched to {} and closed it", session.title);

@@ -31,6 +31,7 @@ async fn main() -> Result<(), Error> {
                 channel_url: "https://phone.example.com/widget".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await?;
     let provider_record = created.provider.unwrap_or_default();
@@ -41,6 +42,7 @@ async fn main() -> Result<(), Error> {
                 provider_ids: vec![provider_record.id.clone()],
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await?;
     let agent_record = agent.agent.unwrap_or_default();
@@ -112,6 +114,7 @@ async fn main() -> Result<(), Error> {
     agent_client
         .close_session(pb::CloseSessionRequest {
             session_id: session.id.clone(),
+            ..Default::default()
         })
         .await?;
     while let Some(update) = events.next().await {

@@ -94,12 +94,14 @@ async fn main() -> Result<(), Error> {
                     .notify_new_activity(pb::NotifyNewActivityRequest {
                         session_id: session.id.clone(),
                         count: 1,
+                        ..Default::default()
                     })
                     .await?;
                 let asked = phone
                     .request_focus_session(pb::RequestFocusSessionRequest {
                         session_id: session.id.clone(),
                         messages_count: 1,
+                        ..Default::default()
                     })
                     .await?;
                 println!(

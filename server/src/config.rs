@@ -5,9 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches, Parser};
-
-use crate::auth::{CredentialKind, issue_credential};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Operator token:
@@ -24,6 +22,10 @@ Precedence: flag, then environment, then the file, then the default.";
 #[derive(Parser, Debug, Clone)]
 #[command(name = "cifd", version, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Without a command, cifd serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to serve gRPC on. Port 0 takes a free port; either way the bound address is
     /// printed on a line of its own: `cifd listening on <address>`.
     #[arg(
@@ -33,6 +35,21 @@ pub struct Cli {
         default_value = "127.0.0.1:50051"
     )]
     pub listen: SocketAddr,
+
+    /// Directory holding the state and the event log (created if missing). Everything a call
+    /// acknowledged is on disk there before the answer.
+    #[arg(
+        long,
+        env = "CIF_DATA_DIR",
+        value_name = "DIR",
+        default_value = "cifd-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory only, for throwaway runs: a restart starts empty, with a new
+    /// log id.
+    #[arg(long, env = "CIF_IN_MEMORY")]
+    pub in_memory: bool,
 
     /// File holding the operator token (at least 32 characters; surrounding whitespace is
     /// ignored). See also CIF_ADMIN_TOKEN below.
@@ -65,20 +82,22 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub default_max_queued_notifications: u32,
 
-    /// Closed sessions kept readable by their owners; beyond this the oldest are forgotten.
-    #[arg(
-        long,
-        env = "CIF_CLOSED_SESSION_RETENTION",
-        value_name = "N",
-        default_value_t = 10_000
-    )]
-    pub closed_session_retention: usize,
+    /// How long closed sessions stay readable by their owners; then they are removed with
+    /// their tabs.
+    #[arg(long, env = "CIF_CLOSED_SESSION_RETENTION", value_name = "DURATION", default_value = "24h",
+          value_parser = humantime::parse_duration)]
+    pub closed_session_retention: Duration,
 
-    /// Events kept in memory so streams can resume after a disconnect; a resume point older
-    /// than this is refused with RESUME_POINT_COMPACTED.
+    /// Events kept (in memory and on disk) so streams can resume after a disconnect or a
+    /// restart; a resume point older than this is refused with RESUME_POINT_COMPACTED.
     #[arg(long, env = "CIF_HISTORY_EVENTS", value_name = "N", default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub history_events: u64,
+
+    /// Events older than this are dropped from the history too, however few there are.
+    #[arg(long, env = "CIF_HISTORY_AGE", value_name = "DURATION", default_value = "7days",
+          value_parser = positive_duration)]
+    pub history_age: Duration,
 
     /// Events queued per stream; a stream that falls further behind is ended with
     /// SUBSCRIBER_LAGGED (and resumes with nothing lost), so it never slows anyone else.
@@ -111,6 +130,25 @@ pub struct Cli {
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
     pub log: String,
+}
+
+/// What else cifd can do besides serving.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Writes a consistent copy of the database in --data-dir to a new FILE; the server may be
+    /// running meanwhile. Start from it with `cifd restore`.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Starts a new --data-dir (missing or empty) from a backup. It gets a new log id, so
+    /// clients of the old server resynchronise instead of resuming into an older history.
+    Restore {
+        /// The backup `cifd backup` wrote.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 /// Why cifd cannot start.
@@ -160,6 +198,7 @@ impl Cli {
         let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
         crate::log::LogSettings {
             history: size(self.history_events),
+            history_age: self.history_age,
             queue: size(self.subscriber_queue),
             max_streams_per_principal: size(self.max_streams_per_principal),
         }
@@ -216,17 +255,14 @@ fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, StartupError> 
         .collect()
 }
 
-/// The operator token, and whether cifd made it up (then it must be shown once).
-pub struct OperatorToken {
-    pub token: String,
-    pub generated: bool,
-}
-
 /// The shortest operator token accepted.
 pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
 
-/// Reads the operator token from `CIF_ADMIN_TOKEN` or `--admin-token-file`, or generates one.
-pub fn operator_token(cli: &Cli, env_token: Option<String>) -> Result<OperatorToken, StartupError> {
+/// The operator token given in `CIF_ADMIN_TOKEN` or `--admin-token-file`, if any.
+pub fn operator_token(
+    cli: &Cli,
+    env_token: Option<String>,
+) -> Result<Option<String>, StartupError> {
     let env_token = env_token.filter(|token| !token.is_empty());
     let token = match (env_token, &cli.admin_token_file) {
         (Some(_), Some(_)) => {
@@ -244,13 +280,7 @@ pub fn operator_token(cli: &Cli, env_token: Option<String>) -> Result<OperatorTo
             })?
             .trim()
             .to_owned(),
-        (None, None) => {
-            let (token, _) = issue_credential(CredentialKind::Operator);
-            return Ok(OperatorToken {
-                token,
-                generated: true,
-            });
-        }
+        (None, None) => return Ok(None),
     };
     let length = token.chars().count();
     if length < MIN_OPERATOR_TOKEN_LEN {
@@ -264,10 +294,7 @@ pub fn operator_token(cli: &Cli, env_token: Option<String>) -> Result<OperatorTo
                 .into(),
         ));
     }
-    Ok(OperatorToken {
-        token,
-        generated: false,
-    })
+    Ok(Some(token))
 }
 
 #[cfg(test)]
@@ -324,10 +351,15 @@ mod tests {
     fn operator_tokens_must_be_long_and_given_once() {
         let cli = Cli::load_from(["cifd"]).unwrap();
         assert!(operator_token(&cli, Some("short".into())).is_err());
-        let given = operator_token(&cli, Some("x".repeat(32))).unwrap();
-        assert!(!given.generated);
-        let generated = operator_token(&cli, None).unwrap();
-        assert!(generated.generated && generated.token.len() >= MIN_OPERATOR_TOKEN_LEN);
+        assert_eq!(
+            operator_token(&cli, Some("x".repeat(32))).unwrap(),
+            Some("x".repeat(32))
+        );
+        assert_eq!(
+            operator_token(&cli, None).unwrap(),
+            None,
+            "cifd generates one then"
+        );
         let with_file = Cli::load_from(["cifd", "--admin-token-file", "/nonexistent"]).unwrap();
         assert!(operator_token(&with_file, Some("x".repeat(32))).is_err());
     }

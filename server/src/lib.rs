@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod log;
+pub mod store;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -30,20 +31,96 @@ use crate::config::Cli;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
 use crate::log::EventLog;
 
+/// The state a server starts from: loaded from its data directory, or empty in memory.
+pub struct Opened {
+    /// The store and what it held; `None` with `--in-memory`.
+    durable: Option<(store::SqliteStore, store::Loaded)>,
+}
+
+impl Opened {
+    /// The operator token's hash a previous start generated and stored, if any.
+    pub fn stored_operator_credential(&self) -> Option<CredentialHash> {
+        self.durable
+            .as_ref()
+            .and_then(|(_, loaded)| loaded.operator_credential)
+    }
+
+    /// Remembers a generated operator token's hash, so later starts keep it.
+    pub fn store_operator_credential(
+        &mut self,
+        hash: &CredentialHash,
+    ) -> Result<(), store::StoreError> {
+        match &mut self.durable {
+            Some((store, _)) => store.set_operator_credential(hash),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether state survives restarts.
+    pub fn is_durable(&self) -> bool {
+        self.durable.is_some()
+    }
+}
+
+/// Opens the data directory (or nothing, with `--in-memory`).
+pub fn open_state(cli: &Cli) -> Result<Opened, store::StoreError> {
+    if cli.in_memory {
+        return Ok(Opened { durable: None });
+    }
+    let settings = cli.log_settings();
+    let retention = store::Retention {
+        history: settings.history,
+        history_age: settings.history_age,
+    };
+    let durable = store::SqliteStore::open(&cli.data_dir, retention)?;
+    Ok(Opened {
+        durable: Some(durable),
+    })
+}
+
 /// Serves cif.v1, health and reflection on `listener` until `shutdown` completes.
 pub async fn serve(
     cli: &Cli,
+    opened: Opened,
     listener: TcpListener,
     operator_credential: CredentialHash,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = Arc::new(RwLock::new(Core::new(
-        ControlPlane::new(cli.domain_settings(), operator_credential),
-        EventLog::new(cli.log_settings()),
-    )));
-    tracing::info!(log_id = %read(&state).log.log_id(), "event log started");
+    let now = SystemTime::now();
+    let (state, writer) = match opened.durable {
+        None => {
+            let core = Core::in_memory(
+                ControlPlane::new(cli.domain_settings(), operator_credential),
+                EventLog::new(cli.log_settings()),
+            );
+            (Arc::new(RwLock::new(core)), None)
+        }
+        Some((store, loaded)) => {
+            let plane = ControlPlane::restore(
+                cli.domain_settings(),
+                operator_credential,
+                loaded.records,
+                now,
+            );
+            let log = EventLog::restore(
+                cli.log_settings(),
+                loaded.log_id,
+                loaded.last_sequence,
+                loaded.tail,
+            );
+            let (state, writer) = Core::durable(plane, log, Box::new(store), loaded.requests);
+            (state, Some(writer))
+        }
+    };
+    tracing::info!(
+        log_id = %read(&state).log.log_id(),
+        sequence = read(&state).log.last_sequence(),
+        durable = writer.is_some(),
+        "state ready"
+    );
     let heartbeats = tokio::spawn(send_heartbeats(state.clone(), cli.heartbeat_interval));
     let toast_timer = tokio::spawn(expire_toasts(state.clone()));
+    let sweeper = tokio::spawn(forget_expired_sessions(state.clone()));
     let context = Context {
         state: state.clone(),
         page_tokens: Arc::new(PageTokens::with_random_key()),
@@ -106,6 +183,7 @@ pub async fn serve(
     // period, so shutdown never hangs on it.
     heartbeats.abort();
     toast_timer.abort();
+    sweeper.abort();
     let shutting_down = DomainError::new(
         Reason::ServerShuttingDown,
         "the server is shutting down; reconnect and resume with log_id and after_sequence",
@@ -114,6 +192,7 @@ pub async fn serve(
         let mut core = write(&state);
         core.log.end_all(&shutting_down);
         core.release_toast_waiters();
+        core.close_store();
     }
     let _ = drain.send(());
     let grace = cli.shutdown_grace;
@@ -147,10 +226,16 @@ async fn expire_toasts(state: SharedCore) {
     let wake = read(&state).toast_timer.clone();
     loop {
         let next = read(&state).plane.next_toast_deadline();
-        match next {
-            Some(deadline) if deadline > std::time::Instant::now() => {
+        // Deadlines are wall-clock times (they survive restarts); sleep for what is left.
+        let left = next.map(|deadline| {
+            deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+        });
+        match left {
+            Some(left) if !left.is_zero() => {
                 tokio::select! {
-                    () = tokio::time::sleep_until(deadline.into()) => {}
+                    () = tokio::time::sleep(left) => {}
                     () = wake.notified() => continue,
                 }
             }
@@ -160,8 +245,20 @@ async fn expire_toasts(state: SharedCore) {
                 continue;
             }
         }
-        let _ = write(&state).execute(|plane| {
-            plane.expire_toasts(std::time::Instant::now());
+        let _expired = write(&state).execute(|plane| {
+            plane.expire_toasts(SystemTime::now());
+            Ok(())
+        });
+    }
+}
+
+/// Removes closed sessions older than the retention period, once a minute.
+async fn forget_expired_sessions(state: SharedCore) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        let _swept = write(&state).execute(|plane| {
+            plane.forget_expired_sessions(SystemTime::now());
             Ok(())
         });
     }

@@ -1,10 +1,10 @@
-//! The `cifd` binary: settings, logging, the listener, signals.
+//! The `cifd` binary: settings, logging, the data directory, the listener, signals.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use cifd::auth::hash_credential;
-use cifd::config::{Cli, StartupError, operator_token};
+use cifd::auth::{CredentialKind, hash_credential, issue_credential};
+use cifd::config::{Cli, Command, StartupError, operator_token};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +14,35 @@ fn main() -> ExitCode {
         Err(StartupError::Arguments(error)) => error.exit(),
         Err(error) => return fail(&error),
     };
+    match &cli.command {
+        Some(Command::Backup { to }) => {
+            return match cifd::store::backup(&cli.data_dir, to) {
+                Ok(()) => {
+                    println!(
+                        "cifd: backed up {} to {}",
+                        cli.data_dir.display(),
+                        to.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            };
+        }
+        Some(Command::Restore { from }) => {
+            return match cifd::store::restore(from, &cli.data_dir) {
+                Ok(log_id) => {
+                    println!(
+                        "cifd: restored {} into {} with the new log id {log_id}",
+                        from.display(),
+                        cli.data_dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            };
+        }
+        None => {}
+    }
     let filter = match EnvFilter::try_new(&cli.log) {
         Ok(filter) => filter,
         Err(error) => return fail(&format!("--log {:?}: {error}", cli.log)),
@@ -23,9 +52,26 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let operator = match operator_token(&cli, std::env::var("CIF_ADMIN_TOKEN").ok()) {
-        Ok(operator) => operator,
+    let given = match operator_token(&cli, std::env::var("CIF_ADMIN_TOKEN").ok()) {
+        Ok(given) => given,
         Err(error) => return fail(&error),
+    };
+    let mut opened = match cifd::open_state(&cli) {
+        Ok(opened) => opened,
+        Err(error) => return fail(&error),
+    };
+    // A given token wins; otherwise the one generated on the data directory's first start
+    // stays, and only a new one is shown (once).
+    let (operator, shown) = match (given, opened.stored_operator_credential()) {
+        (Some(token), _) => (hash_credential(&token), None),
+        (None, Some(stored)) => (stored, None),
+        (None, None) => {
+            let (token, hash) = issue_credential(CredentialKind::Operator);
+            if let Err(error) = opened.store_operator_credential(&hash) {
+                return fail(&error);
+            }
+            (hash, Some(token))
+        }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -42,26 +88,20 @@ fn main() -> ExitCode {
         };
         {
             let mut stdout = std::io::stdout().lock();
-            if operator.generated {
+            if let Some(token) = &shown {
                 // Shown once: the server keeps only its hash.
-                let _ = writeln!(
-                    stdout,
-                    "cifd operator token (generated, shown once): {}",
-                    operator.token
-                );
+                let _ = writeln!(stdout, "cifd operator token (generated, shown once): {token}");
             }
             let _ = writeln!(stdout, "cifd listening on {address}");
             let _ = stdout.flush();
         }
-        tracing::info!(%address, version = env!("CARGO_PKG_VERSION"), "serving cif.v1");
-        match cifd::serve(
-            &cli,
-            listener,
-            hash_credential(&operator.token),
-            shutdown_signal(),
-        )
-        .await
-        {
+        tracing::info!(
+            %address,
+            version = env!("CARGO_PKG_VERSION"),
+            data_dir = %if opened.is_durable() { cli.data_dir.display().to_string() } else { "(in memory)".into() },
+            "serving cif.v1"
+        );
+        match cifd::serve(&cli, opened, listener, operator, shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS

@@ -75,7 +75,20 @@ pub struct Cifd {
     child: Child,
     pub address: SocketAddr,
     pub operator_token: String,
+    /// Where its state is on disk.
+    pub data_dir: PathBuf,
+    /// Whether the data directory is the harness's to remove.
+    owns_data_dir: bool,
     log: PathBuf,
+}
+
+/// A new, empty directory path for a server's data (not created).
+pub fn temp_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "cifd-e2e-data-{}-{}",
+        std::process::id(),
+        unique_suffix()
+    ))
 }
 
 /// Where the operator token of a server under test comes from.
@@ -98,6 +111,9 @@ pub struct Options {
     pub token: TokenSource,
     /// The address to listen on; a free port of 127.0.0.1 when `None`.
     pub listen: Option<SocketAddr>,
+    /// The data directory; a new temporary one (removed afterwards) when `None`. Give the
+    /// same one to a second server to restart on the first one's state.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -124,7 +140,10 @@ impl Cifd {
             std::process::id(),
             unique_suffix()
         ));
+        let owns_data_dir = options.data_dir.is_none();
+        let data_dir = options.data_dir.clone().unwrap_or_else(temp_data_dir);
         let mut command = Command::new(cifd_binary());
+        command.arg("--data-dir").arg(&data_dir);
         let listen = options
             .listen
             .map_or_else(|| "127.0.0.1:0".to_owned(), |address| address.to_string());
@@ -172,6 +191,8 @@ impl Cifd {
             child,
             address,
             operator_token: operator_token.expect("an operator token"),
+            data_dir,
+            owns_data_dir,
             log,
         }
     }
@@ -223,6 +244,9 @@ impl Drop for Cifd {
             eprintln!("--- cifd log ---\n{}", self.log());
         }
         let _ = std::fs::remove_file(&self.log);
+        if self.owns_data_dir {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
@@ -301,6 +325,7 @@ impl Harness {
             .admin
             .create_provider(pb::CreateProviderRequest {
                 provider: Some(provider_spec(unique_name)),
+                ..Default::default()
             })
             .await
             .expect("the operator creates a provider");
@@ -322,6 +347,7 @@ impl Harness {
                     provider_ids: providers.iter().map(|p| p.record.id.clone()).collect(),
                     ..Default::default()
                 }),
+                ..Default::default()
             })
             .await
             .expect("the operator creates an agent");

@@ -1,7 +1,7 @@
 //! Bad input for every call of the spine, through the SDK against a real cifd: each refusal's
 //! status, reason and named field, and that nothing was half-applied.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use cif_e2e::{Harness, expect_refused, provider_spec, session_for};
 use cif_sdk::pb;
@@ -39,7 +39,10 @@ async fn create_provider_checks_every_field() {
     let harness = Harness::start().await;
     let admin = &harness.admin;
     let create = |provider: Option<pb::Provider>| {
-        admin.create_provider(pb::CreateProviderRequest { provider })
+        admin.create_provider(pb::CreateProviderRequest {
+            provider,
+            ..Default::default()
+        })
     };
     let with = |change: fn(&mut pb::Provider)| {
         let mut provider = provider_spec("contoso_phone");
@@ -204,6 +207,7 @@ async fn provider_ids_are_checked_on_every_provider_call() {
             admin
                 .activate_provider(pb::ActivateProviderRequest {
                     provider_id: provider_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -213,6 +217,7 @@ async fn provider_ids_are_checked_on_every_provider_call() {
             admin
                 .deactivate_provider(pb::DeactivateProviderRequest {
                     provider_id: provider_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -222,6 +227,7 @@ async fn provider_ids_are_checked_on_every_provider_call() {
             admin
                 .delete_provider(pb::DeleteProviderRequest {
                     provider_id: provider_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -231,6 +237,7 @@ async fn provider_ids_are_checked_on_every_provider_call() {
             admin
                 .rotate_provider_credential(pb::RotateProviderCredentialRequest {
                     provider_id: provider_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -243,6 +250,7 @@ async fn provider_ids_are_checked_on_every_provider_call() {
                 .update_provider(pb::UpdateProviderRequest {
                     provider: Some(provider),
                     update_mask: None,
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -266,6 +274,7 @@ async fn update_provider_refuses_immutable_unknown_and_bad_fields() {
         admin.update_provider(pb::UpdateProviderRequest {
             provider: Some(provider),
             update_mask,
+            ..Default::default()
         })
     };
     expect_invalid(
@@ -273,6 +282,7 @@ async fn update_provider_refuses_immutable_unknown_and_bad_fields() {
             .update_provider(pb::UpdateProviderRequest {
                 provider: None,
                 update_mask: None,
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -352,7 +362,12 @@ async fn update_provider_refuses_immutable_unknown_and_bad_fields() {
 async fn agent_calls_check_their_fields_and_ids() {
     let harness = Harness::start().await;
     let admin = &harness.admin;
-    let create = |agent: Option<pb::Agent>| admin.create_agent(pb::CreateAgentRequest { agent });
+    let create = |agent: Option<pb::Agent>| {
+        admin.create_agent(pb::CreateAgentRequest {
+            agent,
+            ..Default::default()
+        })
+    };
     let named = |name: &str| pb::Agent {
         display_name: name.into(),
         ..Default::default()
@@ -455,6 +470,7 @@ async fn agent_calls_check_their_fields_and_ids() {
                 .delete_agent(pb::DeleteAgentRequest {
                     agent_id: agent_id.clone(),
                     force: true,
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -464,6 +480,7 @@ async fn agent_calls_check_their_fields_and_ids() {
             admin
                 .rotate_agent_credential(pb::RotateAgentCredentialRequest {
                     agent_id: agent_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -485,6 +502,7 @@ async fn agent_calls_check_their_fields_and_ids() {
                 .update_agent(pb::UpdateAgentRequest {
                     agent: Some(agent),
                     update_mask: None,
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -496,6 +514,7 @@ async fn agent_calls_check_their_fields_and_ids() {
         admin.update_agent(pb::UpdateAgentRequest {
             agent: Some(agent),
             update_mask,
+            ..Default::default()
         })
     };
     expect_invalid(
@@ -571,12 +590,12 @@ async fn provider_calls_check_their_fields_and_ids() {
         "context",
     );
     expect_invalid(
-        create(|r| r.context = HashMap::from([(String::new(), "v".into())])).await,
+        create(|r| r.context = BTreeMap::from([(String::new(), "v".into())])).await,
         "FIELD_REQUIRED",
         "context[\"\"]",
     );
     expect_invalid(
-        create(|r| r.context = HashMap::from([("k".into(), long(2001))])).await,
+        create(|r| r.context = BTreeMap::from([("k".into(), long(2001))])).await,
         "FIELD_TOO_LONG",
         "context[\"k\"]",
     );

@@ -2,7 +2,7 @@
 //! (7), the panel (10), presence (13), context (14), custom events (16) and click-to-act.
 //! Toasts (rule 12) have their own file.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use cif_e2e::{
     AgentHandle, Harness, Options, ProviderHandle, caught_up, describe, events_until,
@@ -86,12 +86,14 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
     chat.client
         .focus_tab(pb::FocusTabRequest {
             tab_id: second.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
     chat.client
         .refresh_tab(pb::RefreshTabRequest {
             tab_id: second.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -100,6 +102,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
         .set_tab_title(pb::SetTabTitleRequest {
             tab_id: tab.id.clone(),
             title: "Maria".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -141,6 +144,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
             .client
             .close_tab(pb::CloseTabRequest {
                 tab_id: tab.id.clone(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -183,6 +187,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
             .set_tab_title(pb::SetTabTitleRequest {
                 tab_id: chat_home.id.clone(),
                 title: "x".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -194,6 +199,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
             .set_tab_title(pb::SetTabTitleRequest {
                 tab_id: "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11".into(),
                 title: "x".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -217,6 +223,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
     ada.client
         .focus_tab(pb::AgentServiceFocusTabRequest {
             tab_id: phone_home.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -224,6 +231,7 @@ async fn rule_3_tabs_only_in_your_sessions_and_your_own_in_home() {
         .client
         .close_tab(pb::AgentServiceCloseTabRequest {
             tab_id: second.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -273,6 +281,7 @@ async fn rule_7_attention_marks_and_what_a_switch_clears() {
         .request_focus_session(pb::RequestFocusSessionRequest {
             session_id: phones.id.clone(),
             messages_count: 2,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -294,6 +303,7 @@ async fn rule_7_attention_marks_and_what_a_switch_clears() {
         .request_focus_session(pb::RequestFocusSessionRequest {
             session_id: chats.id.clone(),
             messages_count: 3,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -304,6 +314,7 @@ async fn rule_7_attention_marks_and_what_a_switch_clears() {
         .notify_new_activity(pb::NotifyNewActivityRequest {
             session_id: chats.id.clone(),
             count: 4,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -312,6 +323,7 @@ async fn rule_7_attention_marks_and_what_a_switch_clears() {
             session_id: chats.id.clone(),
             reset: false,
             details: "first response > 60 s".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -347,6 +359,7 @@ async fn rule_7_attention_marks_and_what_a_switch_clears() {
     ada.client
         .switch_session(pb::SwitchSessionRequest {
             session_id: chats.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -390,6 +403,7 @@ async fn rule_10_the_panel_in_home_with_several_providers_and_with_one() {
     let set_mode = |agent: &AgentHandle, mode: pb::PanelMode| pb::SetModeRequest {
         agent_id: agent.id().into(),
         mode: mode as i32,
+        ..Default::default()
     };
     let mut phone_events = caught_up(phone.client.subscribe(vec![], false)).await;
 
@@ -419,6 +433,7 @@ async fn rule_10_the_panel_in_home_with_several_providers_and_with_one() {
         .set_width(pb::SetWidthRequest {
             agent_id: ada.id().into(),
             width: 420,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -452,6 +467,7 @@ async fn rule_10_the_panel_in_home_with_several_providers_and_with_one() {
     ada.client
         .set_mode(pb::AgentServiceSetModeRequest {
             mode: pb::PanelMode::Hidden as i32,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -483,6 +499,7 @@ async fn rule_10_the_panel_in_home_with_several_providers_and_with_one() {
     solo.client
         .close_session(pb::CloseSessionRequest {
             session_id: call.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -520,6 +537,7 @@ async fn rule_13_presence_set_by_text_or_id_and_every_provider_hears_it() {
                     base_status: status as i32,
                     color: String::new(),
                 }),
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -532,6 +550,7 @@ async fn rule_13_presence_set_by_text_or_id_and_every_provider_hears_it() {
         .set_presence(pb::SetPresenceRequest {
             agent_id: ada.id().into(),
             presence_text: "Do not disturb".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -548,6 +567,7 @@ async fn rule_13_presence_set_by_text_or_id_and_every_provider_hears_it() {
             .set_presence(pb::SetPresenceRequest {
                 agent_id: ada.id().into(),
                 presence_text: "Lunch".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -566,6 +586,7 @@ async fn rule_13_presence_set_by_text_or_id_and_every_provider_hears_it() {
     ada.client
         .set_presence(pb::AgentServiceSetPresenceRequest {
             presence_id: "available".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -603,7 +624,7 @@ async fn rule_14_the_owner_updates_and_deletes_context_keys() {
     let phone = harness.provider("fabrikam_phone").await;
     let ada = harness.agent("Ada", &[]).await;
     let mut request = session_for(&ada, "Chat");
-    request.context = HashMap::from([
+    request.context = BTreeMap::from([
         ("customerName".into(), "Maria".into()),
         ("queue".into(), "billing".into()),
     ]);
@@ -620,11 +641,12 @@ async fn rule_14_the_owner_updates_and_deletes_context_keys() {
         .client
         .update_session_context(pb::UpdateSessionContextRequest {
             session_id: session.id.clone(),
-            set: HashMap::from([
+            set: BTreeMap::from([
                 ("orderId".into(), "42".into()),
                 ("customerName".into(), "Maria Garcia".into()),
             ]),
             delete: vec!["queue".into(), "absent".into()],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -632,7 +654,7 @@ async fn rule_14_the_owner_updates_and_deletes_context_keys() {
         .unwrap();
     assert_eq!(
         updated.context,
-        HashMap::from([
+        BTreeMap::from([
             ("customerName".into(), "Maria Garcia".into()),
             ("orderId".into(), "42".into())
         ])
@@ -641,6 +663,7 @@ async fn rule_14_the_owner_updates_and_deletes_context_keys() {
         .set_session_title(pb::SetSessionTitleRequest {
             session_id: session.id.clone(),
             title: "Maria Garcia".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -682,6 +705,7 @@ async fn rule_16_custom_events_both_ways_and_click_to_act() {
         .admin
         .create_provider(pb::CreateProviderRequest {
             provider: Some(phone_spec),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -704,6 +728,7 @@ async fn rule_16_custom_events_both_ways_and_click_to_act() {
             agent_id: ada.id().into(),
             name: "wrapup".into(),
             payload: r#"{"code":7}"#.into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -713,6 +738,7 @@ async fn rule_16_custom_events_both_ways_and_click_to_act() {
             provider_id: phone_id.clone(),
             name: "dial".into(),
             payload: "{}".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -745,6 +771,7 @@ async fn rule_16_custom_events_both_ways_and_click_to_act() {
         name: "mobilephone".into(),
         format: "phone".into(),
         entity_logical_name: "contact".into(),
+        ..Default::default()
     };
     expect_refused(
         ada.client.click_to_act(click()).await,

@@ -144,6 +144,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
             chat.client
                 .focus_tab(pb::FocusTabRequest {
                     tab_id: tab_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -153,6 +154,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
             chat.client
                 .refresh_tab(pb::RefreshTabRequest {
                     tab_id: tab_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -162,6 +164,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
             chat.client
                 .close_tab(pb::CloseTabRequest {
                     tab_id: tab_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -172,6 +175,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
                 .set_tab_title(pb::SetTabTitleRequest {
                     tab_id: tab_id.clone(),
                     title: "t".into(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -181,6 +185,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
             ada.client
                 .focus_tab(pb::AgentServiceFocusTabRequest {
                     tab_id: tab_id.clone(),
+                    ..Default::default()
                 })
                 .await,
             code,
@@ -188,7 +193,10 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
         );
         expect_refused(
             ada.client
-                .close_tab(pb::AgentServiceCloseTabRequest { tab_id })
+                .close_tab(pb::AgentServiceCloseTabRequest {
+                    tab_id,
+                    ..Default::default()
+                })
                 .await,
             code,
             Some(reason),
@@ -211,6 +219,7 @@ async fn tab_calls_refuse_bad_ids_lengths_kinds_and_urls() {
             .set_tab_title(pb::SetTabTitleRequest {
                 tab_id: created.id.clone(),
                 title: long(201),
+                ..Default::default()
             })
             .await,
         "FIELD_TOO_LONG",
@@ -246,6 +255,7 @@ async fn marks_title_and_context_refuse_bad_input() {
             .notify_new_activity(pb::NotifyNewActivityRequest {
                 session_id: id.clone(),
                 count: -1,
+                ..Default::default()
             })
             .await,
         "FIELD_OUT_OF_RANGE",
@@ -256,6 +266,7 @@ async fn marks_title_and_context_refuse_bad_input() {
             .request_focus_session(pb::RequestFocusSessionRequest {
                 session_id: "nope".into(),
                 messages_count: 1,
+                ..Default::default()
             })
             .await,
         "FIELD_MALFORMED",
@@ -267,6 +278,7 @@ async fn marks_title_and_context_refuse_bad_input() {
                 session_id: id.clone(),
                 reset: false,
                 details: long(2001),
+                ..Default::default()
             })
             .await,
         "FIELD_TOO_LONG",
@@ -277,6 +289,7 @@ async fn marks_title_and_context_refuse_bad_input() {
             .set_session_title(pb::SetSessionTitleRequest {
                 session_id: id.clone(),
                 title: String::new(),
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -288,6 +301,7 @@ async fn marks_title_and_context_refuse_bad_input() {
                 session_id: id.clone(),
                 set: [(long(101), "v".to_string())].into(),
                 delete: vec![],
+                ..Default::default()
             })
             .await,
         "FIELD_TOO_LONG",
@@ -299,6 +313,7 @@ async fn marks_title_and_context_refuse_bad_input() {
                 session_id: id.clone(),
                 set: Default::default(),
                 delete: vec![String::new()],
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -308,6 +323,7 @@ async fn marks_title_and_context_refuse_bad_input() {
     ada.client
         .close_session(pb::CloseSessionRequest {
             session_id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -316,6 +332,7 @@ async fn marks_title_and_context_refuse_bad_input() {
             .request_focus_session(pb::RequestFocusSessionRequest {
                 session_id: id.clone(),
                 messages_count: 1,
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -338,6 +355,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 .set_mode(pb::SetModeRequest {
                     agent_id: agent_id.clone(),
                     mode,
+                    ..Default::default()
                 })
                 .await,
             "FIELD_OUT_OF_RANGE",
@@ -345,7 +363,10 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
         );
         expect_invalid(
             ada.client
-                .set_mode(pb::AgentServiceSetModeRequest { mode })
+                .set_mode(pb::AgentServiceSetModeRequest {
+                    mode,
+                    ..Default::default()
+                })
                 .await,
             "FIELD_OUT_OF_RANGE",
             "mode",
@@ -356,6 +377,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
             .set_width(pb::SetWidthRequest {
                 agent_id: agent_id.clone(),
                 width: 299,
+                ..Default::default()
             })
             .await,
         "FIELD_OUT_OF_RANGE",
@@ -363,14 +385,20 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
     );
     expect_invalid(
         ada.client
-            .set_width(pb::AgentServiceSetWidthRequest { width: 120 })
+            .set_width(pb::AgentServiceSetWidthRequest {
+                width: 120,
+                ..Default::default()
+            })
             .await,
         "FIELD_OUT_OF_RANGE",
         "width",
     );
     expect_invalid(
         ada.client
-            .set_width(pb::AgentServiceSetWidthRequest { width: 10_001 })
+            .set_width(pb::AgentServiceSetWidthRequest {
+                width: 10_001,
+                ..Default::default()
+            })
             .await,
         "FIELD_OUT_OF_RANGE",
         "width",
@@ -403,11 +431,15 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 base_status: status as i32,
                 color: color.into(),
             }),
+            ..Default::default()
         };
     let admin = &harness.admin;
     expect_invalid(
         admin
-            .create_presence(pb::CreatePresenceRequest { presence: None })
+            .create_presence(pb::CreatePresenceRequest {
+                presence: None,
+                ..Default::default()
+            })
             .await,
         "FIELD_REQUIRED",
         "presence",
@@ -472,6 +504,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
         admin
             .delete_presence(pb::DeletePresenceRequest {
                 presence_id: "nope".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -485,6 +518,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 ..Default::default()
             }),
             update_mask: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -499,6 +533,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
             .set_presence(pb::SetPresenceRequest {
                 agent_id: agent_id.clone(),
                 presence_text: "Away".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -509,6 +544,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
             .set_presence(pb::SetPresenceRequest {
                 agent_id: agent_id.clone(),
                 presence_text: String::new(),
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -518,6 +554,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
         ada.client
             .set_presence(pb::AgentServiceSetPresenceRequest {
                 presence_id: "lunch".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -595,6 +632,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
         chat.client
             .cancel_event(pb::CancelEventRequest {
                 notification_id: UNKNOWN_ID.into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -606,6 +644,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 provider_id: chat.id().into(),
                 notification_id: String::new(),
                 accept: true,
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -629,6 +668,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 agent_id: agent_id.clone(),
                 name: String::new(),
                 payload: String::new(),
+                ..Default::default()
             })
             .await,
         "FIELD_REQUIRED",
@@ -640,6 +680,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 agent_id: agent_id.clone(),
                 name: long(101),
                 payload: String::new(),
+                ..Default::default()
             })
             .await,
         "FIELD_TOO_LONG",
@@ -651,6 +692,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 provider_id: String::new(),
                 name: "n".into(),
                 payload: long(16 * 1024 + 1),
+                ..Default::default()
             })
             .await,
         "FIELD_TOO_LONG",
@@ -662,6 +704,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 provider_id: "nope".into(),
                 name: "n".into(),
                 payload: String::new(),
+                ..Default::default()
             })
             .await,
         "FIELD_MALFORMED",

@@ -27,6 +27,7 @@ async fn switch(agent: &AgentHandle, session: &str) -> u64 {
         .client
         .switch_session(pb::SwitchSessionRequest {
             session_id: session.into(),
+            ..Default::default()
         })
         .await
         .expect("switched")
@@ -38,6 +39,7 @@ async fn close(agent: &AgentHandle, session: &str) -> u64 {
         .client
         .close_session(pb::CloseSessionRequest {
             session_id: session.into(),
+            ..Default::default()
         })
         .await
         .expect("closed")
@@ -146,6 +148,7 @@ async fn only_the_agent_switches_and_closes() {
         provider_as_agent
             .switch_session(pb::SwitchSessionRequest {
                 session_id: home.clone(),
+                ..Default::default()
             })
             .await,
         Code::PermissionDenied,
@@ -155,6 +158,7 @@ async fn only_the_agent_switches_and_closes() {
         provider_as_agent
             .close_session(pb::CloseSessionRequest {
                 session_id: session.id.clone(),
+                ..Default::default()
             })
             .await,
         Code::PermissionDenied,
@@ -165,6 +169,7 @@ async fn only_the_agent_switches_and_closes() {
         ada.client
             .close_session(pb::CloseSessionRequest {
                 session_id: home.clone(),
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -174,6 +179,7 @@ async fn only_the_agent_switches_and_closes() {
         bob.client
             .switch_session(pb::SwitchSessionRequest {
                 session_id: session.id.clone(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -183,6 +189,7 @@ async fn only_the_agent_switches_and_closes() {
         ada.client
             .switch_session(pb::SwitchSessionRequest {
                 session_id: "nope".into(),
+                ..Default::default()
             })
             .await,
         Code::InvalidArgument,
@@ -192,6 +199,7 @@ async fn only_the_agent_switches_and_closes() {
         ada.client
             .close_session(pb::CloseSessionRequest {
                 session_id: String::new(),
+                ..Default::default()
             })
             .await,
         Code::InvalidArgument,
@@ -201,6 +209,7 @@ async fn only_the_agent_switches_and_closes() {
         .client
         .close_session(pb::CloseSessionRequest {
             session_id: session.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -212,6 +221,7 @@ async fn only_the_agent_switches_and_closes() {
         ada.client
             .switch_session(pb::SwitchSessionRequest {
                 session_id: session.id.clone(),
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -221,6 +231,7 @@ async fn only_the_agent_switches_and_closes() {
         .client
         .switch_session(pb::SwitchSessionRequest {
             session_id: home.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -65,6 +65,7 @@ async fn every_stream_holds_exactly_its_share_under_concurrency() {
                     ..Default::default()
                 }),
                 update_mask: None,
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -121,12 +122,18 @@ async fn every_stream_holds_exactly_its_share_under_concurrency() {
                 // Only this agent changes its desk's sessions, so the target is still open.
                 if rng.below(3) == 0 {
                     client
-                        .close_session(pb::CloseSessionRequest { session_id: target })
+                        .close_session(pb::CloseSessionRequest {
+                            session_id: target,
+                            ..Default::default()
+                        })
                         .await
                         .unwrap();
                 } else {
                     client
-                        .switch_session(pb::SwitchSessionRequest { session_id: target })
+                        .switch_session(pb::SwitchSessionRequest {
+                            session_id: target,
+                            ..Default::default()
+                        })
                         .await
                         .unwrap();
                 }

@@ -323,6 +323,7 @@ async fn a_deactivated_provider_is_refused_until_reactivated() {
         .admin
         .deactivate_provider(pb::DeactivateProviderRequest {
             provider_id: floor.chat.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -359,6 +360,7 @@ async fn a_deactivated_provider_is_refused_until_reactivated() {
         .admin
         .activate_provider(pb::ActivateProviderRequest {
             provider_id: floor.chat.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -373,6 +375,7 @@ async fn a_rotated_credential_stops_working_at_once() {
         .admin
         .rotate_provider_credential(pb::RotateProviderCredentialRequest {
             provider_id: floor.chat.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -389,6 +392,7 @@ async fn a_rotated_credential_stops_working_at_once() {
         .admin
         .rotate_agent_credential(pb::RotateAgentCredentialRequest {
             agent_id: floor.ada.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -452,6 +456,7 @@ async fn a_deleted_provider_is_revoked_and_its_sessions_stay_marked() {
         .admin
         .delete_provider(pb::DeleteProviderRequest {
             provider_id: floor.chat.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -505,6 +510,7 @@ async fn deleting_an_agent_with_sessions_needs_force_and_closes_them() {
             .delete_agent(pb::DeleteAgentRequest {
                 agent_id: floor.ada.id().into(),
                 force: false,
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -521,6 +527,7 @@ async fn deleting_an_agent_with_sessions_needs_force_and_closes_them() {
         .delete_agent(pb::DeleteAgentRequest {
             agent_id: floor.ada.id().into(),
             force: true,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -563,6 +570,7 @@ async fn deleting_an_agent_with_sessions_needs_force_and_closes_them() {
         .delete_agent(pb::DeleteAgentRequest {
             agent_id: floor.bob.id().into(),
             force: false,
+            ..Default::default()
         })
         .await
         .unwrap();

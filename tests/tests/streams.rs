@@ -73,6 +73,7 @@ async fn a_subscriber_that_stops_reading_is_ended_alone_and_resumes_with_nothing
                 last = ada
                     .close_session(pb::CloseSessionRequest {
                         session_id: session.id,
+                        ..Default::default()
                     })
                     .await
                     .unwrap()
@@ -145,7 +146,7 @@ async fn a_subscriber_that_stops_reading_is_ended_alone_and_resumes_with_nothing
 }
 
 /// A context near its limits: 50 keys of 2000 characters, some 100 KB per event.
-fn large_context() -> std::collections::HashMap<String, String> {
+fn large_context() -> std::collections::BTreeMap<String, String> {
     (0..50)
         .map(|key| (format!("key{key}"), "v".repeat(2000)))
         .collect()
@@ -190,6 +191,7 @@ async fn the_sdk_resumes_across_lag_by_itself_and_yields_each_event_once() {
             .client
             .close_session(pb::CloseSessionRequest {
                 session_id: session.id,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -243,7 +245,10 @@ async fn when_its_resume_point_is_compacted_the_sdk_resynchronises_from_a_snapsh
         if desk.sessions.len() > 3 {
             let oldest = desk.sessions[0].id.clone();
             ada.client
-                .close_session(pb::CloseSessionRequest { session_id: oldest })
+                .close_session(pb::CloseSessionRequest {
+                    session_id: oldest,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
         }
@@ -316,6 +321,7 @@ async fn after_a_restart_the_sdk_resynchronises_from_a_snapshot_equal_to_the_sta
                 display_name: "Ada".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -364,6 +370,7 @@ async fn create_provider(admin: &AdminClient) -> String {
     admin
         .create_provider(pb::CreateProviderRequest {
             provider: Some(cif_e2e::provider_spec("contoso_chat")),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -423,6 +430,7 @@ async fn revoking_a_principal_ends_its_streams_with_the_reason() {
         .delete_agent(pb::DeleteAgentRequest {
             agent_id: ada.id().into(),
             force: true,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -435,6 +443,7 @@ async fn revoking_a_principal_ends_its_streams_with_the_reason() {
         .admin
         .deactivate_provider(pb::DeactivateProviderRequest {
             provider_id: chat.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -456,6 +465,7 @@ async fn revoking_a_principal_ends_its_streams_with_the_reason() {
         .admin
         .delete_provider(pb::DeleteProviderRequest {
             provider_id: phone.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -473,6 +483,7 @@ async fn revoking_a_principal_ends_its_streams_with_the_reason() {
         .admin
         .rotate_agent_credential(pb::RotateAgentCredentialRequest {
             agent_id: bob.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -83,6 +83,7 @@ async fn respond(
             provider_id: shown.provider_id.clone(),
             notification_id: shown.notification_id.clone(),
             accept,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -300,6 +301,7 @@ async fn rule_12_cancelled_by_the_provider_the_sessions_close_and_deactivation()
         .client
         .cancel_event(pb::CancelEventRequest {
             notification_id: uuid(1),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -332,6 +334,7 @@ async fn rule_12_cancelled_by_the_provider_the_sessions_close_and_deactivation()
     ada.client
         .close_session(pb::CloseSessionRequest {
             session_id: session.id,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -347,6 +350,7 @@ async fn rule_12_cancelled_by_the_provider_the_sessions_close_and_deactivation()
         .admin
         .deactivate_provider(pb::DeactivateProviderRequest {
             provider_id: phone.id().into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -506,6 +510,7 @@ async fn rule_12_only_the_toast_on_screen_can_be_answered() {
                 provider_id: queued.provider_id.clone(),
                 notification_id: queued.notification_id.clone(),
                 accept: true,
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -517,6 +522,7 @@ async fn rule_12_only_the_toast_on_screen_can_be_answered() {
                 provider_id: on_screen.provider_id.clone(),
                 notification_id: on_screen.notification_id.clone(),
                 accept: false,
+                ..Default::default()
             })
             .await,
         Code::FailedPrecondition,
@@ -533,6 +539,7 @@ async fn rule_12_only_the_toast_on_screen_can_be_answered() {
                 provider_id: next.provider_id.clone(),
                 notification_id: next.notification_id.clone(),
                 accept: true,
+                ..Default::default()
             })
             .await,
         Code::NotFound,

@@ -7,12 +7,18 @@ use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
 use super::stream::{ResponseStream, open, opening};
-use super::{Context, convert, parse, read, write};
+use super::{Context, Idempotency, command, convert, parse, query};
 use crate::auth::{CredentialKind, issue_credential};
+use crate::domain::Principal;
 use crate::domain::control_plane::SessionFilter;
 use crate::domain::events::Scope;
 
 pub struct AdminApi(pub Context);
+
+/// The request id of an operator's request.
+fn once<M: prost::Message>(request_id: &str, request: &M) -> Result<Option<Idempotency>, Status> {
+    Ok(Idempotency::of(Principal::Operator, request_id, request)?)
+}
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
@@ -20,14 +26,14 @@ impl AdminService for AdminApi {
         &self,
         _request: Request<pb::GetServerInfoRequest>,
     ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
-        let at = read(&self.0.state).position();
+        let ((), at) = query(&self.0.state, |_| Ok(())).await?;
         Ok(Response::new(pb::GetServerInfoResponse {
-            log_id: at.log_id,
-            sequence: at.sequence,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             api_version: super::API_VERSION.to_owned(),
             cif_version: super::CIF_VERSION.to_owned(),
             start_time: Some(convert::timestamp(self.0.started)),
+            log_id: at.log_id,
+            sequence: at.sequence,
         }))
     }
 
@@ -37,15 +43,23 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateProviderRequest>,
     ) -> Result<Response<pb::CreateProviderResponse>, Status> {
-        let provider = parse::required("provider", request.into_inner().provider)?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let provider = parse::required("provider", request.provider)?;
         let new = parse::new_provider(provider)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
-        let (record, _) = write(&self.0.state).execute(|plane| plane.create_provider(new, hash))?;
-        tracing::info!(provider = %record.id, unique_name = record.unique_name, "provider created");
-        Ok(Response::new(pb::CreateProviderResponse {
-            provider: Some(convert::provider(&record)),
-            credential,
-        }))
+        let response = command(&self.0.state, once, move |plane| {
+            let record = plane.create_provider(new, hash)?;
+            Ok(pb::CreateProviderResponse {
+                provider: Some(convert::provider(&record)),
+                credential,
+            })
+        })
+        .await?;
+        if let Some(provider) = &response.get_ref().provider {
+            tracing::info!(provider = %provider.id, unique_name = provider.unique_name, "provider created");
+        }
+        Ok(response)
     }
 
     async fn get_provider(
@@ -53,9 +67,12 @@ impl AdminService for AdminApi {
         request: Request<pb::GetProviderRequest>,
     ) -> Result<Response<pb::GetProviderResponse>, Status> {
         let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        let state = read(&self.0.state);
+        let (provider, _) = query(&self.0.state, |core| {
+            core.plane.provider(id).map(convert::provider)
+        })
+        .await?;
         Ok(Response::new(pb::GetProviderResponse {
-            provider: Some(convert::provider(state.plane.provider(id)?)),
+            provider: Some(provider),
         }))
     }
 
@@ -65,17 +82,22 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::ListProvidersResponse>, Status> {
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
-        let query = "admin.providers";
-        let after = self.0.page_tokens.read(query, &request.page_token)?;
-        let state = read(&self.0.state);
-        let page = state
-            .plane
-            .providers(after.map(ProviderId::from_uuid), limit);
+        let key = "admin.providers";
+        let after = self.0.page_tokens.read(key, &request.page_token)?;
+        let ((providers, next), _) = query(&self.0.state, |core| {
+            let page = core
+                .plane
+                .providers(after.map(ProviderId::from_uuid), limit);
+            Ok((
+                page.items.into_iter().map(convert::provider).collect(),
+                page.next,
+            ))
+        })
+        .await?;
         Ok(Response::new(pb::ListProvidersResponse {
-            providers: page.items.into_iter().map(convert::provider).collect(),
-            next_page_token: page
-                .next
-                .map(|next| self.0.page_tokens.issue(query, next.as_uuid()))
+            providers,
+            next_page_token: next
+                .map(|next| self.0.page_tokens.issue(key, next.as_uuid()))
                 .unwrap_or_default(),
         }))
     }
@@ -85,62 +107,86 @@ impl AdminService for AdminApi {
         request: Request<pb::UpdateProviderRequest>,
     ) -> Result<Response<pb::UpdateProviderResponse>, Status> {
         let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
         let provider = parse::required("provider", request.provider)?;
         let id: ProviderId = parse::id("provider.id", &provider.id)?;
         let patch = parse::provider_patch(provider, request.update_mask)?;
-        let (record, _) = write(&self.0.state).execute(|plane| plane.update_provider(id, patch))?;
-        Ok(Response::new(pb::UpdateProviderResponse {
-            provider: Some(convert::provider(&record)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let record = plane.update_provider(id, patch)?;
+            Ok(pb::UpdateProviderResponse {
+                provider: Some(convert::provider(&record)),
+            })
+        })
+        .await
     }
 
     async fn activate_provider(
         &self,
         request: Request<pb::ActivateProviderRequest>,
     ) -> Result<Response<pb::ActivateProviderResponse>, Status> {
-        let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        let (record, _) =
-            write(&self.0.state).execute(|plane| plane.set_provider_active(id, true))?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
+        let response = command(&self.0.state, once, move |plane| {
+            let record = plane.set_provider_active(id, true)?;
+            Ok(pb::ActivateProviderResponse {
+                provider: Some(convert::provider(&record)),
+            })
+        })
+        .await?;
         tracing::info!(provider = %id, "provider activated");
-        Ok(Response::new(pb::ActivateProviderResponse {
-            provider: Some(convert::provider(&record)),
-        }))
+        Ok(response)
     }
 
     async fn deactivate_provider(
         &self,
         request: Request<pb::DeactivateProviderRequest>,
     ) -> Result<Response<pb::DeactivateProviderResponse>, Status> {
-        let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        let (record, _) =
-            write(&self.0.state).execute(|plane| plane.set_provider_active(id, false))?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
+        let response = command(&self.0.state, once, move |plane| {
+            let record = plane.set_provider_active(id, false)?;
+            Ok(pb::DeactivateProviderResponse {
+                provider: Some(convert::provider(&record)),
+            })
+        })
+        .await?;
         tracing::info!(provider = %id, "provider deactivated");
-        Ok(Response::new(pb::DeactivateProviderResponse {
-            provider: Some(convert::provider(&record)),
-        }))
+        Ok(response)
     }
 
     async fn delete_provider(
         &self,
         request: Request<pb::DeleteProviderRequest>,
     ) -> Result<Response<pb::DeleteProviderResponse>, Status> {
-        let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
-        write(&self.0.state).execute(|plane| plane.delete_provider(id))?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
+        let response = command(&self.0.state, once, move |plane| {
+            plane.delete_provider(id)?;
+            Ok(pb::DeleteProviderResponse {})
+        })
+        .await?;
         tracing::info!(provider = %id, "provider deleted, credential revoked");
-        Ok(Response::new(pb::DeleteProviderResponse {}))
+        Ok(response)
     }
 
     async fn rotate_provider_credential(
         &self,
         request: Request<pb::RotateProviderCredentialRequest>,
     ) -> Result<Response<pb::RotateProviderCredentialResponse>, Status> {
-        let id: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
-        write(&self.0.state).execute(|plane| plane.rotate_provider_credential(id, hash))?;
+        let response = command(&self.0.state, once, move |plane| {
+            plane.rotate_provider_credential(id, hash)?;
+            Ok(pb::RotateProviderCredentialResponse { credential })
+        })
+        .await?;
         tracing::info!(provider = %id, "provider credential rotated");
-        Ok(Response::new(pb::RotateProviderCredentialResponse {
-            credential,
-        }))
+        Ok(response)
     }
 
     // === agents ===
@@ -149,15 +195,23 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateAgentRequest>,
     ) -> Result<Response<pb::CreateAgentResponse>, Status> {
-        let agent = parse::required("agent", request.into_inner().agent)?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let agent = parse::required("agent", request.agent)?;
         let new = parse::new_agent(agent)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
-        let (record, _) = write(&self.0.state).execute(|plane| plane.create_agent(new, hash))?;
-        tracing::info!(agent = %record.id, "agent created");
-        Ok(Response::new(pb::CreateAgentResponse {
-            agent: Some(convert::agent(&record)),
-            credential,
-        }))
+        let response = command(&self.0.state, once, move |plane| {
+            let record = plane.create_agent(new, hash)?;
+            Ok(pb::CreateAgentResponse {
+                agent: Some(convert::agent(&record)),
+                credential,
+            })
+        })
+        .await?;
+        if let Some(agent) = &response.get_ref().agent {
+            tracing::info!(agent = %agent.id, "agent created");
+        }
+        Ok(response)
     }
 
     async fn get_agent(
@@ -165,10 +219,11 @@ impl AdminService for AdminApi {
         request: Request<pb::GetAgentRequest>,
     ) -> Result<Response<pb::GetAgentResponse>, Status> {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let state = read(&self.0.state);
-        Ok(Response::new(pb::GetAgentResponse {
-            agent: Some(convert::agent(state.plane.agent_record(id)?)),
-        }))
+        let (agent, _) = query(&self.0.state, |core| {
+            core.plane.agent_record(id).map(convert::agent)
+        })
+        .await?;
+        Ok(Response::new(pb::GetAgentResponse { agent: Some(agent) }))
     }
 
     async fn list_agents(
@@ -177,15 +232,20 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
-        let query = "admin.agents";
-        let after = self.0.page_tokens.read(query, &request.page_token)?;
-        let state = read(&self.0.state);
-        let page = state.plane.agents(after.map(AgentId::from_uuid), limit);
+        let key = "admin.agents";
+        let after = self.0.page_tokens.read(key, &request.page_token)?;
+        let ((agents, next), _) = query(&self.0.state, |core| {
+            let page = core.plane.agents(after.map(AgentId::from_uuid), limit);
+            Ok((
+                page.items.into_iter().map(convert::agent).collect(),
+                page.next,
+            ))
+        })
+        .await?;
         Ok(Response::new(pb::ListAgentsResponse {
-            agents: page.items.into_iter().map(convert::agent).collect(),
-            next_page_token: page
-                .next
-                .map(|next| self.0.page_tokens.issue(query, next.as_uuid()))
+            agents,
+            next_page_token: next
+                .map(|next| self.0.page_tokens.issue(key, next.as_uuid()))
                 .unwrap_or_default(),
         }))
     }
@@ -195,37 +255,51 @@ impl AdminService for AdminApi {
         request: Request<pb::UpdateAgentRequest>,
     ) -> Result<Response<pb::UpdateAgentResponse>, Status> {
         let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
         let agent = parse::required("agent", request.agent)?;
         let id: AgentId = parse::id("agent.id", &agent.id)?;
         let patch = parse::agent_patch(agent, request.update_mask)?;
-        let (record, _) = write(&self.0.state).execute(|plane| plane.update_agent(id, patch))?;
-        Ok(Response::new(pb::UpdateAgentResponse {
-            agent: Some(convert::agent(&record)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let record = plane.update_agent(id, patch)?;
+            Ok(pb::UpdateAgentResponse {
+                agent: Some(convert::agent(&record)),
+            })
+        })
+        .await
     }
 
     async fn delete_agent(
         &self,
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
-        let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let force = request.get_ref().force;
-        let (closed, _) = write(&self.0.state).execute(|plane| plane.delete_agent(id, force))?;
-        tracing::info!(agent = %id, closed_sessions = closed.len(), "agent deleted, credential revoked");
-        Ok(Response::new(pb::DeleteAgentResponse {}))
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: AgentId = parse::id("agent_id", &request.agent_id)?;
+        let force = request.force;
+        let response = command(&self.0.state, once, move |plane| {
+            let closed = plane.delete_agent(id, force)?;
+            tracing::info!(agent = %id, closed_sessions = closed.len(), "agent deleted, credential revoked");
+            Ok(pb::DeleteAgentResponse {})
+        })
+        .await?;
+        Ok(response)
     }
 
     async fn rotate_agent_credential(
         &self,
         request: Request<pb::RotateAgentCredentialRequest>,
     ) -> Result<Response<pb::RotateAgentCredentialResponse>, Status> {
-        let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id: AgentId = parse::id("agent_id", &request.agent_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
-        write(&self.0.state).execute(|plane| plane.rotate_agent_credential(id, hash))?;
+        let response = command(&self.0.state, once, move |plane| {
+            plane.rotate_agent_credential(id, hash)?;
+            Ok(pb::RotateAgentCredentialResponse { credential })
+        })
+        .await?;
         tracing::info!(agent = %id, "agent credential rotated");
-        Ok(Response::new(pb::RotateAgentCredentialResponse {
-            credential,
-        }))
+        Ok(response)
     }
 
     // === desks and sessions ===
@@ -235,9 +309,8 @@ impl AdminService for AdminApi {
         request: Request<pb::AdminServiceGetDeskRequest>,
     ) -> Result<Response<pb::AdminServiceGetDeskResponse>, Status> {
         let id: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let core = read(&self.0.state);
-        let desk = convert::desk(core.plane.desk(id)?);
-        let at = core.position();
+        let (desk, at) =
+            query(&self.0.state, |core| core.plane.desk(id).map(convert::desk)).await?;
         Ok(Response::new(pb::AdminServiceGetDeskResponse {
             desk: Some(desk),
             log_id: at.log_id,
@@ -250,9 +323,10 @@ impl AdminService for AdminApi {
         request: Request<pb::AdminServiceGetSessionRequest>,
     ) -> Result<Response<pb::AdminServiceGetSessionResponse>, Status> {
         let id: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let core = read(&self.0.state);
-        let session = convert::session(core.plane.session(id)?);
-        let at = core.position();
+        let (session, at) = query(&self.0.state, |core| {
+            core.plane.session(id).map(convert::session)
+        })
+        .await?;
         Ok(Response::new(pb::AdminServiceGetSessionResponse {
             session: Some(session),
             log_id: at.log_id,
@@ -271,24 +345,31 @@ impl AdminService for AdminApi {
             show_closed: request.show_closed,
         };
         let limit = page_size(request.page_size)?;
-        let query = format!(
+        let key = format!(
             "admin.sessions agent={} provider={} closed={}",
             request.agent_id, request.provider_id, request.show_closed
         );
-        let after = self.0.page_tokens.read(&query, &request.page_token)?;
-        let core = read(&self.0.state);
-        let page = core
-            .plane
-            .sessions(filter, after.map(SessionId::from_uuid), limit);
-        let at = core.position();
+        let after = self.0.page_tokens.read(&key, &request.page_token)?;
+        let ((sessions, next), at) = query(&self.0.state, |core| {
+            let page = core
+                .plane
+                .sessions(filter, after.map(SessionId::from_uuid), limit);
+            Ok((
+                page.items
+                    .into_iter()
+                    .map(convert::session)
+                    .collect::<Vec<_>>(),
+                page.next,
+            ))
+        })
+        .await?;
         Ok(Response::new(pb::AdminServiceListSessionsResponse {
+            next_page_token: next
+                .map(|next| self.0.page_tokens.issue(&key, next.as_uuid()))
+                .unwrap_or_default(),
+            sessions,
             log_id: at.log_id,
             sequence: at.sequence,
-            next_page_token: page
-                .next
-                .map(|next| self.0.page_tokens.issue(&query, next.as_uuid()))
-                .unwrap_or_default(),
-            sessions: page.items.into_iter().map(convert::session).collect(),
         }))
     }
 
@@ -300,7 +381,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let request = request.into_inner();
         let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
-        let stream = open(&self.0.state, Scope::Everything, opening)?;
+        let stream = open(&self.0.state, Scope::Everything, opening).await?;
         Ok(Response::new(stream.into_responses(|message| {
             pb::WatchResponse {
                 message: Some(message),
@@ -314,23 +395,28 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreatePresenceRequest>,
     ) -> Result<Response<pb::CreatePresenceResponse>, Status> {
-        let presence = parse::required("presence", request.into_inner().presence)?;
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let presence = parse::required("presence", request.presence)?;
         let presence = parse::presence(presence)?;
-        let (presence, _) =
-            write(&self.0.state).execute(|plane| plane.create_presence(presence))?;
-        Ok(Response::new(pb::CreatePresenceResponse {
-            presence: Some(convert::presence(&presence)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let presence = plane.create_presence(presence)?;
+            Ok(pb::CreatePresenceResponse {
+                presence: Some(convert::presence(&presence)),
+            })
+        })
+        .await
     }
 
     async fn list_presences(
         &self,
         _request: Request<pb::ListPresencesRequest>,
     ) -> Result<Response<pb::ListPresencesResponse>, Status> {
-        let core = read(&self.0.state);
-        Ok(Response::new(pb::ListPresencesResponse {
-            presences: core.plane.presences().map(convert::presence).collect(),
-        }))
+        let (presences, _) = query(&self.0.state, |core| {
+            Ok(core.plane.presences().map(convert::presence).collect())
+        })
+        .await?;
+        Ok(Response::new(pb::ListPresencesResponse { presences }))
     }
 
     async fn update_presence(
@@ -338,22 +424,30 @@ impl AdminService for AdminApi {
         request: Request<pb::UpdatePresenceRequest>,
     ) -> Result<Response<pb::UpdatePresenceResponse>, Status> {
         let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
         let presence = parse::required("presence", request.presence)?;
         let id = presence.presence_id.clone();
         let patch = parse::presence_patch(presence, request.update_mask)?;
-        let (presence, _) =
-            write(&self.0.state).execute(|plane| plane.update_presence(&id, patch))?;
-        Ok(Response::new(pb::UpdatePresenceResponse {
-            presence: Some(convert::presence(&presence)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let presence = plane.update_presence(&id, patch)?;
+            Ok(pb::UpdatePresenceResponse {
+                presence: Some(convert::presence(&presence)),
+            })
+        })
+        .await
     }
 
     async fn delete_presence(
         &self,
         request: Request<pb::DeletePresenceRequest>,
     ) -> Result<Response<pb::DeletePresenceResponse>, Status> {
-        let id = request.into_inner().presence_id;
-        write(&self.0.state).execute(|plane| plane.delete_presence(&id))?;
-        Ok(Response::new(pb::DeletePresenceResponse {}))
+        let request = request.into_inner();
+        let once = once(&request.request_id, &request)?;
+        let id = request.presence_id;
+        command(&self.0.state, once, move |plane| {
+            plane.delete_presence(&id)?;
+            Ok(pb::DeletePresenceResponse {})
+        })
+        .await
     }
 }

@@ -1,19 +1,33 @@
 //! `cif.v1.AgentService`.
 
-use std::time::Instant;
+use std::time::SystemTime;
 
-use cif_sdk::ids::{SessionId, TabId};
+use cif_sdk::ids::{AgentId, SessionId, TabId};
 use cif_sdk::pb;
 use cif_sdk::pb::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
 
 use super::stream::{ResponseStream, open, opening};
-use super::{Context, caller_agent, convert, parse, read, write};
+use super::{Context, Idempotency, caller_agent, command, convert, parse, query};
+use crate::domain::Principal;
 use crate::domain::control_plane::PanelChange;
 use crate::domain::events::{ClickToAct, Scope};
 use crate::domain::toast::ToastKey;
 
 pub struct AgentApi(pub Context);
+
+/// The request id of an agent's request.
+fn once<M: prost::Message>(
+    caller: AgentId,
+    request_id: &str,
+    request: &M,
+) -> Result<Option<Idempotency>, Status> {
+    Ok(Idempotency::of(
+        Principal::Agent(caller),
+        request_id,
+        request,
+    )?)
+}
 
 #[tonic::async_trait]
 impl AgentService for AgentApi {
@@ -22,9 +36,10 @@ impl AgentService for AgentApi {
         request: Request<pb::GetDeskRequest>,
     ) -> Result<Response<pb::GetDeskResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let core = read(&self.0.state);
-        let desk = convert::desk(core.plane.desk(caller)?);
-        let at = core.position();
+        let (desk, at) = query(&self.0.state, |core| {
+            core.plane.desk(caller).map(convert::desk)
+        })
+        .await?;
         Ok(Response::new(pb::GetDeskResponse {
             desk: Some(desk),
             log_id: at.log_id,
@@ -37,14 +52,17 @@ impl AgentService for AgentApi {
         request: Request<pb::SwitchSessionRequest>,
     ) -> Result<Response<pb::SwitchSessionResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let (desk, at) = write(&self.0.state)
-            .execute(|plane| plane.switch_session(caller, session).map(convert::desk))?;
-        Ok(Response::new(pb::SwitchSessionResponse {
-            desk: Some(desk),
-            log_id: at.log_id,
-            sequence: at.sequence,
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        command(&self.0.state, once, move |plane| {
+            let desk = plane.switch_session(caller, session, request.expected_version)?;
+            Ok(pb::SwitchSessionResponse {
+                desk: Some(convert::desk(desk)),
+                ..Default::default()
+            })
+        })
+        .await
     }
 
     async fn close_session(
@@ -52,17 +70,17 @@ impl AgentService for AgentApi {
         request: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let (desk, at) = write(&self.0.state).execute(|plane| {
-            plane
-                .close_session_as_agent(caller, session)
-                .map(convert::desk)
-        })?;
-        Ok(Response::new(pb::CloseSessionResponse {
-            desk: Some(desk),
-            log_id: at.log_id,
-            sequence: at.sequence,
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let session: SessionId = parse::id("session_id", &request.session_id)?;
+        command(&self.0.state, once, move |plane| {
+            let desk = plane.close_session_as_agent(caller, session, request.expected_version)?;
+            Ok(pb::CloseSessionResponse {
+                desk: Some(convert::desk(desk)),
+                ..Default::default()
+            })
+        })
+        .await
     }
 
     type SubscribeStream = ResponseStream<pb::AgentServiceSubscribeResponse>;
@@ -74,7 +92,7 @@ impl AgentService for AgentApi {
         let caller = caller_agent(&request)?;
         let request = request.into_inner();
         let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
-        let stream = open(&self.0.state, Scope::Agent(caller), opening)?;
+        let stream = open(&self.0.state, Scope::Agent(caller), opening).await?;
         Ok(Response::new(stream.into_responses(|message| {
             pb::AgentServiceSubscribeResponse {
                 message: Some(message),
@@ -89,11 +107,16 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceFocusTabRequest>,
     ) -> Result<Response<pb::AgentServiceFocusTabResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
-        let (tab, _) = write(&self.0.state).execute(|plane| plane.agent_focus_tab(caller, tab))?;
-        Ok(Response::new(pb::AgentServiceFocusTabResponse {
-            tab: Some(convert::tab(&tab, true)),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        command(&self.0.state, once, move |plane| {
+            let tab = plane.agent_focus_tab(caller, tab)?;
+            Ok(pb::AgentServiceFocusTabResponse {
+                tab: Some(convert::tab(&tab, true)),
+            })
+        })
+        .await
     }
 
     async fn close_tab(
@@ -101,12 +124,16 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceCloseTabRequest>,
     ) -> Result<Response<pb::AgentServiceCloseTabResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
-        let (session, _) = write(&self.0.state)
-            .execute(|plane| plane.agent_close_tab(caller, tab).map(convert::session))?;
-        Ok(Response::new(pb::AgentServiceCloseTabResponse {
-            session: Some(session),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        command(&self.0.state, once, move |plane| {
+            let session = plane.agent_close_tab(caller, tab).map(convert::session)?;
+            Ok(pb::AgentServiceCloseTabResponse {
+                session: Some(session),
+            })
+        })
+        .await
     }
 
     async fn set_mode(
@@ -114,15 +141,17 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceSetModeRequest>,
     ) -> Result<Response<pb::AgentServiceSetModeResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let mode = parse::panel_mode("mode", request.get_ref().mode)?;
-        let (mode, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .agent_set_panel(caller, PanelChange::Mode(mode))
-                .map(|desk| desk.panel_mode)
-        })?;
-        Ok(Response::new(pb::AgentServiceSetModeResponse {
-            mode: convert::panel_mode(mode) as i32,
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let mode = parse::panel_mode("mode", request.mode)?;
+        command(&self.0.state, once, move |plane| {
+            let desk =
+                plane.agent_set_panel(caller, PanelChange::Mode(mode), request.expected_version)?;
+            Ok(pb::AgentServiceSetModeResponse {
+                mode: convert::panel_mode(desk.panel_mode) as i32,
+            })
+        })
+        .await
     }
 
     async fn set_width(
@@ -130,13 +159,19 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceSetWidthRequest>,
     ) -> Result<Response<pb::AgentServiceSetWidthResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let width = request.get_ref().width;
-        let (width, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .agent_set_panel(caller, PanelChange::Width(width))
-                .map(|desk| desk.panel_width)
-        })?;
-        Ok(Response::new(pb::AgentServiceSetWidthResponse { width }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        command(&self.0.state, once, move |plane| {
+            let desk = plane.agent_set_panel(
+                caller,
+                PanelChange::Width(request.width),
+                request.expected_version,
+            )?;
+            Ok(pb::AgentServiceSetWidthResponse {
+                width: desk.panel_width,
+            })
+        })
+        .await
     }
 
     async fn respond_to_notification(
@@ -145,15 +180,19 @@ impl AgentService for AgentApi {
     ) -> Result<Response<pb::RespondToNotificationResponse>, Status> {
         let caller = caller_agent(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let key = ToastKey {
             provider: parse::id("provider_id", &request.provider_id)?,
             id: parse::id("notification_id", &request.notification_id)?,
         };
-        let (resolution, _) = write(&self.0.state)
-            .execute(|plane| plane.respond_to_toast(caller, key, request.accept, Instant::now()))?;
-        Ok(Response::new(pb::RespondToNotificationResponse {
-            result: Some(convert::notification_result(key, resolution)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let resolution =
+                plane.respond_to_toast(caller, key, request.accept, SystemTime::now())?;
+            Ok(pb::RespondToNotificationResponse {
+                result: Some(convert::notification_result(key, resolution)),
+            })
+        })
+        .await
     }
 
     async fn set_presence(
@@ -161,12 +200,16 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceSetPresenceRequest>,
     ) -> Result<Response<pb::AgentServiceSetPresenceResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let id = request.into_inner().presence_id;
-        let (presence, _) =
-            write(&self.0.state).execute(|plane| plane.agent_set_presence(caller, &id))?;
-        Ok(Response::new(pb::AgentServiceSetPresenceResponse {
-            presence: Some(convert::presence(&presence)),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        command(&self.0.state, once, move |plane| {
+            let presence =
+                plane.agent_set_presence(caller, &request.presence_id, request.expected_version)?;
+            Ok(pb::AgentServiceSetPresenceResponse {
+                presence: Some(convert::presence(&presence)),
+            })
+        })
+        .await
     }
 
     async fn get_presence(
@@ -174,10 +217,14 @@ impl AgentService for AgentApi {
         request: Request<pb::AgentServiceGetPresenceRequest>,
     ) -> Result<Response<pb::AgentServiceGetPresenceResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let core = read(&self.0.state);
-        let desk = core.plane.desk(caller)?;
+        let (presence, _) = query(&self.0.state, |core| {
+            core.plane
+                .desk(caller)
+                .map(|desk| desk.agent.desk.presence.as_ref().map(convert::presence))
+        })
+        .await?;
         Ok(Response::new(pb::AgentServiceGetPresenceResponse {
-            presence: desk.agent.desk.presence.as_ref().map(convert::presence),
+            presence,
         }))
     }
 
@@ -185,9 +232,12 @@ impl AgentService for AgentApi {
         &self,
         _request: Request<pb::AgentServiceListPresencesRequest>,
     ) -> Result<Response<pb::AgentServiceListPresencesResponse>, Status> {
-        let core = read(&self.0.state);
+        let (presences, _) = query(&self.0.state, |core| {
+            Ok(core.plane.presences().map(convert::presence).collect())
+        })
+        .await?;
         Ok(Response::new(pb::AgentServiceListPresencesResponse {
-            presences: core.plane.presences().map(convert::presence).collect(),
+            presences,
         }))
     }
 
@@ -197,17 +247,20 @@ impl AgentService for AgentApi {
     ) -> Result<Response<pb::ClickToActResponse>, Status> {
         let caller = caller_agent(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let click = ClickToAct {
             value: request.value,
             name: request.name,
             format: request.format,
             entity_logical_name: request.entity_logical_name,
         };
-        let (provider, _) =
-            write(&self.0.state).execute(|plane| plane.click_to_act(caller, click))?;
-        Ok(Response::new(pb::ClickToActResponse {
-            provider_id: provider.to_string(),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let provider = plane.click_to_act(caller, click)?;
+            Ok(pb::ClickToActResponse {
+                provider_id: provider.to_string(),
+            })
+        })
+        .await
     }
 
     async fn raise_event(
@@ -216,11 +269,14 @@ impl AgentService for AgentApi {
     ) -> Result<Response<pb::AgentServiceRaiseEventResponse>, Status> {
         let caller = caller_agent(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let to = parse::optional_id("provider_id", &request.provider_id)?;
-        let (provider, _) = write(&self.0.state)
-            .execute(|plane| plane.agent_raise_event(caller, to, request.name, request.payload))?;
-        Ok(Response::new(pb::AgentServiceRaiseEventResponse {
-            provider_id: provider.to_string(),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let provider = plane.agent_raise_event(caller, to, request.name, request.payload)?;
+            Ok(pb::AgentServiceRaiseEventResponse {
+                provider_id: provider.to_string(),
+            })
+        })
+        .await
     }
 }

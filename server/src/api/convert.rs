@@ -127,6 +127,7 @@ fn session_parts(
             .map(|tab| tab.id.to_string())
             .unwrap_or_default(),
         marks: Some(marks(&session.marks)),
+        version: session.version,
     }
 }
 
@@ -225,8 +226,8 @@ pub fn notification(toast: &Toast) -> pb::Notification {
             pb::NotificationState::Queued
         } as i32,
         raise_time: Some(timestamp(toast.raised)),
-        show_time: toast.shown.map(|(time, _)| timestamp(time)),
-        expire_time: toast.expires().map(timestamp),
+        show_time: toast.shown.map(timestamp),
+        expire_time: toast.deadline().map(timestamp),
     }
 }
 
@@ -357,5 +358,6 @@ pub fn desk(view: DeskView<'_>) -> pb::Desk {
         panel_width: desk.panel_width,
         presence: desk.presence.as_ref().map(presence),
         notifications: view.toasts.into_iter().map(notification).collect(),
+        version: desk.version,
     }
 }

@@ -1,6 +1,6 @@
 //! `cif.v1.ProviderService`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use cif_sdk::ids::{AgentId, NotificationId, SessionId, TabId};
 use cif_sdk::pb;
@@ -9,14 +9,29 @@ use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
 use super::stream::{ResponseStream, agent_filter, open, opening};
-use super::{Context, caller_provider, convert, parse, read, to_status, write};
+use super::{
+    Context, Idempotency, caller_provider, command, convert, parse, query, to_status, write,
+};
 use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
 use crate::domain::events::Scope;
 use crate::domain::tab::NewTab;
 use crate::domain::toast::{Raised, ToastKey};
-use crate::domain::{DomainError, Reason};
+use crate::domain::{DomainError, Principal, Reason};
 
 pub struct ProviderApi(pub Context);
+
+/// The request id of a provider's request.
+fn once<M: prost::Message>(
+    caller: cif_sdk::ids::ProviderId,
+    request_id: &str,
+    request: &M,
+) -> Result<Option<Idempotency>, Status> {
+    Ok(Idempotency::of(
+        Principal::Provider(caller),
+        request_id,
+        request,
+    )?)
+}
 
 #[tonic::async_trait]
 impl ProviderService for ProviderApi {
@@ -26,19 +41,22 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::CreateSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let new = NewSession {
             agent: parse::id("agent_id", &request.agent_id)?,
             template: request.template,
             title: request.title,
             context: request.context.into_iter().collect(),
         };
-        let (session, at) = write(&self.0.state)
-            .execute(|plane| plane.create_session(caller, new).map(convert::session))?;
-        Ok(Response::new(pb::CreateSessionResponse {
-            session: Some(session),
-            log_id: at.log_id,
-            sequence: at.sequence,
-        }))
+        command(&self.0.state, once, move |plane| {
+            plane
+                .create_session(caller, new)
+                .map(|view| pb::CreateSessionResponse {
+                    session: Some(convert::session(view)),
+                    ..Default::default()
+                })
+        })
+        .await
     }
 
     async fn can_create_session(
@@ -47,9 +65,10 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::CanCreateSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let room = read(&self.0.state)
-            .plane
-            .can_create_session(caller, agent)?;
+        let (room, _) = query(&self.0.state, |core| {
+            core.plane.can_create_session(caller, agent)
+        })
+        .await?;
         Ok(Response::new(pb::CanCreateSessionResponse {
             can_create: room.remaining > 0,
             remaining: room.remaining,
@@ -63,9 +82,12 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let id: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let core = read(&self.0.state);
-        let session = convert::session(core.plane.provider_session(caller, id)?);
-        let at = core.position();
+        let (session, at) = query(&self.0.state, |core| {
+            core.plane
+                .provider_session(caller, id)
+                .map(convert::session)
+        })
+        .await?;
         Ok(Response::new(pb::GetSessionResponse {
             session: Some(session),
             log_id: at.log_id,
@@ -81,26 +103,33 @@ impl ProviderService for ProviderApi {
         let request = request.into_inner();
         let agent: Option<AgentId> = parse::optional_id("agent_id", &request.agent_id)?;
         let limit = page_size(request.page_size)?;
-        let query = format!(
+        let query_key = format!(
             "provider.sessions caller={caller} agent={} closed={}",
             request.agent_id, request.show_closed
         );
-        let after = self.0.page_tokens.read(&query, &request.page_token)?;
-        let core = read(&self.0.state);
-        let page = core.plane.provider_sessions(
-            caller,
-            agent,
-            request.show_closed,
-            after.map(SessionId::from_uuid),
-            limit,
-        )?;
-        let at = core.position();
+        let after = self.0.page_tokens.read(&query_key, &request.page_token)?;
+        let ((sessions, next), at) = query(&self.0.state, |core| {
+            let page = core.plane.provider_sessions(
+                caller,
+                agent,
+                request.show_closed,
+                after.map(SessionId::from_uuid),
+                limit,
+            )?;
+            Ok((
+                page.items
+                    .into_iter()
+                    .map(convert::session)
+                    .collect::<Vec<_>>(),
+                page.next,
+            ))
+        })
+        .await?;
         Ok(Response::new(pb::ListSessionsResponse {
-            next_page_token: page
-                .next
-                .map(|next| self.0.page_tokens.issue(&query, next.as_uuid()))
+            next_page_token: next
+                .map(|next| self.0.page_tokens.issue(&query_key, next.as_uuid()))
                 .unwrap_or_default(),
-            sessions: page.items.into_iter().map(convert::session).collect(),
+            sessions,
             log_id: at.log_id,
             sequence: at.sequence,
         }))
@@ -112,7 +141,10 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetFocusedSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let focused = read(&self.0.state).plane.focused_session(caller, agent)?;
+        let (focused, _) = query(&self.0.state, |core| {
+            core.plane.focused_session(caller, agent)
+        })
+        .await?;
         let (session_id, home) = match focused {
             FocusedSession::Home(id) => (id.to_string(), true),
             FocusedSession::Own(id) => (id.to_string(), false),
@@ -138,7 +170,7 @@ impl ProviderService for ProviderApi {
             provider: caller,
             agents,
         };
-        let stream = open(&self.0.state, scope, opening)?;
+        let stream = open(&self.0.state, scope, opening).await?;
         Ok(Response::new(stream.into_responses(|message| {
             pb::SubscribeResponse {
                 message: Some(message),
@@ -154,18 +186,21 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::RequestFocusSessionResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
-        let ((marked, view), _) = write(&self.0.state).execute(|plane| {
-            let marked = plane.request_focus_session(caller, session, request.messages_count)?;
-            Ok((
-                marked,
-                convert::session(plane.provider_session(caller, session)?),
-            ))
-        })?;
-        Ok(Response::new(pb::RequestFocusSessionResponse {
-            session: Some(view),
-            already_focused: marked == Marked::AlreadyFocused,
-        }))
+        command(&self.0.state, once, move |plane| {
+            let marked = plane.request_focus_session(
+                caller,
+                session,
+                request.expected_version,
+                request.messages_count,
+            )?;
+            Ok(pb::RequestFocusSessionResponse {
+                session: Some(convert::session(plane.provider_session(caller, session)?)),
+                already_focused: marked == Marked::AlreadyFocused,
+            })
+        })
+        .await
     }
 
     async fn notify_new_activity(
@@ -174,18 +209,21 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::NotifyNewActivityResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
-        let ((marked, view), _) = write(&self.0.state).execute(|plane| {
-            let marked = plane.notify_new_activity(caller, session, request.count)?;
-            Ok((
-                marked,
-                convert::session(plane.provider_session(caller, session)?),
-            ))
-        })?;
-        Ok(Response::new(pb::NotifyNewActivityResponse {
-            session: Some(view),
-            already_focused: marked == Marked::AlreadyFocused,
-        }))
+        command(&self.0.state, once, move |plane| {
+            let marked = plane.notify_new_activity(
+                caller,
+                session,
+                request.expected_version,
+                request.count,
+            )?;
+            Ok(pb::NotifyNewActivityResponse {
+                session: Some(convert::session(plane.provider_session(caller, session)?)),
+                already_focused: marked == Marked::AlreadyFocused,
+            })
+        })
+        .await
     }
 
     async fn notify_kpi_breach(
@@ -194,14 +232,21 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::NotifyKpiBreachResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
-        let (view, _) = write(&self.0.state).execute(|plane| {
-            plane.notify_kpi_breach(caller, session, request.reset, request.details)?;
-            Ok(convert::session(plane.provider_session(caller, session)?))
-        })?;
-        Ok(Response::new(pb::NotifyKpiBreachResponse {
-            session: Some(view),
-        }))
+        command(&self.0.state, once, move |plane| {
+            plane.notify_kpi_breach(
+                caller,
+                session,
+                request.expected_version,
+                request.reset,
+                request.details,
+            )?;
+            Ok(pb::NotifyKpiBreachResponse {
+                session: Some(convert::session(plane.provider_session(caller, session)?)),
+            })
+        })
+        .await
     }
 
     async fn set_session_title(
@@ -210,15 +255,20 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::SetSessionTitleResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
-        let (view, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .set_session_title(caller, session, request.title)
-                .map(convert::session)
-        })?;
-        Ok(Response::new(pb::SetSessionTitleResponse {
-            session: Some(view),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let view = plane.set_session_title(
+                caller,
+                session,
+                request.expected_version,
+                request.title,
+            )?;
+            Ok(pb::SetSessionTitleResponse {
+                session: Some(convert::session(view)),
+            })
+        })
+        .await
     }
 
     async fn update_session_context(
@@ -227,20 +277,21 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::UpdateSessionContextResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
-        let (view, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .update_session_context(
-                    caller,
-                    session,
-                    request.set.into_iter().collect(),
-                    request.delete,
-                )
-                .map(convert::session)
-        })?;
-        Ok(Response::new(pb::UpdateSessionContextResponse {
-            session: Some(view),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let view = plane.update_session_context(
+                caller,
+                session,
+                request.expected_version,
+                request.set.into_iter().collect(),
+                request.delete,
+            )?;
+            Ok(pb::UpdateSessionContextResponse {
+                session: Some(convert::session(view)),
+            })
+        })
+        .await
     }
 
     // === tabs (rule 3) ===
@@ -251,18 +302,22 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::CreateTabResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let new = NewTab {
             session: parse::id("session_id", &request.session_id)?,
             page: parse::tab_page(request.page)?,
             template: request.template,
             title: request.title,
             focus: request.focus,
+            expected_version: request.expected_version,
         };
-        let ((tab, focused), _) =
-            write(&self.0.state).execute(|plane| plane.create_tab(caller, new))?;
-        Ok(Response::new(pb::CreateTabResponse {
-            tab: Some(convert::tab(&tab, focused)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let (tab, focused) = plane.create_tab(caller, new)?;
+            Ok(pb::CreateTabResponse {
+                tab: Some(convert::tab(&tab, focused)),
+            })
+        })
+        .await
     }
 
     async fn list_tabs(
@@ -271,8 +326,12 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::ListTabsResponse>, Status> {
         let caller = caller_provider(&request)?;
         let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let core = read(&self.0.state);
-        let view = convert::session(core.plane.provider_session(caller, session)?);
+        let (view, _) = query(&self.0.state, |core| {
+            core.plane
+                .provider_session(caller, session)
+                .map(convert::session)
+        })
+        .await?;
         Ok(Response::new(pb::ListTabsResponse { tabs: view.tabs }))
     }
 
@@ -282,8 +341,12 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetFocusedTabResponse>, Status> {
         let caller = caller_provider(&request)?;
         let session: SessionId = parse::id("session_id", &request.get_ref().session_id)?;
-        let core = read(&self.0.state);
-        let view = convert::session(core.plane.provider_session(caller, session)?);
+        let (view, _) = query(&self.0.state, |core| {
+            core.plane
+                .provider_session(caller, session)
+                .map(convert::session)
+        })
+        .await?;
         Ok(Response::new(pb::GetFocusedTabResponse {
             tab: view.tabs.into_iter().find(|tab| tab.focused),
         }))
@@ -294,12 +357,16 @@ impl ProviderService for ProviderApi {
         request: Request<pb::FocusTabRequest>,
     ) -> Result<Response<pb::FocusTabResponse>, Status> {
         let caller = caller_provider(&request)?;
-        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
-        let (tab, _) =
-            write(&self.0.state).execute(|plane| plane.provider_focus_tab(caller, tab))?;
-        Ok(Response::new(pb::FocusTabResponse {
-            tab: Some(convert::tab(&tab, true)),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        command(&self.0.state, once, move |plane| {
+            let tab = plane.provider_focus_tab(caller, tab)?;
+            Ok(pb::FocusTabResponse {
+                tab: Some(convert::tab(&tab, true)),
+            })
+        })
+        .await
     }
 
     async fn refresh_tab(
@@ -307,13 +374,17 @@ impl ProviderService for ProviderApi {
         request: Request<pb::RefreshTabRequest>,
     ) -> Result<Response<pb::RefreshTabResponse>, Status> {
         let caller = caller_provider(&request)?;
-        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
-        let (tab, _) = write(&self.0.state).execute(|plane| {
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        command(&self.0.state, once, move |plane| {
             let tab = plane.refresh_tab(caller, tab)?;
             let focused = plane.is_focused_tab(&tab);
-            Ok(convert::tab(&tab, focused))
-        })?;
-        Ok(Response::new(pb::RefreshTabResponse { tab: Some(tab) }))
+            Ok(pb::RefreshTabResponse {
+                tab: Some(convert::tab(&tab, focused)),
+            })
+        })
+        .await
     }
 
     async fn set_tab_title(
@@ -322,13 +393,16 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::SetTabTitleResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let tab: TabId = parse::id("tab_id", &request.tab_id)?;
-        let (tab, _) = write(&self.0.state).execute(|plane| {
+        command(&self.0.state, once, move |plane| {
             let tab = plane.set_tab_title(caller, tab, request.title)?;
             let focused = plane.is_focused_tab(&tab);
-            Ok(convert::tab(&tab, focused))
-        })?;
-        Ok(Response::new(pb::SetTabTitleResponse { tab: Some(tab) }))
+            Ok(pb::SetTabTitleResponse {
+                tab: Some(convert::tab(&tab, focused)),
+            })
+        })
+        .await
     }
 
     async fn close_tab(
@@ -336,12 +410,18 @@ impl ProviderService for ProviderApi {
         request: Request<pb::CloseTabRequest>,
     ) -> Result<Response<pb::CloseTabResponse>, Status> {
         let caller = caller_provider(&request)?;
-        let tab: TabId = parse::id("tab_id", &request.get_ref().tab_id)?;
-        let (session, _) = write(&self.0.state)
-            .execute(|plane| plane.provider_close_tab(caller, tab).map(convert::session))?;
-        Ok(Response::new(pb::CloseTabResponse {
-            session: Some(session),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let tab: TabId = parse::id("tab_id", &request.tab_id)?;
+        command(&self.0.state, once, move |plane| {
+            let session = plane
+                .provider_close_tab(caller, tab)
+                .map(convert::session)?;
+            Ok(pb::CloseTabResponse {
+                session: Some(session),
+            })
+        })
+        .await
     }
 
     // === the panel (rule 10) ===
@@ -352,16 +432,21 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::SetModeResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
         let mode = parse::panel_mode("mode", request.mode)?;
-        let (mode, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .provider_set_panel(caller, agent, PanelChange::Mode(mode))
-                .map(|desk| desk.panel_mode)
-        })?;
-        Ok(Response::new(pb::SetModeResponse {
-            mode: convert::panel_mode(mode) as i32,
-        }))
+        command(&self.0.state, once, move |plane| {
+            let desk = plane.provider_set_panel(
+                caller,
+                agent,
+                PanelChange::Mode(mode),
+                request.expected_version,
+            )?;
+            Ok(pb::SetModeResponse {
+                mode: convert::panel_mode(desk.panel_mode) as i32,
+            })
+        })
+        .await
     }
 
     async fn get_mode(
@@ -370,10 +455,12 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetModeResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let mode = read(&self.0.state)
-            .plane
-            .provider_desk(caller, agent)?
-            .panel_mode;
+        let (mode, _) = query(&self.0.state, |core| {
+            core.plane
+                .provider_desk(caller, agent)
+                .map(|desk| desk.panel_mode)
+        })
+        .await?;
         Ok(Response::new(pb::GetModeResponse {
             mode: convert::panel_mode(mode) as i32,
         }))
@@ -385,13 +472,20 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::SetWidthResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
-        let (width, _) = write(&self.0.state).execute(|plane| {
-            plane
-                .provider_set_panel(caller, agent, PanelChange::Width(request.width))
-                .map(|desk| desk.panel_width)
-        })?;
-        Ok(Response::new(pb::SetWidthResponse { width }))
+        command(&self.0.state, once, move |plane| {
+            let desk = plane.provider_set_panel(
+                caller,
+                agent,
+                PanelChange::Width(request.width),
+                request.expected_version,
+            )?;
+            Ok(pb::SetWidthResponse {
+                width: desk.panel_width,
+            })
+        })
+        .await
     }
 
     async fn get_width(
@@ -400,10 +494,12 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetWidthResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let width = read(&self.0.state)
-            .plane
-            .provider_desk(caller, agent)?
-            .panel_width;
+        let (width, _) = query(&self.0.state, |core| {
+            core.plane
+                .provider_desk(caller, agent)
+                .map(|desk| desk.panel_width)
+        })
+        .await?;
         Ok(Response::new(pb::GetWidthResponse { width }))
     }
 
@@ -420,18 +516,23 @@ impl ProviderService for ProviderApi {
             provider: caller,
             id: new.id,
         };
-        let mut waiting = {
+        let (raised, waiting) = {
             let mut core = write(&self.0.state);
-            let (raised, _) =
-                core.execute(|plane| plane.raise_toast(caller, new, Instant::now()))?;
-            match raised {
-                Raised::Resolved(resolution) => {
-                    return Ok(Response::new(pb::NotifyEventResponse {
-                        result: Some(convert::notification_result(key, resolution)),
-                    }));
-                }
-                Raised::Pending(key) => core.wait_for_toast(key),
-            }
+            let committed =
+                core.execute(|plane| plane.raise_toast(caller, new, SystemTime::now()))?;
+            // Subscribed under the same lock, so the outcome cannot slip by.
+            let waiting =
+                matches!(committed.answer(), Raised::Pending(_)).then(|| core.wait_for_toast(key));
+            (committed, waiting)
+        };
+        let (raised, _) = raised.confirmed().await?;
+        let (Raised::Pending(_), Some(mut waiting)) = (raised, waiting) else {
+            let Raised::Resolved(resolution) = raised else {
+                unreachable!("a pending toast has a waiter");
+            };
+            return Ok(Response::new(pb::NotifyEventResponse {
+                result: Some(convert::notification_result(key, resolution)),
+            }));
         };
         // If the caller's deadline comes first, the call ends with DEADLINE_EXCEEDED and the
         // toast stays: a call with the same notification_id waits for it again. The answer is
@@ -475,18 +576,22 @@ impl ProviderService for ProviderApi {
         request: Request<pb::CancelEventRequest>,
     ) -> Result<Response<pb::CancelEventResponse>, Status> {
         let caller = caller_provider(&request)?;
-        let id: NotificationId = parse::id("notification_id", &request.get_ref().notification_id)?;
-        let (resolution, _) =
-            write(&self.0.state).execute(|plane| plane.cancel_toast(caller, id, Instant::now()))?;
-        Ok(Response::new(pb::CancelEventResponse {
-            result: Some(convert::notification_result(
-                ToastKey {
-                    provider: caller,
-                    id,
-                },
-                resolution,
-            )),
-        }))
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let id: NotificationId = parse::id("notification_id", &request.notification_id)?;
+        command(&self.0.state, once, move |plane| {
+            let resolution = plane.cancel_toast(caller, id, SystemTime::now())?;
+            Ok(pb::CancelEventResponse {
+                result: Some(convert::notification_result(
+                    ToastKey {
+                        provider: caller,
+                        id,
+                    },
+                    resolution,
+                )),
+            })
+        })
+        .await
     }
 
     // === presence, environment, custom events (rules 13 and 16) ===
@@ -497,12 +602,20 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::SetPresenceResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
-        let (presence, _) = write(&self.0.state)
-            .execute(|plane| plane.provider_set_presence(caller, agent, &request.presence_text))?;
-        Ok(Response::new(pb::SetPresenceResponse {
-            presence: Some(convert::presence(&presence)),
-        }))
+        command(&self.0.state, once, move |plane| {
+            let presence = plane.provider_set_presence(
+                caller,
+                agent,
+                &request.presence_text,
+                request.expected_version,
+            )?;
+            Ok(pb::SetPresenceResponse {
+                presence: Some(convert::presence(&presence)),
+            })
+        })
+        .await
     }
 
     async fn get_presence(
@@ -511,11 +624,13 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetPresenceResponse>, Status> {
         let caller = caller_provider(&request)?;
         let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
-        let core = read(&self.0.state);
-        let desk = core.plane.provider_desk(caller, agent)?;
-        Ok(Response::new(pb::GetPresenceResponse {
-            presence: desk.presence.as_ref().map(convert::presence),
-        }))
+        let (presence, _) = query(&self.0.state, |core| {
+            core.plane
+                .provider_desk(caller, agent)
+                .map(|desk| desk.presence.as_ref().map(convert::presence))
+        })
+        .await?;
+        Ok(Response::new(pb::GetPresenceResponse { presence }))
     }
 
     async fn get_environment(
@@ -523,16 +638,19 @@ impl ProviderService for ProviderApi {
         request: Request<pb::GetEnvironmentRequest>,
     ) -> Result<Response<pb::GetEnvironmentResponse>, Status> {
         let caller = caller_provider(&request)?;
-        let core = read(&self.0.state);
-        let provider = core.plane.provider(caller)?;
-        Ok(Response::new(pb::GetEnvironmentResponse {
-            provider_id: provider.id.to_string(),
-            unique_name: provider.unique_name.clone(),
-            custom_parameters: provider.fields.custom_parameters.clone(),
-            cif_version: super::CIF_VERSION.to_owned(),
-            api_version: super::API_VERSION.to_owned(),
-            server_version: env!("CARGO_PKG_VERSION").to_owned(),
-        }))
+        let (environment, _) = query(&self.0.state, |core| {
+            let provider = core.plane.provider(caller)?;
+            Ok(pb::GetEnvironmentResponse {
+                provider_id: provider.id.to_string(),
+                unique_name: provider.unique_name.clone(),
+                custom_parameters: provider.fields.custom_parameters.clone(),
+                cif_version: super::CIF_VERSION.to_owned(),
+                api_version: super::API_VERSION.to_owned(),
+                server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            })
+        })
+        .await?;
+        Ok(Response::new(environment))
     }
 
     async fn raise_event(
@@ -541,13 +659,13 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::RaiseEventResponse>, Status> {
         let caller = caller_provider(&request)?;
         let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
-        let (_, at) = write(&self.0.state).execute(|plane| {
-            plane.provider_raise_event(caller, agent, request.name, request.payload)
-        })?;
-        Ok(Response::new(pb::RaiseEventResponse {
-            sequence: at.sequence,
-        }))
+        command(&self.0.state, once, move |plane| {
+            plane.provider_raise_event(caller, agent, request.name, request.payload)?;
+            Ok(pb::RaiseEventResponse::default())
+        })
+        .await
     }
 }
 

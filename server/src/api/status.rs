@@ -21,6 +21,7 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::OutOfRange => Code::OutOfRange,
         ErrorClass::Unavailable => Code::Unavailable,
         ErrorClass::DeadlineExceeded => Code::DeadlineExceeded,
+        ErrorClass::Aborted => Code::Aborted,
     }
 }
 

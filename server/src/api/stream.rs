@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::SystemTime;
 
 use cif_sdk::pb;
 use tokio::sync::mpsc;
@@ -13,11 +13,11 @@ use tokio_stream::Stream;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::{SharedCore, convert, parse, to_status, write};
+use super::{Committed, SharedCore, convert, parse, to_status, write};
 use crate::domain::events::Scope;
 use crate::domain::validate::Violations;
 use crate::domain::{DomainResult, Reason};
-use crate::log::{Delivery, Ending, Logged, Start, SubscriberId};
+use crate::log::{Delivery, Ending, Logged, Registration, Start, SubscriberId};
 
 /// A response stream as tonic wants it.
 pub type ResponseStream<R> = Pin<Box<dyn Stream<Item = Result<R, Status>> + Send>>;
@@ -69,39 +69,94 @@ pub fn opening(snapshot: bool, log_id: &str, after_sequence: u64) -> DomainResul
 }
 
 /// Opens a stream for `scope`. Under one lock: the snapshot (if asked) is taken and the
-/// subscriber registered at the same sequence, so nothing falls between them.
-pub fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<Subscription, Status> {
-    let mut core = write(state);
-    core.plane.check_scope(&scope)?;
-    let start = match opening {
-        Opening::Resume {
-            log_id,
-            after_sequence,
-        } => Start::After {
-            log_id,
-            sequence: after_sequence,
-        },
-        Opening::Live | Opening::Snapshot => Start::Now,
-    };
-    let snapshot = match opening {
-        Opening::Snapshot => snapshot_items(&core.plane, &scope)?,
-        Opening::Live | Opening::Resume { .. } => Vec::new(),
-    };
-    let log_id = core.log.log_id().to_string();
-    let desk = match scope {
-        Scope::Agent(agent) => Some(agent),
-        _ => None,
-    };
-    let registration = core.log.subscribe(scope, start)?;
-    if let Some(agent) = desk {
-        // The desk is online from now: its first waiting toast comes on screen, on this very
-        // stream (registered above).
-        core.execute(|plane| {
-            plane.desk_connected(agent, Instant::now());
-            Ok(())
-        })?;
+/// subscriber registered at the same sequence, so nothing falls between them. The stream starts
+/// once what it starts from is durable.
+pub async fn open(
+    state: &SharedCore,
+    scope: Scope,
+    opening: Opening,
+) -> Result<Subscription, Status> {
+    /// What one look at the state decided.
+    enum Step {
+        /// A resume point the caller saw is still on its way to disk: wait, then look again.
+        Wait(Committed<()>),
+        Open(
+            Vec<pb::SnapshotItem>,
+            String,
+            Option<cif_sdk::ids::AgentId>,
+            Registration,
+            Committed<()>,
+        ),
     }
-    drop(core);
+    let (snapshot, log_id, desk, registration, ready) = loop {
+        let step = {
+            let mut core = write(state);
+            core.plane.check_scope(&scope)?;
+            let start = match opening {
+                Opening::Resume {
+                    log_id,
+                    after_sequence,
+                } if after_sequence > core.log.last_sequence()
+                    && after_sequence <= core.assigned() =>
+                {
+                    let _ = log_id;
+                    None
+                }
+                Opening::Resume {
+                    log_id,
+                    after_sequence,
+                } => Some(Start::After {
+                    log_id,
+                    sequence: after_sequence,
+                }),
+                Opening::Live | Opening::Snapshot => Some(Start::Now {
+                    sequence: core.assigned(),
+                }),
+            };
+            match start {
+                None => Step::Wait(core.observe(|_| Ok(()))?),
+                Some(start) => {
+                    let snapshot = match opening {
+                        Opening::Snapshot => snapshot_items(&core.plane, &scope)?,
+                        Opening::Live | Opening::Resume { .. } => Vec::new(),
+                    };
+                    let log_id = core.log.log_id().to_string();
+                    let desk = match scope {
+                        Scope::Agent(agent) => Some(agent),
+                        _ => None,
+                    };
+                    let registration = core.log.subscribe(scope.clone(), start)?;
+                    if let Some(agent) = desk {
+                        // The desk is online from now: its first waiting toast comes on
+                        // screen, on this very stream (registered above).
+                        let _connected = core.execute(|plane| {
+                            plane.desk_connected(agent, SystemTime::now());
+                            Ok(())
+                        })?;
+                    }
+                    Step::Open(
+                        snapshot,
+                        log_id,
+                        desk,
+                        registration,
+                        core.observe(|_| Ok(()))?,
+                    )
+                }
+            }
+        };
+        match step {
+            Step::Wait(pending) => pending.confirmed().await.map(drop)?,
+            Step::Open(snapshot, log_id, desk, registration, ready) => {
+                break (snapshot, log_id, desk, registration, ready);
+            }
+        }
+    };
+    let unsubscribe = Unsubscribe {
+        state: state.clone(),
+        id: registration.id,
+        desk,
+    };
+    ready.confirmed().await?;
     let prelude = snapshot
         .into_iter()
         .map(|item| pb::StreamMessage {
@@ -116,11 +171,7 @@ pub fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<Subscr
         backlog: registration.backlog.into_iter(),
         queue: registration.queue,
         ending: registration.ending,
-        _unsubscribe: Unsubscribe {
-            state: state.clone(),
-            id: registration.id,
-            desk,
-        },
+        _unsubscribe: unsubscribe,
         done: false,
     })
 }
@@ -179,8 +230,8 @@ impl Drop for Unsubscribe {
         let mut core = write(&self.state);
         core.log.unsubscribe(self.id);
         if let Some(agent) = self.desk {
-            let _ = core.execute(|plane| {
-                plane.desk_disconnected(agent, Instant::now());
+            let _disconnected = core.execute(|plane| {
+                plane.desk_disconnected(agent, SystemTime::now());
                 Ok(())
             });
         }

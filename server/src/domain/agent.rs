@@ -10,7 +10,7 @@ use super::principal::CredentialHash;
 use super::validate::{Violations, limits};
 
 /// Limits on one desk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AgentLimits {
     /// Open sessions at once, home not counted.
     pub max_open_sessions: u32,
@@ -130,7 +130,7 @@ impl AgentPatch {
 }
 
 /// A stored agent and its desk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AgentRecord {
     pub id: AgentId,
     pub display_name: String,

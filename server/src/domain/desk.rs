@@ -1,7 +1,7 @@
 //! Desks and sessions.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
@@ -10,7 +10,7 @@ use super::tab::Tab;
 use super::toast::ToastKey;
 
 /// The communication panel's mode (CIF numbers in brackets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PanelMode {
     /// CIF 0.
     Minimized,
@@ -27,7 +27,7 @@ pub const MIN_PANEL_WIDTH: u32 = 300;
 pub const DEFAULT_PANEL_WIDTH: u32 = 340;
 
 /// One agent's desk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Desk {
     pub home: SessionId,
     /// Open provider sessions in creation order.
@@ -42,11 +42,16 @@ pub struct Desk {
     pub presence: Option<Presence>,
     /// Pending toasts in order; the first is on screen once shown.
     pub toasts: VecDeque<ToastKey>,
-    /// Open streams of the agent's desktop.
+    /// Open streams of the agent's desktop (not stored: no stream outlives the process).
+    #[serde(skip)]
     pub streams: u32,
     /// When the last stream ended, for the grace period; `None` while a stream is open or if
-    /// none ever was.
-    pub offline_since: Option<Instant>,
+    /// none ever was. After a restart every desk starts its grace period, so reconnecting
+    /// desks lose nothing.
+    #[serde(skip)]
+    pub offline_since: Option<SystemTime>,
+    /// Counts the desk's changes (one per event on it), for optimistic concurrency.
+    pub version: u64,
 }
 
 impl Desk {
@@ -62,12 +67,13 @@ impl Desk {
             toasts: VecDeque::new(),
             streams: 0,
             offline_since: None,
+            version: 0,
         }
     }
 
     /// Whether someone could see a toast now: a stream is open, or the last one ended less
     /// than `grace` ago (it is probably reconnecting).
-    pub fn online(&self, now: Instant, grace: std::time::Duration) -> bool {
+    pub fn online(&self, now: SystemTime, grace: std::time::Duration) -> bool {
         self.streams > 0 || self.offline_since.is_some_and(|since| now < since + grace)
     }
 
@@ -80,14 +86,14 @@ impl Desk {
 }
 
 /// Who owns a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SessionKind {
     Home,
     Provider(ProviderId),
 }
 
 /// A session on a desk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: SessionId,
     pub agent: AgentId,
@@ -102,10 +108,12 @@ pub struct Session {
     pub tabs: Vec<Tab>,
     pub focused_tab: Option<TabId>,
     pub marks: Marks,
+    /// Counts the session's changes (one per event about it), for optimistic concurrency.
+    pub version: u64,
 }
 
 /// What the owner flagged on a session (rule 7).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Marks {
     /// Attention requested, with a messages count; cleared when the session gains focus.
     pub attention: Option<u32>,

@@ -54,6 +54,10 @@ pub enum Reason {
     PresenceTextTaken,
     /// A notification id already used for a different toast.
     NotificationIdReused,
+    /// A request id already used for a different request.
+    RequestIdReused,
+    /// An `expected_version` that is not the resource's version any more.
+    VersionMismatch,
     /// Deleting an agent that still has open sessions, without force.
     AgentHasOpenSessions,
     /// Closing the home session.
@@ -115,6 +119,7 @@ pub enum ErrorClass {
     OutOfRange,
     Unavailable,
     DeadlineExceeded,
+    Aborted,
 }
 
 impl Reason {
@@ -140,6 +145,8 @@ impl Reason {
             Reason::PresenceIdTaken => "PRESENCE_ID_TAKEN",
             Reason::PresenceTextTaken => "PRESENCE_TEXT_TAKEN",
             Reason::NotificationIdReused => "NOTIFICATION_ID_REUSED",
+            Reason::RequestIdReused => "REQUEST_ID_REUSED",
+            Reason::VersionMismatch => "VERSION_MISMATCH",
             Reason::TabNotClosable => "TAB_NOT_CLOSABLE",
             Reason::HomeSessionModeUnsupported => "HOME_SESSION_MODE_UNSUPPORTED",
             Reason::FocusedSessionNotOwned => "FOCUSED_SESSION_NOT_OWNED",
@@ -187,12 +194,14 @@ impl Reason {
             | NotificationNotShown
             | RejectNotOffered
             | ClickToActDisabled
-            | NoActiveProvider => ErrorClass::FailedPrecondition,
+            | NoActiveProvider
+            | RequestIdReused => ErrorClass::FailedPrecondition,
             ResumePointCompacted | LogChanged | ResumePointAhead => ErrorClass::OutOfRange,
             SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
                 ErrorClass::ResourceExhausted
             }
             ServerShuttingDown => ErrorClass::Unavailable,
+            VersionMismatch => ErrorClass::Aborted,
             NotificationStillPending => ErrorClass::DeadlineExceeded,
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId};
+use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::desk::{PanelMode, Session};
 use super::presence::Presence;
@@ -13,7 +13,7 @@ use super::tab::Tab;
 use super::toast::{Resolution, Toast};
 
 /// A session as it was when an event happened, with what a reader needs to show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionSnapshot {
     pub session: Session,
     pub focused: bool,
@@ -21,7 +21,7 @@ pub struct SessionSnapshot {
 }
 
 /// The owner of a session as it was when an event happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OwnerSnapshot {
     pub id: ProviderId,
     pub unique_name: String,
@@ -32,7 +32,7 @@ pub struct OwnerSnapshot {
 /// who hear everything on the desk). The audience is decided when the event happens: the
 /// owner of the session it is about, the opener of a tab in home, the active provider for
 /// the panel, every provider of the agent for presence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub agent: AgentId,
     pub time: SystemTime,
@@ -41,18 +41,18 @@ pub struct Event {
 }
 
 /// A toast as it was when an event happened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ToastSnapshot(pub Toast);
 
 impl PartialEq for ToastSnapshot {
     fn eq(&self, other: &Self) -> bool {
-        self.0.key == other.0.key && self.0.shown.map(|s| s.0) == other.0.shown.map(|s| s.0)
+        self.0.key == other.0.key && self.0.shown == other.0.shown
     }
 }
 
 impl Eq for ToastSnapshot {}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventKind {
     /// A provider started a session (it has focus).
     SessionCreated {
@@ -120,8 +120,41 @@ pub enum EventKind {
     CustomEvent(CustomEvent),
 }
 
+impl EventKind {
+    /// The session the event is about, if any.
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            EventKind::SessionCreated { session }
+            | EventKind::SessionSwitched { session, .. }
+            | EventKind::SessionClosed { session }
+            | EventKind::SessionRetitled { session }
+            | EventKind::SessionContextChanged { session, .. }
+            | EventKind::SessionMarksChanged { session } => Some(session.session.id),
+            EventKind::TabCreated { tab, .. }
+            | EventKind::TabFocused { tab }
+            | EventKind::TabRefreshed { tab, .. }
+            | EventKind::TabRetitled { tab, .. }
+            | EventKind::TabClosed { tab } => Some(tab.session),
+            _ => None,
+        }
+    }
+
+    /// The session snapshot the event carries, if any.
+    pub fn snapshot_mut(&mut self) -> Option<&mut SessionSnapshot> {
+        match self {
+            EventKind::SessionCreated { session }
+            | EventKind::SessionSwitched { session, .. }
+            | EventKind::SessionClosed { session }
+            | EventKind::SessionRetitled { session }
+            | EventKind::SessionContextChanged { session, .. }
+            | EventKind::SessionMarksChanged { session } => Some(session),
+            _ => None,
+        }
+    }
+}
+
 /// A click on a click-to-act field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClickToAct {
     pub value: String,
     pub name: String,
@@ -130,7 +163,7 @@ pub struct ClickToAct {
 }
 
 /// A custom event (CIF raiseEvent), from a provider to a desk or from the agent to a provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CustomEvent {
     pub name: String,
     pub payload: String,

@@ -12,6 +12,7 @@ pub mod principal;
 pub mod provider;
 pub mod tab;
 pub mod toast;
+pub mod tracked;
 pub mod validate;
 
 pub use control_plane::{ControlPlane, Settings};

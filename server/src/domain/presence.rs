@@ -5,7 +5,7 @@ use super::validate::{Violations, limits};
 use crate::domain::error::Reason;
 
 /// The base statuses of CIF presences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PresenceStatus {
     Available,
     Busy,
@@ -15,7 +15,7 @@ pub enum PresenceStatus {
 }
 
 /// A configured presence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Presence {
     pub id: String,
     pub text: String,

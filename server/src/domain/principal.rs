@@ -55,7 +55,7 @@ impl fmt::Display for Role {
 }
 
 /// The SHA-256 of a credential: all the server keeps of it.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CredentialHash(pub [u8; 32]);
 
 impl CredentialHash {

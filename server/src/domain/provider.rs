@@ -12,7 +12,7 @@ use super::validate::{Violations, limits};
 pub const CIF_API_VERSION: &str = "2";
 
 /// The fields of a provider an operator may change after creation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProviderFields {
     pub display_name: String,
     pub label: String,
@@ -48,7 +48,7 @@ pub struct ProviderPatch {
 }
 
 /// A stored provider.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProviderRecord {
     pub id: ProviderId,
     pub unique_name: String,

@@ -8,7 +8,7 @@ use super::error::{DomainResult, Reason};
 use super::validate::{Violations, limits};
 
 /// CIF's page types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PageKind {
     Dashboard,
     EntityList,
@@ -21,7 +21,7 @@ pub enum PageKind {
 }
 
 /// What a tab shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TabPage {
     pub kind: PageKind,
     pub url: String,
@@ -29,7 +29,7 @@ pub struct TabPage {
 }
 
 /// A tab in a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tab {
     pub id: TabId,
     pub session: SessionId,
@@ -49,6 +49,8 @@ pub struct NewTab {
     pub title: String,
     pub page: TabPage,
     pub focus: bool,
+    /// The session's version the caller expects, if any.
+    pub expected_version: Option<u64>,
 }
 
 impl NewTab {

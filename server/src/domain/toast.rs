@@ -1,7 +1,7 @@
 //! Toasts (rule 12): what a provider asks to show, how long it may wait and stay, and how it
 //! ends.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId, SessionId};
 
@@ -10,14 +10,16 @@ use super::validate::{Violations, limits};
 
 /// A toast's identity: notification ids are the providers' own, so each provider has its
 /// own space of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ToastKey {
     pub provider: ProviderId,
     pub id: NotificationId,
 }
 
 /// What a toast shows, and how long it may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ToastContent {
     pub title: String,
     pub fields: Vec<(String, String)>,
@@ -72,36 +74,23 @@ impl NewToast {
 }
 
 /// A toast waiting or on screen.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Toast {
     pub key: ToastKey,
     pub agent: AgentId,
     pub session: Option<SessionId>,
     pub content: ToastContent,
     pub raised: SystemTime,
-    pub raised_at: Instant,
-    /// When it came on screen (wall clock and monotonic); `None` while it waits.
-    pub shown: Option<(SystemTime, Instant)>,
+    /// When it came on screen; `None` while it waits.
+    pub shown: Option<SystemTime>,
 }
 
 impl Toast {
     /// When it ends by itself: the countdown's end on screen, the queue time limit while
-    /// waiting, never without a countdown.
-    pub fn deadline(&self) -> Option<Instant> {
+    /// waiting, never without a countdown. An absolute time, so it survives a restart.
+    pub fn deadline(&self) -> Option<SystemTime> {
         let countdown = self.content.countdown?;
-        Some(match self.shown {
-            Some((_, shown_at)) => shown_at + countdown,
-            None => self.raised_at + countdown,
-        })
-    }
-
-    /// The same as the deadline, on the wall clock, for people.
-    pub fn expires(&self) -> Option<SystemTime> {
-        let countdown = self.content.countdown?;
-        Some(match self.shown {
-            Some((shown, _)) => shown + countdown,
-            None => self.raised + countdown,
-        })
+        Some(self.shown.unwrap_or(self.raised) + countdown)
     }
 
     /// Whether `new` asks for this same toast (a retry) rather than another.
@@ -111,7 +100,7 @@ impl Toast {
 }
 
 /// What cancelled a toast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Canceller {
     Provider,
     SessionClosed,
@@ -120,7 +109,7 @@ pub enum Canceller {
 }
 
 /// How a toast ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Accepted,
     AutoAccepted,
@@ -147,7 +136,7 @@ impl Outcome {
 }
 
 /// A toast's end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resolution {
     pub outcome: Outcome,
     pub time: SystemTime,

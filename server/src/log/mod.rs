@@ -8,6 +8,7 @@ mod subscribers;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
@@ -27,8 +28,10 @@ pub struct Logged {
 /// Sizes of the log and its subscribers.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
-    /// Events kept in memory for resuming.
+    /// Events kept for resuming.
     pub history: usize,
+    /// Events older than this are dropped from the history too.
+    pub history_age: Duration,
     /// Events queued per subscriber before it counts as lagging.
     pub queue: usize,
     /// Open streams per principal.
@@ -39,6 +42,7 @@ impl Default for LogSettings {
     fn default() -> Self {
         Self {
             history: 100_000,
+            history_age: Duration::from_secs(7 * 24 * 3600),
             queue: 1024,
             max_streams_per_principal: 64,
         }
@@ -48,14 +52,19 @@ impl Default for LogSettings {
 /// Where a new stream starts.
 #[derive(Debug, Clone, Copy)]
 pub enum Start {
-    /// From now (or with a snapshot, which the caller builds under the same lock).
-    Now,
+    /// After `sequence`, the newest sequence the state shows (the caller builds any snapshot
+    /// under the same lock). Events up to it are not delivered.
+    Now { sequence: u64 },
     /// After `sequence` of log `log_id`.
     After { log_id: Uuid, sequence: u64 },
 }
 
+/// The published part of the log: events that are durable, in order, and the streams they go
+/// to. Sequences are assigned earlier, when a command runs (see `api::Core`); an event joins
+/// the history, and reaches subscribers, only once it is durable.
 pub struct EventLog {
     log_id: Uuid,
+    /// The newest published sequence.
     last_sequence: u64,
     history: VecDeque<Arc<Logged>>,
     settings: LogSettings,
@@ -65,50 +74,89 @@ pub struct EventLog {
 impl EventLog {
     /// A new, empty log with a new id.
     pub fn new(settings: LogSettings) -> Self {
+        Self::restore(settings, Uuid::new_v4(), 0, Vec::new())
+    }
+
+    /// A log as it was stored: its id, its newest sequence, and the retained tail.
+    pub fn restore(
+        settings: LogSettings,
+        log_id: Uuid,
+        last_sequence: u64,
+        tail: Vec<Logged>,
+    ) -> Self {
         Self {
-            log_id: Uuid::new_v4(),
-            last_sequence: 0,
-            history: VecDeque::new(),
+            log_id,
+            last_sequence,
+            history: tail.into_iter().map(Arc::new).collect(),
             settings,
             subscribers: Subscribers::default(),
         }
+    }
+
+    pub fn settings(&self) -> &LogSettings {
+        &self.settings
     }
 
     pub fn log_id(&self) -> Uuid {
         self.log_id
     }
 
-    /// The sequence of the newest event (0 before the first).
+    /// The sequence of the newest published event (0 before the first).
     pub fn last_sequence(&self) -> u64 {
         self.last_sequence
     }
 
-    /// Numbers the events, keeps them for resuming, and queues each for the subscribers whose
-    /// scope sees it. Never waits: a subscriber whose queue is full is ended as lagging.
-    pub fn append(&mut self, events: Vec<Event>) {
-        for event in events {
-            self.last_sequence += 1;
-            let logged = Arc::new(Logged {
-                sequence: self.last_sequence,
-                event,
-            });
-            self.subscribers.deliver(&logged);
-            self.history.push_back(logged);
-            if self.history.len() > self.settings.history {
+    /// Publishes durable events (numbered, in order): keeps them for resuming, and queues each
+    /// for the subscribers whose scope sees it. Never waits: a subscriber whose queue is full
+    /// is ended as lagging.
+    pub fn append(&mut self, events: &[Arc<Logged>]) {
+        for logged in events {
+            debug_assert_eq!(
+                logged.sequence,
+                self.last_sequence + 1,
+                "published in order"
+            );
+            self.last_sequence = logged.sequence;
+            self.subscribers.deliver(logged);
+            self.history.push_back(logged.clone());
+        }
+        self.trim(SystemTime::now());
+    }
+
+    /// Drops what retention no longer keeps: beyond the count, or older than the age.
+    fn trim(&mut self, now: SystemTime) {
+        while self.history.len() > self.settings.history {
+            self.history.pop_front();
+        }
+        if let Some(cutoff) = now.checked_sub(self.settings.history_age) {
+            while self
+                .history
+                .front()
+                .is_some_and(|logged| logged.event.time < cutoff)
+            {
                 self.history.pop_front();
             }
         }
     }
 
+    /// The oldest sequence still kept (the next one when nothing is).
+    pub fn oldest_kept(&self) -> u64 {
+        self.history
+            .front()
+            .map_or(self.last_sequence + 1, |logged| logged.sequence)
+    }
+
     /// Registers a stream for `scope` starting at `start`: the events it missed (when
     /// resuming) and the queue that carries everything after.
     pub fn subscribe(&mut self, scope: Scope, start: Start) -> DomainResult<Registration> {
-        let backlog = match start {
-            Start::Now => Vec::new(),
-            Start::After { log_id, sequence } => self.backlog(&scope, log_id, sequence)?,
+        let (backlog, after) = match start {
+            Start::Now { sequence } => (Vec::new(), sequence),
+            Start::After { log_id, sequence } => {
+                (self.backlog(&scope, log_id, sequence)?, self.last_sequence)
+            }
         };
         self.subscribers
-            .register(scope, backlog, self.last_sequence, &self.settings)
+            .register(scope, backlog, after, &self.settings)
     }
 
     pub fn unsubscribe(&mut self, id: SubscriberId) {
@@ -160,10 +208,7 @@ impl EventLog {
             .with("after_sequence", after)
             .with("last_sequence", self.last_sequence));
         }
-        let oldest = self
-            .history
-            .front()
-            .map_or(self.last_sequence + 1, |logged| logged.sequence);
+        let oldest = self.oldest_kept();
         if after + 1 < oldest {
             return Err(DomainError::new(
                 Reason::ResumePointCompacted,

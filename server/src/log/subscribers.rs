@@ -59,6 +59,8 @@ pub struct Registration {
 
 struct Subscriber {
     scope: Scope,
+    /// Events up to this sequence are already in the stream's snapshot or backlog.
+    after: u64,
     sender: mpsc::Sender<Delivery>,
     ending: Arc<Ending>,
 }
@@ -120,6 +122,7 @@ impl Subscribers {
             id,
             Subscriber {
                 scope,
+                after: sequence,
                 sender,
                 ending: ending.clone(),
             },
@@ -173,7 +176,7 @@ impl Subscribers {
             .collect();
         for id in candidates {
             let subscriber = &self.all[&id];
-            if !subscriber.scope.sees(event) {
+            if logged.sequence <= subscriber.after || !subscriber.scope.sees(event) {
                 continue;
             }
             match subscriber.sender.try_send(Delivery::Event(logged.clone())) {

@@ -22,6 +22,7 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
         tabs: Vec::new(),
         focused_tab: None,
         marks: Default::default(),
+        version: 0,
     };
     Event {
         agent,
@@ -37,9 +38,22 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
     }
 }
 
+/// Numbers events after the newest one and publishes them, as the core does once they are
+/// durable.
+fn publish(log: &mut EventLog, events: Vec<Event>) {
+    let first = log.last_sequence() + 1;
+    let numbered: Vec<Arc<Logged>> = events
+        .into_iter()
+        .zip(first..)
+        .map(|(event, sequence)| Arc::new(Logged { sequence, event }))
+        .collect();
+    log.append(&numbered);
+}
+
 fn settings(history: usize, queue: usize) -> LogSettings {
     LogSettings {
         history,
+        history_age: std::time::Duration::from_secs(3600),
         queue,
         max_streams_per_principal: 2,
     }
@@ -73,23 +87,45 @@ fn sequences_increase_by_one_and_streams_see_only_their_scope() {
     let mut log = EventLog::new(settings(100, 100));
     let (ada, bob) = (AgentId::generate(), AgentId::generate());
     let (chat, phone) = (ProviderId::generate(), ProviderId::generate());
-    let mut chat_stream = log.subscribe(provider_scope(chat), Start::Now).unwrap();
-    let mut ada_stream = log.subscribe(Scope::Agent(ada), Start::Now).unwrap();
+    let mut chat_stream = log
+        .subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    let mut ada_stream = log
+        .subscribe(
+            Scope::Agent(ada),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
     let mut narrowed = log
         .subscribe(
             Scope::Provider {
                 provider: chat,
                 agents: Some(BTreeSet::from([bob])),
             },
-            Start::Now,
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
         )
         .unwrap();
-    let mut everything = log.subscribe(Scope::Everything, Start::Now).unwrap();
-    log.append(vec![
-        closed(ada, chat),
-        closed(ada, phone),
-        closed(bob, chat),
-    ]);
+    let mut everything = log
+        .subscribe(
+            Scope::Everything,
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    publish(
+        &mut log,
+        vec![closed(ada, chat), closed(ada, phone), closed(bob, chat)],
+    );
     assert_eq!(log.last_sequence(), 3);
     assert_eq!(
         drain(&mut chat_stream),
@@ -110,7 +146,7 @@ fn sequences_increase_by_one_and_streams_see_only_their_scope() {
 fn resuming_serves_exactly_the_missed_events_or_says_why_not() {
     let mut log = EventLog::new(settings(3, 100));
     let (ada, chat) = (AgentId::generate(), ProviderId::generate());
-    log.append((0..5).map(|_| closed(ada, chat)).collect());
+    publish(&mut log, (0..5).map(|_| closed(ada, chat)).collect());
     // History keeps 3..=5.
     let log_id = log.log_id();
     let after = |sequence| Start::After { log_id, sequence };
@@ -144,11 +180,25 @@ fn resuming_serves_exactly_the_missed_events_or_says_why_not() {
 fn a_full_queue_ends_only_that_stream_after_what_it_holds() {
     let mut log = EventLog::new(settings(100, 2));
     let (ada, chat) = (AgentId::generate(), ProviderId::generate());
-    let mut slow = log.subscribe(Scope::Agent(ada), Start::Now).unwrap();
-    let mut everything = log.subscribe(Scope::Everything, Start::Now).unwrap();
+    let mut slow = log
+        .subscribe(
+            Scope::Agent(ada),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    let mut everything = log
+        .subscribe(
+            Scope::Everything,
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
     let mut keeps_up = Vec::new();
     for _ in 0..5 {
-        log.append(vec![closed(ada, chat)]);
+        publish(&mut log, vec![closed(ada, chat)]);
         keeps_up.extend(drain(&mut everything));
     }
     assert_eq!(keeps_up.len(), 6, "the heartbeat and five events");
@@ -169,27 +219,73 @@ fn a_full_queue_ends_only_that_stream_after_what_it_holds() {
 fn streams_per_principal_are_capped_and_freed_on_unsubscribe() {
     let mut log = EventLog::new(settings(10, 10));
     let chat = ProviderId::generate();
-    let first = log.subscribe(provider_scope(chat), Start::Now).unwrap();
-    let _second = log.subscribe(provider_scope(chat), Start::Now).unwrap();
+    let first = log
+        .subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    let _second = log
+        .subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
     let error = log
-        .subscribe(provider_scope(chat), Start::Now)
+        .subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
         .err()
         .unwrap();
     assert_eq!(error.reason, Reason::StreamLimitReached);
     assert!(
-        log.subscribe(provider_scope(ProviderId::generate()), Start::Now)
-            .is_ok()
+        log.subscribe(
+            provider_scope(ProviderId::generate()),
+            Start::Now {
+                sequence: log.last_sequence()
+            }
+        )
+        .is_ok()
     );
     log.unsubscribe(first.id);
-    assert!(log.subscribe(provider_scope(chat), Start::Now).is_ok());
+    assert!(
+        log.subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence()
+            }
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn ending_a_principals_streams_leaves_the_others() {
     let mut log = EventLog::new(settings(10, 10));
     let (chat, phone) = (ProviderId::generate(), ProviderId::generate());
-    let chat_stream = log.subscribe(provider_scope(chat), Start::Now).unwrap();
-    let phone_stream = log.subscribe(provider_scope(phone), Start::Now).unwrap();
+    let chat_stream = log
+        .subscribe(
+            provider_scope(chat),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    let phone_stream = log
+        .subscribe(
+            provider_scope(phone),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
     let why = DomainError::new(Reason::ProviderInactive, "inactive");
     log.end_streams_of(Principal::Provider(chat), &why);
     assert_eq!(chat_stream.ending.reason(), Some(why));
@@ -201,8 +297,18 @@ fn ending_a_principals_streams_leaves_the_others() {
 fn heartbeats_carry_the_newest_sequence() {
     let mut log = EventLog::new(settings(10, 10));
     let ada = AgentId::generate();
-    let mut stream = log.subscribe(Scope::Agent(ada), Start::Now).unwrap();
-    log.append(vec![closed(AgentId::generate(), ProviderId::generate())]);
+    let mut stream = log
+        .subscribe(
+            Scope::Agent(ada),
+            Start::Now {
+                sequence: log.last_sequence(),
+            },
+        )
+        .unwrap();
+    publish(
+        &mut log,
+        vec![closed(AgentId::generate(), ProviderId::generate())],
+    );
     log.heartbeat();
     assert_eq!(drain(&mut stream), [("heartbeat", 0), ("heartbeat", 1)]);
 }

@@ -31,8 +31,11 @@ impl ControlPlane {
         &mut self,
         agent: AgentId,
         target: SessionId,
+        expected_version: Option<u64>,
     ) -> DomainResult<DeskView<'_>> {
-        if !self.agents_session(agent, target)?.is_open() {
+        let open = self.agents_session(agent, target)?.is_open();
+        self.check_desk_version(agent, expected_version)?;
+        if !open {
             return Err(Self::session_not_open(target));
         }
         let desk = &mut self.agents.get_mut(&agent).expect("checked above").desk;
@@ -69,8 +72,11 @@ impl ControlPlane {
         &mut self,
         agent: AgentId,
         session: SessionId,
+        expected_version: Option<u64>,
     ) -> DomainResult<DeskView<'_>> {
-        let record = self.agents_session(agent, session)?;
+        self.agents_session(agent, session)?;
+        self.check_desk_version(agent, expected_version)?;
+        let record = &self.sessions[&session];
         if record.kind == SessionKind::Home {
             return Err(DomainError::new(
                 Reason::HomeSessionNotClosable,

@@ -115,18 +115,26 @@ impl ControlPlane {
         caller: ProviderId,
         agent: AgentId,
         change: PanelChange,
+        expected_version: Option<u64>,
     ) -> DomainResult<&Desk> {
         change.validate()?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
+        self.check_desk_version(agent, expected_version)?;
         self.check_panel_owner(caller, agent)?;
         Ok(self.apply_panel(agent, change))
     }
 
     /// SetMode / SetWidth by the agent: at any time.
-    pub fn agent_set_panel(&mut self, agent: AgentId, change: PanelChange) -> DomainResult<&Desk> {
+    pub fn agent_set_panel(
+        &mut self,
+        agent: AgentId,
+        change: PanelChange,
+        expected_version: Option<u64>,
+    ) -> DomainResult<&Desk> {
         change.validate()?;
         self.agent(agent)?;
+        self.check_desk_version(agent, expected_version)?;
         Ok(self.apply_panel(agent, change))
     }
 
@@ -185,13 +193,16 @@ impl ControlPlane {
 
     pub fn update_presence(&mut self, id: &str, patch: PresencePatch) -> DomainResult<Presence> {
         patch.validate()?;
-        if !self.presences.contains_key(id) {
+        if !self.presences.contains_key(&id.to_owned()) {
             return Err(Self::presence_not_found(id));
         }
         if let Some(text) = &patch.text {
             self.check_text_free(text, Some(id))?;
         }
-        let presence = self.presences.get_mut(id).expect("checked above");
+        let presence = self
+            .presences
+            .get_mut(&id.to_owned())
+            .expect("checked above");
         if let Some(text) = patch.text {
             presence.text = text;
         }
@@ -206,7 +217,7 @@ impl ControlPlane {
 
     pub fn delete_presence(&mut self, id: &str) -> DomainResult<()> {
         self.presences
-            .remove(id)
+            .remove(&id.to_owned())
             .map(drop)
             .ok_or_else(|| Self::presence_not_found(id))
     }
@@ -242,12 +253,14 @@ impl ControlPlane {
         caller: ProviderId,
         agent: AgentId,
         text: &str,
+        expected_version: Option<u64>,
     ) -> DomainResult<Presence> {
         let mut violations = Violations::new();
         violations.required_text("presence_text", text, limits::NAME);
         violations.finish()?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
+        self.check_desk_version(agent, expected_version)?;
         let presence = self
             .presences
             .values()
@@ -270,14 +283,20 @@ impl ControlPlane {
     }
 
     /// SetPresence by the agent, by id.
-    pub fn agent_set_presence(&mut self, agent: AgentId, id: &str) -> DomainResult<Presence> {
+    pub fn agent_set_presence(
+        &mut self,
+        agent: AgentId,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> DomainResult<Presence> {
         let mut violations = Violations::new();
         violations.required_text("presence_id", id, limits::NAME);
         violations.finish()?;
         self.agent(agent)?;
+        self.check_desk_version(agent, expected_version)?;
         let presence = self
             .presences
-            .get(id)
+            .get(&id.to_owned())
             .cloned()
             .ok_or_else(|| Self::presence_not_found(id))?;
         Ok(self.set_presence(agent, presence, None))

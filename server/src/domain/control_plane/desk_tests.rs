@@ -2,7 +2,7 @@
 //! later instants to `expire_toasts`, so nothing here sleeps.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{NotificationId, SessionId, TabId};
 
@@ -25,6 +25,7 @@ fn new_tab(session: SessionId) -> NewTab {
             parameters: String::new(),
         },
         focus: false,
+        expected_version: None,
     }
 }
 
@@ -170,11 +171,17 @@ fn rule_7_marks_apply_to_unfocused_sessions_and_a_switch_clears_all_but_kpi() {
     world.plane.take_effects();
 
     assert_eq!(
-        world.plane.request_focus_session(phone, phones, 3).unwrap(),
+        world
+            .plane
+            .request_focus_session(phone, phones, None, 3)
+            .unwrap(),
         Marked::AlreadyFocused
     );
     assert_eq!(
-        world.plane.notify_new_activity(phone, phones, 1).unwrap(),
+        world
+            .plane
+            .notify_new_activity(phone, phones, None, 1)
+            .unwrap(),
         Marked::AlreadyFocused
     );
     assert!(
@@ -183,25 +190,31 @@ fn rule_7_marks_apply_to_unfocused_sessions_and_a_switch_clears_all_but_kpi() {
     );
 
     assert_eq!(
-        world.plane.request_focus_session(chat, chats, 3).unwrap(),
+        world
+            .plane
+            .request_focus_session(chat, chats, None, 3)
+            .unwrap(),
         Marked::Marked
     );
-    world.plane.notify_new_activity(chat, chats, 0).unwrap();
     world
         .plane
-        .notify_kpi_breach(chat, chats, false, "wait > 60 s".into())
+        .notify_new_activity(chat, chats, None, 0)
+        .unwrap();
+    world
+        .plane
+        .notify_kpi_breach(chat, chats, None, false, "wait > 60 s".into())
         .unwrap();
     assert_eq!(heard(&mut world), vec![("marks", vec![chat]); 3]);
     assert_eq!(
-        reason(world.plane.request_focus_session(phone, chats, 1)),
+        reason(world.plane.request_focus_session(phone, chats, None, 1)),
         Reason::SessionNotFound
     );
     assert_eq!(
-        reason(world.plane.notify_new_activity(chat, chats, -1)),
+        reason(world.plane.notify_new_activity(chat, chats, None, -1)),
         Reason::FieldOutOfRange
     );
 
-    world.plane.switch_session(agent, chats).unwrap();
+    world.plane.switch_session(agent, chats, None).unwrap();
     let marks = &world.plane.session(chats).unwrap().session.marks;
     assert_eq!((marks.attention, marks.new_activity), (None, None));
     assert_eq!(
@@ -211,7 +224,7 @@ fn rule_7_marks_apply_to_unfocused_sessions_and_a_switch_clears_all_but_kpi() {
     );
     world
         .plane
-        .notify_kpi_breach(chat, chats, true, String::new())
+        .notify_kpi_breach(chat, chats, None, true, String::new())
         .unwrap();
     assert_eq!(
         world.plane.session(chats).unwrap().session.marks.kpi_breach,
@@ -231,12 +244,12 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
     world.plane.take_effects();
     world
         .plane
-        .set_session_title(chat, session, "Maria, order 42".into())
+        .set_session_title(chat, session, None, "Maria, order 42".into())
         .unwrap();
     let set = BTreeMap::from([("order".to_string(), "42".to_string())]);
     let view = world
         .plane
-        .update_session_context(chat, session, set, vec!["customerName".into()])
+        .update_session_context(chat, session, None, set, vec!["customerName".into()])
         .unwrap();
     assert_eq!(
         view.session.context,
@@ -247,7 +260,11 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         [("retitled", vec![chat]), ("context", vec![chat])]
     );
     assert_eq!(
-        reason(world.plane.set_session_title(phone, session, "x".into())),
+        reason(
+            world
+                .plane
+                .set_session_title(phone, session, None, "x".into())
+        ),
         Reason::SessionNotFound
     );
     let both = BTreeMap::from([("k".to_string(), "v".to_string())]);
@@ -255,7 +272,7 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         reason(
             world
                 .plane
-                .update_session_context(chat, session, both, vec!["k".into()])
+                .update_session_context(chat, session, None, both, vec!["k".into()])
         ),
         Reason::FieldMalformed
     );
@@ -264,7 +281,7 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         reason(
             world
                 .plane
-                .update_session_context(chat, session, many, vec![])
+                .update_session_context(chat, session, None, many, vec![])
         ),
         Reason::FieldOutOfRange,
         "101 keys with the one already there"
@@ -285,14 +302,19 @@ fn rule_10_the_panel_story_with_several_providers_and_with_one() {
     // Home, several providers: refused, with what to do.
     let refused = world
         .plane
-        .provider_set_panel(phone, both, mode)
+        .provider_set_panel(phone, both, mode, None)
         .unwrap_err();
     assert_eq!(refused.reason, Reason::HomeSessionModeUnsupported);
     assert!(refused.message.contains("create your default session"));
     // The provider creates its default session; now it may.
     let default_session = world.session(phone, both).unwrap();
     world.plane.take_effects();
-    assert!(world.plane.provider_set_panel(phone, both, mode).is_ok());
+    assert!(
+        world
+            .plane
+            .provider_set_panel(phone, both, mode, None)
+            .is_ok()
+    );
     assert_eq!(heard(&mut world), [("mode", vec![phone])]);
     // While the other provider's session has focus, it may not.
     world.session(chat, both).unwrap();
@@ -300,7 +322,7 @@ fn rule_10_the_panel_story_with_several_providers_and_with_one() {
         reason(
             world
                 .plane
-                .provider_set_panel(phone, both, PanelChange::Width(400))
+                .provider_set_panel(phone, both, PanelChange::Width(400), None)
         ),
         Reason::FocusedSessionNotOwned
     );
@@ -308,34 +330,38 @@ fn rule_10_the_panel_story_with_several_providers_and_with_one() {
     world.plane.take_effects();
     world
         .plane
-        .agent_set_panel(both, PanelChange::Width(500))
+        .agent_set_panel(both, PanelChange::Width(500), None)
         .unwrap();
     assert_eq!(heard(&mut world), [("width", vec![chat])]);
     assert_eq!(
-        reason(world.plane.agent_set_panel(both, PanelChange::Width(299))),
+        reason(
+            world
+                .plane
+                .agent_set_panel(both, PanelChange::Width(299), None)
+        ),
         Reason::FieldOutOfRange
     );
     // The agent closes phone's default session... and chat's: back home.
     world
         .plane
-        .close_session_as_agent(both, default_session)
+        .close_session_as_agent(both, default_session, None)
         .unwrap();
 
     // One provider: home is fine.
     assert!(
         world
             .plane
-            .provider_set_panel(phone, only_phone, mode)
+            .provider_set_panel(phone, only_phone, mode, None)
             .is_ok()
     );
     // Deactivating the other provider makes the first the only one.
     world.plane.set_provider_active(chat, false).unwrap();
     let home_both = home(&world, both);
-    world.plane.switch_session(both, home_both).unwrap();
+    world.plane.switch_session(both, home_both, None).unwrap();
     assert!(
         world
             .plane
-            .provider_set_panel(phone, both, PanelChange::Mode(PanelMode::Docked))
+            .provider_set_panel(phone, both, PanelChange::Mode(PanelMode::Docked), None)
             .is_ok()
     );
 }
@@ -378,20 +404,27 @@ fn rule_13_presence_by_text_for_providers_and_every_provider_hears_it() {
     world.plane.take_effects();
     world
         .plane
-        .provider_set_presence(chat, agent, "Busy")
+        .provider_set_presence(chat, agent, "Busy", None)
         .unwrap();
     let mut expected = vec![chat, phone];
     expected.sort_by_key(|id| world.plane.provider(*id).unwrap().unique_name.clone());
     assert_eq!(heard(&mut world), [("presence", expected)]);
     assert_eq!(
-        reason(world.plane.provider_set_presence(chat, agent, "busy")),
+        reason(world.plane.provider_set_presence(chat, agent, "busy", None)),
         Reason::PresenceNotFound
     );
     assert_eq!(
-        reason(world.plane.provider_set_presence(outsider, agent, "Busy")),
+        reason(
+            world
+                .plane
+                .provider_set_presence(outsider, agent, "Busy", None)
+        ),
         Reason::AgentNotFound
     );
-    world.plane.agent_set_presence(agent, "available").unwrap();
+    world
+        .plane
+        .agent_set_presence(agent, "available", None)
+        .unwrap();
     assert_eq!(
         world
             .plane
@@ -407,7 +440,10 @@ fn rule_13_presence_by_text_for_providers_and_every_provider_hears_it() {
     );
     // Setting the presence it has changes nothing.
     world.plane.take_effects();
-    world.plane.agent_set_presence(agent, "available").unwrap();
+    world
+        .plane
+        .agent_set_presence(agent, "available", None)
+        .unwrap();
     assert!(heard(&mut world).is_empty());
 }
 
@@ -525,11 +561,11 @@ fn outcome(world: &World, key: ToastKey) -> Option<Outcome> {
 }
 
 /// A world with one provider and one agent whose desk is connected.
-fn toast_world() -> (World, ProviderId, AgentId, Instant) {
+fn toast_world() -> (World, ProviderId, AgentId, SystemTime) {
     let mut world = World::new();
     let phone = world.provider("contoso_phone");
     let agent = world.agent(&[]);
-    let now = Instant::now();
+    let now = SystemTime::now();
     world.plane.desk_connected(agent, now);
     (world, phone, agent, now)
 }
@@ -678,7 +714,10 @@ fn rule_12_cancellations_by_provider_session_close_and_deactivation() {
         outcome(&world, by_provider),
         Some(Outcome::Cancelled(Canceller::Provider))
     );
-    world.plane.close_session_as_agent(agent, session).unwrap();
+    world
+        .plane
+        .close_session_as_agent(agent, session, None)
+        .unwrap();
     assert_eq!(
         outcome(&world, about_session),
         Some(Outcome::Cancelled(Canceller::SessionClosed))
@@ -696,7 +735,7 @@ fn rule_12_an_offline_desk_refuses_new_toasts_after_the_grace_period() {
     let mut world = World::new();
     let phone = world.provider("contoso_phone");
     let agent = world.agent(&[]);
-    let now = Instant::now();
+    let now = SystemTime::now();
     assert_eq!(
         reason(world.plane.raise_toast(phone, toast(agent, None), now)),
         Reason::DeskOffline

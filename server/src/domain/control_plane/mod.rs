@@ -5,6 +5,7 @@
 mod agent_commands;
 mod desk_commands;
 mod paging;
+mod persistence;
 mod providers_and_agents;
 mod reads;
 mod session_marks;
@@ -12,13 +13,14 @@ mod sessions;
 mod tabs;
 mod toasts;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
 pub use desk_commands::PanelChange;
 pub use paging::Page;
+pub use persistence::{Changes, Records};
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
 pub use session_marks::Marked;
 pub use sessions::{CanCreate, FocusedSession, NewSession};
@@ -32,14 +34,15 @@ use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
 use super::toast::{Resolution, Toast, ToastKey};
+use super::tracked::Tracked;
 
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Limits of an agent created without its own.
     pub default_limits: AgentLimits,
-    /// Closed sessions kept readable; the oldest beyond this are forgotten.
-    pub closed_session_retention: usize,
+    /// How long closed sessions stay readable by their owners before they are forgotten.
+    pub closed_session_retention: Duration,
     /// How long a desk counts as online after its last stream ended (rule 12).
     pub desk_grace: Duration,
     /// Ended toasts remembered, so a retry with the same id learns the outcome.
@@ -50,7 +53,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             default_limits: AgentLimits::default(),
-            closed_session_retention: 10_000,
+            closed_session_retention: Duration::from_secs(24 * 3600),
             desk_grace: Duration::from_secs(30),
             resolved_toast_retention: 10_000,
         }
@@ -62,30 +65,30 @@ impl Default for Settings {
 pub struct ControlPlane {
     settings: Settings,
     operator_credential: CredentialHash,
-    providers: BTreeMap<ProviderId, ProviderRecord>,
+    providers: Tracked<ProviderId, ProviderRecord>,
     /// Lower-cased unique name -> provider: unique names are unique without regard to case.
     unique_names: HashMap<String, ProviderId>,
     /// Unique names of deleted providers that still own sessions, to show on those sessions.
-    deleted_provider_names: HashMap<ProviderId, String>,
-    agents: BTreeMap<AgentId, AgentRecord>,
+    deleted_provider_names: Tracked<ProviderId, String>,
+    agents: Tracked<AgentId, AgentRecord>,
     /// Every session, home sessions included, in creation order (ids are time-ordered).
-    sessions: BTreeMap<SessionId, Session>,
+    sessions: Tracked<SessionId, Session>,
     /// Provider sessions by owner, open and closed.
     sessions_by_owner: HashMap<ProviderId, BTreeSet<SessionId>>,
-    /// Closed sessions, oldest first, for retention.
-    closed_sessions: VecDeque<SessionId>,
+    /// Closed sessions by when they closed, for retention.
+    closed_sessions: BTreeSet<(SystemTime, SessionId)>,
     /// Issued credentials by [`CredentialHash::lookup_key`].
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
     /// The session each tab is in.
     tab_sessions: HashMap<TabId, SessionId>,
     /// The configured presences by id.
-    presences: BTreeMap<String, Presence>,
+    presences: Tracked<String, Presence>,
     /// Pending toasts (waiting or on screen).
-    toasts: HashMap<ToastKey, Toast>,
+    toasts: Tracked<ToastKey, Toast>,
     /// Pending toasts by when they end by themselves.
-    toast_deadlines: BTreeSet<(Instant, ToastKey)>,
+    toast_deadlines: BTreeSet<(SystemTime, ToastKey)>,
     /// Ended toasts, for retries with the same id; oldest first in `resolved_order`.
-    resolved_toasts: HashMap<ToastKey, (Toast, Resolution)>,
+    resolved_toasts: Tracked<ToastKey, (Toast, Resolution)>,
     resolved_order: VecDeque<ToastKey>,
     /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
     effects: Effects,
@@ -106,19 +109,19 @@ impl ControlPlane {
         Self {
             settings,
             operator_credential,
-            providers: BTreeMap::new(),
+            providers: Tracked::default(),
             unique_names: HashMap::new(),
-            deleted_provider_names: HashMap::new(),
-            agents: BTreeMap::new(),
-            sessions: BTreeMap::new(),
+            deleted_provider_names: Tracked::default(),
+            agents: Tracked::default(),
+            sessions: Tracked::default(),
             sessions_by_owner: HashMap::new(),
-            closed_sessions: VecDeque::new(),
+            closed_sessions: BTreeSet::new(),
             credentials: HashMap::new(),
             tab_sessions: HashMap::new(),
-            presences: BTreeMap::new(),
-            toasts: HashMap::new(),
+            presences: Tracked::default(),
+            toasts: Tracked::default(),
             toast_deadlines: BTreeSet::new(),
-            resolved_toasts: HashMap::new(),
+            resolved_toasts: Tracked::default(),
             resolved_order: VecDeque::new(),
             effects: Effects::default(),
         }
@@ -133,7 +136,21 @@ impl ControlPlane {
 
     /// Records an event for the agent's desk. Who else hears it (rule 11) is decided here,
     /// in one place.
-    fn emit(&mut self, agent: AgentId, time: SystemTime, kind: EventKind) {
+    fn emit(&mut self, agent: AgentId, time: SystemTime, mut kind: EventKind) {
+        // Every event changes its desk and the session it is about: their versions move.
+        if let Some(record) = self.agents.get_mut(&agent) {
+            record.desk.version += 1;
+        }
+        if let Some(session) = kind.session()
+            && let Some(record) = self.sessions.get_mut(&session)
+        {
+            record.version += 1;
+            if let Some(snapshot) = kind.snapshot_mut()
+                && snapshot.session.id == session
+            {
+                snapshot.session.version = record.version;
+            }
+        }
         let providers = self.audience(agent, &kind);
         self.effects.events.push(Event {
             agent,
@@ -275,6 +292,42 @@ impl ControlPlane {
 
     // === shared lookups ===
 
+    /// ABORTED unless `expected` (when given) is the resource's version.
+    fn check_version(
+        what: &str,
+        id: impl std::fmt::Display,
+        actual: u64,
+        expected: Option<u64>,
+    ) -> DomainResult<()> {
+        match expected {
+            Some(expected) if expected != actual => Err(DomainError::new(
+                Reason::VersionMismatch,
+                format!(
+                    "{what} {id} is at version {actual}, not {expected}: it changed meanwhile; read it again, then retry with its version"
+                ),
+            )
+            .with("expected_version", expected)
+            .with("actual_version", actual)),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_session_version(&self, session: SessionId, expected: Option<u64>) -> DomainResult<()> {
+        let actual = self
+            .sessions
+            .get(&session)
+            .map_or(0, |record| record.version);
+        Self::check_version("session", session, actual, expected)
+    }
+
+    fn check_desk_version(&self, agent: AgentId, expected: Option<u64>) -> DomainResult<()> {
+        let actual = self
+            .agents
+            .get(&agent)
+            .map_or(0, |record| record.desk.version);
+        Self::check_version("the desk of agent", agent, actual, expected)
+    }
+
     fn session_not_open(session: SessionId) -> DomainError {
         DomainError::new(
             Reason::SessionNotOpen,
@@ -365,7 +418,7 @@ impl ControlPlane {
         self.emit(agent, now, EventKind::SessionClosed { session: closed });
         self.cancel_toasts(
             super::toast::Canceller::SessionClosed,
-            Instant::now(),
+            now,
             Some(agent),
             |toast| toast.session == Some(session),
         );
@@ -381,17 +434,21 @@ impl ControlPlane {
             );
             self.clear_focus_marks(next);
         }
-        self.closed_sessions.push_back(session);
-        self.enforce_retention();
+        self.closed_sessions.insert((now, session));
+        self.forget_expired_sessions(now);
     }
 
-    /// Forgets the oldest closed sessions beyond the retention setting.
-    fn enforce_retention(&mut self) {
-        while self.closed_sessions.len() > self.settings.closed_session_retention {
-            let Some(oldest) = self.closed_sessions.pop_front() else {
+    /// Forgets, with their tabs, the sessions closed longer ago than the retention period.
+    pub fn forget_expired_sessions(&mut self, now: SystemTime) {
+        let Some(cutoff) = now.checked_sub(self.settings.closed_session_retention) else {
+            return;
+        };
+        while let Some(&(closed, session)) = self.closed_sessions.first() {
+            if closed > cutoff {
                 break;
-            };
-            self.forget_session(oldest);
+            }
+            self.closed_sessions.pop_first();
+            self.forget_session(session);
         }
     }
 

@@ -1,7 +1,8 @@
 //! Pages of ordered collections: items after a cursor, and the cursor of the next page.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
+
+use crate::domain::tracked::Tracked;
 
 /// One page of a list.
 #[derive(Debug)]
@@ -30,7 +31,7 @@ pub fn collect<K: Copy, T>(entries: impl Iterator<Item = (K, T)>, limit: usize) 
 
 /// The entries of `map` after `after` that `keep` accepts, one page of them.
 pub fn page<K: Ord + Copy, V>(
-    map: &BTreeMap<K, V>,
+    map: &Tracked<K, V>,
     after: Option<K>,
     limit: usize,
     keep: impl Fn(&V) -> bool,
@@ -50,7 +51,7 @@ mod tests {
 
     #[test]
     fn pages_cover_everything_once() {
-        let map: BTreeMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+        let map = Tracked::loaded((0..10).map(|i| (i, i)));
         let mut seen = Vec::new();
         let mut after = None;
         loop {
@@ -66,7 +67,7 @@ mod tests {
 
     #[test]
     fn a_full_last_page_has_no_next() {
-        let map: BTreeMap<u32, u32> = (0..3).map(|i| (i, i)).collect();
+        let map = Tracked::loaded((0..3).map(|i| (i, i)));
         assert!(page(&map, None, 3, |_| true).next.is_none());
         assert_eq!(page(&map, None, 2, |_| true).next, Some(1));
     }

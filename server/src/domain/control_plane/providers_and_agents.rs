@@ -1,6 +1,6 @@
 //! The operator's commands on providers and agents.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
@@ -101,7 +101,7 @@ impl ControlPlane {
             self.revoke(Principal::Provider(id), why);
             self.cancel_toasts(
                 Canceller::ProviderDeactivated,
-                Instant::now(),
+                SystemTime::now(),
                 None,
                 |toast| toast.key.provider == id,
             );
@@ -125,7 +125,7 @@ impl ControlPlane {
         self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
         self.cancel_toasts(
             Canceller::ProviderDeactivated,
-            Instant::now(),
+            SystemTime::now(),
             None,
             |toast| toast.key.provider == id,
         );
@@ -187,6 +187,7 @@ impl ControlPlane {
             tabs: Vec::new(),
             focused_tab: None,
             marks: Default::default(),
+            version: 0,
         };
         let record = AgentRecord {
             id,
@@ -259,9 +260,12 @@ impl ControlPlane {
             .with("agent_id", id)
             .with("open_sessions", open.len()));
         }
-        self.cancel_toasts(Canceller::AgentDeleted, Instant::now(), Some(id), |toast| {
-            toast.agent == id
-        });
+        self.cancel_toasts(
+            Canceller::AgentDeleted,
+            SystemTime::now(),
+            Some(id),
+            |toast| toast.agent == id,
+        );
         // Each owner hears its sessions close, as if the agent had closed them.
         let now = SystemTime::now();
         for session in &open {

@@ -38,10 +38,12 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         mark: FocusMark,
     ) -> DomainResult<Marked> {
         self.acting_provider(caller)?;
         self.owned_open_session(caller, session)?;
+        self.check_session_version(session, expected_version)?;
         if self.is_focused(session) {
             return Ok(Marked::AlreadyFocused);
         }
@@ -69,9 +71,15 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         messages: u32,
     ) -> DomainResult<Marked> {
-        self.mark_for_focus(caller, session, FocusMark::Attention { messages })
+        self.mark_for_focus(
+            caller,
+            session,
+            expected_version,
+            FocusMark::Attention { messages },
+        )
     }
 
     /// NotifyNewActivity: marks the session with a count of new activities.
@@ -79,13 +87,19 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         count: i32,
     ) -> DomainResult<Marked> {
         let mut violations = Violations::new();
         violations.range("count", count, 0, i32::MAX);
         violations.finish()?;
         let count = u32::try_from(count).expect("checked above");
-        self.mark_for_focus(caller, session, FocusMark::NewActivity { count })
+        self.mark_for_focus(
+            caller,
+            session,
+            expected_version,
+            FocusMark::NewActivity { count },
+        )
     }
 
     /// NotifyKpiBreach: flags or resets a KPI breach; a switch does not clear it.
@@ -93,6 +107,7 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         reset: bool,
         details: String,
     ) -> DomainResult<()> {
@@ -101,6 +116,7 @@ impl ControlPlane {
         violations.finish()?;
         self.acting_provider(caller)?;
         self.owned_open_session(caller, session)?;
+        self.check_session_version(session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         let new = (!reset).then_some(details);
         if record.marks.kpi_breach != new {
@@ -128,11 +144,13 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         title: String,
     ) -> DomainResult<SessionView<'_>> {
         validate_title(&title)?;
         self.acting_provider(caller)?;
         self.owned_open_session(caller, session)?;
+        self.check_session_version(session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         if record.title != title {
             record.title = title;
@@ -152,6 +170,7 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         session: SessionId,
+        expected_version: Option<u64>,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
     ) -> DomainResult<SessionView<'_>> {
@@ -169,7 +188,9 @@ impl ControlPlane {
         }
         violations.finish()?;
         self.acting_provider(caller)?;
-        let current = &self.owned_open_session(caller, session)?.context;
+        self.owned_open_session(caller, session)?;
+        self.check_session_version(session, expected_version)?;
+        let current = &self.sessions[&session].context;
         let keys_after = current
             .keys()
             .filter(|key| !delete.contains(key))

@@ -84,6 +84,7 @@ impl ControlPlane {
             tabs: Vec::new(),
             focused_tab: None,
             marks: Default::default(),
+            version: 0,
         };
         let id = session.id;
         let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;

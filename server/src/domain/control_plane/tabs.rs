@@ -43,7 +43,9 @@ impl ControlPlane {
     pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
         new.validate()?;
         self.acting_provider(caller)?;
-        let session = self.tab_session(caller, new.session)?;
+        self.tab_session(caller, new.session)?;
+        self.check_session_version(new.session, new.expected_version)?;
+        let session = &self.sessions[&new.session];
         let limit = self.agents[&session.agent].limits.max_tabs_per_session;
         if session.tabs.len() >= limit as usize {
             return Err(DomainError::new(

@@ -335,21 +335,28 @@ fn rule_17_deleting_an_agent_with_sessions_needs_force() {
 }
 
 #[test]
-fn closed_sessions_are_forgotten_beyond_retention() {
+fn closed_sessions_are_forgotten_after_the_retention_period() {
     let mut world = World::new();
-    world.plane.settings.closed_session_retention = 1;
+    world.plane.settings.closed_session_retention = std::time::Duration::from_secs(3600);
     let chat = world.provider("contoso_chat");
-    let first_agent = world.agent(&[]);
-    let second_agent = world.agent(&[]);
-    let first = world.session(chat, first_agent).unwrap();
-    let second = world.session(chat, second_agent).unwrap();
-    world.plane.delete_agent(first_agent, true).unwrap();
-    world.plane.delete_agent(second_agent, true).unwrap();
+    let agent = world.agent(&[]);
+    let session = world.session(chat, agent).unwrap();
+    world.plane.delete_agent(agent, true).unwrap();
+    let now = std::time::SystemTime::now();
+    world
+        .plane
+        .forget_expired_sessions(now + std::time::Duration::from_secs(1800));
+    assert!(
+        world.plane.provider_session(chat, session).is_ok(),
+        "still within 1 h"
+    );
+    world
+        .plane
+        .forget_expired_sessions(now + std::time::Duration::from_secs(3601));
     assert_eq!(
-        reason(world.plane.provider_session(chat, first)),
+        reason(world.plane.provider_session(chat, session)),
         Reason::SessionNotFound
     );
-    assert!(world.plane.provider_session(chat, second).is_ok());
 }
 
 #[test]
@@ -527,7 +534,7 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     let first = world.session(chat, agent).unwrap();
     let second = world.session(phone, agent).unwrap();
     world.plane.take_effects();
-    world.plane.switch_session(agent, first).unwrap();
+    world.plane.switch_session(agent, first, None).unwrap();
     let effects = world.plane.take_effects();
     assert_eq!(effects.events.len(), 2);
     let owners: Vec<_> = effects
@@ -550,10 +557,10 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     assert_eq!((session.session.id, *focused), (second, false));
 
     // Switching to the focused session changes nothing; home is a target too.
-    world.plane.switch_session(agent, first).unwrap();
+    world.plane.switch_session(agent, first, None).unwrap();
     assert!(events(&mut world).is_empty());
     let home = home(&world, agent);
-    world.plane.switch_session(agent, home).unwrap();
+    world.plane.switch_session(agent, home, None).unwrap();
     assert_eq!(
         events(&mut world),
         [(first, "switched", false), (home, "switched", true)]
@@ -568,19 +575,19 @@ fn rule_9_closing_moves_focus_to_the_most_recently_focused_open_session() {
     let a = world.session(chat, agent).unwrap();
     let b = world.session(chat, agent).unwrap();
     let c = world.session(chat, agent).unwrap();
-    world.plane.switch_session(agent, a).unwrap();
-    world.plane.switch_session(agent, c).unwrap();
+    world.plane.switch_session(agent, a, None).unwrap();
+    world.plane.switch_session(agent, c, None).unwrap();
     world.plane.take_effects();
     // Focus history: b, a, c. Closing c goes back to a, not to b (created later than a).
-    world.plane.close_session_as_agent(agent, c).unwrap();
+    world.plane.close_session_as_agent(agent, c, None).unwrap();
     assert_eq!(
         events(&mut world),
         [(c, "closed", false), (a, "switched", true)]
     );
     // Closing an unfocused session moves nothing.
-    world.plane.close_session_as_agent(agent, b).unwrap();
+    world.plane.close_session_as_agent(agent, b, None).unwrap();
     assert_eq!(events(&mut world), [(b, "closed", false)]);
-    world.plane.close_session_as_agent(agent, a).unwrap();
+    world.plane.close_session_as_agent(agent, a, None).unwrap();
     let home = home(&world, agent);
     assert_eq!(
         events(&mut world),
@@ -598,27 +605,30 @@ fn rule_9_home_cannot_be_closed_and_closed_sessions_cannot_be_used() {
     let session = world.session(chat, agent).unwrap();
     let home = home(&world, agent);
     assert_eq!(
-        reason(world.plane.close_session_as_agent(agent, home)),
+        reason(world.plane.close_session_as_agent(agent, home, None)),
         Reason::HomeSessionNotClosable
     );
-    world.plane.close_session_as_agent(agent, session).unwrap();
+    world
+        .plane
+        .close_session_as_agent(agent, session, None)
+        .unwrap();
     assert_eq!(
-        reason(world.plane.close_session_as_agent(agent, session)),
+        reason(world.plane.close_session_as_agent(agent, session, None)),
         Reason::SessionNotOpen
     );
     assert_eq!(
-        reason(world.plane.switch_session(agent, session)),
+        reason(world.plane.switch_session(agent, session, None)),
         Reason::SessionNotOpen
     );
     // Another agent's session is not this agent's business.
     let theirs = world.session(chat, other_agent).unwrap();
     world.plane.take_effects();
     assert_eq!(
-        reason(world.plane.switch_session(agent, theirs)),
+        reason(world.plane.switch_session(agent, theirs, None)),
         Reason::SessionNotFound
     );
     assert_eq!(
-        reason(world.plane.close_session_as_agent(agent, theirs)),
+        reason(world.plane.close_session_as_agent(agent, theirs, None)),
         Reason::SessionNotFound
     );
     assert!(events(&mut world).is_empty(), "refusals emit nothing");

@@ -3,7 +3,7 @@
 //! NotifyEvent waits outside the domain; the domain says when a toast ends with a
 //! NotificationResolved event.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId};
 
@@ -19,7 +19,7 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         new: NewToast,
-        now: Instant,
+        now: SystemTime,
     ) -> DomainResult<Raised> {
         new.validate()?;
         self.acting_provider(caller)?;
@@ -79,8 +79,7 @@ impl ControlPlane {
             agent: new.agent,
             session: new.session,
             content: new.content,
-            raised: SystemTime::now(),
-            raised_at: now,
+            raised: now,
             shown: None,
         };
         if full {
@@ -118,7 +117,7 @@ impl ControlPlane {
         &mut self,
         caller: ProviderId,
         id: NotificationId,
-        now: Instant,
+        now: SystemTime,
     ) -> DomainResult<Resolution> {
         self.acting_provider(caller)?;
         let key = ToastKey {
@@ -144,7 +143,7 @@ impl ControlPlane {
         agent: AgentId,
         key: ToastKey,
         accept: bool,
-        now: Instant,
+        now: SystemTime,
     ) -> DomainResult<Resolution> {
         self.agent(agent)?;
         let toast = self
@@ -183,13 +182,13 @@ impl ControlPlane {
     }
 
     /// The earliest moment a toast ends by itself.
-    pub fn next_toast_deadline(&self) -> Option<Instant> {
+    pub fn next_toast_deadline(&self) -> Option<SystemTime> {
         self.toast_deadlines.first().map(|(deadline, _)| *deadline)
     }
 
     /// Ends the toasts whose time is up: display timeout (or auto-accept) on screen, queue
     /// time limit while waiting.
-    pub fn expire_toasts(&mut self, now: Instant) {
+    pub fn expire_toasts(&mut self, now: SystemTime) {
         let mut agents = Vec::new();
         while let Some(&(deadline, key)) = self.toast_deadlines.first() {
             if deadline > now {
@@ -211,7 +210,7 @@ impl ControlPlane {
 
     /// An agent's desktop opened a stream: the desk is online, and its first waiting toast
     /// comes on screen.
-    pub fn desk_connected(&mut self, agent: AgentId, now: Instant) {
+    pub fn desk_connected(&mut self, agent: AgentId, now: SystemTime) {
         if let Some(record) = self.agents.get_mut(&agent) {
             record.desk.streams += 1;
             record.desk.offline_since = None;
@@ -220,7 +219,7 @@ impl ControlPlane {
     }
 
     /// An agent's desktop closed a stream; with none left, the grace period starts.
-    pub fn desk_disconnected(&mut self, agent: AgentId, now: Instant) {
+    pub fn desk_disconnected(&mut self, agent: AgentId, now: SystemTime) {
         if let Some(record) = self.agents.get_mut(&agent) {
             let desk = &mut record.desk;
             desk.streams = desk.streams.saturating_sub(1);
@@ -235,7 +234,7 @@ impl ControlPlane {
     pub(super) fn cancel_toasts(
         &mut self,
         canceller: Canceller,
-        now: Instant,
+        now: SystemTime,
         desk: Option<AgentId>,
         doomed: impl Fn(&Toast) -> bool,
     ) {
@@ -273,7 +272,7 @@ impl ControlPlane {
 
     /// Shows the desk's first waiting toast if nothing is on screen and someone is connected;
     /// toasts that outlived the queue time limit end instead.
-    fn show_next(&mut self, agent: AgentId, now: Instant) {
+    fn show_next(&mut self, agent: AgentId, now: SystemTime) {
         loop {
             let Some(record) = self.agents.get(&agent) else {
                 return;
@@ -294,17 +293,13 @@ impl ControlPlane {
                 self.toast_deadlines.remove(&(deadline, head));
             }
             let toast = self.toasts.get_mut(&head).expect("pending");
-            toast.shown = Some((SystemTime::now(), now));
+            toast.shown = Some(now);
             if let Some(deadline) = toast.deadline() {
                 self.toast_deadlines.insert((deadline, head));
             }
             self.effects.deadlines_changed = true;
             let shown = ToastSnapshot(toast.clone());
-            self.emit(
-                agent,
-                shown.0.shown.expect("just shown").0,
-                EventKind::NotificationShown { toast: shown },
-            );
+            self.emit(agent, now, EventKind::NotificationShown { toast: shown });
             return;
         }
     }
@@ -353,7 +348,7 @@ impl ControlPlane {
             .values()
             .filter(|toast| toast.key.provider == provider)
             .collect();
-        toasts.sort_by_key(|toast| (toast.raised_at, toast.key));
+        toasts.sort_by_key(|toast| (toast.raised, toast.key));
         toasts
     }
 }

@@ -1,0 +1,452 @@
+//! The state, its log and its store, driven together.
+//!
+//! A command runs under the state's write lock: the domain applies it in memory and says what
+//! it changed; its events get their sequences there and then, and the whole batch goes to the
+//! store. The lock is released before the disk write, so other commands go on, and the writer
+//! thread commits every batch that has arrived in one transaction (group commit). Only once a
+//! batch is durable is it *published*: its events join the history and reach subscribers,
+//! NotifyEvent calls learn their toasts' outcomes, and callers get their answers. Reads wait
+//! the same way for what they saw. So nobody ever sees, or is told, anything a crash could
+//! take back.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, mpsc};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, watch};
+use tonic::Status;
+
+use super::{SharedCore, to_status, write};
+use crate::domain::events::EventKind;
+use crate::domain::toast::{Resolution, ToastKey};
+use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason};
+use crate::log::{EventLog, Logged};
+use crate::store::{Batch, RequestRecord, Store};
+
+/// Where in the log an answer stands.
+#[derive(Debug, Clone)]
+pub struct Position {
+    pub log_id: String,
+    pub sequence: u64,
+}
+
+/// How far the store has come: every batch up to this commit is durable and published.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Durable {
+    pub commit: u64,
+}
+
+/// Where batches go.
+enum Writer {
+    /// No store (`--in-memory`): a batch is published as soon as it is made.
+    Immediate,
+    /// The writer thread, which commits batches and publishes them.
+    Thread(mpsc::Sender<(u64, Batch)>),
+}
+
+/// An answer to give once what it reflects is durable: call [`Committed::confirmed`].
+#[must_use = "an answer may be given only once it is durable: await `confirmed`"]
+pub struct Committed<R> {
+    answer: R,
+    position: Position,
+    commit: u64,
+    durable: watch::Receiver<Durable>,
+}
+
+impl<R> Committed<R> {
+    /// The answer, before it may be given.
+    pub fn answer(&self) -> &R {
+        &self.answer
+    }
+
+    /// The answer, once everything it reflects is on disk.
+    pub async fn confirmed(mut self) -> Result<(R, Position), Status> {
+        let commit = self.commit;
+        if self.durable.borrow().commit < commit {
+            self.durable
+                .wait_for(|durable| durable.commit >= commit)
+                .await
+                .map_err(|_| {
+                    to_status(DomainError::new(
+                        Reason::ServerShuttingDown,
+                        "the server stopped before the change was stored; retry with the same request_id",
+                    ))
+                })?;
+        }
+        Ok((self.answer, self.position))
+    }
+}
+
+/// A response that can be remembered for retries (AIP-155), told its log position, and
+/// stripped of secrets before it is stored.
+pub trait Answer: prost::Message + Default + Clone + 'static {
+    /// Records the log position the answer reflects, when the response carries one.
+    fn place(&mut self, _at: &Position) {}
+    /// What of the answer may be written to disk (credentials are shown once, never stored).
+    fn storable(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// A caller's request id and the request's fingerprint.
+pub struct Idempotency {
+    principal: String,
+    request_id: String,
+    fingerprint: [u8; 32],
+}
+
+impl Idempotency {
+    /// `None` when the request carries no request id; a request id must be a UUID.
+    pub fn of<M: prost::Message>(
+        principal: Principal,
+        request_id: &str,
+        request: &M,
+    ) -> DomainResult<Option<Self>> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        if uuid::Uuid::try_parse(request_id).is_err() || request_id.len() != 36 {
+            let mut violations = crate::domain::validate::Violations::new();
+            violations.add(
+                "request_id",
+                Reason::FieldMalformed,
+                "request_id must be a UUID (a new one per change; the same one for its retries)",
+            );
+            violations.finish()?;
+        }
+        Ok(Some(Self {
+            principal: principal.to_string(),
+            request_id: request_id.to_owned(),
+            fingerprint: Sha256::digest(request.encode_to_vec()).into(),
+        }))
+    }
+}
+
+/// A remembered answer.
+struct Remembered {
+    fingerprint: [u8; 32],
+    response: Vec<u8>,
+    commit: u64,
+    time: SystemTime,
+}
+
+/// How long answers are remembered for retries.
+const REQUEST_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The state and its event log, changed together under one lock.
+pub struct Core {
+    pub plane: ControlPlane,
+    pub log: EventLog,
+    /// NotifyEvent calls waiting for their toast to end.
+    pub toast_waiters: HashMap<ToastKey, watch::Sender<Option<Resolution>>>,
+    /// Wakes the toast timer when a deadline may have moved earlier.
+    pub toast_timer: Arc<Notify>,
+    /// The newest sequence given to an event (published or on its way to disk).
+    assigned: u64,
+    /// The newest commit made.
+    commits: u64,
+    durable: watch::Sender<Durable>,
+    writer: Writer,
+    remembered: HashMap<(String, String), Remembered>,
+    remembered_order: VecDeque<(SystemTime, (String, String))>,
+}
+
+impl Core {
+    /// A core that publishes at once (no store).
+    pub fn in_memory(plane: ControlPlane, log: EventLog) -> Self {
+        Self::with_writer(plane, log, Writer::Immediate, Vec::new())
+    }
+
+    fn with_writer(
+        plane: ControlPlane,
+        log: EventLog,
+        writer: Writer,
+        requests: Vec<RequestRecord>,
+    ) -> Self {
+        let assigned = log.last_sequence();
+        let mut core = Self {
+            plane,
+            log,
+            toast_waiters: HashMap::new(),
+            toast_timer: Arc::new(Notify::new()),
+            assigned,
+            commits: 0,
+            durable: watch::Sender::new(Durable::default()),
+            writer,
+            remembered: HashMap::new(),
+            remembered_order: VecDeque::new(),
+        };
+        for request in requests {
+            core.remember(request, 0);
+        }
+        core
+    }
+
+    /// A core whose batches a writer thread commits to `store`, and the thread.
+    pub fn durable(
+        plane: ControlPlane,
+        log: EventLog,
+        store: Box<dyn Store>,
+        requests: Vec<RequestRecord>,
+    ) -> (SharedCore, std::thread::JoinHandle<()>) {
+        let (sender, batches) = mpsc::channel();
+        let core = Self::with_writer(plane, log, Writer::Thread(sender), requests);
+        let state: SharedCore = Arc::new(std::sync::RwLock::new(core));
+        let writer = {
+            let state = state.clone();
+            std::thread::Builder::new()
+                .name("cifd-store-writer".into())
+                .spawn(move || run_writer(state, store, batches))
+                .expect("a thread starts")
+        };
+        (state, writer)
+    }
+
+    /// Stops taking batches: the writer thread commits what it has, then ends.
+    pub fn close_store(&mut self) {
+        self.writer = Writer::Immediate;
+    }
+
+    pub fn position(&self) -> Position {
+        Position {
+            log_id: self.log.log_id().to_string(),
+            sequence: self.assigned,
+        }
+    }
+
+    /// The newest sequence the state reflects (published or not yet).
+    pub fn assigned(&self) -> u64 {
+        self.assigned
+    }
+
+    /// A watch on what is durable.
+    pub fn durable_watch(&self) -> watch::Receiver<Durable> {
+        self.durable.subscribe()
+    }
+
+    /// A read of the state: answered once everything it reflects is durable.
+    pub fn observe<R>(
+        &self,
+        read: impl FnOnce(&Self) -> DomainResult<R>,
+    ) -> DomainResult<Committed<R>> {
+        let answer = read(self)?;
+        Ok(Committed {
+            answer,
+            position: self.position(),
+            commit: self.commits,
+            durable: self.durable.subscribe(),
+        })
+    }
+
+    /// Runs a command (see the module's description).
+    pub fn execute<R>(
+        &mut self,
+        run: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
+    ) -> DomainResult<Committed<R>> {
+        let (answer, batch) = self.apply(run)?;
+        let commit = self.submit(batch);
+        Ok(Committed {
+            answer,
+            position: self.position(),
+            commit,
+            durable: self.durable.subscribe(),
+        })
+    }
+
+    /// Runs a command that carries a request id: a retry gets the first answer and applies
+    /// nothing; the same id with another request is refused.
+    pub fn execute_once<A: Answer>(
+        &mut self,
+        idempotency: Option<Idempotency>,
+        run: impl FnOnce(&mut ControlPlane) -> DomainResult<A>,
+    ) -> DomainResult<Committed<A>> {
+        let Some(idempotency) = idempotency else {
+            let mut committed = self.execute(run)?;
+            let position = committed.position.clone();
+            committed.answer.place(&position);
+            return Ok(committed);
+        };
+        let key = (
+            idempotency.principal.clone(),
+            idempotency.request_id.clone(),
+        );
+        if let Some(remembered) = self.remembered.get(&key) {
+            if remembered.fingerprint != idempotency.fingerprint {
+                return Err(DomainError::new(
+                    Reason::RequestIdReused,
+                    format!(
+                        "request_id {} was already used for a different request; use a new request_id for a new change",
+                        idempotency.request_id
+                    ),
+                )
+                .with("request_id", &idempotency.request_id));
+            }
+            let answer = A::decode(remembered.response.as_slice()).unwrap_or_default();
+            return Ok(Committed {
+                answer,
+                position: self.position(),
+                commit: remembered.commit,
+                durable: self.durable.subscribe(),
+            });
+        }
+        let (mut answer, mut batch) = self.apply(run)?;
+        answer.place(&self.position());
+        let now = SystemTime::now();
+        batch.requests.push(RequestRecord {
+            principal: idempotency.principal,
+            request_id: idempotency.request_id,
+            fingerprint: idempotency.fingerprint,
+            response: answer.storable().encode_to_vec(),
+            time: now,
+        });
+        // In memory, the whole answer: a retry in this process's life gets it all.
+        let mut full = batch.requests.last().expect("just pushed").clone();
+        full.response = answer.encode_to_vec();
+        let commit = self.submit(batch);
+        self.remember(full, commit);
+        Ok(Committed {
+            answer,
+            position: self.position(),
+            commit,
+            durable: self.durable.subscribe(),
+        })
+    }
+
+    fn remember(&mut self, record: RequestRecord, commit: u64) {
+        let key = (record.principal, record.request_id);
+        self.remembered_order.push_back((record.time, key.clone()));
+        self.remembered.insert(
+            key,
+            Remembered {
+                fingerprint: record.fingerprint,
+                response: record.response,
+                commit,
+                time: record.time,
+            },
+        );
+        let cutoff = SystemTime::now().checked_sub(REQUEST_RETENTION);
+        while let Some((time, _)) = self.remembered_order.front() {
+            if cutoff.is_none_or(|cutoff| *time >= cutoff) {
+                break;
+            }
+            let (time, key) = self.remembered_order.pop_front().expect("checked above");
+            if self
+                .remembered
+                .get(&key)
+                .is_some_and(|entry| entry.time == time)
+            {
+                self.remembered.remove(&key);
+            }
+        }
+    }
+
+    /// Runs the command in memory; its events get their sequences.
+    fn apply<R>(
+        &mut self,
+        run: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
+    ) -> DomainResult<(R, Batch)> {
+        let result = run(&mut self.plane);
+        let effects = self.plane.take_effects();
+        let changes = self.plane.take_changes();
+        let answer = result?;
+        let events = effects
+            .events
+            .into_iter()
+            .map(|event| {
+                self.assigned += 1;
+                Arc::new(Logged {
+                    sequence: self.assigned,
+                    event,
+                })
+            })
+            .collect();
+        for (principal, why) in &effects.revoked {
+            self.log.end_streams_of(*principal, why);
+        }
+        if effects.deadlines_changed {
+            self.toast_timer.notify_one();
+        }
+        Ok((
+            answer,
+            Batch {
+                changes,
+                events,
+                requests: Vec::new(),
+            },
+        ))
+    }
+
+    /// Sends a batch on its way to disk; returns the commit to wait for.
+    fn submit(&mut self, batch: Batch) -> u64 {
+        if batch.changes.is_empty() && batch.events.is_empty() && batch.requests.is_empty() {
+            // Nothing to store: the answer waits only for what came before.
+            return self.commits;
+        }
+        self.commits += 1;
+        let commit = self.commits;
+        match &self.writer {
+            Writer::Immediate => self.publish(commit, &batch.events),
+            Writer::Thread(sender) => {
+                if sender.send((commit, batch)).is_err() {
+                    tracing::error!("the store writer has stopped; the change is not stored");
+                }
+            }
+        }
+        commit
+    }
+
+    /// A durable batch becomes visible: its events join the history and reach subscribers,
+    /// waiting NotifyEvent calls learn their outcomes, and waiting answers go out.
+    fn publish(&mut self, commit: u64, events: &[Arc<Logged>]) {
+        self.log.append(events);
+        for logged in events {
+            if let EventKind::NotificationResolved { toast, resolution } = &logged.event.kind
+                && let Some(waiters) = self.toast_waiters.remove(&toast.0.key)
+            {
+                let _ = waiters.send(Some(*resolution));
+            }
+        }
+        self.durable.send_replace(Durable { commit });
+    }
+
+    /// A receiver that sees the toast's end; several calls may wait for the same toast.
+    pub fn wait_for_toast(&mut self, key: ToastKey) -> watch::Receiver<Option<Resolution>> {
+        self.toast_waiters
+            .entry(key)
+            .or_insert_with(|| watch::channel(None).0)
+            .subscribe()
+    }
+
+    /// Lets every waiting NotifyEvent call go (they answer that the server is stopping).
+    pub fn release_toast_waiters(&mut self) {
+        self.toast_waiters.clear();
+    }
+}
+
+/// The writer thread: commits every batch that has arrived in one transaction, then publishes
+/// them in order. A failed write stops the server: what was not stored must not be
+/// acknowledged, and the state in memory no longer matches the disk.
+fn run_writer(state: SharedCore, mut store: Box<dyn Store>, batches: mpsc::Receiver<(u64, Batch)>) {
+    /// Batches written in one transaction at most.
+    const GROUP: usize = 1024;
+    while let Ok(first) = batches.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match batches.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let to_store: Vec<&Batch> = group.iter().map(|(_, batch)| batch).collect();
+        if let Err(error) = store.commit(&to_store) {
+            tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
+            eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
+            std::process::exit(70);
+        }
+        let mut core = write(&state);
+        for (commit, batch) in &group {
+            core.publish(*commit, &batch.events);
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! The embedded store: one SQLite file, `cifd.db`, in the data directory.
+//!
+//! Durability: WAL journal with `synchronous = FULL`, so a commit returns only after the WAL is
+//! flushed to disk (fsync). What a commit wrote survives a process crash and, on a disk that
+//! honours flushes, a power loss. Batches that arrive while a commit is being flushed are
+//! written together in the next transaction (group commit): one flush for many calls.
+//!
+//! Layout: `records` holds the state, one row per provider, agent (with its desk), session
+//! (with its tabs), presence and toast, as JSON; `events` the retained tail of the event log;
+//! `requests` the answers to calls that carried a request id; `meta` the log id and the newest
+//! sequence. Restart reads the records and the retained events, never more, so its time does
+//! not grow with the history.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::{Batch, Loaded, RequestRecord, Store, StoreError};
+use crate::domain::CredentialHash;
+use crate::domain::control_plane::Records;
+use crate::log::Logged;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "cifd.db";
+
+/// Schema migrations, in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, events, requests, meta.
+    "CREATE TABLE records (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+                           PRIMARY KEY (kind, id)) WITHOUT ROWID;
+     CREATE TABLE events (sequence INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, body TEXT NOT NULL);
+     CREATE TABLE requests (principal TEXT NOT NULL, request_id TEXT NOT NULL,
+                            fingerprint BLOB NOT NULL, response BLOB NOT NULL, time_ms INTEGER NOT NULL,
+                            PRIMARY KEY (principal, request_id)) WITHOUT ROWID;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+];
+
+/// How long answers to calls with a request id are kept for retries.
+const REQUEST_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Which events and answers to keep.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub history: usize,
+    pub history_age: Duration,
+}
+
+pub struct SqliteStore {
+    connection: Connection,
+    path: PathBuf,
+    retention: Retention,
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    })
+}
+
+fn from_millis(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+/// What to do about a file that cannot be used.
+const WHAT_TO_DO: &str = "restore a backup into an empty data directory (`cifd restore`), or move the data directory away to start empty";
+
+impl SqliteStore {
+    /// Opens (or creates) the store in `dir` and loads what it holds. A data directory that
+    /// holds other files but no database, a truncated or corrupt database, a backup file, or
+    /// a database from a newer cifd is refused with what to do; nothing is ever reset.
+    pub fn open(dir: &Path, retention: Retention) -> Result<(Self, Loaded), StoreError> {
+        let path = dir.join(DATABASE_FILE);
+        let shown = path.display().to_string();
+        let fresh = match std::fs::metadata(&path) {
+            Ok(metadata) if metadata.len() < 512 => {
+                return Err(StoreError::Unusable(format!(
+                    "{shown} is truncated ({} bytes, less than one page); {WHAT_TO_DO}",
+                    metadata.len()
+                )));
+            }
+            Ok(_) => false,
+            Err(_) => {
+                let others = std::fs::read_dir(dir)
+                    .map(|entries| entries.flatten().count())
+                    .unwrap_or(0);
+                if others > 0 {
+                    return Err(StoreError::Unusable(format!(
+                        "{shown} is missing, but {} holds other files; {WHAT_TO_DO}",
+                        dir.display()
+                    )));
+                }
+                std::fs::create_dir_all(dir).map_err(|error| {
+                    StoreError::Unusable(format!(
+                        "cannot create the data directory {}: {error}",
+                        dir.display()
+                    ))
+                })?;
+                true
+            }
+        };
+        let unusable = |error: rusqlite::Error| describe(&shown, error);
+        let connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(unusable)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(unusable)?;
+        let mut store = Self {
+            connection,
+            path,
+            retention,
+        };
+        store.migrate(fresh)?;
+        let loaded = store.load()?;
+        Ok((store, loaded))
+    }
+
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn migrate(&mut self, fresh: bool) -> Result<(), StoreError> {
+        let shown = self.shown();
+        let version: usize = self
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+            .map_err(|error| describe(&shown, error))?
+            .try_into()
+            .unwrap_or(usize::MAX);
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Unusable(format!(
+                "{shown} was written by a newer cifd (schema {version}; this cifd knows up to {}); run that cifd or a newer one",
+                MIGRATIONS.len()
+            )));
+        }
+        if version == 0 && !fresh {
+            let tables: i64 = self
+                .connection
+                .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+                .map_err(|error| describe(&shown, error))?;
+            if tables > 0 {
+                return Err(StoreError::Unusable(format!(
+                    "{shown} is an SQLite database but not a cifd one; {WHAT_TO_DO}"
+                )));
+            }
+        }
+        let transaction = self
+            .connection
+            .transaction()
+            .map_err(|error| describe(&shown, error))?;
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            transaction
+                .execute_batch(migration)
+                .map_err(|error| describe(&shown, error))?;
+            transaction
+                .execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .map_err(|error| describe(&shown, error))?;
+            if index == 0 {
+                set_meta(&transaction, "log_id", &Uuid::new_v4().to_string())
+                    .map_err(|error| describe(&shown, error))?;
+                set_meta(&transaction, "last_sequence", "0")
+                    .map_err(|error| describe(&shown, error))?;
+            }
+        }
+        transaction
+            .commit()
+            .map_err(|error| describe(&shown, error))
+    }
+
+    fn load(&self) -> Result<Loaded, StoreError> {
+        let shown = self.shown();
+        let fail = |error: rusqlite::Error| describe(&shown, error);
+        if meta(&self.connection, "backup").map_err(fail)?.is_some() {
+            return Err(StoreError::Unusable(format!(
+                "{shown} is a backup; start from it with `cifd restore --from <backup> --data-dir <empty dir>`, which gives it a new log id"
+            )));
+        }
+        let log_id = meta(&self.connection, "log_id")
+            .map_err(fail)?
+            .and_then(|text| Uuid::try_parse(&text).ok())
+            .ok_or_else(|| {
+                StoreError::Unusable(format!("{shown} has no valid log id; {WHAT_TO_DO}"))
+            })?;
+        let last_sequence = meta(&self.connection, "last_sequence")
+            .map_err(fail)?
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| {
+                StoreError::Unusable(format!("{shown} has no valid sequence; {WHAT_TO_DO}"))
+            })?;
+        let operator_credential = meta(&self.connection, "operator_credential")
+            .map_err(fail)?
+            .map(|text| decode::<CredentialHash>(&shown, "meta", &text))
+            .transpose()?;
+
+        let mut records = Records::default();
+        let mut statement = self
+            .connection
+            .prepare("SELECT kind, id, body FROM records")
+            .map_err(fail)?;
+        let mut rows = statement.query([]).map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let kind: String = row.get(0).map_err(fail)?;
+            let body: String = row.get(2).map_err(fail)?;
+            match kind.as_str() {
+                "provider" => records.providers.push(decode(&shown, &kind, &body)?),
+                "deleted_provider" => records
+                    .deleted_providers
+                    .push(decode(&shown, &kind, &body)?),
+                "agent" => records.agents.push(decode(&shown, &kind, &body)?),
+                "session" => records.sessions.push(decode(&shown, &kind, &body)?),
+                "presence" => records.presences.push(decode(&shown, &kind, &body)?),
+                "toast" => records.toasts.push(decode(&shown, &kind, &body)?),
+                "resolved_toast" => records.resolved_toasts.push(decode(&shown, &kind, &body)?),
+                other => {
+                    return Err(StoreError::Unusable(format!(
+                        "{shown} holds records of kind {other:?} this cifd does not know; run the cifd that wrote it"
+                    )));
+                }
+            }
+        }
+        drop(rows);
+        drop(statement);
+
+        let cutoff = SystemTime::now()
+            .checked_sub(self.retention.history_age)
+            .map_or(0, millis);
+        let mut statement = self
+            .connection
+            .prepare("SELECT sequence, body FROM events WHERE time_ms >= ?1 ORDER BY sequence DESC LIMIT ?2")
+            .map_err(fail)?;
+        let limit = i64::try_from(self.retention.history).unwrap_or(i64::MAX);
+        let mut tail = statement
+            .query_map(params![cutoff, limit], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(fail)?
+            .map(|row| {
+                let (sequence, body) = row.map_err(fail)?;
+                Ok(Logged {
+                    sequence: u64::try_from(sequence).unwrap_or(0),
+                    event: decode(&shown, "event", &body)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tail.reverse();
+        drop(statement);
+
+        let mut statement = self
+            .connection
+            .prepare("SELECT principal, request_id, fingerprint, response, time_ms FROM requests")
+            .map_err(fail)?;
+        let requests = statement
+            .query_map([], |row| {
+                let fingerprint: Vec<u8> = row.get(2)?;
+                Ok(RequestRecord {
+                    principal: row.get(0)?,
+                    request_id: row.get(1)?,
+                    fingerprint: fingerprint.try_into().unwrap_or([0; 32]),
+                    response: row.get(3)?,
+                    time: from_millis(row.get(4)?),
+                })
+            })
+            .map_err(fail)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+
+        Ok(Loaded {
+            log_id,
+            last_sequence,
+            records,
+            tail,
+            requests,
+            operator_credential,
+        })
+    }
+
+    /// Remembers the hash of a generated operator token, so the token is shown only once per
+    /// data directory.
+    pub fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
+        let body = serde_json::to_string(hash).expect("a hash serializes");
+        set_meta(&self.connection, "operator_credential", &body)
+            .map_err(|error| self.write_error(error))?;
+        Ok(())
+    }
+
+    fn write_error(&self, error: rusqlite::Error) -> StoreError {
+        StoreError::Write {
+            path: self.shown(),
+            detail: error.to_string(),
+        }
+    }
+
+    fn write_batch(transaction: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<()> {
+        let changes = &batch.changes;
+        write_records(transaction, "provider", &changes.providers)?;
+        write_records(transaction, "deleted_provider", &changes.deleted_providers)?;
+        write_records(transaction, "agent", &changes.agents)?;
+        write_records(transaction, "session", &changes.sessions)?;
+        write_records(transaction, "presence", &changes.presences)?;
+        let toast_id =
+            |key: &crate::domain::toast::ToastKey| format!("{}/{}", key.provider, key.id);
+        write_keyed(
+            transaction,
+            "toast",
+            changes
+                .toasts
+                .iter()
+                .map(|(key, value)| (toast_id(key), value)),
+        )?;
+        write_keyed(
+            transaction,
+            "resolved_toast",
+            changes
+                .resolved_toasts
+                .iter()
+                .map(|(key, value)| (toast_id(key), value)),
+        )?;
+        let mut insert = transaction
+            .prepare_cached("INSERT INTO events (sequence, time_ms, body) VALUES (?1, ?2, ?3)")?;
+        for logged in &batch.events {
+            let body = serde_json::to_string(&logged.event).expect("events serialize");
+            insert.execute(params![
+                i64::try_from(logged.sequence).unwrap_or(i64::MAX),
+                millis(logged.event.time),
+                body
+            ])?;
+        }
+        let mut remember = transaction.prepare_cached(
+            "INSERT OR REPLACE INTO requests (principal, request_id, fingerprint, response, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for request in &batch.requests {
+            remember.execute(params![
+                request.principal,
+                request.request_id,
+                request.fingerprint.as_slice(),
+                request.response,
+                millis(request.time)
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Drops events and answers retention no longer keeps.
+    fn trim(
+        retention: &Retention,
+        transaction: &Transaction<'_>,
+        last_sequence: u64,
+    ) -> rusqlite::Result<()> {
+        let keep_from = last_sequence.saturating_sub(retention.history as u64);
+        let cutoff = SystemTime::now()
+            .checked_sub(retention.history_age)
+            .map_or(0, millis);
+        transaction
+            .prepare_cached("DELETE FROM events WHERE sequence <= ?1 OR time_ms < ?2")?
+            .execute(params![
+                i64::try_from(keep_from).unwrap_or(i64::MAX),
+                cutoff
+            ])?;
+        let stale = SystemTime::now()
+            .checked_sub(REQUEST_RETENTION)
+            .map_or(0, millis);
+        transaction
+            .prepare_cached("DELETE FROM requests WHERE time_ms < ?1")?
+            .execute(params![stale])?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction()
+            .map_err(|error| self_error(&self.path, error))?;
+        let mut last = None;
+        for batch in batches {
+            Self::write_batch(&transaction, batch)
+                .map_err(|error| self_error(&self.path, error))?;
+            if let Some(logged) = batch.events.last() {
+                last = Some(logged.sequence);
+            }
+        }
+        if let Some(last) = last {
+            set_meta(&transaction, "last_sequence", &last.to_string())
+                .map_err(|error| self_error(&self.path, error))?;
+            // Trimming costs a little on each commit and keeps restarts bounded.
+            Self::trim(&self.retention, &transaction, last)
+                .map_err(|error| self_error(&self.path, error))?;
+        }
+        transaction
+            .commit()
+            .map_err(|error| self_error(&self.path, error))
+    }
+}
+
+fn self_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    StoreError::Write {
+        path: path.display().to_string(),
+        detail: error.to_string(),
+    }
+}
+
+fn write_records<K: ToString, V: Serialize>(
+    transaction: &Transaction<'_>,
+    kind: &str,
+    records: &[(K, Option<V>)],
+) -> rusqlite::Result<()> {
+    write_keyed(
+        transaction,
+        kind,
+        records.iter().map(|(key, value)| (key.to_string(), value)),
+    )
+}
+
+fn write_keyed<'a, V: Serialize + 'a>(
+    transaction: &Transaction<'_>,
+    kind: &str,
+    records: impl Iterator<Item = (String, &'a Option<V>)>,
+) -> rusqlite::Result<()> {
+    let mut upsert = transaction
+        .prepare_cached("INSERT OR REPLACE INTO records (kind, id, body) VALUES (?1, ?2, ?3)")?;
+    let mut delete =
+        transaction.prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")?;
+    for (id, value) in records {
+        match value {
+            Some(value) => {
+                let body = serde_json::to_string(value).expect("records serialize");
+                upsert.execute(params![kind, id, body])?;
+            }
+            None => {
+                delete.execute(params![kind, id])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn meta(connection: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()
+}
+
+fn set_meta(connection: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    connection.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+fn decode<T: DeserializeOwned>(shown: &str, kind: &str, body: &str) -> Result<T, StoreError> {
+    serde_json::from_str(body).map_err(|error| {
+        StoreError::Unusable(format!(
+            "{shown} holds a {kind} record this cifd cannot read ({error}); {WHAT_TO_DO}"
+        ))
+    })
+}
+
+/// A clear message for an SQLite failure on `shown`.
+fn describe(shown: &str, error: rusqlite::Error) -> StoreError {
+    let code = error.sqlite_error_code();
+    let what = match code {
+        Some(ErrorCode::NotADatabase) => "is not a cifd database (not even SQLite)".to_owned(),
+        Some(ErrorCode::DatabaseCorrupt) => "is corrupt".to_owned(),
+        Some(ErrorCode::CannotOpen) => "cannot be opened".to_owned(),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => "cannot be written".to_owned(),
+        _ => "cannot be read".to_owned(),
+    };
+    StoreError::Unusable(format!("{shown} {what} ({error}); {WHAT_TO_DO}"))
+}
+
+/// Writes a consistent copy of a (possibly running) server's database to `to`, marked as a
+/// backup so it is started only through [`restore`].
+pub fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(StoreError::Unusable(format!(
+            "{shown} does not exist: nothing to back up"
+        )));
+    }
+    if to.exists() {
+        return Err(StoreError::Unusable(format!(
+            "{} exists; give a new file to write the backup to",
+            to.display()
+        )));
+    }
+    let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|error| describe(&shown, error))?;
+    connection
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(|error| describe(&shown, error))?;
+    // VACUUM INTO copies one consistent read snapshot, whatever the server writes meanwhile.
+    connection
+        .execute("VACUUM INTO ?1", [to.display().to_string()])
+        .map_err(|error| describe(&shown, error))?;
+    let copy = Connection::open(to).map_err(|error| describe(&to.display().to_string(), error))?;
+    set_meta(&copy, "backup", "true")
+        .map_err(|error| describe(&to.display().to_string(), error))?;
+    Ok(())
+}
+
+/// Starts a data directory from a backup, with a new log id: clients of the old server
+/// resynchronise (LOG_CHANGED) instead of resuming into a history that moved backwards.
+pub fn restore(from: &Path, data_dir: &Path) -> Result<Uuid, StoreError> {
+    let shown = from.display().to_string();
+    if std::fs::read_dir(data_dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(StoreError::Unusable(format!(
+            "{} is not empty; restore into a new or empty directory",
+            data_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(data_dir).map_err(|error| {
+        StoreError::Unusable(format!("cannot create {}: {error}", data_dir.display()))
+    })?;
+    let target = data_dir.join(DATABASE_FILE);
+    std::fs::copy(from, &target)
+        .map_err(|error| StoreError::Unusable(format!("cannot copy {shown}: {error}")))?;
+    let connection = Connection::open(&target).map_err(|error| describe(&shown, error))?;
+    let is_backup = meta(&connection, "backup")
+        .map_err(|error| describe(&shown, error))?
+        .is_some();
+    if !is_backup {
+        let _ = std::fs::remove_file(&target);
+        return Err(StoreError::Unusable(format!(
+            "{shown} is not a cifd backup (make one with `cifd backup`)"
+        )));
+    }
+    let log_id = Uuid::new_v4();
+    connection
+        .execute("DELETE FROM meta WHERE key = 'backup'", [])
+        .map_err(|error| describe(&shown, error))?;
+    set_meta(&connection, "log_id", &log_id.to_string())
+        .map_err(|error| describe(&shown, error))?;
+    Ok(log_id)
+}

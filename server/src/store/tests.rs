@@ -1,0 +1,221 @@
+//! The store alone, on files in a temporary directory: writes read back, retention, and
+//! every kind of unusable file refused with a message that names it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cif_sdk::ids::{AgentId, ProviderId};
+
+use super::*;
+use crate::domain::control_plane::Changes;
+use crate::domain::events::{CustomEvent, Event, EventKind};
+use crate::domain::presence::{Presence, PresenceStatus};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("cifd-store-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn retention(history: usize) -> Retention {
+    Retention {
+        history,
+        history_age: Duration::from_secs(3600),
+    }
+}
+
+fn event(sequence: u64) -> Arc<Logged> {
+    Arc::new(Logged {
+        sequence,
+        event: Event {
+            agent: AgentId::generate(),
+            time: SystemTime::now(),
+            providers: vec![ProviderId::generate()],
+            kind: EventKind::CustomEvent(CustomEvent {
+                name: format!("e{sequence}"),
+                payload: String::new(),
+                from: None,
+                to: None,
+            }),
+        },
+    })
+}
+
+fn presence(id: &str) -> Presence {
+    Presence {
+        id: id.into(),
+        text: id.to_uppercase(),
+        base_status: PresenceStatus::Available,
+        color: "#000000".into(),
+    }
+}
+
+#[test]
+fn what_is_committed_is_loaded_again() {
+    let dir = TempDir::new("roundtrip");
+    let (mut store, loaded) = SqliteStore::open(&dir.0, retention(100)).unwrap();
+    assert_eq!(loaded.last_sequence, 0);
+    let log_id = loaded.log_id;
+    let first = Batch {
+        changes: Changes {
+            presences: vec![
+                ("away".into(), Some(presence("away"))),
+                ("busy".into(), Some(presence("busy"))),
+            ],
+            ..Default::default()
+        },
+        events: vec![event(1), event(2)],
+        requests: vec![RequestRecord {
+            principal: "operator".into(),
+            request_id: "r1".into(),
+            fingerprint: [7; 32],
+            response: vec![1, 2, 3],
+            time: SystemTime::now(),
+        }],
+    };
+    let second = Batch {
+        changes: Changes {
+            presences: vec![("busy".into(), None)],
+            ..Default::default()
+        },
+        events: vec![event(3)],
+        requests: vec![],
+    };
+    store.commit(&[&first, &second]).unwrap();
+    drop(store);
+
+    let (_, loaded) = SqliteStore::open(&dir.0, retention(100)).unwrap();
+    assert_eq!(loaded.log_id, log_id, "the log id is kept");
+    assert_eq!(loaded.last_sequence, 3);
+    assert_eq!(
+        loaded.records.presences,
+        [presence("away")],
+        "the deleted one is gone"
+    );
+    assert_eq!(
+        loaded.tail.iter().map(|l| l.sequence).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(loaded.requests.len(), 1);
+    assert_eq!(loaded.requests[0].fingerprint, [7; 32]);
+}
+
+#[test]
+fn only_the_retained_tail_of_the_log_is_kept_and_loaded() {
+    let dir = TempDir::new("retention");
+    let (mut store, _) = SqliteStore::open(&dir.0, retention(3)).unwrap();
+    for sequence in 1..=10 {
+        store
+            .commit(&[&Batch {
+                events: vec![event(sequence)],
+                ..Default::default()
+            }])
+            .unwrap();
+    }
+    drop(store);
+    let (_, loaded) = SqliteStore::open(&dir.0, retention(3)).unwrap();
+    assert_eq!(loaded.last_sequence, 10);
+    assert_eq!(
+        loaded.tail.iter().map(|l| l.sequence).collect::<Vec<_>>(),
+        [8, 9, 10]
+    );
+}
+
+#[test]
+fn unusable_files_are_refused_with_the_file_and_what_to_do() {
+    let message = |dir: &TempDir| match SqliteStore::open(&dir.0, retention(10)) {
+        Ok(_) => panic!("opened an unusable data directory"),
+        Err(error) => error.to_string(),
+    };
+
+    let dir = TempDir::new("garbage");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::write(dir.0.join(DATABASE_FILE), vec![b'x'; 4096]).unwrap();
+    let text = message(&dir);
+    assert!(
+        text.contains(DATABASE_FILE) && text.contains("not a cifd database"),
+        "{text}"
+    );
+    assert!(text.contains("cifd restore"), "{text}");
+
+    let dir = TempDir::new("truncated");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::write(dir.0.join(DATABASE_FILE), b"SQLite format 3\0").unwrap();
+    assert!(message(&dir).contains("truncated"));
+
+    let dir = TempDir::new("missing");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::write(dir.0.join("cifd.db-wal"), b"left over").unwrap();
+    assert!(message(&dir).contains("is missing"));
+
+    let dir = TempDir::new("newer");
+    drop(SqliteStore::open(&dir.0, retention(10)).unwrap());
+    let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
+    connection
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    drop(connection);
+    assert!(message(&dir).contains("newer cifd"));
+
+    let dir = TempDir::new("foreign");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
+    connection
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (zeroblob(4096));")
+        .unwrap();
+    drop(connection);
+    assert!(message(&dir).contains("not a cifd one"));
+}
+
+#[test]
+fn a_backup_starts_only_through_restore_with_a_new_log_id() {
+    let dir = TempDir::new("live");
+    let (mut store, loaded) = SqliteStore::open(&dir.0, retention(10)).unwrap();
+    store
+        .commit(&[&Batch {
+            changes: Changes {
+                presences: vec![("away".into(), Some(presence("away")))],
+                ..Default::default()
+            },
+            events: vec![event(1)],
+            requests: vec![],
+        }])
+        .unwrap();
+    let backups = TempDir::new("backups");
+    std::fs::create_dir_all(&backups.0).unwrap();
+    let file = backups.0.join("cifd.backup");
+    backup(&dir.0, &file).unwrap();
+    assert!(backup(&dir.0, &file).is_err(), "never overwrites");
+
+    let copy = TempDir::new("copy");
+    std::fs::create_dir_all(&copy.0).unwrap();
+    std::fs::copy(&file, copy.0.join(DATABASE_FILE)).unwrap();
+    let refused = SqliteStore::open(&copy.0, retention(10))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("is a backup"), "{refused}");
+
+    let restored = TempDir::new("restored");
+    let new_log = restore(&file, &restored.0).unwrap();
+    assert_ne!(new_log, loaded.log_id);
+    let (_, reloaded) = SqliteStore::open(&restored.0, retention(10)).unwrap();
+    assert_eq!(reloaded.log_id, new_log);
+    assert_eq!(reloaded.records.presences, [presence("away")]);
+    assert_eq!(reloaded.last_sequence, 1);
+    assert!(
+        restore(&file, &restored.0).is_err(),
+        "only into an empty directory"
+    );
+}
