@@ -131,6 +131,16 @@ impl Subscription {
         self
     }
 
+    /// Starts after a position saved earlier (the `log_id` and `sequence` of a read, or of
+    /// an update this or another subscription yielded) instead of from now: every event after
+    /// it, in order, then live ones. Reading state, then subscribing after the sequence the
+    /// read reflects, leaves no window. If the server can no longer resume from there, the
+    /// subscription resynchronises from a snapshot as usual.
+    pub fn resuming_after(mut self, log_id: impl Into<String>, sequence: u64) -> Self {
+        self.position = Some((log_id.into(), sequence));
+        self
+    }
+
     /// The log position reached: resuming from here misses nothing.
     pub fn position(&self) -> Option<(&str, u64)> {
         self.position

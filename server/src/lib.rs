@@ -120,7 +120,10 @@ pub async fn serve(
     );
     let heartbeats = tokio::spawn(send_heartbeats(state.clone(), cli.heartbeat_interval));
     let toast_timer = tokio::spawn(expire_toasts(state.clone()));
-    let sweeper = tokio::spawn(forget_expired_sessions(state.clone()));
+    let sweeper = tokio::spawn(forget_expired_sessions(
+        state.clone(),
+        sweep_interval(cli.closed_session_retention),
+    ));
     let context = Context {
         state: state.clone(),
         page_tokens: Arc::new(PageTokens::with_random_key()),
@@ -252,9 +255,17 @@ async fn expire_toasts(state: SharedCore) {
     }
 }
 
-/// Removes closed sessions older than the retention period, once a minute.
-async fn forget_expired_sessions(state: SharedCore) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+/// How often closed sessions past their retention are looked for: a tenth of the retention,
+/// so one outlives it by at most 10%, but no more than once a minute and no less than every
+/// 100 ms.
+fn sweep_interval(retention: Duration) -> Duration {
+    (retention / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
+}
+
+/// Removes closed sessions older than the retention period.
+async fn forget_expired_sessions(state: SharedCore, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         let _swept = write(&state).execute(|plane| {

@@ -131,9 +131,6 @@ struct Remembered {
     time: SystemTime,
 }
 
-/// How long answers are remembered for retries.
-const REQUEST_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
 /// The state and its event log, changed together under one lock.
 pub struct Core {
     pub plane: ControlPlane,
@@ -325,7 +322,7 @@ impl Core {
                 time: record.time,
             },
         );
-        let cutoff = SystemTime::now().checked_sub(REQUEST_RETENTION);
+        let cutoff = SystemTime::now().checked_sub(crate::store::REQUEST_RETENTION);
         while let Some((time, _)) = self.remembered_order.front() {
             if cutoff.is_none_or(|cutoff| *time >= cutoff) {
                 break;

@@ -11,6 +11,9 @@ use uuid::Uuid;
 
 pub use sqlite::{DATABASE_FILE, Retention, SqliteStore, backup, restore};
 
+/// How long answers to calls with a request id are kept for retries (in memory and on disk).
+pub const REQUEST_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::{Changes, Records};
 use crate::log::Logged;

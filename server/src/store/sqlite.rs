@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{Batch, Loaded, RequestRecord, Store, StoreError};
+use super::{Batch, Loaded, REQUEST_RETENTION, RequestRecord, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
 use crate::log::Logged;
@@ -38,9 +38,6 @@ const MIGRATIONS: &[&str] = &[
                             PRIMARY KEY (principal, request_id)) WITHOUT ROWID;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 ];
-
-/// How long answers to calls with a request id are kept for retries.
-const REQUEST_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Which events and answers to keep.
 #[derive(Debug, Clone)]
@@ -82,7 +79,10 @@ impl SqliteStore {
                     metadata.len()
                 )));
             }
-            Ok(_) => false,
+            Ok(metadata) => {
+                check_length(&path, metadata.len())?;
+                false
+            }
             Err(_) => {
                 let others = std::fs::read_dir(dir)
                     .map(|entries| entries.flatten().count())
@@ -401,6 +401,37 @@ impl Store for SqliteStore {
             .commit()
             .map_err(|error| self_error(&self.path, error))
     }
+}
+
+/// Refuses a database file shorter than its own header says: a file cut short (a partial
+/// copy, a full disk) would otherwise read its missing pages as zeros.
+fn check_length(path: &Path, length: u64) -> Result<(), StoreError> {
+    use std::io::Read as _;
+    let mut header = [0u8; 100];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
+    if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
+        // Not SQLite at all: opening it says so.
+        return Ok(());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        size => u64::from(size),
+    };
+    let word = |at: usize| u32::from_be_bytes(header[at..at + 4].try_into().expect("4 bytes"));
+    // The page count is valid only when the change counter matches the "valid for" number.
+    let pages = if word(24) == word(92) {
+        u64::from(word(28))
+    } else {
+        0
+    };
+    let expected = pages * page_size;
+    if length < expected {
+        return Err(StoreError::Unusable(format!(
+            "{} is truncated ({length} bytes; its header says {expected}); {WHAT_TO_DO}",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn self_error(path: &Path, error: rusqlite::Error) -> StoreError {

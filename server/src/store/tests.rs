@@ -154,6 +154,29 @@ fn unusable_files_are_refused_with_the_file_and_what_to_do() {
     std::fs::write(dir.0.join(DATABASE_FILE), b"SQLite format 3\0").unwrap();
     assert!(message(&dir).contains("truncated"));
 
+    // A real database cut short after a clean close.
+    let dir = TempDir::new("cut");
+    let (mut store, _) = SqliteStore::open(&dir.0, retention(1000)).unwrap();
+    let events: Vec<_> = (1..=200).map(event).collect();
+    store
+        .commit(&[&Batch {
+            changes: Changes::default(),
+            events,
+            requests: vec![],
+        }])
+        .unwrap();
+    drop(store);
+    let file = dir.0.join(DATABASE_FILE);
+    let length = std::fs::metadata(&file).unwrap().len();
+    let cut = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    cut.set_len(length / 2).unwrap();
+    drop(cut);
+    let text = message(&dir);
+    assert!(
+        text.contains("truncated") && text.contains("header says"),
+        "{text}"
+    );
+
     let dir = TempDir::new("missing");
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::write(dir.0.join("cifd.db-wal"), b"left over").unwrap();
