@@ -91,6 +91,36 @@ pub fn temp_data_dir() -> PathBuf {
     ))
 }
 
+/// A data directory a test keeps across several servers (restarts), removed when dropped.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn new() -> Self {
+        Self(temp_data_dir())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The database file inside it.
+    pub fn database(&self) -> PathBuf {
+        self.0.join("cifd.db")
+    }
+}
+
+impl Default for DataDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Where the operator token of a server under test comes from.
 #[derive(Default, Clone)]
 pub enum TokenSource {
@@ -212,6 +242,12 @@ impl Cifd {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits (at most `within`) for the process to exit, letting the

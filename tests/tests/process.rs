@@ -23,6 +23,8 @@ fn help_lists_every_flag_with_its_environment_variable() {
     let help = String::from_utf8(output.stdout).unwrap();
     for (flag, variable) in [
         ("--listen", "CIF_LISTEN"),
+        ("--data-dir", "CIF_DATA_DIR"),
+        ("--in-memory", "CIF_IN_MEMORY"),
         ("--admin-token-file", "CIF_ADMIN_TOKEN_FILE"),
         ("--config", "CIF_CONFIG"),
         ("--max-request-bytes", "CIF_MAX_REQUEST_BYTES"),
@@ -40,6 +42,8 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ),
         ("--closed-session-retention", "CIF_CLOSED_SESSION_RETENTION"),
         ("--history-events", "CIF_HISTORY_EVENTS"),
+        ("--history-age", "CIF_HISTORY_AGE"),
+        ("--desk-grace", "CIF_DESK_GRACE"),
         ("--subscriber-queue", "CIF_SUBSCRIBER_QUEUE"),
         (
             "--max-streams-per-principal",
