@@ -32,4 +32,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test (unit, end-to-end, grpcurl)"
 cargo test --locked --workspace
 
+step "benchmark smoke run (figures: cargo run --release -p cif-bench)"
+cargo run --locked --quiet -p cif-bench -- --smoke
+
 step "all checks passed"

@@ -99,6 +99,17 @@ pub struct Cli {
           value_parser = positive_duration)]
     pub history_age: Duration,
 
+    /// Answers kept for retries of calls that carried a request_id: the newest N. A retry of
+    /// a call whose answer is no longer kept is applied as a new call.
+    #[arg(long, env = "CIF_REQUEST_IDS", value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_ids: u64,
+
+    /// Answers older than this are not kept for retries either.
+    #[arg(long, env = "CIF_REQUEST_ID_AGE", value_name = "DURATION", default_value = "24h",
+          value_parser = positive_duration)]
+    pub request_id_age: Duration,
+
     /// Events queued per stream; a stream that falls further behind is ended with
     /// SUBSCRIBER_LAGGED (and resumes with nothing lost), so it never slows anyone else.
     #[arg(long, env = "CIF_SUBSCRIBER_QUEUE", value_name = "N", default_value_t = 1024,
@@ -201,6 +212,14 @@ impl Cli {
             history_age: self.history_age,
             queue: size(self.subscriber_queue),
             max_streams_per_principal: size(self.max_streams_per_principal),
+        }
+    }
+
+    /// Which answers these flags keep for retries.
+    pub fn request_retention(&self) -> crate::store::RequestRetention {
+        crate::store::RequestRetention {
+            count: usize::try_from(self.request_ids).unwrap_or(usize::MAX),
+            age: self.request_id_age,
         }
     }
 

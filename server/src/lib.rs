@@ -71,6 +71,7 @@ pub fn open_state(cli: &Cli) -> Result<Opened, store::StoreError> {
     let retention = store::Retention {
         history: settings.history,
         history_age: settings.history_age,
+        requests: cli.request_retention(),
     };
     let durable = store::SqliteStore::open(&cli.data_dir, retention)?;
     Ok(Opened {
@@ -92,6 +93,7 @@ pub async fn serve(
             let core = Core::in_memory(
                 ControlPlane::new(cli.domain_settings(), operator_credential),
                 EventLog::new(cli.log_settings()),
+                cli.request_retention(),
             );
             (Arc::new(RwLock::new(core)), None)
         }
@@ -108,7 +110,13 @@ pub async fn serve(
                 loaded.last_sequence,
                 loaded.tail,
             );
-            let (state, writer) = Core::durable(plane, log, Box::new(store), loaded.requests);
+            let (state, writer) = Core::durable(
+                plane,
+                log,
+                Box::new(store),
+                loaded.requests,
+                cli.request_retention(),
+            );
             (state, Some(writer))
         }
     };

@@ -39,12 +39,13 @@ pub fn sdk_example(name: &str) -> PathBuf {
 /// Builds with the profile and target directory of this test binary, so what runs is what
 /// the workspace's sources say now, and returns that profile's output directory.
 fn cargo_build(what: &[&str]) -> PathBuf {
-    // target/<profile>/deps/<test binary>
+    // target/<profile>/deps/<test binary>, or target/<profile>/<binary> for a program (the
+    // benchmark) using this harness.
     let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("a cargo target layout");
+    let mut profile_dir = exe.parent().expect("a cargo target layout");
+    if profile_dir.ends_with("deps") || profile_dir.ends_with("examples") {
+        profile_dir = profile_dir.parent().expect("a cargo target layout");
+    }
     let profile = profile_dir
         .file_name()
         .and_then(|name| name.to_str())

@@ -43,6 +43,8 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--closed-session-retention", "CIF_CLOSED_SESSION_RETENTION"),
         ("--history-events", "CIF_HISTORY_EVENTS"),
         ("--history-age", "CIF_HISTORY_AGE"),
+        ("--request-ids", "CIF_REQUEST_IDS"),
+        ("--request-id-age", "CIF_REQUEST_ID_AGE"),
         ("--desk-grace", "CIF_DESK_GRACE"),
         ("--subscriber-queue", "CIF_SUBSCRIBER_QUEUE"),
         (

@@ -150,6 +150,36 @@ async fn a_retry_with_the_same_request_id_gets_the_first_answer_also_after_a_cra
 }
 
 #[tokio::test]
+async fn answers_beyond_the_kept_number_are_forgotten_oldest_first() {
+    let harness = Harness::start_with(Options::default().arg("--request-ids").arg("2")).await;
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[]).await;
+    let request = |n: u32| pb::CreateSessionRequest {
+        request_id: format!("6f1c2f4e-8a55-4d9e-9d3b-{n:012}"),
+        ..session_for(&ada, &format!("Chat {n}"))
+    };
+    let mut first = Vec::new();
+    for n in 1..=3 {
+        first.push(chat.client.create_session(request(n)).await.unwrap());
+    }
+    // The newest two are remembered; the oldest is applied again as a new call.
+    assert_eq!(
+        chat.client.create_session(request(3)).await.unwrap(),
+        first[2]
+    );
+    assert_eq!(
+        chat.client.create_session(request(2)).await.unwrap(),
+        first[1]
+    );
+    let again = chat.client.create_session(request(1)).await.unwrap();
+    assert_ne!(
+        again.session.unwrap().id,
+        first[0].session.clone().unwrap().id
+    );
+    assert_eq!(sessions(&harness.admin).await.len(), 4);
+}
+
+#[tokio::test]
 async fn a_stale_expected_version_is_aborted_and_changes_nothing() {
     let data_dir = DataDir::new();
     let harness = Harness::start_with(on(&data_dir)).await;

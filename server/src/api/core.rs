@@ -22,7 +22,7 @@ use crate::domain::events::EventKind;
 use crate::domain::toast::{Resolution, ToastKey};
 use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason};
 use crate::log::{EventLog, Logged};
-use crate::store::{Batch, RequestRecord, Store};
+use crate::store::{Batch, RequestRecord, RequestRetention, Store};
 
 /// Where in the log an answer stands.
 #[derive(Debug, Clone)]
@@ -147,12 +147,17 @@ pub struct Core {
     writer: Writer,
     remembered: HashMap<(String, String), Remembered>,
     remembered_order: VecDeque<(SystemTime, (String, String))>,
+    request_retention: RequestRetention,
 }
 
 impl Core {
     /// A core that publishes at once (no store).
-    pub fn in_memory(plane: ControlPlane, log: EventLog) -> Self {
-        Self::with_writer(plane, log, Writer::Immediate, Vec::new())
+    pub fn in_memory(
+        plane: ControlPlane,
+        log: EventLog,
+        request_retention: RequestRetention,
+    ) -> Self {
+        Self::with_writer(plane, log, Writer::Immediate, Vec::new(), request_retention)
     }
 
     fn with_writer(
@@ -160,6 +165,7 @@ impl Core {
         log: EventLog,
         writer: Writer,
         requests: Vec<RequestRecord>,
+        request_retention: RequestRetention,
     ) -> Self {
         let assigned = log.last_sequence();
         let mut core = Self {
@@ -173,6 +179,7 @@ impl Core {
             writer,
             remembered: HashMap::new(),
             remembered_order: VecDeque::new(),
+            request_retention,
         };
         for request in requests {
             core.remember(request, 0);
@@ -186,9 +193,16 @@ impl Core {
         log: EventLog,
         store: Box<dyn Store>,
         requests: Vec<RequestRecord>,
+        request_retention: RequestRetention,
     ) -> (SharedCore, std::thread::JoinHandle<()>) {
         let (sender, batches) = mpsc::channel();
-        let core = Self::with_writer(plane, log, Writer::Thread(sender), requests);
+        let core = Self::with_writer(
+            plane,
+            log,
+            Writer::Thread(sender),
+            requests,
+            request_retention,
+        );
         let state: SharedCore = Arc::new(std::sync::RwLock::new(core));
         let writer = {
             let state = state.clone();
@@ -322,9 +336,10 @@ impl Core {
                 time: record.time,
             },
         );
-        let cutoff = SystemTime::now().checked_sub(crate::store::REQUEST_RETENTION);
+        let cutoff = SystemTime::now().checked_sub(self.request_retention.age);
         while let Some((time, _)) = self.remembered_order.front() {
-            if cutoff.is_none_or(|cutoff| *time >= cutoff) {
+            let too_many = self.remembered_order.len() > self.request_retention.count;
+            if !too_many && cutoff.is_none_or(|cutoff| *time >= cutoff) {
                 break;
             }
             let (time, key) = self.remembered_order.pop_front().expect("checked above");

@@ -2,7 +2,7 @@
 //! record travel as one [`Batch`]; the store writes batches atomically, many at once (group
 //! commit), and says so only once they are on disk.
 
-mod sqlite;
+pub(crate) mod sqlite;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,8 +11,22 @@ use uuid::Uuid;
 
 pub use sqlite::{DATABASE_FILE, Retention, SqliteStore, backup, restore};
 
-/// How long answers to calls with a request id are kept for retries (in memory and on disk).
-pub const REQUEST_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// Which answers to calls with a request id are kept for retries, in memory and on disk: the
+/// newest `count`, none older than `age`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestRetention {
+    pub count: usize,
+    pub age: std::time::Duration,
+}
+
+impl Default for RequestRetention {
+    fn default() -> Self {
+        Self {
+            count: 100_000,
+            age: std::time::Duration::from_secs(24 * 3600),
+        }
+    }
+}
 
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::{Changes, Records};

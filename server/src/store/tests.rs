@@ -30,6 +30,7 @@ impl Drop for TempDir {
 
 fn retention(history: usize) -> Retention {
     Retention {
+        requests: crate::store::RequestRetention::default(),
         history,
         history_age: Duration::from_secs(3600),
     }
@@ -130,6 +131,94 @@ fn only_the_retained_tail_of_the_log_is_kept_and_loaded() {
         loaded.tail.iter().map(|l| l.sequence).collect::<Vec<_>>(),
         [8, 9, 10]
     );
+}
+
+#[test]
+fn answers_are_kept_by_count_and_by_age() {
+    let dir = TempDir::new("answers");
+    let keep = |count: usize, age: Duration| Retention {
+        requests: RequestRetention { count, age },
+        ..retention(100)
+    };
+    let (mut store, _) = SqliteStore::open(&dir.0, keep(10, Duration::from_secs(3600))).unwrap();
+    let start = SystemTime::now() - Duration::from_secs(600);
+    for n in 0..40u64 {
+        store
+            .commit(&[&Batch {
+                requests: vec![RequestRecord {
+                    principal: "operator".into(),
+                    request_id: format!("r{n}"),
+                    fingerprint: [0; 32],
+                    response: vec![],
+                    time: start + Duration::from_secs(n),
+                }],
+                ..Default::default()
+            }])
+            .unwrap();
+    }
+    drop(store);
+    let ids = |loaded: &Loaded| {
+        loaded
+            .requests
+            .iter()
+            .map(|r| r.request_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (_, loaded) = SqliteStore::open(&dir.0, keep(10, Duration::from_secs(3600))).unwrap();
+    let newest: Vec<String> = (30..40).map(|n| format!("r{n}")).collect();
+    assert_eq!(ids(&loaded), newest, "the newest ten, oldest first");
+    // At most 565.5 seconds old (r35 is 565 and a little): the last five.
+    let (_, loaded) = SqliteStore::open(&dir.0, keep(10, Duration::from_millis(565_500))).unwrap();
+    assert_eq!(ids(&loaded), newest[5..]);
+    let rows: i64 = rusqlite::Connection::open(dir.0.join(DATABASE_FILE))
+        .unwrap()
+        .query_row("SELECT count(*) FROM requests", [], |row| row.get(0))
+        .unwrap();
+    assert!(
+        rows <= 11,
+        "the table stays within a tenth of the count: {rows}"
+    );
+}
+
+#[test]
+fn a_database_of_an_older_schema_is_migrated_and_keeps_its_data() {
+    let dir = TempDir::new("schema-1");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
+    connection.execute_batch(sqlite::MIGRATIONS[0]).unwrap();
+    connection
+        .execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO meta VALUES ('log_id', '0199f0c8-51c4-7bb0-9d8e-000000000001'),
+                                     ('last_sequence', '0');",
+        )
+        .unwrap();
+    drop(connection);
+    let (mut store, loaded) = SqliteStore::open(&dir.0, retention(100)).unwrap();
+    assert_eq!(
+        loaded.log_id.to_string(),
+        "0199f0c8-51c4-7bb0-9d8e-000000000001"
+    );
+    store
+        .commit(&[&Batch {
+            events: vec![event(1)],
+            ..Default::default()
+        }])
+        .unwrap();
+    drop(store);
+    let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
+    let version: usize = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, sqlite::MIGRATIONS.len());
+    let indexes: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_time'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2);
 }
 
 #[test]
