@@ -189,7 +189,7 @@ fn a_taken_port_stops_startup_with_a_message() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = holder.local_addr().unwrap().to_string();
     let output = Command::new(cifd_binary())
-        .args(["--listen", &address])
+        .args(["--listen", &address, "--in-memory"])
         .env("CIF_ADMIN_TOKEN", cif_e2e::OPERATOR_TOKEN)
         .output()
         .unwrap();
