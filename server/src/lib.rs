@@ -185,38 +185,48 @@ pub async fn serve(
             },
         );
     tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => return Ok(result?),
-        () = shutdown => {}
-    }
-    // End every stream (each says why, so clients resume elsewhere or later), stop accepting
-    // and ask every connection to finish; a client that does not is cut off after the grace
-    // period, so shutdown never hangs on it.
-    heartbeats.abort();
-    toast_timer.abort();
-    sweeper.abort();
-    let shutting_down = DomainError::new(
-        Reason::ServerShuttingDown,
-        "the server is shutting down; reconnect and resume with log_id and after_sequence",
-    );
-    {
-        let mut core = write(&state);
-        core.log.end_all(&shutting_down);
-        core.release_toast_waiters();
-        core.close_store();
-    }
-    let _ = drain.send(());
-    let grace = cli.shutdown_grace;
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => Ok(result?),
-        Err(_) => {
-            tracing::warn!(
-                ?grace,
-                "connections still open after the grace period; closing them"
+    let served = tokio::select! {
+        result = &mut server => result.map_err(Into::into),
+        () = shutdown => {
+            // End every stream (each says why, so clients resume elsewhere or later), stop
+            // accepting and ask every connection to finish; a client that does not is cut off
+            // after the grace period, so shutdown never hangs on it.
+            heartbeats.abort();
+            toast_timer.abort();
+            sweeper.abort();
+            let shutting_down = DomainError::new(
+                Reason::ServerShuttingDown,
+                "the server is shutting down; reconnect and resume with log_id and after_sequence",
             );
-            Ok(())
+            {
+                let mut core = write(&state);
+                core.log.end_all(&shutting_down);
+                core.release_toast_waiters();
+            }
+            let _ = drain.send(());
+            let grace = cli.shutdown_grace;
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => {
+                    tracing::warn!(
+                        ?grace,
+                        "connections still open after the grace period; closing them"
+                    );
+                    Ok(())
+                }
+            }
+        }
+    };
+    // Calls still running after this are refused; what was accepted is committed before the
+    // process exits.
+    write(&state).close_store();
+    if let Some(writer) = writer {
+        let finished = tokio::task::spawn_blocking(move || writer.join()).await;
+        if !matches!(finished, Ok(Ok(()))) {
+            tracing::error!("the store writer failed while finishing");
         }
     }
+    served
 }
 
 /// Queues a heartbeat on every stream at each interval, under the state lock so its sequence

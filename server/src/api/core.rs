@@ -43,6 +43,8 @@ enum Writer {
     Immediate,
     /// The writer thread, which commits batches and publishes them.
     Thread(mpsc::Sender<(u64, Batch)>),
+    /// Shut down: no command runs any more.
+    Closed,
 }
 
 /// An answer to give once what it reflects is durable: call [`Committed::confirmed`].
@@ -214,9 +216,10 @@ impl Core {
         (state, writer)
     }
 
-    /// Stops taking batches: the writer thread commits what it has, then ends.
+    /// Refuses every later command; the writer thread commits and publishes what it has,
+    /// then ends.
     pub fn close_store(&mut self) {
-        self.writer = Writer::Immediate;
+        self.writer = Writer::Closed;
     }
 
     pub fn position(&self) -> Position {
@@ -358,6 +361,13 @@ impl Core {
         &mut self,
         run: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
     ) -> DomainResult<(R, Batch)> {
+        if matches!(self.writer, Writer::Closed) {
+            // Nothing could store the change: refuse it before it is made.
+            return Err(DomainError::new(
+                Reason::ServerShuttingDown,
+                "the server is shutting down; retry the call (with its request_id) once it is back",
+            ));
+        }
         let result = run(&mut self.plane);
         let effects = self.plane.take_effects();
         let changes = self.plane.take_changes();
@@ -399,6 +409,7 @@ impl Core {
         let commit = self.commits;
         match &self.writer {
             Writer::Immediate => self.publish(commit, &batch.events),
+            Writer::Closed => unreachable!("apply refuses commands once closed"),
             Writer::Thread(sender) => {
                 if sender.send((commit, batch)).is_err() {
                     tracing::error!("the store writer has stopped; the change is not stored");
