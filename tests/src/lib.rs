@@ -5,6 +5,8 @@
 //! the one `CIFD_BIN` names.
 #![forbid(unsafe_code)]
 
+pub mod random;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -403,6 +405,71 @@ pub fn session_for(agent: &AgentHandle, title: &str) -> pb::CreateSessionRequest
         agent_id: agent.id().to_owned(),
         title: title.to_owned(),
         ..Default::default()
+    }
+}
+
+/// A CreateTab request for a website tab in `session_id`.
+pub fn website(session_id: &str, title: &str) -> pb::CreateTabRequest {
+    pb::CreateTabRequest {
+        session_id: session_id.into(),
+        title: title.into(),
+        page: Some(pb::TabPage {
+            kind: pb::PageKind::ThirdPartyWebsite as i32,
+            url: "https://crm.example.com/customer/42".into(),
+            parameters: String::new(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A NotifyEvent call in the background (it returns when the toast ends).
+pub type ToastCall = tokio::task::JoinHandle<Result<pb::NotifyEventResponse, cif_sdk::Error>>;
+
+/// Raises a toast in the background.
+pub fn raise(provider: &ProviderHandle, request: pb::NotifyEventRequest) -> ToastCall {
+    let client = provider.client.clone();
+    tokio::spawn(async move { client.notify_event(request).await })
+}
+
+/// The next toast a desk's subscription shows.
+pub async fn shown(desk: &mut cif_sdk::Subscription) -> pb::Notification {
+    loop {
+        if let cif_sdk::Update::Event { event, .. } = next_update(desk).await
+            && let Some(pb::event::Kind::NotificationShown(shown)) = event.kind
+        {
+            return shown.notification.expect("a toast");
+        }
+    }
+}
+
+/// How a test stops a server.
+#[derive(Debug, Clone, Copy)]
+pub enum Stop {
+    /// SIGTERM: a clean shutdown.
+    Term,
+    /// SIGKILL: a crash.
+    Kill,
+}
+
+/// Stops the server and starts another on the same address with `options` (give the same
+/// data directory to keep the state), then waits until `admin`'s channel has reconnected:
+/// after a crash, the first call on a channel whose connection died fails.
+pub async fn restart(cifd: &mut Cifd, how: Stop, options: Options, admin: &AdminClient) {
+    match how {
+        Stop::Term => assert!(cifd.terminate(PATIENCE).await.success()),
+        Stop::Kill => cifd.kill(),
+    }
+    *cifd = Cifd::start_with(Options {
+        listen: Some(cifd.address),
+        ..options
+    });
+    let deadline = Instant::now() + PATIENCE;
+    while admin.get_server_info(Default::default()).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "no reconnection to the restarted server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cif_e2e::random::{Rng, test_seed};
 use cif_e2e::{
     AgentHandle, Cifd, DataDir, Harness, Options, ProviderHandle, describe, events_until,
     next_update,
@@ -25,31 +26,6 @@ use tonic::Code;
 
 /// How many times the server is killed in one run.
 const CRASHES: u64 = 6;
-
-/// A small deterministic generator (SplitMix64): enough to pick kill moments.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % bound
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("CIF_TEST_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
-}
 
 /// The request id of one call: unique per writer, cycle and step.
 fn request_id(writer: usize, cycle: u64, step: u64) -> String {
@@ -265,9 +241,7 @@ fn server_options() -> Options {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_moments_nothing_acknowledged_is_lost_or_doubled_and_every_subscriber_resumes_exactly()
  {
-    let seed = seed();
-    println!("crash test seed: {seed} (CIF_TEST_SEED={seed} replays it)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(test_seed("crash test"));
     let data_dir = DataDir::new();
     let first = Harness::start_with(Options {
         data_dir: Some(data_dir.path().to_owned()),

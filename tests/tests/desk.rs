@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use cif_e2e::{
     AgentHandle, Harness, Options, ProviderHandle, caught_up, describe, events_until,
-    expect_refused, session_for,
+    expect_refused, session_for, website,
 };
 use cif_sdk::pb;
 use tonic::Code;
@@ -34,19 +34,6 @@ async fn home_id(agent: &AgentHandle) -> String {
         .desk
         .unwrap();
     desk.home_session.unwrap().id
-}
-
-fn website(session_id: &str, title: &str) -> pb::CreateTabRequest {
-    pb::CreateTabRequest {
-        session_id: session_id.into(),
-        title: title.into(),
-        page: Some(pb::TabPage {
-            kind: pb::PageKind::ThirdPartyWebsite as i32,
-            url: "https://crm.example.com/customer/42".into(),
-            parameters: String::new(),
-        }),
-        ..Default::default()
-    }
 }
 
 async fn last_sequence(harness: &Harness) -> u64 {

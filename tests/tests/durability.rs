@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use cif_e2e::{
-    AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, ProviderHandle, caught_up, describe,
-    events_until, expect_refused, next_update, session_for,
+    AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, ProviderHandle, Stop, ToastCall,
+    caught_up, describe, events_until, expect_refused, raise, restart, session_for, shown, website,
 };
-use cif_sdk::{AdminClient, Update, pb};
-use tokio::task::JoinHandle;
+use cif_sdk::{AdminClient, pb};
 use tonic::Code;
 
 fn on(data_dir: &DataDir) -> Options {
@@ -20,37 +19,6 @@ fn on(data_dir: &DataDir) -> Options {
     }
     .arg("--heartbeat-interval")
     .arg("100ms")
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Stop {
-    /// SIGTERM: a clean shutdown.
-    Term,
-    /// SIGKILL: a crash.
-    Kill,
-}
-
-async fn stop(cifd: &mut Cifd, how: Stop) {
-    match how {
-        Stop::Term => assert!(cifd.terminate(PATIENCE).await.success()),
-        Stop::Kill => cifd.kill(),
-    }
-}
-
-/// Stops the server and starts another on the same address and data directory, then waits
-/// until `admin`'s channel (which the test's other clients share) has reconnected: after a
-/// crash, the first call on a channel whose connection died fails.
-async fn restart(cifd: &mut Cifd, how: Stop, options: Options, admin: &AdminClient) {
-    stop(cifd, how).await;
-    *cifd = Cifd::start_with(Options {
-        listen: Some(cifd.address),
-        ..options
-    });
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while admin.get_server_info(Default::default()).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "no reconnection");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Everything the operator can read.
@@ -120,38 +88,6 @@ fn toast(agent: &AgentHandle, id: &str) -> pb::NotifyEventRequest {
         title: "Incoming call".into(),
         // No countdown: it waits for the agent.
         countdown_seconds: Some(0),
-        ..Default::default()
-    }
-}
-
-fn raise(
-    provider: &ProviderHandle,
-    request: pb::NotifyEventRequest,
-) -> JoinHandle<Result<pb::NotifyEventResponse, cif_sdk::Error>> {
-    let client = provider.client.clone();
-    tokio::spawn(async move { client.notify_event(request).await })
-}
-
-/// The next toast the desk shows.
-async fn shown(desk: &mut cif_sdk::Subscription) -> pb::Notification {
-    loop {
-        if let Update::Event { event, .. } = next_update(desk).await
-            && let Some(pb::event::Kind::NotificationShown(shown)) = event.kind
-        {
-            return shown.notification.unwrap();
-        }
-    }
-}
-
-fn website(session_id: &str, title: &str) -> pb::CreateTabRequest {
-    pb::CreateTabRequest {
-        session_id: session_id.into(),
-        title: title.into(),
-        page: Some(pb::TabPage {
-            kind: pb::PageKind::ThirdPartyWebsite as i32,
-            url: "https://crm.example.com/customer/42".into(),
-            parameters: String::new(),
-        }),
         ..Default::default()
     }
 }
@@ -353,7 +289,7 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
             })
             .await
             .unwrap();
-        let outcome = |call: JoinHandle<Result<pb::NotifyEventResponse, cif_sdk::Error>>| async {
+        let outcome = |call: ToastCall| async {
             tokio::time::timeout(PATIENCE, call)
                 .await
                 .unwrap()

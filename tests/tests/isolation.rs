@@ -7,33 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use cif_e2e::random::{Rng, test_seed};
 use cif_e2e::{Harness, Options, caught_up, event_owner, events_until};
 use cif_sdk::pb;
-
-/// A small deterministic generator, so a failing seed replays exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % bound as u64) as usize
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("CIF_TEST_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
-}
 
 const PROVIDERS: usize = 3;
 const AGENTS: usize = 4;
@@ -42,8 +18,7 @@ const ACTIONS_PER_AGENT: usize = 120;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_stream_holds_exactly_its_share_under_concurrency() {
-    let seed = seed();
-    println!("seed {seed} (set CIF_TEST_SEED={seed} to replay)");
+    let seed = test_seed("isolation");
     let harness =
         Harness::start_with(Options::default().arg("--heartbeat-interval").arg("100ms")).await;
     let mut providers = Vec::new();
@@ -88,10 +63,10 @@ async fn every_stream_holds_exactly_its_share_under_concurrency() {
     for (index, provider) in providers.iter().enumerate() {
         let client = provider.client.clone();
         let agent_ids: Vec<String> = agents.iter().map(|agent| agent.id().to_owned()).collect();
-        let mut rng = Rng(seed.wrapping_add(index as u64 * 7919) | 1);
+        let mut rng = Rng::new(seed.wrapping_add(index as u64 * 7919));
         writers.spawn(async move {
             for round in 0..CREATES_PER_PROVIDER {
-                let agent_id = agent_ids[rng.below(agent_ids.len())].clone();
+                let agent_id = agent_ids[rng.index(agent_ids.len())].clone();
                 client
                     .create_session(pb::CreateSessionRequest {
                         agent_id,
@@ -105,7 +80,7 @@ async fn every_stream_holds_exactly_its_share_under_concurrency() {
     }
     for (index, agent) in agents.iter().enumerate() {
         let client = agent.client.clone();
-        let mut rng = Rng(seed.wrapping_add(1_000_003 + index as u64 * 104_729) | 1);
+        let mut rng = Rng::new(seed.wrapping_add(1_000_003 + index as u64 * 104_729));
         writers.spawn(async move {
             for _ in 0..ACTIONS_PER_AGENT {
                 let desk = client
@@ -118,9 +93,9 @@ async fn every_stream_holds_exactly_its_share_under_concurrency() {
                     tokio::task::yield_now().await;
                     continue;
                 }
-                let target = desk.sessions[rng.below(desk.sessions.len())].id.clone();
+                let target = desk.sessions[rng.index(desk.sessions.len())].id.clone();
                 // Only this agent changes its desk's sessions, so the target is still open.
-                if rng.below(3) == 0 {
+                if rng.index(3) == 0 {
                     client
                         .close_session(pb::CloseSessionRequest {
                             session_id: target,

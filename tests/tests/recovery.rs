@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cif_e2e::{
-    Cifd, DataDir, Harness, OPERATOR_TOKEN, Options, PATIENCE, TokenSource, caught_up, cifd_binary,
-    expect_refused, next_update, session_for,
+    Cifd, DataDir, Harness, OPERATOR_TOKEN, Options, PATIENCE, Stop, TokenSource, caught_up,
+    cifd_binary, expect_refused, next_update, restart, session_for,
 };
 use cif_sdk::{AdminClient, Update, pb};
 use tonic::Code;
@@ -19,21 +19,6 @@ fn on(data_dir: &DataDir) -> Options {
     Options {
         data_dir: Some(data_dir.path().to_owned()),
         ..Default::default()
-    }
-}
-
-/// Kills the server and starts another on the same address and data directory; waits until
-/// `admin`'s channel has reconnected.
-async fn crash_and_restart(cifd: &mut Cifd, options: Options, admin: &AdminClient) {
-    cifd.kill();
-    *cifd = Cifd::start_with(Options {
-        listen: Some(cifd.address),
-        ..options
-    });
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while admin.get_server_info(Default::default()).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "no reconnection");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -102,21 +87,22 @@ async fn a_retry_with_the_same_request_id_gets_the_first_answer_also_after_a_cra
         ada.client.close_session(close.clone()).await.unwrap(),
         closed
     );
+    let create_bob = pb::CreateAgentRequest {
+        agent: Some(pb::Agent {
+            display_name: "Bob".into(),
+            ..Default::default()
+        }),
+        request_id: REQUEST.into(),
+    };
     let created = harness
         .admin
-        .create_agent(pb::CreateAgentRequest {
-            agent: Some(pb::Agent {
-                display_name: "Bob".into(),
-                ..Default::default()
-            }),
-            request_id: REQUEST.into(),
-        })
+        .create_agent(create_bob.clone())
         .await
         .unwrap();
     assert!(!created.credential.is_empty());
 
     let mut cifd = harness.cifd;
-    crash_and_restart(&mut cifd, on(&data_dir), &harness.admin).await;
+    restart(&mut cifd, Stop::Kill, on(&data_dir), &harness.admin).await;
     assert_eq!(
         chat.client.create_session(request).await.unwrap(),
         first,
@@ -134,17 +120,7 @@ async fn a_retry_with_the_same_request_id_gets_the_first_answer_also_after_a_cra
         "still applied once"
     );
     // A credential is never stored: the retry after a restart has the agent without it.
-    let again = harness
-        .admin
-        .create_agent(pb::CreateAgentRequest {
-            agent: Some(pb::Agent {
-                display_name: "Bob".into(),
-                ..Default::default()
-            }),
-            request_id: REQUEST.into(),
-        })
-        .await
-        .unwrap();
+    let again = harness.admin.create_agent(create_bob).await.unwrap();
     assert_eq!(again.agent, created.agent);
     assert_eq!(again.credential, "", "rotate to get a new one");
 }
@@ -242,7 +218,7 @@ async fn a_stale_expected_version_is_aborted_and_changes_nothing() {
 
     // Versions are state: they survive a crash.
     let mut cifd = harness.cifd;
-    crash_and_restart(&mut cifd, on(&data_dir), &harness.admin).await;
+    restart(&mut cifd, Stop::Kill, on(&data_dir), &harness.admin).await;
     let read = chat
         .client
         .get_session(pb::GetSessionRequest {

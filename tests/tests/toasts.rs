@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use cif_e2e::{
-    AgentHandle, Harness, Options, PATIENCE, ProviderHandle, caught_up, describe, events_until,
-    expect_refused, next_update, session_for,
+    AgentHandle, Harness, Options, PATIENCE, ProviderHandle, ToastCall, caught_up, describe,
+    events_until, expect_refused, next_update, raise, session_for, shown,
 };
 use cif_sdk::{Update, pb};
-use tokio::task::JoinHandle;
 use tonic::Code;
 
 async fn harness() -> Harness {
@@ -40,18 +39,7 @@ fn uuid(n: u32) -> String {
     format!("0199f0c8-51c4-7bb0-9d8e-{n:012}")
 }
 
-/// Raises a toast in the background; the call returns when the toast ends.
-fn raise(
-    provider: &ProviderHandle,
-    request: pb::NotifyEventRequest,
-) -> JoinHandle<Result<pb::NotifyEventResponse, cif_sdk::Error>> {
-    let client = provider.client.clone();
-    tokio::spawn(async move { client.notify_event(request).await })
-}
-
-async fn outcome(
-    call: JoinHandle<Result<pb::NotifyEventResponse, cif_sdk::Error>>,
-) -> pb::NotificationResult {
+async fn outcome(call: ToastCall) -> pb::NotificationResult {
     tokio::time::timeout(PATIENCE, call)
         .await
         .expect("the toast ends in time")
@@ -59,17 +47,6 @@ async fn outcome(
         .expect("NotifyEvent answers with an outcome")
         .result
         .unwrap()
-}
-
-/// The next toast the desk shows.
-async fn shown(desk: &mut cif_sdk::Subscription) -> pb::Notification {
-    loop {
-        if let Update::Event { event, .. } = next_update(desk).await
-            && let Some(pb::event::Kind::NotificationShown(shown)) = event.kind
-        {
-            return shown.notification.unwrap();
-        }
-    }
 }
 
 async fn respond(
