@@ -229,6 +229,36 @@ role_client! {
         update_presence(UpdatePresenceRequest) -> UpdatePresenceResponse;
         /// Removes a presence.
         delete_presence(DeletePresenceRequest) -> DeletePresenceResponse;
+        /// Creates a session template.
+        create_session_template(CreateSessionTemplateRequest) -> CreateSessionTemplateResponse;
+        /// Reads a session template.
+        get_session_template(GetSessionTemplateRequest) -> GetSessionTemplateResponse;
+        /// Lists session templates.
+        list_session_templates(ListSessionTemplatesRequest) -> ListSessionTemplatesResponse;
+        /// Changes a session template.
+        update_session_template(UpdateSessionTemplateRequest) -> UpdateSessionTemplateResponse;
+        /// Deletes a session template.
+        delete_session_template(DeleteSessionTemplateRequest) -> DeleteSessionTemplateResponse;
+        /// Creates a application tab template.
+        create_tab_template(CreateTabTemplateRequest) -> CreateTabTemplateResponse;
+        /// Reads a application tab template.
+        get_tab_template(GetTabTemplateRequest) -> GetTabTemplateResponse;
+        /// Lists application tab templates.
+        list_tab_templates(ListTabTemplatesRequest) -> ListTabTemplatesResponse;
+        /// Changes a application tab template.
+        update_tab_template(UpdateTabTemplateRequest) -> UpdateTabTemplateResponse;
+        /// Deletes a application tab template.
+        delete_tab_template(DeleteTabTemplateRequest) -> DeleteTabTemplateResponse;
+        /// Creates a notification template.
+        create_notification_template(CreateNotificationTemplateRequest) -> CreateNotificationTemplateResponse;
+        /// Reads a notification template.
+        get_notification_template(GetNotificationTemplateRequest) -> GetNotificationTemplateResponse;
+        /// Lists notification templates.
+        list_notification_templates(ListNotificationTemplatesRequest) -> ListNotificationTemplatesResponse;
+        /// Changes a notification template.
+        update_notification_template(UpdateNotificationTemplateRequest) -> UpdateNotificationTemplateResponse;
+        /// Deletes a notification template.
+        delete_notification_template(DeleteNotificationTemplateRequest) -> DeleteNotificationTemplateResponse;
     }
 }
 

@@ -506,10 +506,16 @@ pub async fn events_until(
     sequence: u64,
 ) -> Vec<(u64, pb::Event)> {
     let mut events = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
     while subscription
         .position()
         .is_none_or(|(_, reached)| reached < sequence)
     {
+        assert!(
+            Instant::now() < deadline,
+            "the subscription did not reach sequence {sequence} in time (it is at {:?})",
+            subscription.position()
+        );
         match next_update(subscription).await {
             cif_sdk::Update::Event {
                 sequence, event, ..

@@ -43,6 +43,20 @@ async fn create(provider: &ProviderHandle, agent: &AgentHandle, title: &str) -> 
 #[tokio::test]
 async fn a_provider_owns_what_it_creates_and_nobody_else_sees_it() {
     let floor = floor().await;
+    floor
+        .harness
+        .admin
+        .create_session_template(pb::CreateSessionTemplateRequest {
+            session_template: Some(pb::SessionTemplate {
+                unique_name: "contoso_chat_session".into(),
+                display_name: "Chat".into(),
+                title: "Chat with {customerName}".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let mut request = session_for(&floor.ada, "Chat with Maria");
     request
         .context

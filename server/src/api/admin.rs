@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::page_token::page_size;
 use super::stream::{ResponseStream, open, opening};
-use super::{Context, Idempotency, command, convert, parse, query};
+use super::{Context, Idempotency, command, convert, parse, query, templates};
 use crate::auth::{CredentialKind, issue_credential};
 use crate::domain::Principal;
 use crate::domain::control_plane::SessionFilter;
@@ -448,6 +448,243 @@ impl AdminService for AdminApi {
             plane.delete_presence(&id)?;
             Ok(pb::DeletePresenceResponse {})
         })
+        .await
+    }
+
+    // === templates (rule 15) ===
+
+    async fn create_session_template(
+        &self,
+        request: Request<pb::CreateSessionTemplateRequest>,
+    ) -> Result<Response<pb::CreateSessionTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let message = request.session_template.clone();
+        templates::create(
+            &self.0,
+            message,
+            &request.request_id,
+            &request,
+            |session_template| pb::CreateSessionTemplateResponse {
+                session_template: Some(session_template),
+            },
+        )
+        .await
+    }
+
+    async fn get_session_template(
+        &self,
+        request: Request<pb::GetSessionTemplateRequest>,
+    ) -> Result<Response<pb::GetSessionTemplateResponse>, Status> {
+        let session_template = templates::get(&self.0, &request.into_inner().unique_name).await?;
+        Ok(Response::new(pb::GetSessionTemplateResponse {
+            session_template: Some(session_template),
+        }))
+    }
+
+    async fn list_session_templates(
+        &self,
+        request: Request<pb::ListSessionTemplatesRequest>,
+    ) -> Result<Response<pb::ListSessionTemplatesResponse>, Status> {
+        let request = request.into_inner();
+        let (session_templates, next_page_token) =
+            templates::list(&self.0, request.page_size, &request.page_token).await?;
+        Ok(Response::new(pb::ListSessionTemplatesResponse {
+            session_templates,
+            next_page_token,
+        }))
+    }
+
+    async fn update_session_template(
+        &self,
+        request: Request<pb::UpdateSessionTemplateRequest>,
+    ) -> Result<Response<pb::UpdateSessionTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let (message, mask) = (
+            request.session_template.clone(),
+            request.update_mask.clone(),
+        );
+        templates::update(
+            &self.0,
+            message,
+            mask,
+            &request.request_id,
+            &request,
+            |session_template| pb::UpdateSessionTemplateResponse {
+                session_template: Some(session_template),
+            },
+        )
+        .await
+    }
+
+    async fn delete_session_template(
+        &self,
+        request: Request<pb::DeleteSessionTemplateRequest>,
+    ) -> Result<Response<pb::DeleteSessionTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let name = request.unique_name.clone();
+        templates::delete::<pb::SessionTemplate, _>(
+            &self.0,
+            name,
+            &request.request_id,
+            &request,
+            pb::DeleteSessionTemplateResponse {},
+        )
+        .await
+    }
+
+    async fn create_tab_template(
+        &self,
+        request: Request<pb::CreateTabTemplateRequest>,
+    ) -> Result<Response<pb::CreateTabTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let message = request.tab_template.clone();
+        templates::create(
+            &self.0,
+            message,
+            &request.request_id,
+            &request,
+            |tab_template| pb::CreateTabTemplateResponse {
+                tab_template: Some(tab_template),
+            },
+        )
+        .await
+    }
+
+    async fn get_tab_template(
+        &self,
+        request: Request<pb::GetTabTemplateRequest>,
+    ) -> Result<Response<pb::GetTabTemplateResponse>, Status> {
+        let tab_template = templates::get(&self.0, &request.into_inner().unique_name).await?;
+        Ok(Response::new(pb::GetTabTemplateResponse {
+            tab_template: Some(tab_template),
+        }))
+    }
+
+    async fn list_tab_templates(
+        &self,
+        request: Request<pb::ListTabTemplatesRequest>,
+    ) -> Result<Response<pb::ListTabTemplatesResponse>, Status> {
+        let request = request.into_inner();
+        let (tab_templates, next_page_token) =
+            templates::list(&self.0, request.page_size, &request.page_token).await?;
+        Ok(Response::new(pb::ListTabTemplatesResponse {
+            tab_templates,
+            next_page_token,
+        }))
+    }
+
+    async fn update_tab_template(
+        &self,
+        request: Request<pb::UpdateTabTemplateRequest>,
+    ) -> Result<Response<pb::UpdateTabTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let (message, mask) = (request.tab_template.clone(), request.update_mask.clone());
+        templates::update(
+            &self.0,
+            message,
+            mask,
+            &request.request_id,
+            &request,
+            |tab_template| pb::UpdateTabTemplateResponse {
+                tab_template: Some(tab_template),
+            },
+        )
+        .await
+    }
+
+    async fn delete_tab_template(
+        &self,
+        request: Request<pb::DeleteTabTemplateRequest>,
+    ) -> Result<Response<pb::DeleteTabTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let name = request.unique_name.clone();
+        templates::delete::<pb::TabTemplate, _>(
+            &self.0,
+            name,
+            &request.request_id,
+            &request,
+            pb::DeleteTabTemplateResponse {},
+        )
+        .await
+    }
+
+    async fn create_notification_template(
+        &self,
+        request: Request<pb::CreateNotificationTemplateRequest>,
+    ) -> Result<Response<pb::CreateNotificationTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let message = request.notification_template.clone();
+        templates::create(
+            &self.0,
+            message,
+            &request.request_id,
+            &request,
+            |notification_template| pb::CreateNotificationTemplateResponse {
+                notification_template: Some(notification_template),
+            },
+        )
+        .await
+    }
+
+    async fn get_notification_template(
+        &self,
+        request: Request<pb::GetNotificationTemplateRequest>,
+    ) -> Result<Response<pb::GetNotificationTemplateResponse>, Status> {
+        let notification_template =
+            templates::get(&self.0, &request.into_inner().unique_name).await?;
+        Ok(Response::new(pb::GetNotificationTemplateResponse {
+            notification_template: Some(notification_template),
+        }))
+    }
+
+    async fn list_notification_templates(
+        &self,
+        request: Request<pb::ListNotificationTemplatesRequest>,
+    ) -> Result<Response<pb::ListNotificationTemplatesResponse>, Status> {
+        let request = request.into_inner();
+        let (notification_templates, next_page_token) =
+            templates::list(&self.0, request.page_size, &request.page_token).await?;
+        Ok(Response::new(pb::ListNotificationTemplatesResponse {
+            notification_templates,
+            next_page_token,
+        }))
+    }
+
+    async fn update_notification_template(
+        &self,
+        request: Request<pb::UpdateNotificationTemplateRequest>,
+    ) -> Result<Response<pb::UpdateNotificationTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let (message, mask) = (
+            request.notification_template.clone(),
+            request.update_mask.clone(),
+        );
+        templates::update(
+            &self.0,
+            message,
+            mask,
+            &request.request_id,
+            &request,
+            |notification_template| pb::UpdateNotificationTemplateResponse {
+                notification_template: Some(notification_template),
+            },
+        )
+        .await
+    }
+
+    async fn delete_notification_template(
+        &self,
+        request: Request<pb::DeleteNotificationTemplateRequest>,
+    ) -> Result<Response<pb::DeleteNotificationTemplateResponse>, Status> {
+        let request = request.into_inner();
+        let name = request.unique_name.clone();
+        templates::delete::<pb::NotificationTemplate, _>(
+            &self.0,
+            name,
+            &request.request_id,
+            &request,
+            pb::DeleteNotificationTemplateResponse {},
+        )
         .await
     }
 }

@@ -58,6 +58,15 @@ impl Answer for pb::RaiseEventResponse {
 }
 
 plain!(
+    CreateSessionTemplateResponse,
+    UpdateSessionTemplateResponse,
+    DeleteSessionTemplateResponse,
+    CreateTabTemplateResponse,
+    UpdateTabTemplateResponse,
+    DeleteTabTemplateResponse,
+    CreateNotificationTemplateResponse,
+    UpdateNotificationTemplateResponse,
+    DeleteNotificationTemplateResponse,
     RequestFocusSessionResponse,
     NotifyNewActivityResponse,
     NotifyKpiBreachResponse,

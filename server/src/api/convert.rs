@@ -157,10 +157,11 @@ pub fn tab(tab: &Tab, focused: bool) -> pb::Tab {
         opened_by_provider_id: tab.opened_by.to_string(),
         focused,
         create_time: Some(timestamp(tab.created)),
+        anchor: tab.anchor,
     }
 }
 
-fn page_kind(kind: PageKind) -> pb::PageKind {
+pub fn page_kind(kind: PageKind) -> pb::PageKind {
     match kind {
         PageKind::Dashboard => pb::PageKind::Dashboard,
         PageKind::EntityList => pb::PageKind::EntityList,
@@ -197,6 +198,11 @@ pub fn presence(presence: &Presence) -> pb::Presence {
     }
 }
 
+/// A countdown in seconds: 0 is no limit.
+pub fn countdown_seconds(countdown: Option<std::time::Duration>) -> u32 {
+    countdown.map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
 pub fn notification(toast: &Toast) -> pb::Notification {
     let content = &toast.content;
     pb::Notification {
@@ -213,9 +219,7 @@ pub fn notification(toast: &Toast) -> pb::Notification {
                 value: value.clone(),
             })
             .collect(),
-        countdown_seconds: content
-            .countdown
-            .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+        countdown_seconds: countdown_seconds(content.countdown),
         accept_text: content.accept_text.clone(),
         show_reject: content.show_reject,
         reject_text: content.reject_text.clone(),
@@ -228,6 +232,7 @@ pub fn notification(toast: &Toast) -> pb::Notification {
         raise_time: Some(timestamp(toast.raised)),
         show_time: toast.shown.map(timestamp),
         expire_time: toast.deadline().map(timestamp),
+        template: toast.template.clone(),
     }
 }
 

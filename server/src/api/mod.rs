@@ -11,6 +11,7 @@ mod parse;
 mod provider;
 mod status;
 mod stream;
+mod templates;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;

@@ -45,33 +45,46 @@ impl PageTokens {
     /// A token for the page after `cursor` of `query` (a description of the caller and every
     /// request field except the page fields).
     pub fn issue(&self, query: &str, cursor: Uuid) -> String {
-        let mut bytes = cursor.as_bytes().to_vec();
-        bytes.extend_from_slice(&self.tag(query, cursor.as_bytes()));
-        URL_SAFE_NO_PAD.encode(bytes)
+        self.issue_bytes(query, cursor.as_bytes())
     }
 
     /// The cursor in `token`, `None` for the first page; refuses tokens not issued for `query`.
     pub fn read(&self, query: &str, token: &str) -> DomainResult<Option<Uuid>> {
+        self.read_bytes(query, token)?
+            .map(|cursor| Uuid::from_slice(&cursor).map_err(|_| refused()))
+            .transpose()
+    }
+
+    /// A token for a cursor of any bytes (e.g. a unique name).
+    pub fn issue_bytes(&self, query: &str, cursor: &[u8]) -> String {
+        let mut bytes = cursor.to_vec();
+        bytes.extend_from_slice(&self.tag(query, cursor));
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The bytes cursor in `token`, `None` for the first page.
+    pub fn read_bytes(&self, query: &str, token: &str) -> DomainResult<Option<Vec<u8>>> {
         if token.is_empty() {
             return Ok(None);
         }
-        let refused = || {
-            DomainError::new(
-                Reason::PageTokenInvalid,
-                "page_token was not issued for this query: it comes from another list call, other filter fields, or an earlier server run; start again with an empty page_token",
-            )
-        };
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
-        if bytes.len() != 16 + TAG_LEN {
+        if bytes.len() < TAG_LEN {
             return Err(refused());
         }
-        let (cursor, tag) = bytes.split_at(16);
+        let (cursor, tag) = bytes.split_at(bytes.len() - TAG_LEN);
         let expected = self.tag(query, cursor);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(tag, &expected[..])) {
             return Err(refused());
         }
-        Ok(Some(Uuid::from_slice(cursor).map_err(|_| refused())?))
+        Ok(Some(cursor.to_vec()))
     }
+}
+
+fn refused() -> DomainError {
+    DomainError::new(
+        Reason::PageTokenInvalid,
+        "page_token was not issued for this query: it comes from another list call, other filter fields, or an earlier server run; start again with an empty page_token",
+    )
 }
 
 /// The number of items to return for a requested `page_size`.

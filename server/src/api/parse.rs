@@ -128,6 +128,35 @@ const PROVIDER_PATHS: &[&str] = &[
     "enable_analytics",
 ];
 
+/// The fields an update of a template changes (AIP-134): the mask's paths, every updatable
+/// field for `*`, or every field the request sets when there is no mask.
+pub fn template_paths(
+    mask: Option<prost_types::FieldMask>,
+    resource: &str,
+    known: &[&'static str],
+    is_set: impl Fn(&str) -> bool,
+) -> DomainResult<Vec<&'static str>> {
+    let paths = mask_paths(mask);
+    if paths.is_empty() {
+        return Ok(known.iter().copied().filter(|path| is_set(path)).collect());
+    }
+    let mut chosen = Vec::new();
+    for path in &paths {
+        match path.as_str() {
+            "*" => return Ok(known.to_vec()),
+            "unique_name" => return Err(immutable(path, "it is set once, at creation")),
+            "managed" | "create_time" | "update_time" => {
+                return Err(immutable(path, "it is output only"));
+            }
+            other => match known.iter().find(|known| **known == other) {
+                Some(known) => chosen.push(*known),
+                None => return Err(unknown_path(other, resource, known)),
+            },
+        }
+    }
+    Ok(chosen)
+}
+
 /// An UpdateProvider request: the fields the mask names, or with no mask every field set to
 /// a non-default value.
 pub fn provider_patch(
@@ -302,10 +331,9 @@ pub fn panel_mode(field: &str, value: i32) -> DomainResult<PanelMode> {
     }
 }
 
-/// A required tab page.
-pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<TabPage> {
-    let page = required("page", page)?;
-    let kind = match pb::PageKind::try_from(page.kind) {
+/// A required page kind.
+pub fn page_kind(field: &str, value: i32) -> DomainResult<PageKind> {
+    Ok(match pb::PageKind::try_from(value) {
         Ok(pb::PageKind::Dashboard) => PageKind::Dashboard,
         Ok(pb::PageKind::EntityList) => PageKind::EntityList,
         Ok(pb::PageKind::EntityRecord) => PageKind::EntityRecord,
@@ -316,19 +344,43 @@ pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<TabPage> {
         Ok(pb::PageKind::CustomPage) => PageKind::CustomPage,
         Ok(pb::PageKind::Unspecified) | Err(_) => {
             return Err(out_of_range(
-                "page.kind",
+                field,
                 format!(
-                    "page.kind {} is not a page kind; use one of the PAGE_KIND_ values, e.g. PAGE_KIND_THIRD_PARTY_WEBSITE",
-                    page.kind
+                    "{field} {value} is not a page kind; use one of the PAGE_KIND_ values, e.g. PAGE_KIND_THIRD_PARTY_WEBSITE"
                 ),
             ));
         }
-    };
-    Ok(TabPage {
-        kind,
-        url: page.url,
-        parameters: page.parameters,
     })
+}
+
+/// A tab page, when one is given.
+pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<Option<TabPage>> {
+    page.map(|page| {
+        Ok(TabPage {
+            kind: page_kind("page.kind", page.kind)?,
+            url: page.url,
+            parameters: page.parameters,
+        })
+    })
+    .transpose()
+}
+
+/// A toast's countdown: unset is CIF's default, 0 no limit.
+pub fn countdown(field: &str, seconds: Option<u32>) -> DomainResult<Option<Duration>> {
+    match seconds {
+        None => Ok(Some(DEFAULT_COUNTDOWN)),
+        Some(0) => Ok(None),
+        Some(seconds) if seconds <= limits::COUNTDOWN_SECONDS_MAX => {
+            Ok(Some(Duration::from_secs(u64::from(seconds))))
+        }
+        Some(seconds) => Err(out_of_range(
+            field,
+            format!(
+                "{field} is {seconds}; it must be between 0 and {} (0: no limit; unset: 120)",
+                limits::COUNTDOWN_SECONDS_MAX
+            ),
+        )),
+    }
 }
 
 fn presence_status(value: i32) -> DomainResult<PresenceStatus> {
@@ -409,22 +461,30 @@ pub fn new_toast(request: pb::NotifyEventRequest) -> DomainResult<NewToast> {
     let agent = id("agent_id", &request.agent_id)?;
     let notification = id("notification_id", &request.notification_id)?;
     let session = optional_id("session_id", &request.session_id)?;
-    let countdown = match request.countdown_seconds {
-        None => Some(DEFAULT_COUNTDOWN),
-        Some(0) => None,
-        Some(seconds) if seconds <= limits::COUNTDOWN_SECONDS_MAX => {
-            Some(Duration::from_secs(u64::from(seconds)))
+    if !request.template.is_empty() {
+        // With a template, the template decides everything but the title.
+        let mut violations = Violations::new();
+        for (field, given) in [
+            ("fields", !request.fields.is_empty()),
+            ("countdown_seconds", request.countdown_seconds.is_some()),
+            ("accept_text", !request.accept_text.is_empty()),
+            ("show_reject", request.show_reject.is_some()),
+            ("reject_text", !request.reject_text.is_empty()),
+            ("auto_accept", request.auto_accept),
+        ] {
+            if given {
+                violations.add(
+                    field,
+                    Reason::FieldMalformed,
+                    format!(
+                        "{field} comes from notification template {}; leave it out, or change the template",
+                        request.template
+                    ),
+                );
+            }
         }
-        Some(seconds) => {
-            return Err(out_of_range(
-                "countdown_seconds",
-                format!(
-                    "countdown_seconds is {seconds}; it must be between 0 and {} (0: no limit; unset: 120)",
-                    limits::COUNTDOWN_SECONDS_MAX
-                ),
-            ));
-        }
-    };
+        violations.finish()?;
+    }
     let text_or = |text: String, default: &str| {
         if text.is_empty() {
             default.to_owned()
@@ -443,11 +503,13 @@ pub fn new_toast(request: pb::NotifyEventRequest) -> DomainResult<NewToast> {
                 .into_iter()
                 .map(|field| (field.label, field.value))
                 .collect(),
-            countdown,
+            countdown: countdown("countdown_seconds", request.countdown_seconds)?,
             accept_text: text_or(request.accept_text, "Accept"),
             show_reject: request.show_reject.unwrap_or(true),
             reject_text: text_or(request.reject_text, "Reject"),
             auto_accept: request.auto_accept,
         },
+        template: request.template,
+        parameters: request.parameters.into_iter().collect(),
     })
 }

@@ -46,7 +46,13 @@ impl ProviderService for ProviderApi {
             agent: parse::id("agent_id", &request.agent_id)?,
             template: request.template,
             title: request.title,
-            context: request.context.into_iter().collect(),
+            parameters: request.parameters,
+            context: request.context,
+            tab_parameters: request
+                .tab_parameters
+                .into_iter()
+                .map(|(name, parameters)| (name, parameters.values))
+                .collect(),
         };
         command(&self.0.state, once, move |plane| {
             plane
@@ -308,6 +314,7 @@ impl ProviderService for ProviderApi {
             page: parse::tab_page(request.page)?,
             template: request.template,
             title: request.title,
+            parameters: request.parameters,
             focus: request.focus,
             expected_version: request.expected_version,
         };

@@ -100,6 +100,10 @@ pub struct Session {
     pub kind: SessionKind,
     pub template: String,
     pub title: String,
+    /// The template title the title is filled from, so it follows the context; `None` once
+    /// the title is set as it is.
+    #[serde(default)]
+    pub title_pattern: Option<String>,
     pub context: BTreeMap<String, String>,
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.

@@ -44,6 +44,8 @@ pub enum Reason {
     PresenceNotFound,
     /// No such pending toast of the caller's.
     NotificationNotFound,
+    /// No template of that unique name.
+    TemplateNotFound,
 
     // --- conflicts and state
     /// The provider unique name is taken.
@@ -54,6 +56,16 @@ pub enum Reason {
     PresenceTextTaken,
     /// A notification id already used for a different toast.
     NotificationIdReused,
+    /// A template of any kind already has that unique name.
+    TemplateNameTaken,
+    /// The template named is of another kind than the call needs.
+    TemplateKindMismatch,
+    /// The template is named by another template (a session template's tabs).
+    TemplateInUse,
+    /// A session's anchor tab: nobody closes it.
+    AnchorTabNotClosable,
+    /// The configuration file declares it: change the file instead.
+    ManagedByConfig,
     /// A request id already used for a different request.
     RequestIdReused,
     /// An `expected_version` that is not the resource's version any more.
@@ -142,6 +154,12 @@ impl Reason {
             Reason::TabNotFound => "TAB_NOT_FOUND",
             Reason::PresenceNotFound => "PRESENCE_NOT_FOUND",
             Reason::NotificationNotFound => "NOTIFICATION_NOT_FOUND",
+            Reason::TemplateNotFound => "TEMPLATE_NOT_FOUND",
+            Reason::TemplateNameTaken => "TEMPLATE_NAME_TAKEN",
+            Reason::TemplateKindMismatch => "TEMPLATE_KIND_MISMATCH",
+            Reason::TemplateInUse => "TEMPLATE_IN_USE",
+            Reason::AnchorTabNotClosable => "ANCHOR_TAB_NOT_CLOSABLE",
+            Reason::ManagedByConfig => "MANAGED_BY_CONFIG",
             Reason::PresenceIdTaken => "PRESENCE_ID_TAKEN",
             Reason::PresenceTextTaken => "PRESENCE_TEXT_TAKEN",
             Reason::NotificationIdReused => "NOTIFICATION_ID_REUSED",
@@ -180,10 +198,9 @@ impl Reason {
             FieldRequired | FieldTooLong | FieldOutOfRange | FieldMalformed | FieldImmutable
             | PageTokenInvalid => ErrorClass::InvalidArgument,
             ProviderNotFound | AgentNotFound | SessionNotFound | TabNotFound | PresenceNotFound
-            | NotificationNotFound => ErrorClass::NotFound,
-            UniqueNameTaken | PresenceIdTaken | PresenceTextTaken | NotificationIdReused => {
-                ErrorClass::AlreadyExists
-            }
+            | NotificationNotFound | TemplateNotFound => ErrorClass::NotFound,
+            UniqueNameTaken | PresenceIdTaken | PresenceTextTaken | NotificationIdReused
+            | TemplateNameTaken => ErrorClass::AlreadyExists,
             AgentHasOpenSessions
             | HomeSessionNotClosable
             | SessionNotOpen
@@ -195,7 +212,11 @@ impl Reason {
             | RejectNotOffered
             | ClickToActDisabled
             | NoActiveProvider
-            | RequestIdReused => ErrorClass::FailedPrecondition,
+            | RequestIdReused
+            | TemplateKindMismatch
+            | TemplateInUse
+            | AnchorTabNotClosable
+            | ManagedByConfig => ErrorClass::FailedPrecondition,
             ResumePointCompacted | LogChanged | ResumePointAhead => ErrorClass::OutOfRange,
             SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
                 ErrorClass::ResourceExhausted

@@ -1,10 +1,12 @@
 //! Application tabs (rule 3).
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use super::error::{DomainResult, Reason};
+use super::template::check_tab_parameters;
 use super::validate::{Violations, limits};
 
 /// CIF's page types.
@@ -37,17 +39,33 @@ pub struct Tab {
     pub title: String,
     pub page: TabPage,
     pub can_close: bool,
+    /// The first tab of a session made from a template: nobody closes it.
+    #[serde(default)]
+    pub anchor: bool,
+    /// The template title the title is filled from, so it follows the session's context;
+    /// `None` once the title is set as it is.
+    #[serde(default)]
+    pub title_pattern: Option<String>,
+    /// The parameters the tab was made with: its slugs look here before the context.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
     pub opened_by: ProviderId,
     pub created: SystemTime,
 }
 
-/// A tab a provider asks to open.
+/// A tab a provider asks to open: from an application tab template, or with its title and
+/// page given.
 #[derive(Debug, Clone)]
 pub struct NewTab {
     pub session: SessionId,
+    /// The tab template's unique name; empty: no template.
     pub template: String,
+    /// With a template, replaces the template's title; without one, required.
     pub title: String,
-    pub page: TabPage,
+    /// Without a template, required; with one, the template decides it.
+    pub page: Option<TabPage>,
+    /// With a template: override its parameters, and fill its slugs.
+    pub parameters: BTreeMap<String, String>,
     pub focus: bool,
     /// The session's version the caller expects, if any.
     pub expected_version: Option<u64>,
@@ -57,16 +75,44 @@ impl NewTab {
     pub fn validate(&self) -> DomainResult<()> {
         let mut violations = Violations::new();
         violations.optional_text("template", &self.template, limits::TEMPLATE_NAME);
-        violations.required_text("title", &self.title, limits::TITLE);
-        violations.optional_text(
-            "page.parameters",
-            &self.page.parameters,
-            limits::TAB_PARAMETERS,
-        );
-        if self.page.kind == PageKind::ThirdPartyWebsite {
-            violations.web_url("page.url", &self.page.url);
+        if self.template.is_empty() {
+            violations.required_text("title", &self.title, limits::TITLE);
+            match &self.page {
+                None => violations.add(
+                    "page",
+                    Reason::FieldRequired,
+                    "page is required without a template: say what the tab shows, or name a template",
+                ),
+                Some(page) => {
+                    violations.optional_text(
+                        "page.parameters",
+                        &page.parameters,
+                        limits::TAB_PARAMETERS,
+                    );
+                    if page.kind == PageKind::ThirdPartyWebsite {
+                        violations.web_url("page.url", &page.url);
+                    } else {
+                        violations.optional_text("page.url", &page.url, limits::URL);
+                    }
+                }
+            }
+            if !self.parameters.is_empty() {
+                violations.add(
+                    "parameters",
+                    Reason::FieldMalformed,
+                    "parameters fill a template's slugs; name a template, or leave parameters out",
+                );
+            }
         } else {
-            violations.optional_text("page.url", &self.page.url, limits::URL);
+            violations.optional_text("title", &self.title, limits::TITLE);
+            if self.page.is_some() {
+                violations.add(
+                    "page",
+                    Reason::FieldMalformed,
+                    "the template decides what the tab shows; leave page out and override the template's parameters instead",
+                );
+            }
+            check_tab_parameters(&mut violations, "parameters", &self.parameters);
         }
         violations.finish()
     }

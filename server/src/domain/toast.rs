@@ -1,6 +1,7 @@
 //! Toasts (rule 12): what a provider asks to show, how long it may wait and stay, and how it
 //! ends.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId, SessionId};
@@ -34,20 +35,38 @@ pub struct ToastContent {
 /// CIF's default countdown.
 pub const DEFAULT_COUNTDOWN: Duration = Duration::from_secs(120);
 
-/// A toast a provider raises.
+/// A toast a provider raises: from a notification template, or with its contents given.
 #[derive(Debug, Clone)]
 pub struct NewToast {
     pub agent: AgentId,
     pub id: NotificationId,
     pub session: Option<SessionId>,
+    /// Without a template, the toast; with one, only a title that replaces the template's.
     pub content: ToastContent,
+    /// The notification template's unique name; empty: no template.
+    pub template: String,
+    /// With a template: slug values (before the session's context).
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl NewToast {
     pub fn validate(&self) -> DomainResult<()> {
         let mut violations = Violations::new();
         let content = &self.content;
-        violations.required_text("title", &content.title, limits::TITLE);
+        violations.optional_text("template", &self.template, limits::TEMPLATE_NAME);
+        if self.template.is_empty() {
+            violations.required_text("title", &content.title, limits::TITLE);
+            if !self.parameters.is_empty() {
+                violations.add(
+                    "parameters",
+                    Reason::FieldMalformed,
+                    "parameters fill a template's slugs; name a template, or leave parameters out",
+                );
+            }
+        } else {
+            violations.optional_text("title", &content.title, limits::TITLE);
+            violations.context("parameters", &self.parameters);
+        }
         if content.fields.len() > limits::NOTIFICATION_FIELDS {
             violations.add(
                 "fields",
@@ -80,6 +99,14 @@ pub struct Toast {
     pub agent: AgentId,
     pub session: Option<SessionId>,
     pub content: ToastContent,
+    /// The template it was made from (empty: none), with the call's parameters and title,
+    /// so a retry is told from another toast by what was asked, not by what it became.
+    #[serde(default)]
+    pub template: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub requested_title: String,
     pub raised: SystemTime,
     /// When it came on screen; `None` while it waits.
     pub shown: Option<SystemTime>,
@@ -95,7 +122,15 @@ impl Toast {
 
     /// Whether `new` asks for this same toast (a retry) rather than another.
     pub fn is_same_request(&self, new: &NewToast) -> bool {
-        self.agent == new.agent && self.session == new.session && self.content == new.content
+        let same_contents = if self.template.is_empty() {
+            self.content == new.content
+        } else {
+            self.parameters == new.parameters && self.requested_title == new.content.title
+        };
+        self.agent == new.agent
+            && self.session == new.session
+            && self.template == new.template
+            && same_contents
     }
 }
 

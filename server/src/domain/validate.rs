@@ -15,6 +15,8 @@ pub mod limits {
     pub const CUSTOM_PARAMETERS: usize = 2000;
     pub const TEMPLATE_NAME: usize = 128;
     pub const TAB_PARAMETERS: usize = 2048;
+    /// Tabs a session template opens (anchor and additional), as many as a session holds.
+    pub const TEMPLATE_TABS: usize = 10;
     pub const KPI_DETAILS: usize = 2000;
     pub const NOTIFICATION_FIELDS: usize = 10;
     pub const NOTIFICATION_FIELD_VALUE: usize = 1000;

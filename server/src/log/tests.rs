@@ -16,6 +16,7 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
         kind: SessionKind::Provider(owner),
         template: String::new(),
         title: "t".into(),
+        title_pattern: None,
         context: Default::default(),
         created: SystemTime::now(),
         closed: None,

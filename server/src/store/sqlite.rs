@@ -6,7 +6,7 @@
 //! written together in the next transaction (group commit): one flush for many calls.
 //!
 //! Layout: `records` holds the state, one row per provider, agent (with its desk), session
-//! (with its tabs), presence and toast, as JSON; `events` the retained tail of the event log;
+//! (with its tabs), presence, template and toast, as JSON; `events` the retained tail of the event log;
 //! `requests` the answers to calls that carried a request id; `meta` the log id and the newest
 //! sequence. Restart reads the records and the retained events, never more, so its time does
 //! not grow with the history.
@@ -234,6 +234,7 @@ impl SqliteStore {
                 "agent" => records.agents.push(decode(&shown, &kind, &body)?),
                 "session" => records.sessions.push(decode(&shown, &kind, &body)?),
                 "presence" => records.presences.push(decode(&shown, &kind, &body)?),
+                "template" => records.templates.push(decode(&shown, &kind, &body)?),
                 "toast" => records.toasts.push(decode(&shown, &kind, &body)?),
                 "resolved_toast" => records.resolved_toasts.push(decode(&shown, &kind, &body)?),
                 other => {
@@ -331,6 +332,7 @@ impl SqliteStore {
         write_records(transaction, "agent", &changes.agents)?;
         write_records(transaction, "session", &changes.sessions)?;
         write_records(transaction, "presence", &changes.presences)?;
+        write_records(transaction, "template", &changes.templates)?;
         let toast_id =
             |key: &crate::domain::toast::ToastKey| format!("{}/{}", key.provider, key.id);
         write_keyed(

@@ -86,7 +86,7 @@ impl ControlPlane {
         .with("agent_id", agent))
     }
 
-    fn apply_panel(&mut self, agent: AgentId, change: PanelChange) -> &Desk {
+    pub(super) fn apply_panel(&mut self, agent: AgentId, change: PanelChange) -> &Desk {
         let desk = &mut self
             .agents
             .get_mut(&agent)

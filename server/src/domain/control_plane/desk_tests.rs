@@ -19,18 +19,19 @@ fn new_tab(session: SessionId) -> NewTab {
         session,
         template: String::new(),
         title: "Customer".into(),
-        page: TabPage {
+        page: Some(TabPage {
             kind: PageKind::ThirdPartyWebsite,
             url: "https://crm.example.com/customer/42".into(),
             parameters: String::new(),
-        },
+        }),
+        parameters: BTreeMap::new(),
         focus: false,
         expected_version: None,
     }
 }
 
 /// The kinds of the events since the last call, with the providers that hear each.
-fn heard(world: &mut World) -> Vec<(&'static str, Vec<ProviderId>)> {
+pub(super) fn heard(world: &mut World) -> Vec<(&'static str, Vec<ProviderId>)> {
     world
         .plane
         .take_effects()
@@ -543,6 +544,8 @@ fn toast(agent: AgentId, countdown: Option<u64>) -> NewToast {
             reject_text: "Reject".into(),
             auto_accept: false,
         },
+        template: String::new(),
+        parameters: BTreeMap::new(),
     }
 }
 

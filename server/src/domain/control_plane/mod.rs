@@ -11,6 +11,7 @@ mod reads;
 mod session_marks;
 mod sessions;
 mod tabs;
+mod templates;
 mod toasts;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -24,6 +25,7 @@ pub use persistence::{Changes, Records};
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
 pub use session_marks::Marked;
 pub use sessions::{CanCreate, FocusedSession, NewSession};
+pub use templates::{Dictionary, draft_tab, toast_content};
 
 use super::agent::{AgentLimits, AgentRecord};
 use super::desk::Session;
@@ -33,6 +35,7 @@ use super::events::{Event, EventKind, SessionSnapshot};
 use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
+use super::template::Template;
 use super::toast::{Resolution, Toast, ToastKey};
 use super::tracked::Tracked;
 
@@ -83,6 +86,8 @@ pub struct ControlPlane {
     tab_sessions: HashMap<TabId, SessionId>,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
+    /// Session, application tab and notification templates by unique name.
+    templates: Tracked<String, Template>,
     /// Pending toasts (waiting or on screen).
     toasts: Tracked<ToastKey, Toast>,
     /// Pending toasts by when they end by themselves.
@@ -119,6 +124,7 @@ impl ControlPlane {
             credentials: HashMap::new(),
             tab_sessions: HashMap::new(),
             presences: Tracked::default(),
+            templates: Tracked::default(),
             toasts: Tracked::default(),
             toast_deadlines: BTreeSet::new(),
             resolved_toasts: Tracked::default(),
@@ -312,6 +318,20 @@ impl ControlPlane {
         }
     }
 
+    /// Refuses to change what the configuration file declares.
+    fn check_unmanaged(&self, managed: bool, what: &str, name: &str) -> DomainResult<()> {
+        if managed {
+            return Err(DomainError::new(
+                Reason::ManagedByConfig,
+                format!(
+                    "{what} {name} is declared in the configuration file; change it there and restart cifd"
+                ),
+            )
+            .with("name", name));
+        }
+        Ok(())
+    }
+
     fn check_session_version(&self, session: SessionId, expected: Option<u64>) -> DomainResult<()> {
         let actual = self
             .sessions
@@ -473,5 +493,7 @@ impl ControlPlane {
 
 #[cfg(test)]
 mod desk_tests;
+#[cfg(test)]
+mod template_tests;
 #[cfg(test)]
 mod tests;

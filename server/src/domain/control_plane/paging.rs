@@ -14,7 +14,7 @@ pub struct Page<T, K> {
 
 /// Up to `limit` items of `entries` (already positioned after the cursor), and whether more
 /// follow.
-pub fn collect<K: Copy, T>(entries: impl Iterator<Item = (K, T)>, limit: usize) -> Page<T, K> {
+pub fn collect<K, T>(entries: impl Iterator<Item = (K, T)>, limit: usize) -> Page<T, K> {
     let mut items = Vec::new();
     let mut last = None;
     let mut entries = entries.peekable();

@@ -12,6 +12,7 @@ use crate::domain::desk::Session;
 use crate::domain::presence::Presence;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::ProviderRecord;
+use crate::domain::template::Template;
 use crate::domain::toast::{Resolution, Toast, ToastKey};
 use crate::domain::tracked::Tracked;
 
@@ -23,6 +24,7 @@ pub struct Changes {
     pub agents: Vec<(AgentId, Option<AgentRecord>)>,
     pub sessions: Vec<(SessionId, Option<Session>)>,
     pub presences: Vec<(String, Option<Presence>)>,
+    pub templates: Vec<(String, Option<Template>)>,
     pub toasts: Vec<(ToastKey, Option<Toast>)>,
     pub resolved_toasts: Vec<(ToastKey, Option<(Toast, Resolution)>)>,
 }
@@ -34,6 +36,7 @@ impl Changes {
             && self.agents.is_empty()
             && self.sessions.is_empty()
             && self.presences.is_empty()
+            && self.templates.is_empty()
             && self.toasts.is_empty()
             && self.resolved_toasts.is_empty()
     }
@@ -47,6 +50,7 @@ pub struct Records {
     pub agents: Vec<AgentRecord>,
     pub sessions: Vec<Session>,
     pub presences: Vec<Presence>,
+    pub templates: Vec<Template>,
     pub toasts: Vec<Toast>,
     pub resolved_toasts: Vec<(Toast, Resolution)>,
 }
@@ -67,6 +71,7 @@ impl ControlPlane {
             agents: owned(&mut self.agents),
             sessions: owned(&mut self.sessions),
             presences: owned(&mut self.presences),
+            templates: owned(&mut self.templates),
             toasts: owned(&mut self.toasts),
             resolved_toasts: owned(&mut self.resolved_toasts),
         }
@@ -129,6 +134,12 @@ impl ControlPlane {
         }));
         plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, s)));
         plane.presences = Tracked::loaded(records.presences.into_iter().map(|p| (p.id.clone(), p)));
+        plane.templates = Tracked::loaded(
+            records
+                .templates
+                .into_iter()
+                .map(|t| (t.unique_name.clone(), t)),
+        );
         plane.toasts = Tracked::loaded(records.toasts.into_iter().map(|t| (t.key, t)));
         plane.resolved_toasts = Tracked::loaded(
             records
@@ -163,6 +174,7 @@ mod tests {
             agents: keep(changes.agents),
             sessions: keep(changes.sessions),
             presences: keep(changes.presences),
+            templates: keep(changes.templates),
             toasts: keep(changes.toasts),
             resolved_toasts: keep(changes.resolved_toasts),
         }

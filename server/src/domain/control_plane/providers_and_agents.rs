@@ -181,6 +181,7 @@ impl ControlPlane {
             kind: SessionKind::Home,
             template: String::new(),
             title: "Home".to_owned(),
+            title_pattern: None,
             context: Default::default(),
             created: now,
             closed: None,

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{ProviderId, SessionId};
 
+use super::templates::Dictionary;
 use super::{ControlPlane, SessionView};
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::events::EventKind;
@@ -152,6 +153,8 @@ impl ControlPlane {
         self.owned_open_session(caller, session)?;
         self.check_session_version(session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
+        // A title set as it is no longer follows the context.
+        record.title_pattern = None;
         if record.title != title {
             record.title = title;
             let agent = record.agent;
@@ -227,7 +230,60 @@ impl ControlPlane {
                     deleted,
                 },
             );
+            self.refill_titles(session);
         }
         Ok(self.view(&self.sessions[&session]))
+    }
+
+    /// Fills again, from the session's context, the titles that came from templates with
+    /// slugs (the session's and its tabs'), and announces those that changed.
+    fn refill_titles(&mut self, session: SessionId) {
+        let now = SystemTime::now();
+        let record = self
+            .sessions
+            .get_mut(&session)
+            .expect("checked by the caller");
+        let agent = record.agent;
+        let no_parameters = BTreeMap::new();
+        let session_dictionary = Dictionary {
+            parameters: &no_parameters,
+            context: &record.context,
+        };
+        let title = record
+            .title_pattern
+            .as_deref()
+            .map(|pattern| session_dictionary.title(pattern, &record.template))
+            .filter(|title| *title != record.title);
+        let mut tab_titles = Vec::new();
+        for (index, tab) in record.tabs.iter().enumerate() {
+            let dictionary = Dictionary {
+                parameters: &tab.parameters,
+                context: &record.context,
+            };
+            if let Some(pattern) = &tab.title_pattern {
+                let filled = dictionary.title(pattern, &tab.template);
+                if filled != tab.title {
+                    tab_titles.push((index, filled));
+                }
+            }
+        }
+        let retitled = title.is_some();
+        if let Some(title) = title {
+            record.title = title;
+        }
+        let focused_tab = record.focused_tab;
+        let mut tabs = Vec::new();
+        for (index, title) in tab_titles {
+            record.tabs[index].title = title;
+            tabs.push(record.tabs[index].clone());
+        }
+        if retitled {
+            let snapshot = self.snapshot(session);
+            self.emit(agent, now, EventKind::SessionRetitled { session: snapshot });
+        }
+        for tab in tabs {
+            let focused = focused_tab == Some(tab.id);
+            self.emit(agent, now, EventKind::TabRetitled { tab, focused });
+        }
     }
 }

@@ -5,27 +5,74 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::{ControlPlane, Page, SessionView, paging};
+use super::templates::{Dictionary, draft_tab};
+use super::{ControlPlane, Page, PanelChange, SessionView, paging};
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
+use crate::domain::slug;
+use crate::domain::template::check_tab_parameters;
 use crate::domain::validate::{Violations, limits};
 
-/// A session a provider asks to start.
+/// A session a provider asks to start: from a session template, or with its title given.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub agent: AgentId,
+    /// The session template's unique name; empty: no template.
     pub template: String,
+    /// With a template, replaces the template's title; without one, required.
     pub title: String,
+    /// Slug values; they also start the session's context.
+    pub parameters: BTreeMap<String, String>,
+    /// Context entries on top of the parameters.
     pub context: BTreeMap<String, String>,
+    /// Per tab template (by unique name): parameters overriding that template's.
+    pub tab_parameters: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl NewSession {
     pub fn validate(&self) -> DomainResult<()> {
         let mut violations = Violations::new();
         violations.optional_text("template", &self.template, limits::TEMPLATE_NAME);
-        violations.required_text("title", &self.title, limits::TITLE);
+        if self.template.is_empty() {
+            violations.required_text("title", &self.title, limits::TITLE);
+            for (field, empty) in [
+                ("parameters", self.parameters.is_empty()),
+                ("tab_parameters", self.tab_parameters.is_empty()),
+            ] {
+                if !empty {
+                    violations.add(
+                        field,
+                        Reason::FieldMalformed,
+                        format!(
+                            "{field} fill a template's slugs; name a template, or leave {field} out"
+                        ),
+                    );
+                }
+            }
+        } else {
+            violations.optional_text("title", &self.title, limits::TITLE);
+        }
+        violations.context("parameters", &self.parameters);
         violations.context("context", &self.context);
+        if self.tab_parameters.len() > limits::TEMPLATE_TABS {
+            violations.add(
+                "tab_parameters",
+                Reason::FieldOutOfRange,
+                format!(
+                    "tab_parameters has {} entries; a session template opens at most {} tabs",
+                    self.tab_parameters.len(),
+                    limits::TEMPLATE_TABS
+                ),
+            );
+        }
+        for (name, parameters) in &self.tab_parameters {
+            check_tab_parameters(
+                &mut violations,
+                &format!("tab_parameters[{name}]"),
+                parameters,
+            );
+        }
         violations.finish()
     }
 }
@@ -50,6 +97,8 @@ pub enum FocusedSession {
 
 impl ControlPlane {
     /// Starts a session owned by `caller` on the agent's desk and focuses it (rules 1, 5, 6).
+    /// From a template (rule 15): its title filled from the parameters and context, its
+    /// anchor tab (focused, never closed) and additional tabs, its panel mode.
     pub fn create_session(
         &mut self,
         caller: ProviderId,
@@ -58,9 +107,64 @@ impl ControlPlane {
         new.validate()?;
         self.acting_provider(caller)?;
         let agent = self.agent_for_provider(caller, new.agent)?;
-        let open = agent.desk.open.len();
-        let limit = agent.limits.max_open_sessions;
-        if open >= limit as usize {
+        let (open, limits) = (agent.desk.open.len(), agent.limits);
+        let mut context = new.parameters.clone();
+        context.extend(new.context);
+        let id = SessionId::generate();
+        let now = SystemTime::now();
+        let mut title = new.title;
+        let mut title_pattern = None;
+        let mut tabs = Vec::new();
+        let mut panel_mode = None;
+        if !new.template.is_empty() {
+            let (spec, tab_specs) = self.session_template(&new.template)?;
+            for name in new.tab_parameters.keys() {
+                if !tab_specs.iter().any(|(tab, _)| tab == name) {
+                    return Err(DomainError::new(
+                        Reason::TemplateNotFound,
+                        format!(
+                            "tab_parameters names {name}, which session template {} does not open; name one of its tab templates",
+                            new.template
+                        ),
+                    )
+                    .with("template", name));
+                }
+            }
+            let dictionary = Dictionary {
+                parameters: &new.parameters,
+                context: &context,
+            };
+            if title.is_empty() {
+                title = dictionary.title(&spec.title, &new.template);
+                title_pattern = slug::has_slugs(&spec.title).then(|| spec.title.clone());
+            }
+            let no_overrides = BTreeMap::new();
+            for (index, (name, tab_spec)) in tab_specs.iter().enumerate() {
+                let overrides = new.tab_parameters.get(*name).unwrap_or(&no_overrides);
+                let field = format!("tab_parameters[{name}]");
+                let mut tab = draft_tab(name, tab_spec, overrides, &context, &field)?
+                    .into_tab(id, caller, now);
+                if index == 0 && spec.anchor_tab.is_some() {
+                    (tab.anchor, tab.can_close) = (true, false);
+                }
+                tabs.push(tab);
+            }
+            if tabs.len() > limits.max_tabs_per_session as usize {
+                return Err(DomainError::new(
+                    Reason::TabLimitReached,
+                    format!(
+                        "session template {} opens {} tabs; agent {} may have at most {} per session",
+                        new.template,
+                        tabs.len(),
+                        new.agent,
+                        limits.max_tabs_per_session
+                    ),
+                )
+                .with("limit", limits.max_tabs_per_session));
+            }
+            panel_mode = spec.panel_mode;
+        }
+        if open >= limits.max_open_sessions as usize {
             return Err(DomainError::new(
                 Reason::SessionLimitReached,
                 format!(
@@ -69,31 +173,33 @@ impl ControlPlane {
                 ),
             )
             .with("agent_id", new.agent)
-            .with("limit", limit));
+            .with("limit", limits.max_open_sessions));
         }
-        let now = SystemTime::now();
+        for tab in &tabs {
+            self.tab_sessions.insert(tab.id, id);
+        }
         let session = Session {
-            id: SessionId::generate(),
+            id,
             agent: new.agent,
             kind: SessionKind::Provider(caller),
             template: new.template,
-            title: new.title,
-            context: new.context,
+            title,
+            title_pattern,
+            context,
             created: now,
             closed: None,
-            tabs: Vec::new(),
-            focused_tab: None,
+            focused_tab: tabs.first().map(|tab| tab.id),
+            tabs,
             marks: Default::default(),
             version: 0,
         };
-        let id = session.id;
         let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;
         desk.open.push(id);
         let previous = desk.focus(id);
         self.sessions.insert(id, session);
         self.sessions_by_owner.entry(caller).or_default().insert(id);
         // Rule 6: the previous focused session's owner hears it lost focus, then the new
-        // session is announced (with focus).
+        // session is announced (with focus and its tabs).
         let lost = self.snapshot(previous);
         self.emit(
             new.agent,
@@ -109,6 +215,10 @@ impl ControlPlane {
             now,
             EventKind::SessionCreated { session: created },
         );
+        if let Some(mode) = panel_mode {
+            // The new session is the caller's and has focus, so rule 10 lets it set the mode.
+            self.apply_panel(new.agent, PanelChange::Mode(mode));
+        }
         Ok(self.view(&self.sessions[&id]))
     }
 

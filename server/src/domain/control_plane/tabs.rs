@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
+use super::templates::draft_tab;
 use super::{ControlPlane, SessionView};
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
@@ -60,15 +61,36 @@ impl ControlPlane {
             .with("limit", limit));
         }
         let agent = session.agent;
-        let tab = Tab {
-            id: TabId::generate(),
-            session: new.session,
-            template: new.template,
-            title: new.title,
-            page: new.page,
-            can_close: true,
-            opened_by: caller,
-            created: SystemTime::now(),
+        let now = SystemTime::now();
+        let tab = match new.page {
+            Some(page) => Tab {
+                id: TabId::generate(),
+                session: new.session,
+                template: new.template,
+                title: new.title,
+                page,
+                can_close: true,
+                anchor: false,
+                title_pattern: None,
+                parameters: Default::default(),
+                opened_by: caller,
+                created: now,
+            },
+            None => {
+                let spec = self.tab_template(&new.template)?;
+                let mut tab = draft_tab(
+                    &new.template,
+                    spec,
+                    &new.parameters,
+                    &session.context,
+                    "parameters",
+                )?
+                .into_tab(new.session, caller, now);
+                if !new.title.is_empty() {
+                    (tab.title, tab.title_pattern) = (new.title, None);
+                }
+                tab
+            }
         };
         let session = self.sessions.get_mut(&new.session).expect("checked above");
         session.tabs.push(tab.clone());
@@ -139,10 +161,22 @@ impl ControlPlane {
     fn close_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<SessionView<'_>> {
         self.check_actor(actor)?;
         let (session, record) = self.actionable_tab(actor, tab)?;
+        if record.anchor {
+            return Err(DomainError::new(
+                Reason::AnchorTabNotClosable,
+                format!(
+                    "tab {tab} is the anchor tab of session {}: it stays as long as the session (the agent closes the session to close it)",
+                    session.id
+                ),
+            )
+            .with("tab_id", tab));
+        }
         if matches!(actor, TabActor::Agent(_)) && !record.can_close {
             return Err(DomainError::new(
                 Reason::TabNotClosable,
-                format!("tab {tab} cannot be closed by the agent"),
+                format!(
+                    "tab {tab} cannot be closed by the agent: its template says so (the provider that opened it may close it)"
+                ),
             )
             .with("tab_id", tab));
         }
@@ -237,6 +271,8 @@ impl ControlPlane {
             .find(|t| t.id == tab)
             .expect("found above");
         record.title = title;
+        // A title set as it is no longer follows the context.
+        record.title_pattern = None;
         let record = record.clone();
         self.emit(
             agent,

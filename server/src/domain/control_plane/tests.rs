@@ -88,7 +88,9 @@ fn new_session(agent: AgentId) -> NewSession {
         agent,
         template: String::new(),
         title: "Call from +1 555 0100".into(),
+        parameters: BTreeMap::new(),
         context: BTreeMap::from([("customerName".into(), "Maria".into())]),
+        tab_parameters: BTreeMap::new(),
     }
 }
 

@@ -3,11 +3,13 @@
 //! NotifyEvent waits outside the domain; the domain says when a toast ends with a
 //! NotificationResolved event.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId};
 
 use super::ControlPlane;
+use super::templates::{Dictionary, toast_content};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{EventKind, ToastSnapshot};
 use crate::domain::toast::{Canceller, NewToast, Outcome, Raised, Resolution, Toast, ToastKey};
@@ -62,6 +64,24 @@ impl ControlPlane {
                 return Err(Self::session_not_open(session));
             }
         }
+        let content = if new.template.is_empty() {
+            new.content.clone()
+        } else {
+            let no_context = BTreeMap::new();
+            let context = new
+                .session
+                .map_or(&no_context, |session| &self.sessions[&session].context);
+            let dictionary = Dictionary {
+                parameters: &new.parameters,
+                context,
+            };
+            let spec = self.notification_template(&new.template)?;
+            let mut content = toast_content(spec, &new.template, dictionary);
+            if !new.content.title.is_empty() {
+                content.title = new.content.title.clone();
+            }
+            content
+        };
         let desk = &agent.desk;
         if !desk.online(now, self.settings.desk_grace) {
             return Err(DomainError::new(
@@ -78,7 +98,14 @@ impl ControlPlane {
             key,
             agent: new.agent,
             session: new.session,
-            content: new.content,
+            content,
+            requested_title: if new.template.is_empty() {
+                String::new()
+            } else {
+                new.content.title
+            },
+            template: new.template,
+            parameters: new.parameters,
             raised: now,
             shown: None,
         };
