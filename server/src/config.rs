@@ -256,6 +256,7 @@ fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, StartupError> 
         .map_err(|error| StartupError::Config(format!("{}: {error}", path.display())))?;
     table
         .into_iter()
+        .filter(|(key, _)| !crate::declarations::DECLARATION_KEYS.contains(&key.as_str()))
         .map(|(key, value)| {
             let text = match value {
                 toml::Value::String(text) => text,

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod declarations;
 pub mod domain;
 pub mod log;
 pub mod store;
@@ -28,6 +29,7 @@ use crate::api::{
 };
 use crate::auth::AuthLayer;
 use crate::config::Cli;
+use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
 use crate::log::EventLog;
 
@@ -79,12 +81,15 @@ pub fn open_state(cli: &Cli) -> Result<Opened, store::StoreError> {
     })
 }
 
-/// Serves cif.v1, health and reflection on `listener` until `shutdown` completes.
+/// Applies the configuration file's declarations, calls `ready`, then serves cif.v1, health
+/// and reflection on `listener` until `shutdown` completes.
 pub async fn serve(
     cli: &Cli,
     opened: Opened,
+    declared: Declared,
     listener: TcpListener,
     operator_credential: CredentialHash,
+    ready: impl FnOnce(),
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let now = SystemTime::now();
@@ -120,6 +125,21 @@ pub async fn serve(
             (state, Some(writer))
         }
     };
+    // The configuration file's declarations, on disk before anyone is served.
+    let applied = write(&state).execute(|plane| {
+        plane.apply_declarations(declared, || {
+            // A credential nobody holds: the operator issues real ones through AdminService.
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).expect("the operating system's random source works");
+            CredentialHash(bytes)
+        })
+    });
+    match applied {
+        Ok(committed) => {
+            committed.confirmed().await?;
+        }
+        Err(error) => return Err(error.message.into()),
+    }
     tracing::info!(
         log_id = %read(&state).log.log_id(),
         sequence = read(&state).log.last_sequence(),
@@ -161,6 +181,7 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
+    ready();
     let (drain, drained) = tokio::sync::oneshot::channel::<()>();
     let server = Server::builder()
         // Idle connections behind NATs and load balancers die silently without keepalive.

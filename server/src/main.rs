@@ -56,6 +56,11 @@ fn main() -> ExitCode {
         Ok(given) => given,
         Err(error) => return fail(&error),
     };
+    // Declarations are read (and a bad file refused) before the data directory is opened.
+    let declared = match cifd::declarations::load(cli.config.as_deref()) {
+        Ok(declared) => declared,
+        Err(error) => return fail(&error),
+    };
     let mut opened = match cifd::open_state(&cli) {
         Ok(opened) => opened,
         Err(error) => return fail(&error),
@@ -86,22 +91,41 @@ fn main() -> ExitCode {
             Ok(address) => address,
             Err(error) => return fail(&format!("cannot read the bound address: {error}")),
         };
-        {
+        let data_dir = if opened.is_durable() {
+            cli.data_dir.display().to_string()
+        } else {
+            "(in memory)".into()
+        };
+        // Announced once the state is ready (the config file's declarations applied).
+        let ready = move || {
             let mut stdout = std::io::stdout().lock();
             if let Some(token) = &shown {
                 // Shown once: the server keeps only its hash.
-                let _ = writeln!(stdout, "cifd operator token (generated, shown once): {token}");
+                let _ = writeln!(
+                    stdout,
+                    "cifd operator token (generated, shown once): {token}"
+                );
             }
             let _ = writeln!(stdout, "cifd listening on {address}");
             let _ = stdout.flush();
-        }
-        tracing::info!(
-            %address,
-            version = env!("CARGO_PKG_VERSION"),
-            data_dir = %if opened.is_durable() { cli.data_dir.display().to_string() } else { "(in memory)".into() },
-            "serving cif.v1"
-        );
-        match cifd::serve(&cli, opened, listener, operator, shutdown_signal()).await {
+            tracing::info!(
+                %address,
+                version = env!("CARGO_PKG_VERSION"),
+                %data_dir,
+                "serving cif.v1"
+            );
+        };
+        match cifd::serve(
+            &cli,
+            opened,
+            declared,
+            listener,
+            operator,
+            ready,
+            shutdown_signal(),
+        )
+        .await
+        {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS

@@ -523,6 +523,7 @@ async fn rule_13_presence_set_by_text_or_id_and_every_provider_hears_it() {
                     text: text.into(),
                     base_status: status as i32,
                     color: String::new(),
+                    ..Default::default()
                 }),
                 ..Default::default()
             })

@@ -430,6 +430,7 @@ async fn panel_presence_toast_and_event_calls_refuse_bad_input() {
                 text: text.into(),
                 base_status: status as i32,
                 color: color.into(),
+                ..Default::default()
             }),
             ..Default::default()
         };

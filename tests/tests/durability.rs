@@ -105,6 +105,7 @@ async fn furnish(harness: &Harness) -> (ProviderHandle, ProviderHandle, AgentHan
                     text: text.into(),
                     base_status: pb::PresenceStatus::Available as i32,
                     color: String::new(),
+                    ..Default::default()
                 }),
                 ..Default::default()
             })

@@ -38,6 +38,7 @@ pub fn provider(record: &ProviderRecord) -> pb::Provider {
         } as i32,
         create_time: Some(timestamp(record.created)),
         update_time: Some(timestamp(record.updated)),
+        managed: record.managed,
     }
 }
 
@@ -53,6 +54,7 @@ pub fn agent(record: &AgentRecord) -> pb::Agent {
         }),
         create_time: Some(timestamp(record.created)),
         update_time: Some(timestamp(record.updated)),
+        managed: record.managed,
     }
 }
 
@@ -195,6 +197,7 @@ pub fn presence(presence: &Presence) -> pb::Presence {
             PresenceStatus::Offline => pb::PresenceStatus::Offline,
         } as i32,
         color: presence.color.clone(),
+        managed: presence.managed,
     }
 }
 

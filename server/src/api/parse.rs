@@ -409,6 +409,7 @@ pub fn presence(presence: pb::Presence) -> DomainResult<Presence> {
         } else {
             presence.color
         },
+        managed: false,
     })
 }
 

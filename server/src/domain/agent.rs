@@ -140,6 +140,9 @@ pub struct AgentRecord {
     pub updated: SystemTime,
     pub credential: CredentialHash,
     pub desk: Desk,
+    /// Declared by the configuration file: it changes only with the file.
+    #[serde(default)]
+    pub managed: bool,
 }
 
 impl AgentRecord {

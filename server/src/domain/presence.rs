@@ -21,6 +21,9 @@ pub struct Presence {
     pub text: String,
     pub base_status: PresenceStatus,
     pub color: String,
+    /// Declared by the configuration file: it changes only with the file.
+    #[serde(default)]
+    pub managed: bool,
 }
 
 /// The colour of a presence created without one.

@@ -57,6 +57,9 @@ pub struct ProviderRecord {
     pub created: SystemTime,
     pub updated: SystemTime,
     pub credential: CredentialHash,
+    /// Declared by the configuration file: its fields change only with the file.
+    #[serde(default)]
+    pub managed: bool,
 }
 
 impl NewProvider {

@@ -59,6 +59,7 @@ fn presence(id: &str) -> Presence {
         text: id.to_uppercase(),
         base_status: PresenceStatus::Available,
         color: "#000000".into(),
+        managed: false,
     }
 }
 

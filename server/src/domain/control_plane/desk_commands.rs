@@ -168,7 +168,7 @@ impl ControlPlane {
         Ok(presence)
     }
 
-    fn check_text_free(&self, text: &str, except: Option<&str>) -> DomainResult<()> {
+    pub(super) fn check_text_free(&self, text: &str, except: Option<&str>) -> DomainResult<()> {
         match self
             .presences
             .values()
@@ -193,9 +193,11 @@ impl ControlPlane {
 
     pub fn update_presence(&mut self, id: &str, patch: PresencePatch) -> DomainResult<Presence> {
         patch.validate()?;
-        if !self.presences.contains_key(&id.to_owned()) {
-            return Err(Self::presence_not_found(id));
-        }
+        let existing = self
+            .presences
+            .get(&id.to_owned())
+            .ok_or_else(|| Self::presence_not_found(id))?;
+        self.check_unmanaged(existing.managed, "presence", id)?;
         if let Some(text) = &patch.text {
             self.check_text_free(text, Some(id))?;
         }
@@ -216,6 +218,9 @@ impl ControlPlane {
     }
 
     pub fn delete_presence(&mut self, id: &str) -> DomainResult<()> {
+        if let Some(existing) = self.presences.get(&id.to_owned()) {
+            self.check_unmanaged(existing.managed, "presence", id)?;
+        }
         self.presences
             .remove(&id.to_owned())
             .map(drop)

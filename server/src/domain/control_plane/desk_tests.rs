@@ -375,6 +375,7 @@ fn presence(id: &str, text: &str) -> Presence {
         text: text.into(),
         base_status: PresenceStatus::Available,
         color: "#2E7D32".into(),
+        managed: false,
     }
 }
 

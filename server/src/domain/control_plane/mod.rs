@@ -3,6 +3,7 @@
 //! that order, and either apply completely or change nothing.
 
 mod agent_commands;
+mod declared;
 mod desk_commands;
 mod paging;
 mod persistence;
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
+pub use declared::{Declaration, Declared, DeclaredAgent};
 pub use desk_commands::PanelChange;
 pub use paging::Page;
 pub use persistence::{Changes, Records};
@@ -491,6 +493,8 @@ impl ControlPlane {
     }
 }
 
+#[cfg(test)]
+mod declared_tests;
 #[cfg(test)]
 mod desk_tests;
 #[cfg(test)]

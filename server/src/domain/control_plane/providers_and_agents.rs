@@ -43,6 +43,7 @@ impl ControlPlane {
             created: now,
             updated: now,
             credential,
+            managed: false,
         };
         self.unique_names.insert(key, record.id);
         self.add_credential(credential, Principal::Provider(record.id));
@@ -70,10 +71,9 @@ impl ControlPlane {
         patch: ProviderPatch,
     ) -> DomainResult<ProviderRecord> {
         patch.validate()?;
-        let record = self
-            .providers
-            .get_mut(&id)
-            .ok_or_else(|| DomainError::provider_not_found(id))?;
+        let record = self.provider(id)?;
+        self.check_unmanaged(record.managed, "provider", &record.unique_name)?;
+        let record = self.providers.get_mut(&id).expect("checked above");
         patch.apply(&mut record.fields);
         record.updated = SystemTime::now();
         Ok(record.clone())
@@ -113,6 +113,8 @@ impl ControlPlane {
     /// deleted; agents' profiles keep naming it, so a profile never widens to "every provider"
     /// by a deletion.
     pub fn delete_provider(&mut self, id: ProviderId) -> DomainResult<()> {
+        let record = self.provider(id)?;
+        self.check_unmanaged(record.managed, "provider", &record.unique_name)?;
         let record = self
             .providers
             .remove(&id)
@@ -166,12 +168,21 @@ impl ControlPlane {
         new: NewAgent,
         credential: CredentialHash,
     ) -> DomainResult<AgentRecord> {
+        self.create_agent_with_id(AgentId::generate(), new, credential)
+    }
+
+    /// Creates an agent with an id chosen elsewhere (the configuration file's).
+    pub(super) fn create_agent_with_id(
+        &mut self,
+        id: AgentId,
+        new: NewAgent,
+        credential: CredentialHash,
+    ) -> DomainResult<AgentRecord> {
         new.validate()?;
         let mut profile = new.profile;
         dedup_profile(&mut profile);
         self.check_profile(&profile)?;
         let now = SystemTime::now();
-        let id = AgentId::generate();
         let defaults = self.settings.default_limits;
         let mut limits = defaults;
         new.limits.apply(&mut limits, &defaults);
@@ -199,6 +210,7 @@ impl ControlPlane {
             updated: now,
             credential,
             desk: Desk::new(home.id),
+            managed: false,
         };
         self.sessions.insert(home.id, home);
         self.add_credential(credential, Principal::Agent(id));
@@ -216,7 +228,8 @@ impl ControlPlane {
 
     pub fn update_agent(&mut self, id: AgentId, patch: AgentPatch) -> DomainResult<AgentRecord> {
         patch.validate()?;
-        self.agent(id)?;
+        let record = self.agent(id)?;
+        self.check_unmanaged(record.managed, "agent", &id.to_string())?;
         let AgentPatch {
             display_name,
             profile,
@@ -245,6 +258,8 @@ impl ControlPlane {
     /// Deletes an agent, its desk and credential. Open sessions refuse the delete unless
     /// `force`, which closes them first (they stay readable by their owners).
     pub fn delete_agent(&mut self, id: AgentId, force: bool) -> DomainResult<Vec<SessionId>> {
+        let record = self.agent(id)?;
+        self.check_unmanaged(record.managed, "agent", &id.to_string())?;
         let desk = &self.agent(id)?.desk;
         // The focused session closes last, so closing the others moves no focus.
         let mut open = desk.open.clone();

@@ -142,7 +142,7 @@ impl ControlPlane {
     }
 
     /// The tab templates a session template names must exist and be tab templates.
-    fn check_references(&self, template: &Template) -> DomainResult<()> {
+    pub(super) fn check_references(&self, template: &Template) -> DomainResult<()> {
         for tab in template.tab_templates() {
             self.template(TemplateKind::Tab, tab)?;
         }

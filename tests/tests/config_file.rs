@@ -1,0 +1,279 @@
+//! A reproducible deployment: the `--config` file declares presences, providers, templates and
+//! agents; cifd makes the state match at startup, refuses to edit what the file manages, keeps
+//! the operator's deactivations and credentials, and refuses a bad file with its line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cif_e2e::{Cifd, DataDir, OPERATOR_TOKEN, Options, Stop, cifd_binary, expect_refused, restart};
+use cif_sdk::{AgentClient, ProviderClient, pb};
+use tonic::Code;
+
+const ADA: &str = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11";
+
+const DEPLOYMENT: &str = r#"
+heartbeat_interval = "100ms"
+
+[[presence]]
+id = "available"
+text = "Available"
+base_status = "available"
+
+[[provider]]
+unique_name = "contoso_phone"
+display_name = "Contoso telephony"
+label = "Phone"
+channel_url = "https://phone.contoso.com/widget"
+channel_order = 1
+
+[[tab_template]]
+unique_name = "contoso_crm"
+display_name = "Customer record"
+title = "Customer {customerName}"
+page_kind = "third_party_website"
+parameters = { url = "https://crm.example.com/search?q={customerName}" }
+
+[[session_template]]
+unique_name = "contoso_call"
+display_name = "Phone call"
+title = "Call from {customerName}"
+anchor_tab = "contoso_crm"
+
+[[notification_template]]
+unique_name = "contoso_incoming"
+display_name = "Incoming call"
+title = "Call from {customerName}"
+countdown_seconds = 30
+
+[[agent]]
+id = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11"
+display_name = "Ada"
+providers = ["contoso_phone"]
+max_open_sessions = 3
+"#;
+
+fn config_file(data_dir: &DataDir, text: &str) -> PathBuf {
+    std::fs::create_dir_all(data_dir.path()).unwrap();
+    let path = data_dir.path().with_extension("toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn with_config(data_dir: &DataDir, config: &Path) -> Options {
+    Options {
+        data_dir: Some(data_dir.path().to_owned()),
+        ..Default::default()
+    }
+    .arg("--config")
+    .arg(config.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn the_file_declares_the_deployment_and_a_restart_changes_nothing() {
+    let data_dir = DataDir::new();
+    let config = config_file(&data_dir, DEPLOYMENT);
+    let mut cifd = Cifd::start_with(with_config(&data_dir, &config));
+    let admin = cifd.admin().await;
+
+    let provider = admin
+        .list_providers(Default::default())
+        .await
+        .unwrap()
+        .providers
+        .remove(0);
+    assert_eq!(provider.unique_name, "contoso_phone");
+    assert!(provider.managed);
+    let agent = admin
+        .get_agent(pb::GetAgentRequest {
+            agent_id: ADA.into(),
+        })
+        .await
+        .unwrap()
+        .agent
+        .unwrap();
+    assert!(agent.managed);
+    assert_eq!(agent.provider_ids, std::slice::from_ref(&provider.id));
+    assert_eq!(agent.limits.unwrap().max_open_sessions, 3);
+    let template = admin
+        .get_session_template(pb::GetSessionTemplateRequest {
+            unique_name: "contoso_call".into(),
+        })
+        .await
+        .unwrap()
+        .session_template
+        .unwrap();
+    assert!(template.managed);
+
+    // What the file declares, AdminService does not change.
+    let refused = expect_refused(
+        admin
+            .update_provider(pb::UpdateProviderRequest {
+                provider: Some(pb::Provider {
+                    id: provider.id.clone(),
+                    label: "Changed".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+        Some("MANAGED_BY_CONFIG"),
+    );
+    assert!(
+        refused.message().contains("configuration file"),
+        "{refused}"
+    );
+    expect_refused(
+        admin
+            .delete_session_template(pb::DeleteSessionTemplateRequest {
+                unique_name: "contoso_call".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+        Some("MANAGED_BY_CONFIG"),
+    );
+
+    // Credentials are never in the file: the operator issues them.
+    let provider_credential = admin
+        .rotate_provider_credential(pb::RotateProviderCredentialRequest {
+            provider_id: provider.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .credential;
+    let agent_credential = admin
+        .rotate_agent_credential(pb::RotateAgentCredentialRequest {
+            agent_id: ADA.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .credential;
+    let phone = ProviderClient::new(cifd.channel().await, &provider_credential).unwrap();
+    let session = phone
+        .create_session(pb::CreateSessionRequest {
+            agent_id: ADA.into(),
+            template: "contoso_call".into(),
+            parameters: [("customerName".to_owned(), "Maria".to_owned())].into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the declared provider uses the declared template for the declared agent")
+        .session
+        .unwrap();
+    assert_eq!(session.title, "Call from Maria");
+    assert!(session.tabs[0].anchor);
+
+    // An incident: the operator deactivates the provider. A restart with the same file keeps
+    // that, and changes nothing else.
+    admin
+        .deactivate_provider(pb::DeactivateProviderRequest {
+            provider_id: provider.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let before = admin.get_server_info(Default::default()).await.unwrap();
+    let providers_before = admin.list_providers(Default::default()).await.unwrap();
+    restart(
+        &mut cifd,
+        Stop::Term,
+        with_config(&data_dir, &config),
+        &admin,
+    )
+    .await;
+    let after = admin.get_server_info(Default::default()).await.unwrap();
+    assert_eq!(after.sequence, before.sequence, "no event on a restart");
+    assert_eq!(
+        admin.list_providers(Default::default()).await.unwrap(),
+        providers_before,
+        "the provider is as it was: inactive, same update_time"
+    );
+    expect_refused(
+        ProviderClient::new(cifd.channel().await, &provider_credential)
+            .unwrap()
+            .list_sessions(Default::default())
+            .await,
+        Code::PermissionDenied,
+        Some("PROVIDER_INACTIVE"),
+    );
+    let desk = AgentClient::new(cifd.channel().await, &agent_credential)
+        .unwrap()
+        .get_desk(Default::default())
+        .await
+        .expect("the agent's credential survives the restart");
+    assert_eq!(desk.desk.unwrap().sessions.len(), 1);
+
+    // Without the declarations the items stay, handed back to AdminService.
+    let bare = config_file(&data_dir, "heartbeat_interval = \"100ms\"\n");
+    restart(&mut cifd, Stop::Term, with_config(&data_dir, &bare), &admin).await;
+    let template = admin
+        .get_session_template(pb::GetSessionTemplateRequest {
+            unique_name: "contoso_call".into(),
+        })
+        .await
+        .unwrap()
+        .session_template
+        .unwrap();
+    assert!(!template.managed);
+}
+
+/// Starts cifd on `text` as its config file and expects it to refuse; returns stderr.
+fn refused_file(text: &str) -> String {
+    let data_dir = DataDir::new();
+    let config = config_file(&data_dir, text);
+    let mut child = Command::new(cifd_binary())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.path())
+        .arg("--config")
+        .arg(&config)
+        .env("CIF_ADMIN_TOKEN", OPERATOR_TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("cifd accepted a bad file");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_file_stops_startup_with_the_line_and_field_at_fault() {
+    // A misspelt field.
+    let stderr = refused_file(&DEPLOYMENT.replace("channel_order = 1", "chanel_order = 1"));
+    assert!(
+        stderr.contains("line 14") && stderr.contains("chanel_order"),
+        "{stderr}"
+    );
+    // A value the rules refuse.
+    let stderr = refused_file(&DEPLOYMENT.replace(
+        "title = \"Call from {customerName}\"\nanchor_tab",
+        "title = \"Call from {customerName\"\nanchor_tab",
+    ));
+    assert!(
+        stderr.contains("line 23 ([[session_template]] contoso_call)")
+            && stderr.contains("never closed"),
+        "{stderr}"
+    );
+    // A reference to nothing.
+    let stderr = refused_file(&DEPLOYMENT.replace(
+        "providers = [\"contoso_phone\"]",
+        "providers = [\"contoso_sms\"]",
+    ));
+    assert!(
+        stderr.contains("([[agent]] 0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11)")
+            && stderr.contains("contoso_sms"),
+        "{stderr}"
+    );
+}
