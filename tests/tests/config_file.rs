@@ -221,6 +221,47 @@ async fn the_file_declares_the_deployment_and_a_restart_changes_nothing() {
     assert!(!template.managed);
 }
 
+#[tokio::test]
+async fn the_documented_deployment_file_starts_as_documented() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/templates.md"),
+    )
+    .unwrap();
+    let start = docs.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let end = start + docs[start..].find("```").unwrap();
+    let data_dir = DataDir::new();
+    let config = config_file(&data_dir, &docs[start..end]);
+    let cifd = Cifd::start_with(with_config(&data_dir, &config));
+    let admin = cifd.admin().await;
+    let names: Vec<String> = admin
+        .list_tab_templates(Default::default())
+        .await
+        .unwrap()
+        .tab_templates
+        .into_iter()
+        .map(|t| t.unique_name)
+        .collect();
+    assert_eq!(names, ["contoso_crm", "contoso_notes"]);
+    let agent = admin
+        .get_agent(pb::GetAgentRequest {
+            agent_id: ADA.into(),
+        })
+        .await
+        .unwrap()
+        .agent
+        .unwrap();
+    assert_eq!(agent.limits.unwrap().max_open_sessions, 5);
+    assert_eq!(
+        admin
+            .list_presences(Default::default())
+            .await
+            .unwrap()
+            .presences
+            .len(),
+        1
+    );
+}
+
 /// Starts cifd on `text` as its config file and expects it to refuse; returns stderr.
 fn refused_file(text: &str) -> String {
     let data_dir = DataDir::new();
