@@ -39,6 +39,19 @@ pub fn repository() -> PathBuf {
         .to_path_buf()
 }
 
+/// grpcurl: `GRPCURL`, else the one the test command installs into the test tools' venv.
+pub fn grpcurl_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("GRPCURL") {
+        return PathBuf::from(path);
+    }
+    let installed = repository().join("tests/tools/venv/bin/grpcurl");
+    assert!(
+        installed.exists(),
+        "grpcurl is not installed: run the test command of the README (it installs grpcurl into tests/tools/venv) or set GRPCURL"
+    );
+    installed
+}
+
 /// The Python with the Python client installed: `CIF_PYTHON`, else the test tools' venv.
 pub fn python() -> PathBuf {
     let python = std::env::var_os("CIF_PYTHON")

@@ -2,27 +2,14 @@
 //! listing services, checking health, and setting up a provider, an agent and a session with
 //! nothing but JSON.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use cif_e2e::Harness;
+use cif_e2e::{Harness, grpcurl_binary};
 use serde_json::{Value, json};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-
-fn grpcurl_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("GRPCURL") {
-        return PathBuf::from(path);
-    }
-    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/venv/bin/grpcurl");
-    assert!(
-        installed.exists(),
-        "grpcurl is not installed: run the test command of the README (it installs grpcurl into tests/tools/venv) or set GRPCURL"
-    );
-    installed
-}
 
 struct Grpcurl {
     address: String,
