@@ -5,6 +5,7 @@
 //! the one `CIFD_BIN` names.
 #![forbid(unsafe_code)]
 
+pub mod conformance;
 pub mod random;
 
 use std::io::{BufRead, BufReader};

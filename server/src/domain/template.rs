@@ -188,12 +188,14 @@ impl Template {
                 }
                 let url = spec.parameters.get(URL_PARAMETER);
                 if spec.page_kind == PageKind::ThirdPartyWebsite
-                    && !url.is_some_and(|url| url.starts_with("https://"))
+                    && !url.is_some_and(|url| {
+                        url.starts_with("https://") || url.starts_with("http://")
+                    })
                 {
                     violations.add(
                         field("parameters[url]"),
                         Reason::FieldRequired,
-                        "a third-party website tab needs parameters[url] starting with https:// (slugs may follow, e.g. https://crm.example.com/customer/{customerId})",
+                        "a third-party website tab needs parameters[url] starting with http:// or https:// (slugs may follow, e.g. https://crm.example.com/customer/{customerId})",
                     );
                 }
             }

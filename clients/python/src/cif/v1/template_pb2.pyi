@@ -158,7 +158,7 @@ class TabTemplate(_message.Message):
     @_builtins.property
     def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Name to value, values with slugs; at most 2048 characters as JSON. `url` is the page's
-        URL (required, https, for third-party websites); the others become the page's
+        URL (required, http or https, for third-party websites); the others become the page's
         parameters (a JSON object). A call's parameters for the tab replace these by name.
         """
 

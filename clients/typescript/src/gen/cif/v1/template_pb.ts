@@ -142,7 +142,7 @@ export type TabTemplate = Message<"cif.v1.TabTemplate"> & {
 
   /**
    * Name to value, values with slugs; at most 2048 characters as JSON. `url` is the page's
-   * URL (required, https, for third-party websites); the others become the page's
+   * URL (required, http or https, for third-party websites); the others become the page's
    * parameters (a JSON object). A call's parameters for the tab replace these by name.
    *
    * @generated from field: map<string, string> parameters = 5;
