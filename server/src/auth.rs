@@ -4,7 +4,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +18,7 @@ use tower::{Layer, Service};
 
 use crate::api::{SharedCore, read};
 use crate::domain::{CredentialHash, DomainError, Principal, Reason, Role};
+use crate::metrics::Metrics;
 
 /// What kind of principal a credential is issued to; its prefix tells people (and secret
 /// scanners) what a leaked token is.
@@ -72,15 +75,16 @@ fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
         })
 }
 
-/// Wraps the router so every request is authenticated first.
+/// Wraps the router so every request is authenticated first, and every answer counted.
 #[derive(Clone)]
 pub struct AuthLayer {
     state: SharedCore,
+    metrics: Arc<Metrics>,
 }
 
 impl AuthLayer {
-    pub fn new(state: SharedCore) -> Self {
-        Self { state }
+    pub fn new(state: SharedCore, metrics: Arc<Metrics>) -> Self {
+        Self { state, metrics }
     }
 }
 
@@ -91,6 +95,7 @@ impl<S> Layer<S> for AuthLayer {
         Authenticate {
             inner,
             state: self.state.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -100,6 +105,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct Authenticate<S> {
     inner: S,
     state: SharedCore,
+    metrics: Arc<Metrics>,
 }
 
 impl<S> Authenticate<S> {
@@ -134,6 +140,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
         let method = request.uri().path().to_owned();
         let principal = match required_role(&method) {
             None => None,
@@ -146,7 +153,10 @@ where
                         "refused: {}",
                         error.message
                     );
+                    let reason = error.reason.as_str();
                     let status = crate::api::to_status(error);
+                    self.metrics
+                        .observe_call(&method, status.code(), reason, started.elapsed());
                     return Box::pin(std::future::ready(Ok(status.into_http())));
                 }
             },
@@ -157,10 +167,15 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = inner.call(request).await?;
-            if let Some(status) = response.extensions().get::<Status>() {
-                log_refusal(principal, &method, status);
+            match response.extensions().get::<Status>() {
+                Some(status) => {
+                    let reason = log_refusal(principal, &method, status);
+                    metrics.observe_call(&method, status.code(), &reason, started.elapsed());
+                }
+                None => metrics.observe_call(&method, tonic::Code::Ok, "", started.elapsed()),
             }
             Ok(response)
         })
@@ -168,8 +183,8 @@ where
 }
 
 /// Logs a call a handler (or the transport) refused, with who called and why; never a
-/// credential.
-fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) {
+/// credential. Returns the reason.
+fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) -> String {
     let reason = status.get_details_error_info().map(|info| info.reason);
     let principal = principal.map_or_else(|| "anonymous".to_owned(), |p| p.to_string());
     tracing::info!(
@@ -180,6 +195,7 @@ fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) {
         "refused: {}",
         status.message()
     );
+    reason.unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -138,6 +138,11 @@ pub struct Cli {
           value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Serve Prometheus metrics (text, `GET /metrics`) on this address; port 0 takes a free
+    /// port, printed as `cifd metrics on <address>`. Unset: no metrics endpoint.
+    #[arg(long, env = "CIF_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
     pub log: String,

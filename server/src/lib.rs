@@ -10,6 +10,7 @@ pub mod config;
 pub mod declarations;
 pub mod domain;
 pub mod log;
+pub mod metrics;
 pub mod store;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use crate::config::Cli;
 use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
 use crate::log::EventLog;
+use crate::metrics::Metrics;
 
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
@@ -93,6 +95,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let now = SystemTime::now();
+    let metrics = Metrics::new();
     let (state, writer) = match opened.durable {
         None => {
             let core = Core::in_memory(
@@ -121,6 +124,7 @@ pub async fn serve(
                 Box::new(store),
                 loaded.requests,
                 cli.request_retention(),
+                metrics.clone(),
             );
             (state, Some(writer))
         }
@@ -181,12 +185,28 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    ready();
+    metrics.attach(state.clone());
     let (drain, drained) = tokio::sync::oneshot::channel::<()>();
+    let metrics_endpoint = match cli.metrics_listen {
+        None => None,
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|error| format!("cannot serve metrics on {address}: {error}"))?;
+            println!("cifd metrics on {}", listener.local_addr()?);
+            let metrics = metrics.clone();
+            Some(tokio::spawn(async move {
+                if let Err(error) = metrics::serve(metrics, listener).await {
+                    tracing::warn!(%error, "the metrics endpoint stopped");
+                }
+            }))
+        }
+    };
+    ready();
     let server = Server::builder()
         // Idle connections behind NATs and load balancers die silently without keepalive.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .layer(AuthLayer::new(state.clone()))
+        .layer(AuthLayer::new(state.clone(), metrics.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -215,6 +235,9 @@ pub async fn serve(
             heartbeats.abort();
             toast_timer.abort();
             sweeper.abort();
+            if let Some(endpoint) = &metrics_endpoint {
+                endpoint.abort();
+            }
             let shutting_down = DomainError::new(
                 Reason::ServerShuttingDown,
                 "the server is shutting down; reconnect and resume with log_id and after_sequence",

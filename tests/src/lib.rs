@@ -127,6 +127,8 @@ pub struct Cifd {
     child: Child,
     pub address: SocketAddr,
     pub operator_token: String,
+    /// Where it serves metrics, when started with `--metrics-listen`.
+    pub metrics: Option<SocketAddr>,
     /// Where its state is on disk.
     pub data_dir: PathBuf,
     /// Whether the data directory is the harness's to remove.
@@ -251,6 +253,7 @@ impl Cifd {
         let mut child = command.spawn().expect("cifd starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let address = loop {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.wait();
@@ -263,6 +266,9 @@ impl Cifd {
             {
                 operator_token = Some(token.to_owned());
             }
+            if let Some(address) = line.strip_prefix("cifd metrics on ") {
+                metrics = Some(address.parse().expect("a socket address"));
+            }
             if let Some(address) = line.strip_prefix("cifd listening on ") {
                 break address.parse().expect("a socket address");
             }
@@ -273,6 +279,7 @@ impl Cifd {
             child,
             address,
             operator_token: operator_token.expect("an operator token"),
+            metrics,
             data_dir,
             owns_data_dir,
             log,
@@ -289,6 +296,24 @@ impl Cifd {
 
     pub async fn admin(&self) -> AdminClient {
         AdminClient::new(self.channel().await, &self.operator_token).expect("a valid token")
+    }
+
+    /// The metrics text the server serves now (it must run with `--metrics-listen`).
+    pub fn scrape(&self) -> String {
+        use std::io::{Read, Write};
+        let address = self.metrics.expect("started with --metrics-listen");
+        let mut connection = std::net::TcpStream::connect(address).expect("connects");
+        connection
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: cifd\r\n\r\n")
+            .expect("sends");
+        let mut response = String::new();
+        connection.read_to_string(&mut response).expect("reads");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        body.to_owned()
     }
 
     /// Everything the server logged so far.

@@ -54,6 +54,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--heartbeat-interval", "CIF_HEARTBEAT_INTERVAL"),
         ("--shutdown-grace", "CIF_SHUTDOWN_GRACE"),
         ("--log", "CIF_LOG"),
+        ("--metrics-listen", "CIF_METRICS_LISTEN"),
     ] {
         assert!(
             help.contains(flag) && help.contains(variable),

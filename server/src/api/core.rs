@@ -22,6 +22,7 @@ use crate::domain::events::EventKind;
 use crate::domain::toast::{Resolution, ToastKey};
 use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason};
 use crate::log::{EventLog, Logged};
+use crate::metrics::Metrics;
 use crate::store::{Batch, RequestRecord, RequestRetention, Store};
 
 /// Where in the log an answer stands.
@@ -196,6 +197,7 @@ impl Core {
         store: Box<dyn Store>,
         requests: Vec<RequestRecord>,
         request_retention: RequestRetention,
+        metrics: Arc<Metrics>,
     ) -> (SharedCore, std::thread::JoinHandle<()>) {
         let (sender, batches) = mpsc::channel();
         let core = Self::with_writer(
@@ -210,7 +212,7 @@ impl Core {
             let state = state.clone();
             std::thread::Builder::new()
                 .name("cifd-store-writer".into())
-                .spawn(move || run_writer(state, store, batches))
+                .spawn(move || run_writer(state, store, batches, metrics))
                 .expect("a thread starts")
         };
         (state, writer)
@@ -450,7 +452,12 @@ impl Core {
 /// The writer thread: commits every batch that has arrived in one transaction, then publishes
 /// them in order. A failed write stops the server: what was not stored must not be
 /// acknowledged, and the state in memory no longer matches the disk.
-fn run_writer(state: SharedCore, mut store: Box<dyn Store>, batches: mpsc::Receiver<(u64, Batch)>) {
+fn run_writer(
+    state: SharedCore,
+    mut store: Box<dyn Store>,
+    batches: mpsc::Receiver<(u64, Batch)>,
+    metrics: Arc<Metrics>,
+) {
     /// Batches written in one transaction at most.
     const GROUP: usize = 1024;
     while let Ok(first) = batches.recv() {
@@ -462,7 +469,10 @@ fn run_writer(state: SharedCore, mut store: Box<dyn Store>, batches: mpsc::Recei
             }
         }
         let to_store: Vec<&Batch> = group.iter().map(|(_, batch)| batch).collect();
-        if let Err(error) = store.commit(&to_store) {
+        let started = std::time::Instant::now();
+        let committed = store.commit(&to_store);
+        metrics.observe_commit(started.elapsed(), group.len());
+        if let Err(error) = committed {
             tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
             eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
             std::process::exit(70);

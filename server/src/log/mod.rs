@@ -179,6 +179,13 @@ impl EventLog {
     }
 
     /// How many streams are open.
+    /// What the metrics report of the streams: (messages queued in all, in the fullest,
+    /// streams ended for lagging since the start).
+    pub fn stream_queues(&self) -> (usize, usize, u64) {
+        let (queued, deepest) = self.subscribers.queued();
+        (queued, deepest, self.subscribers.lagged())
+    }
+
     pub fn open_streams(&self) -> usize {
         self.subscribers.len()
     }

@@ -73,11 +73,28 @@ pub struct Subscribers {
     by_agent: HashMap<AgentId, HashSet<SubscriberId>>,
     everything: HashSet<SubscriberId>,
     per_principal: HashMap<Principal, usize>,
+    /// Streams ended because they fell behind, since the start.
+    lagged: u64,
 }
 
 impl Subscribers {
     pub fn len(&self) -> usize {
         self.all.len()
+    }
+
+    /// Messages waiting in stream queues: in all of them, and in the fullest one.
+    pub fn queued(&self) -> (usize, usize) {
+        self.all
+            .values()
+            .map(|s| s.sender.max_capacity() - s.sender.capacity())
+            .fold((0, 0), |(total, deepest), queued| {
+                (total + queued, deepest.max(queued))
+            })
+    }
+
+    /// Streams ended because they fell behind, since the start.
+    pub fn lagged(&self) -> u64 {
+        self.lagged
     }
 
     pub fn register(
@@ -187,6 +204,7 @@ impl Subscribers {
                         "this stream fell too far behind and was ended; subscribe again with log_id and after_sequence = the last sequence received: nothing is lost",
                     )
                     .with("sequence", logged.sequence);
+                    self.lagged += 1;
                     self.remove(id, Some(&lagged));
                 }
                 Err(TrySendError::Closed(_)) => self.remove(id, None),

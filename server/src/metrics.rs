@@ -1,0 +1,215 @@
+//! Prometheus metrics, served as text on their own port (`--metrics-listen`): calls and their
+//! latency by method, code and reason; commits (latency and how many commands each carried);
+//! and, read from the state at each scrape, open streams, queued stream messages, lagging
+//! streams and the log's position.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use crate::api::{SharedCore, read};
+
+/// gRPC's code names, by number.
+const CODE_NAMES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    method: String,
+    code: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: String,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    state: Arc<std::sync::OnceLock<SharedCore>>,
+    calls: Family<CallLabels, Counter>,
+    call_seconds: Family<MethodLabels, Histogram>,
+    commit_seconds: Histogram,
+    commit_commands: Histogram,
+}
+
+/// Values that live in the state, read at each scrape (once the state exists).
+#[derive(Default)]
+struct StateCollector(Arc<std::sync::OnceLock<SharedCore>>);
+
+impl std::fmt::Debug for StateCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateCollector")
+    }
+}
+
+impl prometheus_client::collector::Collector for StateCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(state) = self.0.get() else {
+            return Ok(());
+        };
+        let core = read(state);
+        let (queued, deepest, lagged) = core.log.stream_queues();
+        let gauges: [(&str, &str, i64); 4] = [
+            (
+                "cif_open_streams",
+                "Open event streams",
+                core.log.open_streams() as i64,
+            ),
+            (
+                "cif_stream_queued_messages",
+                "Messages waiting in all stream queues",
+                queued as i64,
+            ),
+            (
+                "cif_stream_queue_deepest",
+                "Messages waiting in the fullest stream queue",
+                deepest as i64,
+            ),
+            (
+                "cif_log_sequence",
+                "The newest published event sequence",
+                core.log.last_sequence() as i64,
+            ),
+        ];
+        drop(core);
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counter = ConstCounter::new(lagged);
+        counter.encode(encoder.encode_descriptor(
+            "cif_streams_lagged",
+            "Streams ended because they fell behind",
+            None,
+            counter.metric_type(),
+        )?)
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::default();
+        let calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "cif_calls",
+            "Calls answered, by method, status code and ErrorInfo reason",
+            calls.clone(),
+        );
+        let call_seconds = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
+            // 10 us to about 10 s.
+            Histogram::new(exponential_buckets(0.000_01, 2.0, 20))
+        });
+        registry.register(
+            "cif_call_seconds",
+            "Time to answer a call (to the response headers for streams)",
+            call_seconds.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_01, 2.0, 20));
+        registry.register(
+            "cif_commit_seconds",
+            "Time to write and flush one transaction of the store",
+            commit_seconds.clone(),
+        );
+        let commit_commands = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "cif_commit_commands",
+            "Commands written by one transaction (group commit)",
+            commit_commands.clone(),
+        );
+        let state = StateCollector::default();
+        let attached = state.0.clone();
+        registry.register_collector(Box::new(state));
+        Arc::new(Self {
+            registry,
+            state: attached,
+            calls,
+            call_seconds,
+            commit_seconds,
+            commit_commands,
+        })
+    }
+
+    /// Reports the values that live in `state` from now on.
+    pub fn attach(&self, state: SharedCore) {
+        let _ = self.state.set(state);
+    }
+
+    pub fn observe_call(&self, method: &str, code: tonic::Code, reason: &str, took: Duration) {
+        self.calls
+            .get_or_create(&CallLabels {
+                method: method.to_owned(),
+                code: CODE_NAMES
+                    .get(code as usize)
+                    .copied()
+                    .unwrap_or("UNKNOWN")
+                    .to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+        self.call_seconds
+            .get_or_create(&MethodLabels {
+                method: method.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn observe_commit(&self, took: Duration, commands: usize) {
+        self.commit_seconds.observe(took.as_secs_f64());
+        self.commit_commands.observe(commands as f64);
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a string does not fail");
+        text
+    }
+}
+
+/// Serves `GET /metrics` on `listener`.
+pub async fn serve(metrics: Arc<Metrics>, listener: TcpListener) -> std::io::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app).await
+}
