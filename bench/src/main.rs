@@ -1,246 +1,446 @@
-//! cif-bench: throughput and latency of mutating calls against a real cifd, durable (the
-//! default, every answer after an fsync) against `--in-memory`, measured in the same run so
-//! the ratio holds on a noisy machine.
+//! cif-bench: the performance suite. Every scenario runs cifd and, in the same run, a
+//! baseline tonic server with the same transport settings that does no work (see
+//! `baseline.rs`), and prints both figures and their ratio. Servers and this load generator
+//! are separate processes, pinned to separate CPUs where the machine has two.
 //!
-//! `cargo run --release -p cif-bench` prints the figures; `--smoke` is a quick pass that only
-//! checks the benchmark works.
+//! `cargo run --release -p cif-bench` runs the whole suite (about ten minutes) and prints
+//! Markdown tables; `--smoke` runs every scenario at small sizes in seconds, so the
+//! benchmark cannot rot.
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, Instant};
+mod baseline;
+mod fanout;
+mod mix;
+mod recovery;
+mod scale;
+mod stats;
+mod target;
 
-use cif_e2e::{Harness, Options};
-use cif_sdk::{AgentClient, ProviderClient, pb};
-use clap::Parser;
+use std::time::Duration;
+
+use cif_e2e::Options;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::stats::{Table, ms, ratio};
+use crate::target::{Placement, Server};
 
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Length of one run, in seconds.
-    #[arg(long, default_value_t = 3.0)]
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Scenarios to run, comma-separated (all by default).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Scenario>,
+    /// Length of each measured run of the unary mix, in seconds.
+    #[arg(long, default_value_t = 5.0)]
     seconds: f64,
-    /// Runs per server and client count; the median is reported.
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
-    /// Concurrent clients, comma-separated: each is one provider connection working on its
-    /// own agent's desk.
-    #[arg(long, value_delimiter = ',', default_value = "1,32")]
-    clients: Vec<usize>,
-    /// A quick pass (one run of 0.3 s with 1 and 4 clients) that checks the benchmark works.
+    /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
 }
 
-/// What one run measured.
-struct Run {
-    calls: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the baseline (used by the suite itself).
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
 }
 
-impl Run {
-    fn per_second(&self) -> f64 {
-        self.calls as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        sorted
-            .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    }
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Mix,
+    Fanout,
+    Scale,
+    Recovery,
 }
 
-/// A server under load, with one provider and an agent per client.
-struct Target {
-    name: &'static str,
-    harness: Harness,
-    clients: Vec<(ProviderClient, AgentClient, String)>,
-}
-
-impl Target {
-    async fn start(name: &'static str, options: Options, clients: usize) -> Self {
-        let harness = Harness::start_with(options).await;
-        let provider = harness.provider("bench_provider").await;
-        let mut handles = Vec::new();
-        for n in 0..clients {
-            let agent = harness.agent(&format!("Agent {n}"), &[]).await;
-            // A connection per client, as separate integrations would have.
-            let channel = harness.cifd.channel().await;
-            handles.push((
-                ProviderClient::new(channel.clone(), &provider.credential).expect("a credential"),
-                AgentClient::new(channel, &agent.credential).expect("a credential"),
-                agent.id().to_owned(),
-            ));
+fn main() {
+    let args = Args::parse();
+    if let Some(Command::Baseline { listen }) = args.command {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        if let Err(error) = runtime.block_on(baseline::serve(listen)) {
+            eprintln!("baseline: {error}");
+            std::process::exit(1);
         }
-        Self {
-            name,
-            harness,
-            clients: handles,
-        }
+        return;
     }
-
-    /// Every client creates a session, retitles it and closes it, over and over, each call
-    /// with a request id as a careful integration makes it, until `length` has passed.
-    async fn run(&self, round: usize, clients: usize, length: Duration) -> Run {
-        let started = Instant::now();
-        let until = started + length;
-        let mut tasks = Vec::new();
-        for (client, (provider, agent, agent_id)) in self.clients[..clients].iter().enumerate() {
-            let (provider, agent, agent_id) = (provider.clone(), agent.clone(), agent_id.clone());
-            tasks.push(tokio::spawn(async move {
-                cycle(round, client, provider, agent, agent_id, until).await
-            }));
-        }
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await.expect("a client finishes"));
-        }
-        Run {
-            calls: latencies.len(),
-            elapsed: started.elapsed(),
-            latencies,
-        }
-    }
-}
-
-async fn cycle(
-    round: usize,
-    client: usize,
-    provider: ProviderClient,
-    agent: AgentClient,
-    agent_id: String,
-    until: Instant,
-) -> Vec<Duration> {
-    let mut latencies = Vec::new();
-    let request_id =
-        |n: usize, step: usize| format!("{round:08x}-{client:04x}-4000-8000-{:012x}", n * 4 + step);
-    let mut n = 0;
-    while Instant::now() < until {
-        let timed = Instant::now();
-        let session = provider
-            .create_session(pb::CreateSessionRequest {
-                agent_id: agent_id.clone(),
-                title: format!("Chat {n}"),
-                request_id: request_id(n, 0),
-                ..Default::default()
-            })
-            .await
-            .expect("CreateSession")
-            .session
-            .expect("a session");
-        latencies.push(timed.elapsed());
-        let timed = Instant::now();
-        provider
-            .set_session_title(pb::SetSessionTitleRequest {
-                session_id: session.id.clone(),
-                title: format!("Chat {n} with Maria"),
-                request_id: request_id(n, 1),
-                ..Default::default()
-            })
-            .await
-            .expect("SetSessionTitle");
-        latencies.push(timed.elapsed());
-        let timed = Instant::now();
-        agent
-            .close_session(pb::CloseSessionRequest {
-                session_id: session.id,
-                request_id: request_id(n, 2),
-                ..Default::default()
-            })
-            .await
-            .expect("CloseSession");
-        latencies.push(timed.elapsed());
-        n += 1;
-    }
-    latencies
-}
-
-fn median(mut runs: Vec<Run>) -> Run {
-    runs.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
-    runs.swap_remove(runs.len() / 2)
-}
-
-fn millis(duration: Duration) -> String {
-    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
-}
-
-#[tokio::main]
-async fn main() {
-    let mut args = Args::parse();
-    if args.smoke {
-        (args.seconds, args.runs, args.clients) = (0.3, 1, vec![1, 4]);
-    }
-    let length = Duration::from_secs_f64(args.seconds);
-    let most = args.clients.iter().copied().max().unwrap_or(1);
-    println!(
-        "cif-bench: mutating calls (CreateSession, SetSessionTitle, CloseSession, each with a request id)"
-    );
-    println!(
-        "median of {} run(s) of {:?} per figure; in-memory and durable runs interleaved",
-        args.runs, length
-    );
-    if cfg!(debug_assertions) {
-        println!("(a debug build: for figures, run it with --release)");
-    }
-    // Closed sessions are kept for a second only, so neither server grows through the runs.
-    let options = || {
-        Options::default()
-            .arg("--closed-session-retention")
-            .arg("1s")
-    };
-    let targets = [
-        Target::start("in-memory", options().arg("--in-memory"), most).await,
-        Target::start("durable", options(), most).await,
-    ];
-    println!(
-        "\n{:>7} | {:>17} | {:>15} | {:>19} | {:>13} | {:>11} | {:>11}",
-        "clients",
-        "in-memory calls/s",
-        "durable calls/s",
-        "durable / in-memory",
-        "p50 in-memory",
-        "p50 durable",
-        "p99 durable"
-    );
-    let mut round = 0;
-    let mut failed = false;
-    for &clients in &args.clients {
-        let mut results: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
-        for _ in 0..args.runs {
-            for (target, runs) in targets.iter().zip(results.iter_mut()) {
-                round += 1;
-                let run = target.run(round, clients, length).await;
-                failed |= run.calls == 0;
-                runs.push(run);
-            }
-        }
-        let [memory, durable] = results.map(median);
-        println!(
-            "{clients:>7} | {:>17.0} | {:>15.0} | {:>19.2} | {:>13} | {:>11} | {:>11}",
-            memory.per_second(),
-            durable.per_second(),
-            durable.per_second() / memory.per_second(),
-            millis(memory.percentile(0.5)),
-            millis(durable.percentile(0.5)),
-            millis(durable.percentile(0.99)),
-        );
-    }
-    for target in &targets {
-        let info = target
-            .harness
-            .admin
-            .get_server_info(Default::default())
-            .await
-            .expect("the server answers after the load");
-        println!(
-            "{}: {} events in its log after the runs",
-            target.name, info.sequence
-        );
-    }
-    if failed {
-        eprintln!("cif-bench: a run completed no calls");
+    // Pinned before the runtime starts its threads, which inherit the CPU.
+    let placement = Placement::pin_load_generator();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let failures = runtime.block_on(suite(args, placement));
+    if failures > 0 {
+        eprintln!("cif-bench: {failures} check(s) failed");
         std::process::exit(1);
     }
+}
+
+async fn suite(args: Args, placement: Placement) -> usize {
+    let wanted = |scenario| args.only.is_empty() || args.only.contains(&scenario);
+    println!(
+        "# cif-bench{}",
+        if args.smoke {
+            " (smoke: small sizes, figures mean nothing)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!("- {}", placement.description);
+    println!(
+        "- {} CPUs, {}",
+        placement.cpus,
+        if cfg!(debug_assertions) {
+            "a debug build: for figures, run it with --release"
+        } else {
+            "release build"
+        }
+    );
+    println!(
+        "- baseline: a tonic server with cifd's transport settings that answers every call with an empty message and routes stream messages without parsing them"
+    );
+    let length = Duration::from_secs_f64(if args.smoke { 0.3 } else { args.seconds });
+    let mut failures = 0;
+    if wanted(Scenario::Mix) {
+        let levels: &[usize] = if args.smoke {
+            &[1, 16]
+        } else {
+            &[1, 16, 64, 256]
+        };
+        failures += unary_mix(&placement, levels, length).await;
+    }
+    if wanted(Scenario::Fanout) {
+        let plan = if args.smoke {
+            fanout::Plan {
+                streams: 200,
+                per_connection: 50,
+                mutations_per_second: 100,
+                length: Duration::from_secs(1),
+            }
+        } else {
+            fanout::Plan {
+                streams: 10_000,
+                per_connection: 100,
+                mutations_per_second: 1_000,
+                length: Duration::from_secs(10),
+            }
+        };
+        failures += fan_out(&placement, &plan).await;
+    }
+    if wanted(Scenario::Scale) {
+        let plan = if args.smoke {
+            scale::Plan {
+                agents: 100,
+                providers: 10,
+                few: 100,
+                many: 1_000,
+                in_flight: 16,
+                length,
+            }
+        } else {
+            scale::Plan {
+                agents: 10_000,
+                providers: 10,
+                few: 1_000,
+                many: 100_000,
+                in_flight: 64,
+                length,
+            }
+        };
+        failures += scale_and_memory(&placement, &plan).await;
+    }
+    if wanted(Scenario::Recovery) {
+        let plan = if args.smoke {
+            recovery::Plan {
+                agents: 100,
+                sessions: 1_000,
+                first: 10_000,
+                second: 20_000,
+            }
+        } else {
+            recovery::Plan {
+                agents: 10_000,
+                sessions: 100_000,
+                first: 1_000_000,
+                second: 2_000_000,
+            }
+        };
+        let measured = recovery::run(&placement, &plan).await;
+        let table = Table::new(
+            &format!(
+                "Recovery: durable restart with {} open sessions",
+                plan.sessions
+            ),
+            &["log", "restart", "ratio to the shorter log"],
+        );
+        table.row(vec!["empty store".into(), ms(measured.empty), "-".into()]);
+        for (events, took) in [(plan.first, measured.first), (plan.second, measured.second)] {
+            table.row(vec![
+                format!("{events} events"),
+                ms(took),
+                ratio(took.as_secs_f64(), measured.first.as_secs_f64()),
+            ]);
+        }
+        println!(
+            "\nThe log was filled at {:.0} events/s (durable, 256 calls in flight).",
+            measured.logging_rate
+        );
+    }
+    failures
+}
+
+/// cifd's options for the load: closed sessions forgotten after a second, so the servers do
+/// not grow through the runs, and limits raised so nothing measures refusals.
+fn cifd_options() -> Options {
+    Options::default()
+        .arg("--closed-session-retention")
+        .arg("1s")
+        .arg("--default-max-open-sessions")
+        .arg("1000")
+        .arg("--metrics-listen")
+        .arg("127.0.0.1:0")
+}
+
+/// The calls cifd refused, by its metrics.
+fn refused(server: &Server) -> f64 {
+    let Server::Cifd(harness) = server else {
+        return 0.0;
+    };
+    harness
+        .cifd
+        .scrape()
+        .lines()
+        .filter(|line| line.starts_with("cif_calls_total{") && !line.contains("code=\"OK\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A sum or count from cifd's metrics.
+fn metric(server: &Server, name: &str) -> f64 {
+    let Server::Cifd(harness) = server else {
+        return 0.0;
+    };
+    harness
+        .cifd
+        .scrape()
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_default()
+}
+
+async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) -> usize {
+    let most = levels.iter().copied().max().unwrap_or(1);
+    let servers = [
+        ("baseline", Server::baseline(placement)),
+        (
+            "in-memory",
+            Server::cifd(placement, cifd_options().arg("--in-memory")).await,
+        ),
+        ("durable", Server::cifd(placement, cifd_options()).await),
+    ];
+    let mut populations = Vec::new();
+    for (_, server) in &servers {
+        populations.push(mix::Population::create(server, most.div_ceil(16), most).await);
+    }
+    println!(
+        "\nUnary mix: create session (title, 3 context keys), create tab, request attention, get session, agent closes; runs of {length:?} after a warm-up, servers interleaved."
+    );
+    let throughput = Table::new(
+        "Unary mix: calls/s",
+        &[
+            "in flight",
+            "baseline",
+            "in-memory",
+            "in-memory / baseline",
+            "durable",
+            "durable / baseline",
+            "server CPU us/call (baseline / in-memory / durable)",
+        ],
+    );
+    let mut latency_rows = Vec::new();
+    let mut failures = 0;
+    for &in_flight in levels {
+        let mut runs = Vec::new();
+        for ((name, server), population) in servers.iter().zip(&populations) {
+            let workers = mix::workers(server, population, in_flight).await;
+            mix::run(server, &workers, length / 5).await;
+            let run = mix::run(server, &workers, length).await;
+            if run.errors > 0 || run.calls == 0 {
+                eprintln!(
+                    "cif-bench: {name} at {in_flight} in flight: {} failed calls of {}",
+                    run.errors, run.calls
+                );
+                failures += 1;
+            }
+            latency_rows.push(vec![
+                in_flight.to_string(),
+                name.to_string(),
+                ms(run.latencies.quantile(0.5)),
+                ms(run.latencies.quantile(0.99)),
+                ms(run.latencies.quantile(0.999)),
+            ]);
+            runs.push(run);
+        }
+        throughput.row(vec![
+            in_flight.to_string(),
+            format!("{:.0}", runs[0].per_second()),
+            format!("{:.0}", runs[1].per_second()),
+            ratio(runs[1].per_second(), runs[0].per_second()),
+            format!("{:.0}", runs[2].per_second()),
+            ratio(runs[2].per_second(), runs[0].per_second()),
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                runs[0].cpu_per_call_us(),
+                runs[1].cpu_per_call_us(),
+                runs[2].cpu_per_call_us()
+            ),
+        ]);
+    }
+    let latency = Table::new(
+        "Unary mix: latency",
+        &["in flight", "server", "p50", "p99", "p999"],
+    );
+    for row in latency_rows {
+        latency.row(row);
+    }
+    for (name, server) in &servers[1..] {
+        let refusals = refused(server);
+        if refusals > 0.0 {
+            eprintln!(
+                "cif-bench: {name} refused {refusals} calls (the mix must not measure refusals)"
+            );
+            failures += 1;
+        }
+    }
+    let durable = &servers[2].1;
+    let commits = metric(durable, "cif_commit_seconds_count");
+    println!(
+        "\nDurable, from its metrics: {commits:.0} commits, {:.1} commands per commit, {:.2} ms per commit on average; refused calls: 0.",
+        metric(durable, "cif_commit_commands_sum") / commits.max(1.0),
+        metric(durable, "cif_commit_seconds_sum") * 1000.0 / commits.max(1.0),
+    );
+    failures
+}
+
+async fn fan_out(placement: &Placement, plan: &fanout::Plan) -> usize {
+    let cifd = Server::cifd(placement, cifd_options().arg("--in-memory")).await;
+    let (ours, shape) = fanout::run(&cifd, plan, None).await;
+    drop(cifd);
+    let baseline = Server::baseline(placement);
+    let (raw, _) = fanout::run(&baseline, plan, shape.as_ref()).await;
+    let table = Table::new(
+        &format!(
+            "Filtered fan-out: {} streams, {} mutations/s for {:?}, each event to its owner and its agent",
+            plan.streams, plan.mutations_per_second, plan.length
+        ),
+        &[
+            "server",
+            "p50",
+            "p99",
+            "max",
+            "delivered",
+            "foreign",
+            "bytes per idle stream",
+        ],
+    );
+    for (name, measured) in [
+        ("baseline (raw routing)", &raw),
+        ("cifd (in-memory)", &ours),
+    ] {
+        table.row(vec![
+            name.into(),
+            ms(measured.deliveries.quantile(0.5)),
+            ms(measured.deliveries.quantile(0.99)),
+            ms(measured.deliveries.max()),
+            format!("{}/{}", measured.deliveries.len(), measured.expected),
+            measured.foreign.to_string(),
+            format!("{:.0}", measured.idle_stream_bytes),
+        ]);
+    }
+    table.row(vec![
+        "cifd / baseline".into(),
+        ratio(
+            ours.deliveries.quantile(0.5).as_secs_f64(),
+            raw.deliveries.quantile(0.5).as_secs_f64(),
+        ),
+        ratio(
+            ours.deliveries.quantile(0.99).as_secs_f64(),
+            raw.deliveries.quantile(0.99).as_secs_f64(),
+        ),
+        ratio(
+            ours.deliveries.max().as_secs_f64(),
+            raw.deliveries.max().as_secs_f64(),
+        ),
+        String::new(),
+        String::new(),
+        ratio(ours.idle_stream_bytes, raw.idle_stream_bytes),
+    ]);
+    let mut failures = 0;
+    for (name, measured) in [("baseline", &raw), ("cifd", &ours)] {
+        if measured.foreign > 0
+            || measured.failed_mutations > 0
+            || measured.deliveries.len() < measured.expected
+        {
+            eprintln!(
+                "cif-bench: fan-out on {name}: {} foreign, {} failed mutations, {} of {} delivered",
+                measured.foreign,
+                measured.failed_mutations,
+                measured.deliveries.len(),
+                measured.expected
+            );
+            failures += 1;
+        }
+    }
+    failures
+}
+
+async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
+    let baseline = Server::baseline(placement);
+    let population = mix::Population::create(&baseline, 1, plan.in_flight).await;
+    let workers = mix::workers(&baseline, &population, plan.in_flight).await;
+    mix::run(&baseline, &workers, plan.length / 5).await;
+    let raw = mix::run(&baseline, &workers, plan.length).await;
+    let raw_rss = baseline.rss_bytes();
+    drop(baseline);
+    let cifd = Server::cifd(placement, cifd_options().arg("--in-memory")).await;
+    let measured = scale::run(&cifd, plan).await;
+    let table = Table::new(
+        &format!(
+            "Scale: the unary mix at {} in flight, {} agents, sessions with 3 tabs each",
+            plan.in_flight, plan.agents
+        ),
+        &["server", "open sessions", "calls/s", "ratio", "p99", "RSS"],
+    );
+    let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / 1_048_576.0);
+    table.row(vec![
+        "baseline".into(),
+        "-".into(),
+        format!("{:.0}", raw.per_second()),
+        "-".into(),
+        ms(raw.latencies.quantile(0.99)),
+        mib(raw_rss),
+    ]);
+    for (sessions, run, rss) in [
+        (plan.few, &measured.with_few, measured.rss_few),
+        (plan.many, &measured.with_many, measured.rss_many),
+    ] {
+        table.row(vec![
+            "cifd (in-memory)".into(),
+            sessions.to_string(),
+            format!("{:.0}", run.per_second()),
+            ratio(run.per_second(), measured.with_few.per_second()),
+            ms(run.latencies.quantile(0.99)),
+            mib(rss),
+        ]);
+    }
+    println!(
+        "\nMemory: {:.0} bytes of RSS per open session with 3 tabs (from {} to {} sessions, opened in {:.1} s).",
+        measured.session_bytes,
+        plan.few,
+        plan.many,
+        measured.filling.as_secs_f64()
+    );
+    usize::from(measured.with_few.errors + measured.with_many.errors + raw.errors > 0)
 }

@@ -203,9 +203,7 @@ pub async fn serve(
         }
     };
     ready();
-    let server = Server::builder()
-        // Idle connections behind NATs and load balancers die silently without keepalive.
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+    let server = transport()
         .layer(AuthLayer::new(state.clone(), metrics.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -213,18 +211,12 @@ pub async fn serve(
         .add_service(provider)
         .add_service(agent)
         .add_service(admin)
-        // Incoming connections get TCP_NODELAY here: the builder's setting applies only to
-        // listeners it binds itself. Without it, a small write (a stream's event) holds back
-        // the next one (a unary answer) until the peer's delayed ACK, some 40 ms.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                let _ = drained.await;
-                health
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
-            },
-        );
+        .serve_with_incoming_shutdown(incoming(listener), async move {
+            let _ = drained.await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        });
     tokio::pin!(server);
     let served = tokio::select! {
         result = &mut server => result.map_err(Into::into),
@@ -271,6 +263,19 @@ pub async fn serve(
         }
     }
     served
+}
+
+/// The transport settings cifd serves with (the benchmark's baseline servers use the same).
+pub fn transport() -> Server {
+    // Idle connections behind NATs and load balancers die silently without keepalive.
+    Server::builder().http2_keepalive_interval(Some(Duration::from_secs(30)))
+}
+
+/// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
+/// listeners it binds itself. Without it, a small write (a stream's event) holds back the next
+/// one (a unary answer) until the peer's delayed ACK, some 40 ms.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Queues a heartbeat on every stream at each interval, under the state lock so its sequence

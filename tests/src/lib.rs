@@ -198,6 +198,8 @@ pub struct Options {
     /// The data directory; a new temporary one (removed afterwards) when `None`. Give the
     /// same one to a second server to restart on the first one's state.
     pub data_dir: Option<PathBuf>,
+    /// Runs the server on these CPUs only (`taskset -c`), e.g. away from a load generator.
+    pub cpus: Option<String>,
 }
 
 impl Options {
@@ -226,7 +228,15 @@ impl Cifd {
         ));
         let owns_data_dir = options.data_dir.is_none();
         let data_dir = options.data_dir.clone().unwrap_or_else(temp_data_dir);
-        let mut command = Command::new(cifd_binary());
+        let mut command = match &options.cpus {
+            None => Command::new(cifd_binary()),
+            Some(cpus) => {
+                // taskset executes cifd in its own process, so the child is the server.
+                let mut command = Command::new("taskset");
+                command.args(["-c", cpus]).arg(cifd_binary());
+                command
+            }
+        };
         command.arg("--data-dir").arg(&data_dir);
         let listen = options
             .listen
@@ -284,6 +294,11 @@ impl Cifd {
             owns_data_dir,
             log,
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn endpoint(&self) -> String {

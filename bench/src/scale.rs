@@ -1,0 +1,94 @@
+//! Scale and memory: the unary mix with few and with many open sessions (each with three
+//! tabs and typical payloads) on many agents, in one cifd, and the resident memory the
+//! sessions take.
+
+use std::time::Duration;
+
+use cif_sdk::{ProviderClient, pb};
+
+use crate::mix::{self, MixRun, Population, in_parallel};
+use crate::target::Server;
+
+pub struct Plan {
+    pub agents: usize,
+    pub providers: usize,
+    pub few: usize,
+    pub many: usize,
+    pub in_flight: usize,
+    pub length: Duration,
+}
+
+pub struct Scale {
+    pub with_few: MixRun,
+    pub with_many: MixRun,
+    /// Resident memory each of the sessions added between `few` and `many` takes.
+    pub session_bytes: f64,
+    pub rss_few: u64,
+    pub rss_many: u64,
+    pub filling: Duration,
+}
+
+/// Opens sessions `from..to`, each with three tabs, spread over the agents and providers.
+async fn open_sessions(server: &Server, population: &Population, from: usize, to: usize) {
+    let channels = [server.channel().await, server.channel().await];
+    let clients: Vec<ProviderClient> = population
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(n, provider)| {
+            ProviderClient::new(channels[n % 2].clone(), &provider.credential)
+                .expect("a credential")
+        })
+        .collect();
+    let mut opening = Vec::new();
+    for n in from..to {
+        let client = clients[n % clients.len()].clone();
+        let agent_id = population.agents[n % population.agents.len()].id.clone();
+        opening.push(async move {
+            let session = client
+                .create_session(pb::CreateSessionRequest {
+                    agent_id,
+                    title: mix::TITLE.into(),
+                    context: mix::context(),
+                    ..Default::default()
+                })
+                .await
+                .expect("CreateSession")
+                .session
+                .expect("a session");
+            for _ in 0..3 {
+                client
+                    .create_tab(mix::tab(&session.id))
+                    .await
+                    .expect("CreateTab");
+            }
+        });
+    }
+    in_parallel(opening).await;
+}
+
+pub async fn run(server: &Server, plan: &Plan) -> Scale {
+    let population = Population::create(server, plan.providers, plan.agents).await;
+    let workers = mix::workers(server, &population, plan.in_flight).await;
+    open_sessions(server, &population, 0, plan.few).await;
+    let rss_few = server.rss_bytes();
+    mix::run(server, &workers, plan.length / 5).await;
+    let with_few = mix::run(server, &workers, plan.length).await;
+    // Let the sessions the mix closed be forgotten (the run keeps closed sessions 1 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = server.rss_bytes();
+    let started = std::time::Instant::now();
+    open_sessions(server, &population, plan.few, plan.many).await;
+    let filling = started.elapsed();
+    let rss_many = server.rss_bytes();
+    mix::run(server, &workers, plan.length / 5).await;
+    let with_many = mix::run(server, &workers, plan.length).await;
+    Scale {
+        with_few,
+        with_many,
+        session_bytes: (rss_many as f64 - before as f64) / (plan.many - plan.few) as f64,
+        rss_few,
+        rss_many,
+        filling,
+    }
+}
