@@ -35,6 +35,9 @@ struct Args {
     /// Length of each measured run of the unary mix, in seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
+    /// Calls in flight for the unary mix, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
+    in_flight: Vec<usize>,
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
@@ -107,7 +110,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
         let levels: &[usize] = if args.smoke {
             &[1, 16]
         } else {
-            &[1, 16, 64, 256]
+            &args.in_flight
         };
         failures += unary_mix(&placement, levels, length).await;
     }
@@ -257,6 +260,7 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
             "durable",
             "durable / baseline",
             "server CPU us/call (baseline / in-memory / durable)",
+            "server I/O syscalls/call",
         ],
     );
     let mut latency_rows = Vec::new();
@@ -295,6 +299,12 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
                 runs[0].cpu_per_call_us(),
                 runs[1].cpu_per_call_us(),
                 runs[2].cpu_per_call_us()
+            ),
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                runs[0].syscalls_per_call(),
+                runs[1].syscalls_per_call(),
+                runs[2].syscalls_per_call()
             ),
         ]);
     }

@@ -372,7 +372,12 @@ impl Core {
         }
         let result = run(&mut self.plane);
         let effects = self.plane.take_effects();
-        let changes = self.plane.take_changes();
+        let changes = if matches!(self.writer, Writer::Immediate) {
+            self.plane.forget_changes();
+            crate::domain::control_plane::Changes::default()
+        } else {
+            self.plane.take_changes()
+        };
         let answer = result?;
         let events = effects
             .events

@@ -1,6 +1,6 @@
 //! Desks and sessions.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
@@ -92,6 +92,10 @@ pub enum SessionKind {
     Provider(ProviderId),
 }
 
+/// A session's context, sorted by key: a sorted vector, because sessions carry a few keys and
+/// a tree node would cost hundreds of bytes more per session.
+pub type Context = litemap::LiteMap<String, String>;
+
 /// A session on a desk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
@@ -104,7 +108,7 @@ pub struct Session {
     /// the title is set as it is.
     #[serde(default)]
     pub title_pattern: Option<String>,
-    pub context: BTreeMap<String, String>,
+    pub context: Context,
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.
     pub closed: Option<SystemTime>,

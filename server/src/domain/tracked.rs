@@ -80,6 +80,11 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         Some(removed)
     }
 
+    /// Forgets which keys were touched (nothing keeps the records).
+    pub fn forget_touched(&mut self) {
+        self.touched.clear();
+    }
+
     /// The touched keys with their values now (`None`: removed), and a fresh start.
     pub fn take_touched(&mut self) -> Vec<(K, Option<&V>)> {
         let touched = std::mem::take(&mut self.touched);

@@ -20,6 +20,7 @@ impl ControlPlane {
         self.agent(agent)?;
         self.sessions
             .get(&session)
+            .map(|record| &**record)
             .filter(|record| record.agent == agent)
             .ok_or_else(|| DomainError::session_not_found(session))
     }

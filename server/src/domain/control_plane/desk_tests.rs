@@ -254,7 +254,9 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         .unwrap();
     assert_eq!(
         view.session.context,
-        BTreeMap::from([("order".into(), "42".into())])
+        [("order".to_owned(), "42".to_owned())]
+            .into_iter()
+            .collect()
     );
     assert_eq!(
         heard(&mut world),

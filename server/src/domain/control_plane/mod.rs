@@ -77,7 +77,9 @@ pub struct ControlPlane {
     deleted_provider_names: Tracked<ProviderId, String>,
     agents: Tracked<AgentId, AgentRecord>,
     /// Every session, home sessions included, in creation order (ids are time-ordered).
-    sessions: Tracked<SessionId, Session>,
+    /// Boxed: a map node then holds a pointer, not a whole session (half-empty nodes of
+    /// sessions cost hundreds of bytes per session).
+    sessions: Tracked<SessionId, Box<Session>>,
     /// Provider sessions by owner, open and closed.
     sessions_by_owner: HashMap<ProviderId, BTreeSet<SessionId>>,
     /// Closed sessions by when they closed, for retention.

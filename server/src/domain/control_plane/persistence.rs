@@ -69,12 +69,28 @@ impl ControlPlane {
             providers: owned(&mut self.providers),
             deleted_providers: owned(&mut self.deleted_provider_names),
             agents: owned(&mut self.agents),
-            sessions: owned(&mut self.sessions),
+            sessions: owned(&mut self.sessions)
+                .into_iter()
+                .map(|(id, session)| (id, session.map(|session| *session)))
+                .collect(),
             presences: owned(&mut self.presences),
             templates: owned(&mut self.templates),
             toasts: owned(&mut self.toasts),
             resolved_toasts: owned(&mut self.resolved_toasts),
         }
+    }
+
+    /// Forgets what the commands since the last call changed, for a state nothing stores:
+    /// cheaper than taking copies of the changed records only to drop them.
+    pub fn forget_changes(&mut self) {
+        self.providers.forget_touched();
+        self.deleted_provider_names.forget_touched();
+        self.agents.forget_touched();
+        self.sessions.forget_touched();
+        self.presences.forget_touched();
+        self.templates.forget_touched();
+        self.toasts.forget_touched();
+        self.resolved_toasts.forget_touched();
     }
 
     /// The state the records describe. Desks start their grace period at `now`, so desks
@@ -132,7 +148,7 @@ impl ControlPlane {
             agent.desk.offline_since = Some(now);
             (agent.id, agent)
         }));
-        plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, s)));
+        plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, Box::new(s))));
         plane.presences = Tracked::loaded(records.presences.into_iter().map(|p| (p.id.clone(), p)));
         plane.templates = Tracked::loaded(
             records

@@ -212,7 +212,7 @@ impl ControlPlane {
             desk: Desk::new(home.id),
             managed: false,
         };
-        self.sessions.insert(home.id, home);
+        self.sessions.insert(home.id, Box::new(home));
         self.add_credential(credential, Principal::Agent(id));
         self.agents.insert(id, record.clone());
         Ok(record)

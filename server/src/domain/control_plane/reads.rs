@@ -138,7 +138,7 @@ impl ControlPlane {
                 let entries = owned
                     .into_iter()
                     .flat_map(|owned| owned.range((start, Bound::Unbounded)))
-                    .map(|id| &self.sessions[id])
+                    .map(|id| &*self.sessions[id])
                     .filter(keep)
                     .map(|session| (session.id, self.view(session)));
                 paging::collect(entries, limit)
@@ -147,7 +147,7 @@ impl ControlPlane {
                 let entries = self
                     .sessions
                     .range((start, Bound::Unbounded))
-                    .map(|(_, session)| session)
+                    .map(|(_, session)| &**session)
                     .filter(keep)
                     .map(|session| (session.id, self.view(session)));
                 paging::collect(entries, limit)

@@ -108,7 +108,8 @@ impl ControlPlane {
         self.acting_provider(caller)?;
         let agent = self.agent_for_provider(caller, new.agent)?;
         let (open, limits) = (agent.desk.open.len(), agent.limits);
-        let mut context = new.parameters.clone();
+        let mut context: crate::domain::desk::Context =
+            new.parameters.clone().into_iter().collect();
         context.extend(new.context);
         let id = SessionId::generate();
         let now = SystemTime::now();
@@ -189,14 +190,17 @@ impl ControlPlane {
             created: now,
             closed: None,
             focused_tab: tabs.first().map(|tab| tab.id),
-            tabs,
+            tabs: {
+                tabs.shrink_to_fit();
+                tabs
+            },
             marks: Default::default(),
             version: 0,
         };
         let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;
         desk.open.push(id);
         let previous = desk.focus(id);
-        self.sessions.insert(id, session);
+        self.sessions.insert(id, Box::new(session));
         self.sessions_by_owner.entry(caller).or_default().insert(id);
         // Rule 6: the previous focused session's owner hears it lost focus, then the new
         // session is announced (with focus and its tabs).

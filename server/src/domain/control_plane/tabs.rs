@@ -93,6 +93,9 @@ impl ControlPlane {
             }
         };
         let session = self.sessions.get_mut(&new.session).expect("checked above");
+        // Exactly as many tab slots as tabs: a tab takes some 200 bytes, and a session lives
+        // long with few tabs.
+        session.tabs.reserve_exact(1);
         session.tabs.push(tab.clone());
         let focused = new.focus || session.focused_tab.is_none();
         if focused {
@@ -118,7 +121,7 @@ impl ControlPlane {
             .tab_sessions
             .get(&tab)
             .and_then(|session| self.sessions.get(session))
-            .and_then(|session| session.tab(tab).map(|record| (session, record)))
+            .and_then(|session| session.tab(tab).map(|record| (&**session, record)))
             .filter(|(session, record)| match actor {
                 TabActor::Provider(caller) => match session.kind {
                     SessionKind::Provider(owner) => owner == caller,

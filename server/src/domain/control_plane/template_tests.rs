@@ -216,6 +216,8 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
             ("caseId", "42"),
             ("queue", "billing")
         ])
+        .into_iter()
+        .collect()
     );
     let [anchor, notes] = &session.tabs[..] else {
         panic!("two tabs: {:?}", session.tabs)

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use super::{ControlPlane, Page, paging};
+use crate::domain::desk::Context;
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::slug;
 use crate::domain::tab::{PageKind, Tab, TabPage};
@@ -28,7 +29,7 @@ const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
 #[derive(Clone, Copy)]
 pub struct Dictionary<'a> {
     pub parameters: &'a BTreeMap<String, String>,
-    pub context: &'a BTreeMap<String, String>,
+    pub context: &'a Context,
 }
 
 impl<'a> Dictionary<'a> {
@@ -266,7 +267,7 @@ pub fn draft_tab(
     name: &str,
     spec: &TabSpec,
     overrides: &BTreeMap<String, String>,
-    context: &BTreeMap<String, String>,
+    context: &Context,
     field: &str,
 ) -> DomainResult<TabDraft> {
     // The call's parameters replace the template's of the same name; all of them fill slugs.

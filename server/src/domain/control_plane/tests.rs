@@ -550,7 +550,12 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     };
     assert!(*focused);
     assert_eq!(
-        session.session.context["customerName"], "Maria",
+        session
+            .session
+            .context
+            .get("customerName")
+            .map(String::as_str),
+        Some("Maria"),
         "with the context"
     );
     let EventKind::SessionSwitched { session, focused } = &effects.events[0].kind else {

@@ -3,7 +3,6 @@
 //! NotifyEvent waits outside the domain; the domain says when a toast ends with a
 //! NotificationResolved event.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId};
@@ -67,7 +66,7 @@ impl ControlPlane {
         let content = if new.template.is_empty() {
             new.content.clone()
         } else {
-            let no_context = BTreeMap::new();
+            let no_context = crate::domain::desk::Context::new();
             let context = new
                 .session
                 .map_or(&no_context, |session| &self.sessions[&session].context);
