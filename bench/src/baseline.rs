@@ -62,9 +62,9 @@ const QUEUE: usize = 1024;
 
 type Sender = tokio::sync::mpsc::Sender<Result<Bytes, Status>>;
 
-/// Open streams by their caller's credential.
+/// Open streams by their caller's credential, and the answer to every unary call.
 #[derive(Clone, Default)]
-struct Streams(Arc<Mutex<HashMap<String, Vec<Sender>>>>);
+struct Streams(Arc<Mutex<HashMap<String, Vec<Sender>>>>, Bytes);
 
 fn credential<T>(request: &Request<T>) -> String {
     request
@@ -91,7 +91,7 @@ impl UnaryService<Bytes> for Streams {
                 }
             }
         }
-        std::future::ready(Ok(Response::new(Bytes::new())))
+        std::future::ready(Ok(Response::new(self.1.clone())))
     }
 }
 
@@ -163,10 +163,13 @@ impl<N: ServiceName> tower::Service<http::Request<Body>> for Baseline<N> {
 
 /// Serves the baseline on `address` until the process is killed, printing
 /// `baseline listening on <address>` once it accepts calls.
-pub async fn serve(address: std::net::SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn serve(
+    address: std::net::SocketAddr,
+    answer_bytes: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("baseline listening on {}", listener.local_addr()?);
-    let streams = Streams::default();
+    let streams = Streams(Arc::default(), unknown_field(answer_bytes));
     cifd::transport()
         .add_service(Baseline::<Provider> {
             streams: streams.clone(),
@@ -179,4 +182,23 @@ pub async fn serve(address: std::net::SocketAddr) -> Result<(), Box<dyn std::err
         .serve_with_incoming(cifd::incoming(listener))
         .await?;
     Ok(())
+}
+
+/// A message of about `bytes` bytes that decodes as any message: one length-delimited field
+/// number 1000, which no cif.v1 message has, so clients skip it.
+fn unknown_field(bytes: usize) -> Bytes {
+    if bytes == 0 {
+        return Bytes::new();
+    }
+    let mut message = Vec::with_capacity(bytes + 5);
+    // The key of field 1000, wire type 2 (length-delimited), as a varint.
+    message.extend_from_slice(&[0xC2, 0x3E]);
+    let mut length = bytes as u64;
+    while length >= 0x80 {
+        message.push((length as u8) | 0x80);
+        length >>= 7;
+    }
+    message.push(length as u8);
+    message.resize(message.len() + bytes, b'x');
+    Bytes::from(message)
 }

@@ -80,12 +80,7 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
                 let agent_id = agent.id.clone();
                 creating.push(async move {
                     client
-                        .create_session(pb::CreateSessionRequest {
-                            agent_id,
-                            title: crate::mix::TITLE.into(),
-                            context: crate::mix::context(),
-                            ..Default::default()
-                        })
+                        .create_session(crate::mix::session(agent_id))
                         .await
                         .expect("CreateSession")
                 });

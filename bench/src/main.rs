@@ -38,6 +38,10 @@ struct Args {
     /// Calls in flight for the unary mix, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     in_flight: Vec<usize>,
+    /// Bytes of every unary answer of the baseline (0: empty messages, the no-op). With answers
+    /// as large as cifd's, the baseline pays what the transport costs for them.
+    #[arg(long, default_value_t = 0)]
+    baseline_answer_bytes: usize,
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
@@ -49,6 +53,9 @@ enum Command {
     Baseline {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
+        /// Bytes of every unary answer (an unknown field, which clients skip).
+        #[arg(long, default_value_t = 0)]
+        answer_bytes: usize,
     },
 }
 
@@ -60,18 +67,27 @@ enum Scenario {
     Recovery,
 }
 
+/// The allocator cifd uses, so the baseline differs from it only in doing no work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = Args::parse();
-    if let Some(Command::Baseline { listen }) = args.command {
+    if let Some(Command::Baseline {
+        listen,
+        answer_bytes,
+    }) = args.command
+    {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        if let Err(error) = runtime.block_on(baseline::serve(listen)) {
+        if let Err(error) = runtime.block_on(baseline::serve(listen, answer_bytes)) {
             eprintln!("baseline: {error}");
             std::process::exit(1);
         }
         return;
     }
     // Pinned before the runtime starts its threads, which inherit the CPU.
-    let placement = Placement::pin_load_generator();
+    let mut placement = Placement::pin_load_generator();
+    placement.baseline_answer_bytes = args.baseline_answer_bytes;
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let failures = runtime.block_on(suite(args, placement));
     if failures > 0 {
@@ -102,7 +118,11 @@ async fn suite(args: Args, placement: Placement) -> usize {
         }
     );
     println!(
-        "- baseline: a tonic server with cifd's transport settings that answers every call with an empty message and routes stream messages without parsing them"
+        "- baseline: a tonic server with cifd's transport settings that answers every call with {} and routes stream messages without parsing them",
+        match placement.baseline_answer_bytes {
+            0 => "an empty message".to_owned(),
+            bytes => format!("a {bytes}-byte message"),
+        }
     );
     let length = Duration::from_secs_f64(if args.smoke { 0.3 } else { args.seconds });
     let mut failures = 0;
@@ -176,14 +196,28 @@ async fn suite(args: Args, placement: Placement) -> usize {
                 "Recovery: durable restart with {} open sessions",
                 plan.sessions
             ),
-            &["log", "restart", "ratio to the shorter log"],
+            &[
+                "log",
+                "restart (median of 3)",
+                "ratio to the shorter log",
+                "database file",
+            ],
         );
-        table.row(vec!["empty store".into(), ms(measured.empty), "-".into()]);
-        for (events, took) in [(plan.first, measured.first), (plan.second, measured.second)] {
+        table.row(vec![
+            "empty store".into(),
+            ms(measured.empty),
+            "-".into(),
+            String::new(),
+        ]);
+        for (events, took, file) in [
+            (plan.first, measured.first, measured.first_file),
+            (plan.second, measured.second, measured.second_file),
+        ] {
             table.row(vec![
                 format!("{events} events"),
                 ms(took),
                 ratio(took.as_secs_f64(), measured.first.as_secs_f64()),
+                format!("{:.1} MiB", file as f64 / 1_048_576.0),
             ]);
         }
         println!(
@@ -414,7 +448,16 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
     let raw = mix::run(&baseline, &workers, plan.length).await;
     let raw_rss = baseline.rss_bytes();
     drop(baseline);
-    let cifd = Server::cifd(placement, cifd_options().arg("--in-memory")).await;
+    // The history is kept short, so the memory figure counts sessions: every retained event
+    // holds a copy of its session, and what the default history holds depends on what ran.
+    let cifd = Server::cifd(
+        placement,
+        cifd_options()
+            .arg("--in-memory")
+            .arg("--history-events")
+            .arg("1000"),
+    )
+    .await;
     let measured = scale::run(&cifd, plan).await;
     let table = Table::new(
         &format!(
@@ -432,25 +475,50 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
         ms(raw.latencies.quantile(0.99)),
         mib(raw_rss),
     ]);
+    let agents = plan.agents;
     for (sessions, run, rss) in [
-        (plan.few, &measured.with_few, measured.rss_few),
-        (plan.many, &measured.with_many, measured.rss_many),
+        (
+            format!("{}", plan.few),
+            &measured.with_few,
+            Some(measured.rss_few),
+        ),
+        (
+            format!("{}", plan.many),
+            &measured.with_many,
+            Some(measured.rss_many),
+        ),
+        (
+            format!("{} (workers on {} new agents)", plan.many, plan.in_flight),
+            &measured.with_many_small_desks,
+            None,
+        ),
     ] {
         table.row(vec![
             "cifd (in-memory)".into(),
-            sessions.to_string(),
+            sessions,
             format!("{:.0}", run.per_second()),
             ratio(run.per_second(), measured.with_few.per_second()),
             ms(run.latencies.quantile(0.99)),
-            mib(rss),
+            rss.map_or_else(String::new, mib),
         ]);
     }
     println!(
-        "\nMemory: {:.0} bytes of RSS per open session with 3 tabs (from {} to {} sessions, opened in {:.1} s).",
+        "\nWith {} sessions on {agents} agents, each worker's desk holds {} sessions, and an agent's SwitchSession and CloseSession answer with the whole desk; the last row has workers on agents of their own.",
+        plan.many,
+        plan.many / agents
+    );
+    println!(
+        "\nMemory: {:.0} bytes of RSS per open session with 3 tabs (from {} to {} sessions, opened in {:.1} s; history capped at 1,000 events).",
         measured.session_bytes,
         plan.few,
         plan.many,
         measured.filling.as_secs_f64()
     );
-    usize::from(measured.with_few.errors + measured.with_many.errors + raw.errors > 0)
+    usize::from(
+        measured.with_few.errors
+            + measured.with_many.errors
+            + measured.with_many_small_desks.errors
+            + raw.errors
+            > 0,
+    )
 }

@@ -3,6 +3,7 @@
 //! agent's attention, reads the session back, and has the agent close it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cif_sdk::{AgentClient, ProviderClient, pb};
@@ -62,8 +63,11 @@ impl Population {
                 agents: made_up("a", agents),
             };
         };
+        // Unique names across every population of a server.
+        static NAMED: AtomicUsize = AtomicUsize::new(0);
         let mut made = Vec::new();
-        for n in 0..providers {
+        for _ in 0..providers {
+            let n = NAMED.fetch_add(1, Ordering::Relaxed);
             let admin = admin.clone();
             made.push(async move {
                 let created = admin
@@ -242,12 +246,7 @@ async fn cycle(worker: Worker, until: Instant) -> (Vec<Duration>, usize) {
         let created = timed!(
             latencies,
             errors,
-            provider.create_session(pb::CreateSessionRequest {
-                agent_id: agent_id.clone(),
-                title: TITLE.into(),
-                context: context(),
-                ..Default::default()
-            })
+            provider.create_session(session(agent_id.clone()))
         );
         let session_id = created
             .and_then(|created| created.session)
@@ -279,6 +278,16 @@ async fn cycle(worker: Worker, until: Instant) -> (Vec<Duration>, usize) {
         );
     }
     (latencies, errors)
+}
+
+/// A session with the typical payloads on `agent_id`'s desk.
+pub fn session(agent_id: String) -> pb::CreateSessionRequest {
+    pb::CreateSessionRequest {
+        agent_id,
+        title: TITLE.into(),
+        context: context(),
+        ..Default::default()
+    }
 }
 
 /// A website tab with the typical payloads.

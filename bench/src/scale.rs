@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cif_sdk::{ProviderClient, pb};
+use cif_sdk::ProviderClient;
 
 use crate::mix::{self, MixRun, Population, in_parallel};
 use crate::target::Server;
@@ -21,6 +21,9 @@ pub struct Plan {
 pub struct Scale {
     pub with_few: MixRun,
     pub with_many: MixRun,
+    /// With many sessions, by workers on agents of their own (desks holding only the mix's
+    /// session): what a call costs when the desk it answers with stays small.
+    pub with_many_small_desks: MixRun,
     /// Resident memory each of the sessions added between `few` and `many` takes.
     pub session_bytes: f64,
     pub rss_few: u64,
@@ -46,12 +49,7 @@ async fn open_sessions(server: &Server, population: &Population, from: usize, to
         let agent_id = population.agents[n % population.agents.len()].id.clone();
         opening.push(async move {
             let session = client
-                .create_session(pb::CreateSessionRequest {
-                    agent_id,
-                    title: mix::TITLE.into(),
-                    context: mix::context(),
-                    ..Default::default()
-                })
+                .create_session(mix::session(agent_id))
                 .await
                 .expect("CreateSession")
                 .session
@@ -83,9 +81,14 @@ pub async fn run(server: &Server, plan: &Plan) -> Scale {
     let rss_many = server.rss_bytes();
     mix::run(server, &workers, plan.length / 5).await;
     let with_many = mix::run(server, &workers, plan.length).await;
+    let fresh = Population::create(server, plan.providers, plan.in_flight).await;
+    let small_desks = mix::workers(server, &fresh, plan.in_flight).await;
+    mix::run(server, &small_desks, plan.length / 5).await;
+    let with_many_small_desks = mix::run(server, &small_desks, plan.length).await;
     Scale {
         with_few,
         with_many,
+        with_many_small_desks,
         session_bytes: (rss_many as f64 - before as f64) / (plan.many - plan.few) as f64,
         rss_few,
         rss_many,

@@ -17,6 +17,8 @@ pub struct Placement {
     /// `taskset -c` CPUs for servers; `None` when the machine has a single CPU.
     pub server_cpus: Option<String>,
     pub description: String,
+    /// Bytes of the baseline's unary answers.
+    pub baseline_answer_bytes: usize,
 }
 
 impl Placement {
@@ -29,6 +31,7 @@ impl Placement {
                 cpus,
                 server_cpus: None,
                 description: "one CPU: server and load generator share it (not pinned)".into(),
+                baseline_answer_bytes: 0,
             };
         }
         let load = cpus - 1;
@@ -42,6 +45,7 @@ impl Placement {
                 cpus,
                 server_cpus: None,
                 description: "taskset failed: server and load generator not pinned".into(),
+                baseline_answer_bytes: 0,
             };
         }
         let servers = if load == 1 {
@@ -55,6 +59,7 @@ impl Placement {
                 "servers pinned to CPU {servers}, the load generator to CPU {load} (taskset)"
             ),
             server_cpus: Some(servers),
+            baseline_answer_bytes: 0,
         }
     }
 }
@@ -78,6 +83,10 @@ impl Baseline {
         };
         let mut child = command
             .arg("baseline")
+            .args([
+                "--answer-bytes",
+                &placement.baseline_answer_bytes.to_string(),
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("the baseline starts");

@@ -9,6 +9,29 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 /// The `ErrorInfo.domain` of every error cifd's own code produces.
 pub const REASON_DOMAIN: &str = "cif.v1";
 
+/// gRPC's name of a status code, as in the gRPC specification (`INVALID_ARGUMENT`).
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
 /// A failed call. Branch on [`Error::code`] for the kind of failure and on [`Error::reason`]
 /// for the exact cause: reasons are stable SCREAMING_SNAKE_CASE names such as
 /// `SESSION_NOT_FOUND` or `SESSION_LIMIT_REACHED`. Transport refusals (a message over the size

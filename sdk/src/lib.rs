@@ -32,7 +32,7 @@ pub mod ids;
 pub mod subscription;
 
 pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect};
-pub use error::{Error, REASON_DOMAIN};
+pub use error::{Error, REASON_DOMAIN, code_name};
 pub use subscription::{Subscription, Update};
 
 /// The generated `cif.v1` messages, clients and (feature `server`) service traits.

@@ -16,27 +16,6 @@ use tokio::net::TcpListener;
 
 use crate::api::{SharedCore, read};
 
-/// gRPC's code names, by number.
-const CODE_NAMES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     method: String,
@@ -165,11 +144,7 @@ impl Metrics {
         self.calls
             .get_or_create(&CallLabels {
                 method: method.to_owned(),
-                code: CODE_NAMES
-                    .get(code as usize)
-                    .copied()
-                    .unwrap_or("UNKNOWN")
-                    .to_owned(),
+                code: cif_sdk::code_name(code).to_owned(),
                 reason: reason.to_owned(),
             })
             .inc();

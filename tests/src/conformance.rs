@@ -20,27 +20,6 @@ use tonic::{Status, Streaming};
 /// How long a step waits for an answer or an event.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// gRPC's code names, by number.
-const CODES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 fn pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -102,7 +81,7 @@ impl From<Status> for Refusal {
     fn from(status: Status) -> Self {
         let error = cif_sdk::Error::from(status);
         Refusal {
-            code: CODES[error.code() as usize].to_owned(),
+            code: cif_sdk::code_name(error.code()).to_owned(),
             reason: error.reason().unwrap_or_default().to_owned(),
             field: error
                 .field_violations()
