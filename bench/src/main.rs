@@ -294,7 +294,6 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
             "durable",
             "durable / baseline",
             "server CPU us/call (baseline / in-memory / durable)",
-            "server I/O syscalls/call",
         ],
     );
     let mut latency_rows = Vec::new();
@@ -333,12 +332,6 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
                 runs[0].cpu_per_call_us(),
                 runs[1].cpu_per_call_us(),
                 runs[2].cpu_per_call_us()
-            ),
-            format!(
-                "{:.2} / {:.2} / {:.2}",
-                runs[0].syscalls_per_call(),
-                runs[1].syscalls_per_call(),
-                runs[2].syscalls_per_call()
             ),
         ]);
     }

@@ -172,18 +172,11 @@ pub struct MixRun {
     pub latencies: Latencies,
     /// The server's CPU time over the run.
     pub server_cpu: f64,
-    /// The server's read and write system calls over the run.
-    pub server_syscalls: u64,
 }
 
 impl MixRun {
     pub fn per_second(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64()
-    }
-
-    /// Server read and write system calls per call.
-    pub fn syscalls_per_call(&self) -> f64 {
-        self.server_syscalls as f64 / self.calls.max(1) as f64
     }
 
     /// Server CPU per call, in microseconds.
@@ -195,7 +188,6 @@ impl MixRun {
 /// Runs the mix with every worker at once (one call in flight each) for `length`.
 pub async fn run(server: &Server, workers: &[Worker], length: Duration) -> MixRun {
     let cpu_before = server.cpu_seconds();
-    let syscalls_before = server.io_syscalls();
     let started = Instant::now();
     let until = started + length;
     let mut running = JoinSet::new();
@@ -215,7 +207,6 @@ pub async fn run(server: &Server, workers: &[Worker], length: Duration) -> MixRu
         elapsed,
         latencies: Latencies::new(samples),
         server_cpu: server.cpu_seconds() - cpu_before,
-        server_syscalls: server.io_syscalls() - syscalls_before,
     }
 }
 

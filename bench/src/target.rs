@@ -181,18 +181,6 @@ impl Server {
         ticks / 100.0
     }
 
-    /// Read and write system calls the process has made (reads, receives, writes, sends).
-    pub fn io_syscalls(&self) -> u64 {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid()))
-            .expect("the server's /proc/<pid>/io");
-        io.lines()
-            .filter_map(|line| {
-                let (key, value) = line.split_once(": ")?;
-                matches!(key, "syscr" | "syscw").then(|| value.trim().parse::<u64>().ok())?
-            })
-            .sum()
-    }
-
     /// Resident memory, in bytes.
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod log;
 pub mod metrics;
 pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -22,8 +23,6 @@ use cif_sdk::pb::admin_service_server::AdminServiceServer;
 use cif_sdk::pb::agent_service_server::AgentServiceServer;
 use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 
 use crate::api::{
     AdminApi, AgentApi, Context, Core, PageTokens, ProviderApi, SharedCore, read, write,
@@ -34,6 +33,7 @@ use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
 use crate::log::EventLog;
 use crate::metrics::Metrics;
+pub use crate::transport::{incoming, transport};
 
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
@@ -263,19 +263,6 @@ pub async fn serve(
         }
     }
     served
-}
-
-/// The transport settings cifd serves with (the benchmark's baseline servers use the same).
-pub fn transport() -> Server {
-    // Idle connections behind NATs and load balancers die silently without keepalive.
-    Server::builder().http2_keepalive_interval(Some(Duration::from_secs(30)))
-}
-
-/// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
-/// listeners it binds itself. Without it, a small write (a stream's event) holds back the next
-/// one (a unary answer) until the peer's delayed ACK, some 40 ms.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Queues a heartbeat on every stream at each interval, under the state lock so its sequence

@@ -1,0 +1,75 @@
+//! How cifd serves connections: its HTTP/2 settings and the sockets it accepts. The
+//! benchmark's baseline server uses the same, so the two differ only in the work they do.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_stream::{Stream, StreamExt};
+use tonic::transport::Server;
+use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
+
+/// The HTTP/2 server settings.
+pub fn transport() -> Server {
+    // Idle connections behind NATs and load balancers die silently without keepalive.
+    Server::builder().http2_keepalive_interval(Some(Duration::from_secs(30)))
+}
+
+/// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
+/// listeners it binds itself. Without it, a small write (a stream's event) holds back the next
+/// one (a unary answer) until the peer's delayed ACK, some 40 ms.
+pub fn incoming(listener: TcpListener) -> impl Stream<Item = io::Result<Connection>> {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(|accepted| accepted.map(Connection))
+}
+
+/// An accepted socket that asks HTTP/2 to copy frames into its write buffer rather than
+/// write them as vectors. h2 keeps a DATA frame larger than 256 bytes as a separate buffer
+/// when the socket takes vectored writes, and must flush it before it can add the next frame:
+/// every answer over 256 bytes then costs a second system call for its trailers. Without
+/// vectored writes it copies frames up to 1 KiB, and an answer goes out in one write.
+pub struct Connection(TcpStream);
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+impl Connected for Connection {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.0.connect_info()
+    }
+}
