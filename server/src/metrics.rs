@@ -3,7 +3,8 @@
 //! and, read from the state at each scrape, open streams, queued stream messages, lagging
 //! streams and the log's position.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -141,6 +142,7 @@ impl Metrics {
     }
 
     pub fn observe_call(&self, method: &str, code: tonic::Code, reason: &str, took: Duration) {
+        let method = method_label(method);
         self.calls
             .get_or_create(&CallLabels {
                 method: method.to_owned(),
@@ -166,6 +168,42 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a string does not fail");
         text
+    }
+}
+
+/// The label for a call's path: the path when it names a method cifd serves, else
+/// `unknown`. Anyone can send a call to any path; labels must stay a bounded set.
+fn method_label(path: &str) -> &str {
+    static SERVED: OnceLock<HashSet<String>> = OnceLock::new();
+    let served = SERVED.get_or_init(|| {
+        [
+            cif_sdk::pb::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]
+        .into_iter()
+        .flat_map(|encoded| {
+            let set = <prost_types::FileDescriptorSet as prost::Message>::decode(encoded)
+                .expect("the compiled-in descriptors decode");
+            set.file
+        })
+        .flat_map(|file| {
+            let package = file.package().to_owned();
+            file.service.into_iter().flat_map(move |service| {
+                let prefix = format!("/{package}.{}/", service.name());
+                service
+                    .method
+                    .into_iter()
+                    .map(move |method| format!("{prefix}{}", method.name()))
+            })
+        })
+        .collect()
+    });
+    if served.contains(path) {
+        path
+    } else {
+        "unknown"
     }
 }
 

@@ -38,6 +38,19 @@ async fn calls_commits_and_streams_are_counted() {
         Some("SESSION_NOT_FOUND"),
     );
 
+    // Anyone may call any path: it is counted, but under a bounded label.
+    let mut raw = tonic::client::Grpc::new(harness.channel.clone());
+    raw.ready().await.unwrap();
+    let unknown = raw
+        .unary::<_, pb::GetServerInfoResponse, _>(
+            tonic::Request::new(pb::GetServerInfoRequest {}),
+            tonic::codegen::http::uri::PathAndQuery::from_static("/cif.v1.NoSuchService/Anything"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::Unimplemented);
+
     let text = harness.cifd.scrape();
     assert_eq!(
         sample(
@@ -59,6 +72,14 @@ async fn calls_commits_and_streams_are_counted() {
             r#"cif_call_seconds_count{method="/cif.v1.ProviderService/CreateSession"}"#
         ) >= 2.0
     );
+    assert_eq!(
+        sample(
+            &text,
+            r#"cif_calls_total{method="unknown",code="UNIMPLEMENTED",reason=""}"#
+        ),
+        1.0
+    );
+    assert!(!text.contains("NoSuchService"), "{text}");
     assert_eq!(sample(&text, "cif_open_streams"), 1.0);
     // Providers, agents and sessions were committed: at least one transaction each.
     assert!(sample(&text, "cif_commit_seconds_count") >= 4.0, "{text}");
