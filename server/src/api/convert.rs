@@ -104,7 +104,7 @@ fn session_parts(
             SessionKind::Provider(_) => pb::SessionKind::Provider,
         } as i32,
         owner,
-        template: session.template.clone(),
+        template: session.template.to_string(),
         title: session.title.clone(),
         context: session
             .context
@@ -153,7 +153,7 @@ pub fn tab(tab: &Tab, focused: bool) -> pb::Tab {
         page: Some(pb::TabPage {
             kind: page_kind(tab.page.kind) as i32,
             url: tab.page.url.clone(),
-            parameters: tab.page.parameters.clone(),
+            parameters: tab.page.parameters.to_string(),
         }),
         can_close: tab.can_close,
         opened_by_provider_id: tab.opened_by.to_string(),

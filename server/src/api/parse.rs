@@ -359,7 +359,7 @@ pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<Option<TabPage>> {
         Ok(TabPage {
             kind: page_kind("page.kind", page.kind)?,
             url: page.url,
-            parameters: page.parameters,
+            parameters: page.parameters.into(),
         })
     })
     .transpose()

@@ -102,12 +102,14 @@ pub struct Session {
     pub id: SessionId,
     pub agent: AgentId,
     pub kind: SessionKind,
-    pub template: String,
+    /// Boxed, as the title pattern: texts that never grow, so a session fits a smaller
+    /// allocation (256 bytes rather than 272).
+    pub template: Box<str>,
     pub title: String,
     /// The template title the title is filled from, so it follows the context; `None` once
     /// the title is set as it is.
     #[serde(default)]
-    pub title_pattern: Option<String>,
+    pub title_pattern: Option<Box<str>>,
     pub context: Context,
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.

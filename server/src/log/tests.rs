@@ -14,7 +14,7 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
         id: SessionId::generate(),
         agent,
         kind: SessionKind::Provider(owner),
-        template: String::new(),
+        template: "".into(),
         title: "t".into(),
         title_pattern: None,
         context: Default::default(),

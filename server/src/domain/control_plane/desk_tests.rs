@@ -22,7 +22,7 @@ fn new_tab(session: SessionId) -> NewTab {
         page: Some(TabPage {
             kind: PageKind::ThirdPartyWebsite,
             url: "https://crm.example.com/customer/42".into(),
-            parameters: String::new(),
+            parameters: "".into(),
         }),
         parameters: BTreeMap::new(),
         focus: false,

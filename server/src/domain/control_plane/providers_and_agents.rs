@@ -190,7 +190,7 @@ impl ControlPlane {
             id: SessionId::generate(),
             agent: id,
             kind: SessionKind::Home,
-            template: String::new(),
+            template: "".into(),
             title: "Home".to_owned(),
             title_pattern: None,
             context: Default::default(),

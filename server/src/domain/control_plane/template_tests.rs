@@ -208,7 +208,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
         .unwrap();
     let session = view.session.clone();
     assert_eq!(session.title, "Call from Maria García");
-    assert_eq!(session.template, "contoso_call");
+    assert_eq!(&*session.template, "contoso_call");
     assert_eq!(
         session.context,
         map(&[
@@ -230,7 +230,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
         "slug values are percent-encoded in URLs"
     );
     assert_eq!(
-        anchor.page.parameters, r#"{"entity":"account"}"#,
+        &*anchor.page.parameters, r#"{"entity":"account"}"#,
         "the call's parameters win"
     );
     assert!(
@@ -332,7 +332,7 @@ fn a_tab_from_a_template_uses_the_calls_parameters_then_the_context() {
         tab.page.url,
         "https://crm.example.com/search?q=Zo%C3%AB%20%26%20Co"
     );
-    assert_eq!(tab.page.parameters, r#"{"entity":"contact"}"#);
+    assert_eq!(&*tab.page.parameters, r#"{"entity":"contact"}"#);
     let (from_context, _) = world
         .plane
         .create_tab(phone, new(BTreeMap::new(), None))
@@ -342,7 +342,7 @@ fn a_tab_from_a_template_uses_the_calls_parameters_then_the_context() {
     let page = Some(crate::domain::tab::TabPage {
         kind: PageKind::Dashboard,
         url: String::new(),
-        parameters: String::new(),
+        parameters: "".into(),
     });
     assert_eq!(
         reason(world.plane.create_tab(phone, new(BTreeMap::new(), page))),

@@ -72,7 +72,7 @@ impl TabDraft {
             page: self.page,
             can_close: self.can_close,
             anchor: false,
-            title_pattern: self.title_pattern,
+            title_pattern: self.title_pattern.map(Into::into),
             parameters: self.parameters,
             opened_by,
             created: now,
@@ -319,7 +319,7 @@ pub fn draft_tab(
         page: TabPage {
             kind: spec.page_kind,
             url,
-            parameters: page_parameters,
+            parameters: page_parameters.into(),
         },
         can_close: spec.can_close,
         parameters: overrides.clone(),
