@@ -109,7 +109,8 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
         };
         let (arrivals, sessions) = (arrivals.clone(), sessions.clone());
         opening.push(async move {
-            let messages = if is_agent {
+            let own_session = sessions[pair].id.clone();
+            if is_agent {
                 let stream = AgentClient::new(channel, &credential)
                     .expect("a credential")
                     .generated()
@@ -117,7 +118,12 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
                     .await
                     .expect("an agent's stream opens")
                     .into_inner();
-                read(stream, |response| response.message).await
+                tokio::spawn(deliver(
+                    stream,
+                    |response| response.message,
+                    own_session,
+                    arrivals,
+                ));
             } else {
                 let stream = ProviderClient::new(channel, &credential)
                     .expect("a credential")
@@ -126,9 +132,13 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
                     .await
                     .expect("a provider's stream opens")
                     .into_inner();
-                read(stream, |response| response.message).await
-            };
-            tokio::spawn(deliver(messages, sessions[pair].id.clone(), arrivals));
+                tokio::spawn(deliver(
+                    stream,
+                    |response| response.message,
+                    own_session,
+                    arrivals,
+                ));
+            }
         });
     }
     in_parallel(opening).await;
@@ -215,33 +225,19 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
     )
 }
 
-/// A stream's messages, as `StreamMessage`s.
-async fn read<T: Send + 'static>(
+/// Turns a stream's retitle events into arrivals; any event about another session is foreign.
+async fn deliver<T>(
     mut stream: tonic::Streaming<T>,
     message: fn(T) -> Option<pb::StreamMessage>,
-) -> mpsc::UnboundedReceiver<pb::StreamMessage> {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(Some(response)) = stream.message().await {
-            if let Some(message) = message(response)
-                && sender.send(message).is_err()
-            {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
-/// Turns a stream's retitle events into arrivals; any event about another session is foreign.
-async fn deliver(
-    mut messages: mpsc::UnboundedReceiver<pb::StreamMessage>,
     own_session: String,
     arrivals: mpsc::UnboundedSender<Arrival>,
 ) {
     use pb::event::Kind;
-    while let Some(message) = messages.recv().await {
+    while let Ok(Some(response)) = stream.message().await {
         let at = Instant::now();
+        let Some(message) = message(response) else {
+            continue;
+        };
         let Some(pb::stream_message::Kind::Event(event)) = message.kind else {
             continue;
         };

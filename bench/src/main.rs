@@ -240,28 +240,27 @@ fn cifd_options() -> Options {
         .arg("127.0.0.1:0")
 }
 
-/// The calls cifd refused, by its metrics.
-fn refused(server: &Server) -> f64 {
-    let Server::Cifd(harness) = server else {
-        return 0.0;
-    };
-    harness
-        .cifd
-        .scrape()
+/// cifd's metrics, as text (empty for the baseline).
+fn scrape(server: &Server) -> String {
+    match server {
+        Server::Cifd(harness) => harness.cifd.scrape(),
+        Server::Baseline(_) => String::new(),
+    }
+}
+
+/// The calls refused, by the metrics.
+fn refused(metrics: &str) -> u64 {
+    metrics
         .lines()
         .filter(|line| line.starts_with("cif_calls_total{") && !line.contains("code=\"OK\""))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|count| count as u64)
         .sum()
 }
 
-/// A sum or count from cifd's metrics.
-fn metric(server: &Server, name: &str) -> f64 {
-    let Server::Cifd(harness) = server else {
-        return 0.0;
-    };
-    harness
-        .cifd
-        .scrape()
+/// A sum or count from the metrics.
+fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
         .lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_default()
@@ -342,21 +341,25 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
     for row in latency_rows {
         latency.row(row);
     }
+    let mut durable = String::new();
     for (name, server) in &servers[1..] {
-        let refusals = refused(server);
-        if refusals > 0.0 {
+        let metrics = scrape(server);
+        let refusals = refused(&metrics);
+        if refusals > 0 {
             eprintln!(
                 "cif-bench: {name} refused {refusals} calls (the mix must not measure refusals)"
             );
             failures += 1;
         }
+        // The last is the durable server.
+        durable = metrics;
     }
-    let durable = &servers[2].1;
-    let commits = metric(durable, "cif_commit_seconds_count");
+    let commits = metric(&durable, "cif_commit_seconds_count");
     println!(
-        "\nDurable, from its metrics: {commits:.0} commits, {:.1} commands per commit, {:.2} ms per commit on average; refused calls: 0.",
-        metric(durable, "cif_commit_commands_sum") / commits.max(1.0),
-        metric(durable, "cif_commit_seconds_sum") * 1000.0 / commits.max(1.0),
+        "\nDurable, from its metrics: {commits:.0} commits, {:.1} commands per commit, {:.2} ms per commit on average; refused calls: {}.",
+        metric(&durable, "cif_commit_commands_sum") / commits.max(1.0),
+        metric(&durable, "cif_commit_seconds_sum") * 1000.0 / commits.max(1.0),
+        refused(&durable),
     );
     failures
 }
