@@ -1,6 +1,7 @@
 //! A subscription that survives disconnects: it resumes from the last sequence it saw,
 //! yields each event once, and resynchronises from a snapshot by itself when the server can no
-//! longer resume it (RESUME_POINT_COMPACTED, LOG_CHANGED), telling its caller it did.
+//! longer resume it (RESUME_POINT_COMPACTED, LOG_CHANGED, PROVIDER_READMITTED), telling its
+//! caller it did.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -263,7 +264,10 @@ impl Subscription {
     async fn recover(&mut self, status: Status) -> Option<Error> {
         let error = Error::from(status);
         match (error.code(), error.reason()) {
-            (Code::OutOfRange, Some("RESUME_POINT_COMPACTED" | "LOG_CHANGED")) => {
+            (
+                Code::OutOfRange,
+                Some("RESUME_POINT_COMPACTED" | "LOG_CHANGED" | "PROVIDER_READMITTED"),
+            ) => {
                 self.resynchronizing = true;
                 self.position = None;
                 None

@@ -662,6 +662,14 @@ pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
         ),
         Kind::ClickToAct(e) => ("click to act", (e.value.clone(), false)),
         Kind::CustomEvent(e) => ("custom", (e.name.clone(), false)),
+        Kind::ProviderAdmissionChanged(e) => (
+            if e.admitted {
+                "admitted"
+            } else {
+                "not admitted"
+            },
+            (e.provider_id.clone(), false),
+        ),
     };
     (name, id, focused)
 }

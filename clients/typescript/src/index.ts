@@ -221,6 +221,8 @@ export type Update =
   | { kind: "event"; logId: string; sequence: bigint; event: Event };
 
 const RETRY = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.Canceled, Code.DeadlineExceeded]);
+/** The stream cannot go on without a gap (OUT_OF_RANGE): start again from a snapshot. */
+const RESYNCHRONIZE = new Set(["RESUME_POINT_COMPACTED", "LOG_CHANGED", "PROVIDER_READMITTED"]);
 
 /** A stream of updates that resumes by itself: iterate it with `for await`. */
 export class Subscription implements AsyncIterable<Update> {
@@ -321,7 +323,7 @@ export class Subscription implements AsyncIterable<Update> {
     if (!(error instanceof CifError) || this.abort.signal.aborted) {
       throw error;
     }
-    if (error.code === Code.OutOfRange && (error.reason === "RESUME_POINT_COMPACTED" || error.reason === "LOG_CHANGED")) {
+    if (error.code === Code.OutOfRange && RESYNCHRONIZE.has(error.reason ?? "")) {
       this.resynchronizing = true;
       this.position = undefined;
     } else if (error.code === Code.ResourceExhausted && error.reason === "SUBSCRIBER_LAGGED") {

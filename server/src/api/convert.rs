@@ -66,8 +66,9 @@ pub fn session(view: SessionView<'_>) -> pb::Session {
             provider_id: owner.id.to_string(),
             provider_unique_name: owner.unique_name.to_owned(),
             provider_deleted: owner.deleted,
+            provider_not_admitted: !owner.admitted,
         }),
-        view.tabs_of,
+        view.home_seen_by,
     )
 }
 
@@ -80,22 +81,25 @@ pub fn session_snapshot(snapshot: &SessionSnapshot) -> pb::Session {
             provider_id: owner.id.to_string(),
             provider_unique_name: owner.unique_name.clone(),
             provider_deleted: owner.deleted,
+            provider_not_admitted: !owner.admitted,
         }),
         None,
     )
 }
 
+/// `home_seen_by`: the provider reading a home session, shown only its own tabs there and
+/// neither the version nor tab focus (rule 19).
 fn session_parts(
     session: &Session,
     focused: bool,
     owner: Option<pb::SessionOwner>,
-    tabs_of: Option<cif_sdk::ids::ProviderId>,
+    home_seen_by: Option<cif_sdk::ids::ProviderId>,
 ) -> pb::Session {
-    let visible = |tab: &&Tab| tabs_of.is_none_or(|provider| tab.opened_by == provider);
+    let visible = |tab: &&Tab| home_seen_by.is_none_or(|provider| tab.opened_by == provider);
     let focused_tab = session
         .focused_tab
-        .and_then(|id| session.tab(id))
-        .filter(|tab| visible(tab));
+        .filter(|_| home_seen_by.is_none())
+        .and_then(|id| session.tab(id));
     pb::Session {
         id: session.id.to_string(),
         agent_id: session.agent.to_string(),
@@ -123,13 +127,17 @@ fn session_parts(
             .tabs
             .iter()
             .filter(visible)
-            .map(|tab| self::tab(tab, session.focused_tab == Some(tab.id)))
+            .map(|tab| self::tab(tab, focused_tab.is_some_and(|focused| focused.id == tab.id)))
             .collect(),
         focused_tab_id: focused_tab
             .map(|tab| tab.id.to_string())
             .unwrap_or_default(),
         marks: Some(marks(&session.marks)),
-        version: session.version,
+        version: if home_seen_by.is_some() {
+            0
+        } else {
+            session.version
+        },
     }
 }
 
@@ -259,6 +267,7 @@ pub fn notification_result(key: ToastKey, resolution: Resolution) -> pb::Notific
             Some(Canceller::SessionClosed) => pb::NotificationCanceller::SessionClosed,
             Some(Canceller::ProviderDeactivated) => pb::NotificationCanceller::ProviderDeactivated,
             Some(Canceller::AgentDeleted) => pb::NotificationCanceller::AgentDeleted,
+            Some(Canceller::ProviderNotAdmitted) => pb::NotificationCanceller::ProviderNotAdmitted,
         } as i32,
         cif_action_name: action.to_owned(),
         cif_response_reason: reason.to_owned(),
@@ -266,9 +275,21 @@ pub fn notification_result(key: ToastKey, resolution: Resolution) -> pb::Notific
     }
 }
 
-pub fn event(event: &Event) -> pb::Event {
+/// Who an event is converted for: a provider is not told what moves with other providers'
+/// work (rule 19): which provider set the presence, which tab has focus in home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// A provider's stream.
+    Provider,
+    /// The agent's desk or an operator's watch: everything.
+    Desk,
+}
+
+pub fn event(event: &Event, audience: Audience) -> pb::Event {
     use pb::event::Kind;
+    let to_provider = audience == Audience::Provider;
     let tab_message = |tab: &Tab, focused: bool| Some(self::tab(tab, focused));
+    let focus_shown = |focused: bool, in_home: bool| focused && !(to_provider && in_home);
     let kind = match &event.kind {
         EventKind::SessionCreated { session } => Kind::SessionCreated(pb::SessionCreated {
             session: Some(session_snapshot(session)),
@@ -299,17 +320,29 @@ pub fn event(event: &Event) -> pb::Event {
                 session: Some(session_snapshot(session)),
             })
         }
-        EventKind::TabCreated { tab, focused } => Kind::TabCreated(pb::TabCreated {
-            tab: tab_message(tab, *focused),
+        EventKind::TabCreated {
+            tab,
+            focused,
+            in_home,
+        } => Kind::TabCreated(pb::TabCreated {
+            tab: tab_message(tab, focus_shown(*focused, *in_home)),
         }),
         EventKind::TabFocused { tab } => Kind::TabFocused(pb::TabFocused {
             tab: tab_message(tab, true),
         }),
-        EventKind::TabRefreshed { tab, focused } => Kind::TabRefreshed(pb::TabRefreshed {
-            tab: tab_message(tab, *focused),
+        EventKind::TabRefreshed {
+            tab,
+            focused,
+            in_home,
+        } => Kind::TabRefreshed(pb::TabRefreshed {
+            tab: tab_message(tab, focus_shown(*focused, *in_home)),
         }),
-        EventKind::TabRetitled { tab, focused } => Kind::TabRetitled(pb::TabRetitled {
-            tab: tab_message(tab, *focused),
+        EventKind::TabRetitled {
+            tab,
+            focused,
+            in_home,
+        } => Kind::TabRetitled(pb::TabRetitled {
+            tab: tab_message(tab, focus_shown(*focused, *in_home)),
         }),
         EventKind::TabClosed { tab } => Kind::TabClosed(pb::TabClosed {
             tab: tab_message(tab, false),
@@ -323,7 +356,10 @@ pub fn event(event: &Event) -> pb::Event {
         EventKind::PresenceChanged { presence, set_by } => {
             Kind::PresenceChanged(pb::PresenceChanged {
                 presence: Some(self::presence(presence)),
-                set_by_provider_id: set_by.map(|p| p.to_string()).unwrap_or_default(),
+                set_by_provider_id: set_by
+                    .filter(|_| !to_provider)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
             })
         }
         EventKind::NotificationShown { toast } => Kind::NotificationShown(pb::NotificationShown {
@@ -347,6 +383,12 @@ pub fn event(event: &Event) -> pb::Event {
             from_provider_id: custom.from.map(|p| p.to_string()).unwrap_or_default(),
             to_provider_id: custom.to.map(|p| p.to_string()).unwrap_or_default(),
         }),
+        EventKind::ProviderAdmissionChanged { provider, admitted } => {
+            Kind::ProviderAdmissionChanged(pb::ProviderAdmissionChanged {
+                provider_id: provider.to_string(),
+                admitted: *admitted,
+            })
+        }
     };
     pb::Event {
         agent_id: event.agent.to_string(),

@@ -369,8 +369,9 @@ impl ProviderService for ProviderApi {
         let tab: TabId = parse::id("tab_id", &request.tab_id)?;
         command(&self.0.state, once, move |plane| {
             let tab = plane.provider_focus_tab(caller, tab)?;
+            let focused = plane.tab_focus_shown_to_provider(&tab);
             Ok(pb::FocusTabResponse {
-                tab: Some(convert::tab(&tab, true)),
+                tab: Some(convert::tab(&tab, focused)),
             })
         })
         .await
@@ -386,7 +387,7 @@ impl ProviderService for ProviderApi {
         let tab: TabId = parse::id("tab_id", &request.tab_id)?;
         command(&self.0.state, once, move |plane| {
             let tab = plane.refresh_tab(caller, tab)?;
-            let focused = plane.is_focused_tab(&tab);
+            let focused = plane.tab_focus_shown_to_provider(&tab);
             Ok(pb::RefreshTabResponse {
                 tab: Some(convert::tab(&tab, focused)),
             })
@@ -404,7 +405,7 @@ impl ProviderService for ProviderApi {
         let tab: TabId = parse::id("tab_id", &request.tab_id)?;
         command(&self.0.state, once, move |plane| {
             let tab = plane.set_tab_title(caller, tab, request.title)?;
-            let focused = plane.is_focused_tab(&tab);
+            let focused = plane.tab_focus_shown_to_provider(&tab);
             Ok(pb::SetTabTitleResponse {
                 tab: Some(convert::tab(&tab, focused)),
             })
@@ -442,12 +443,15 @@ impl ProviderService for ProviderApi {
         let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
         let mode = parse::panel_mode("mode", request.mode)?;
+        // Read only to refuse it: providers have no desk version (rule 19).
+        #[allow(deprecated)]
+        let expected_version = request.expected_version;
         command(&self.0.state, once, move |plane| {
             let desk = plane.provider_set_panel(
                 caller,
                 agent,
                 PanelChange::Mode(mode),
-                request.expected_version,
+                expected_version,
             )?;
             Ok(pb::SetModeResponse {
                 mode: convert::panel_mode(desk.panel_mode) as i32,
@@ -481,12 +485,15 @@ impl ProviderService for ProviderApi {
         let request = request.into_inner();
         let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        // Read only to refuse it: providers have no desk version (rule 19).
+        #[allow(deprecated)]
+        let expected_version = request.expected_version;
         command(&self.0.state, once, move |plane| {
             let desk = plane.provider_set_panel(
                 caller,
                 agent,
                 PanelChange::Width(request.width),
-                request.expected_version,
+                expected_version,
             )?;
             Ok(pb::SetWidthResponse {
                 width: desk.panel_width,
@@ -611,12 +618,15 @@ impl ProviderService for ProviderApi {
         let request = request.into_inner();
         let once = once(caller, &request.request_id, &request)?;
         let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        // Read only to refuse it: providers have no desk version (rule 19).
+        #[allow(deprecated)]
+        let expected_version = request.expected_version;
         command(&self.0.state, once, move |plane| {
             let presence = plane.provider_set_presence(
                 caller,
                 agent,
                 &request.presence_text,
-                request.expected_version,
+                expected_version,
             )?;
             Ok(pb::SetPresenceResponse {
                 presence: Some(convert::presence(&presence)),

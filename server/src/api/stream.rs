@@ -14,7 +14,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::{Committed, SharedCore, convert, parse, to_status, write};
-use crate::domain::events::Scope;
+use crate::domain::events::{Passage, Scope};
 use crate::domain::validate::Violations;
 use crate::domain::{DomainResult, Reason};
 use crate::log::{Delivery, Ending, Logged, Registration, Start, SubscriberId};
@@ -167,6 +167,11 @@ pub async fn open(
         .collect();
     Ok(Subscription {
         log_id,
+        audience: match scope {
+            Scope::Provider { .. } => convert::Audience::Provider,
+            Scope::Agent(_) | Scope::Everything => convert::Audience::Desk,
+        },
+        scope,
         prelude,
         backlog: registration.backlog.into_iter(),
         queue: registration.queue,
@@ -241,6 +246,10 @@ impl Drop for Unsubscribe {
 /// One open stream.
 pub struct Subscription {
     log_id: String,
+    /// What the stream may see, and what it does with each event it sees.
+    scope: Scope,
+    /// How its events are converted.
+    audience: convert::Audience,
     prelude: VecDeque<pb::StreamMessage>,
     backlog: std::vec::IntoIter<Arc<Logged>>,
     queue: mpsc::Receiver<Delivery>,
@@ -250,13 +259,23 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    fn event(&self, logged: &Logged) -> pb::StreamMessage {
-        pb::StreamMessage {
-            log_id: self.log_id.clone(),
-            sequence: logged.sequence,
-            kind: Some(pb::stream_message::Kind::Event(convert::event(
-                &logged.event,
-            ))),
+    /// The message an event becomes on this stream: sent, skipped (`None`), or the end of the
+    /// stream (see `Scope::passage`).
+    fn event(&mut self, logged: &Logged) -> Option<Result<pb::StreamMessage, Status>> {
+        match self.scope.passage(&logged.event) {
+            Passage::Deliver => Some(Ok(pb::StreamMessage {
+                log_id: self.log_id.clone(),
+                sequence: logged.sequence,
+                kind: Some(pb::stream_message::Kind::Event(convert::event(
+                    &logged.event,
+                    self.audience,
+                ))),
+            })),
+            Passage::Skip => None,
+            Passage::End(why) => {
+                self.done = true;
+                Some(Err(to_status(why)))
+            }
         }
     }
 
@@ -282,25 +301,30 @@ impl Stream for Subscription {
         if let Some(item) = this.prelude.pop_front() {
             return Poll::Ready(Some(Ok(item)));
         }
-        if let Some(logged) = this.backlog.next() {
-            return Poll::Ready(Some(Ok(this.event(&logged))));
+        while let Some(logged) = this.backlog.next() {
+            if let Some(message) = this.event(&logged) {
+                return Poll::Ready(Some(message));
+            }
         }
-        match this.queue.poll_recv(cx) {
-            Poll::Ready(Some(Delivery::Event(logged))) => {
-                Poll::Ready(Some(Ok(this.event(&logged))))
-            }
-            Poll::Ready(Some(Delivery::Heartbeat(sequence))) => {
-                Poll::Ready(Some(Ok(pb::StreamMessage {
-                    log_id: this.log_id.clone(),
-                    sequence,
-                    kind: Some(pb::stream_message::Kind::Heartbeat(pb::Heartbeat {})),
-                })))
-            }
-            Poll::Ready(None) => {
-                this.done = true;
-                Poll::Ready(this.ending.reason().map(|why| Err(to_status(why))))
-            }
-            Poll::Pending => Poll::Pending,
+        loop {
+            return match this.queue.poll_recv(cx) {
+                Poll::Ready(Some(Delivery::Event(logged))) => match this.event(&logged) {
+                    Some(message) => Poll::Ready(Some(message)),
+                    None => continue,
+                },
+                Poll::Ready(Some(Delivery::Heartbeat(sequence))) => {
+                    Poll::Ready(Some(Ok(pb::StreamMessage {
+                        log_id: this.log_id.clone(),
+                        sequence,
+                        kind: Some(pb::stream_message::Kind::Heartbeat(pb::Heartbeat {})),
+                    })))
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    Poll::Ready(this.ending.reason().map(|why| Err(to_status(why))))
+                }
+                Poll::Pending => Poll::Pending,
+            };
         }
     }
 }

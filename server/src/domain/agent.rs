@@ -146,9 +146,9 @@ pub struct AgentRecord {
 }
 
 impl AgentRecord {
-    /// Whether the profile lets `provider` act for this agent (an empty profile lets every
-    /// provider; whether the provider is active is checked when it authenticates).
-    pub fn admits(&self, provider: ProviderId) -> bool {
+    /// Whether the profile names `provider` (an empty profile names every provider). Only
+    /// part of rule 18: `ControlPlane::admits` also asks whether the provider is active.
+    pub fn profile_includes(&self, provider: ProviderId) -> bool {
         self.profile.is_empty() || self.profile.contains(&provider)
     }
 }

@@ -30,6 +30,9 @@ pub enum Reason {
     FieldImmutable,
     /// A page token that this server did not issue for this query.
     PageTokenInvalid,
+    /// A field this caller may not give on this call: a provider's `expected_version` of a
+    /// desk or of the home session, which change with other providers' work (rule 19).
+    FieldNotAllowed,
 
     // --- resources as the caller may see them
     /// No such provider.
@@ -100,6 +103,9 @@ pub enum Reason {
     LogChanged,
     /// The resume point is after the newest event of the log.
     ResumePointAhead,
+    /// The stream's provider was admitted again on a desk whose events it missed meanwhile
+    /// (rule 18): it resynchronises from a snapshot.
+    ProviderReadmitted,
 
     // --- limits
     /// The agent's desk is at its open-session limit.
@@ -148,6 +154,7 @@ impl Reason {
             Reason::FieldMalformed => "FIELD_MALFORMED",
             Reason::FieldImmutable => "FIELD_IMMUTABLE",
             Reason::PageTokenInvalid => "PAGE_TOKEN_INVALID",
+            Reason::FieldNotAllowed => "FIELD_NOT_ALLOWED",
             Reason::ProviderNotFound => "PROVIDER_NOT_FOUND",
             Reason::AgentNotFound => "AGENT_NOT_FOUND",
             Reason::SessionNotFound => "SESSION_NOT_FOUND",
@@ -181,6 +188,7 @@ impl Reason {
             Reason::ResumePointCompacted => "RESUME_POINT_COMPACTED",
             Reason::LogChanged => "LOG_CHANGED",
             Reason::ResumePointAhead => "RESUME_POINT_AHEAD",
+            Reason::ProviderReadmitted => "PROVIDER_READMITTED",
             Reason::SessionLimitReached => "SESSION_LIMIT_REACHED",
             Reason::StreamLimitReached => "STREAM_LIMIT_REACHED",
             Reason::SubscriberLagged => "SUBSCRIBER_LAGGED",
@@ -196,7 +204,7 @@ impl Reason {
             CredentialMissing | CredentialInvalid => ErrorClass::Unauthenticated,
             RoleNotAllowed | ProviderInactive => ErrorClass::PermissionDenied,
             FieldRequired | FieldTooLong | FieldOutOfRange | FieldMalformed | FieldImmutable
-            | PageTokenInvalid => ErrorClass::InvalidArgument,
+            | FieldNotAllowed | PageTokenInvalid => ErrorClass::InvalidArgument,
             ProviderNotFound | AgentNotFound | SessionNotFound | TabNotFound | PresenceNotFound
             | NotificationNotFound | TemplateNotFound => ErrorClass::NotFound,
             UniqueNameTaken | PresenceIdTaken | PresenceTextTaken | NotificationIdReused
@@ -217,7 +225,9 @@ impl Reason {
             | TemplateInUse
             | AnchorTabNotClosable
             | ManagedByConfig => ErrorClass::FailedPrecondition,
-            ResumePointCompacted | LogChanged | ResumePointAhead => ErrorClass::OutOfRange,
+            ResumePointCompacted | LogChanged | ResumePointAhead | ProviderReadmitted => {
+                ErrorClass::OutOfRange
+            }
             SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
                 ErrorClass::ResourceExhausted
             }
@@ -314,6 +324,18 @@ impl DomainError {
             ),
         )
         .with("agent_id", id)
+    }
+
+    /// Rule 18: a provider stream that missed a desk's events while the desk did not admit
+    /// the provider cannot go on without a gap.
+    pub fn provider_readmitted(agent: impl fmt::Display) -> Self {
+        Self::new(
+            Reason::ProviderReadmitted,
+            format!(
+                "agent {agent} admits this provider again, and this stream missed what happened on that desk meanwhile; subscribe again with snapshot = true (or read the state and subscribe from the sequence it carries)"
+            ),
+        )
+        .with("agent_id", agent)
     }
 
     pub fn provider_not_found(id: impl fmt::Display) -> Self {

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::desk::{PanelMode, Session};
+use super::error::DomainError;
 use super::presence::Presence;
 use super::principal::Principal;
 use super::tab::Tab;
@@ -26,6 +27,14 @@ pub struct OwnerSnapshot {
     pub id: ProviderId,
     pub unique_name: String,
     pub deleted: bool,
+    /// Whether the agent admitted the owner then (rule 18); events stored before this was
+    /// recorded were all of admitted owners.
+    #[serde(default = "admitted_before_recorded")]
+    pub admitted: bool,
+}
+
+fn admitted_before_recorded() -> bool {
+    true
 }
 
 /// One change on one desk, and the providers that hear it (besides the agent and operators,
@@ -81,9 +90,13 @@ pub enum EventKind {
     SessionMarksChanged {
         session: SessionSnapshot,
     },
+    /// `in_home`: the tab is in the home session, where providers are not told which tab has
+    /// focus (rule 19).
     TabCreated {
         tab: Tab,
         focused: bool,
+        #[serde(default)]
+        in_home: bool,
     },
     TabFocused {
         tab: Tab,
@@ -91,10 +104,14 @@ pub enum EventKind {
     TabRefreshed {
         tab: Tab,
         focused: bool,
+        #[serde(default)]
+        in_home: bool,
     },
     TabRetitled {
         tab: Tab,
         focused: bool,
+        #[serde(default)]
+        in_home: bool,
     },
     TabClosed {
         tab: Tab,
@@ -118,6 +135,14 @@ pub enum EventKind {
     },
     ClickToAct(ClickToAct),
     CustomEvent(CustomEvent),
+    /// The agent admits `provider` now, or no longer (rule 18): a profile change, an
+    /// activation, a deactivation, a deletion. The desk shows the provider's sessions' owner
+    /// as (no longer) admitted; the provider's streams never carry it (see
+    /// [`Scope::passage`]).
+    ProviderAdmissionChanged {
+        provider: ProviderId,
+        admitted: bool,
+    },
 }
 
 impl EventKind {
@@ -171,6 +196,17 @@ pub struct CustomEvent {
     pub to: Option<ProviderId>,
 }
 
+/// What a stream does with an event its scope sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Passage {
+    /// Send it.
+    Deliver,
+    /// Send nothing of it.
+    Skip,
+    /// End the stream with this error instead.
+    End(DomainError),
+}
+
 /// What one stream may see (rule 11): a provider its own sessions' events (optionally on
 /// some desks only), an agent its whole desk, an operator everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +232,25 @@ impl Scope {
             }
             Scope::Agent(agent) => event.agent == *agent,
             Scope::Everything => true,
+        }
+    }
+
+    /// What a stream of this scope does with an event it sees. A provider's stream never
+    /// carries a change of its own admission: taken off a desk, a stream that follows named
+    /// desks, this one among them, ends as opening it would now be answered (NOT_FOUND), and
+    /// any other skips it; admitted again, the stream ends telling the client to
+    /// resynchronise, since it missed that desk's events meanwhile (rule 18).
+    pub fn passage(&self, event: &Event) -> Passage {
+        match (self, &event.kind) {
+            (
+                Scope::Provider { agents, .. },
+                EventKind::ProviderAdmissionChanged { admitted, .. },
+            ) => match (admitted, agents) {
+                (true, _) => Passage::End(DomainError::provider_readmitted(event.agent)),
+                (false, Some(_)) => Passage::End(DomainError::agent_not_found(event.agent)),
+                (false, None) => Passage::Skip,
+            },
+            _ => Passage::Deliver,
         }
     }
 

@@ -141,6 +141,8 @@ pub enum Canceller {
     SessionClosed,
     ProviderDeactivated,
     AgentDeleted,
+    /// The agent no longer admits the provider (rule 18).
+    ProviderNotAdmitted,
 }
 
 /// How a toast ended.

@@ -166,6 +166,9 @@ class Update:
     resynchronized: bool = False
 
 
+# The stream cannot go on without a gap (OUT_OF_RANGE): start again from a snapshot.
+_RESYNCHRONIZE = ("RESUME_POINT_COMPACTED", "LOG_CHANGED", "PROVIDER_READMITTED")
+
 _RETRY = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.UNKNOWN,
@@ -257,10 +260,7 @@ class Subscription:
         return None
 
     def _recover(self, error: CifError) -> None:
-        if error.code == grpc.StatusCode.OUT_OF_RANGE and error.reason in (
-            "RESUME_POINT_COMPACTED",
-            "LOG_CHANGED",
-        ):
+        if error.code == grpc.StatusCode.OUT_OF_RANGE and error.reason in _RESYNCHRONIZE:
             self._resynchronizing, self.position = True, None
         elif error.code == grpc.StatusCode.RESOURCE_EXHAUSTED and error.reason == "SUBSCRIBER_LAGGED":
             pass

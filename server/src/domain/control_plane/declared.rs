@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
+use super::admission::AdmissionsOf;
 use crate::domain::DomainError;
 use crate::domain::agent::{LimitsPatch, NewAgent, dedup_profile};
 use crate::domain::presence::Presence;
@@ -191,12 +192,14 @@ impl ControlPlane {
                     || record.limits != limits
                     || !record.managed
                 {
+                    let admitted = self.admissions(AdmissionsOf::Agent(agent.id));
                     let record = self.agents.get_mut(&agent.id).expect("found above");
                     record.display_name = agent.display_name;
                     record.profile = profile;
                     record.limits = limits;
                     record.managed = true;
                     record.updated = now;
+                    self.settle_admissions(admitted, AdmissionsOf::Agent(agent.id), now);
                 }
             }
             None => {

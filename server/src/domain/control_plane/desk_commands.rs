@@ -109,7 +109,8 @@ impl ControlPlane {
         &self.agents[&agent].desk
     }
 
-    /// SetMode / SetWidth by a provider, under rule 10.
+    /// SetMode / SetWidth by a provider, under rule 10. A provider has no desk version to
+    /// expect (rule 19).
     pub fn provider_set_panel(
         &mut self,
         caller: ProviderId,
@@ -118,9 +119,9 @@ impl ControlPlane {
         expected_version: Option<u64>,
     ) -> DomainResult<&Desk> {
         change.validate()?;
+        Self::refuse_shared_version("the desk", expected_version)?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
-        self.check_desk_version(agent, expected_version)?;
         self.check_panel_owner(caller, agent)?;
         Ok(self.apply_panel(agent, change))
     }
@@ -252,7 +253,8 @@ impl ControlPlane {
         presence
     }
 
-    /// SetPresence by a provider: the text must match a configured presence exactly.
+    /// SetPresence by a provider: the text must match a configured presence exactly. A
+    /// provider has no desk version to expect (rule 19).
     pub fn provider_set_presence(
         &mut self,
         caller: ProviderId,
@@ -263,9 +265,9 @@ impl ControlPlane {
         let mut violations = Violations::new();
         violations.required_text("presence_text", text, limits::NAME);
         violations.finish()?;
+        Self::refuse_shared_version("the desk", expected_version)?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
-        self.check_desk_version(agent, expected_version)?;
         let presence = self
             .presences
             .values()

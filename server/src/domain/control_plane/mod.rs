@@ -2,6 +2,7 @@
 //! caller and validated input, check what the caller may see, then the state, then limits, in
 //! that order, and either apply completely or change nothing.
 
+mod admission;
 mod agent_commands;
 mod declared;
 mod desk_commands;
@@ -171,12 +172,17 @@ impl ControlPlane {
     }
 
     /// The providers that hear an event (rule 11): a session's owner for its events, a tab's
-    /// session owner (in home: its opener), the active provider for the panel and for
-    /// click-to-act, every provider of the agent for presence, a toast's provider for its
-    /// outcome, and a custom event's addressee.
+    /// session owner (in home: its opener; a tab gaining focus in home: nobody, rule 19), the
+    /// active provider for the panel and for click-to-act, every provider of the agent for
+    /// presence, a custom event's addressee: each only while the agent admits it (rule 18).
+    /// A toast's outcome always reaches its provider (rule 12), and a change of a provider's
+    /// admission reaches that provider's streams, which end or skip it (see
+    /// `Scope::passage`).
     fn audience(&self, agent: AgentId, kind: &EventKind) -> Vec<ProviderId> {
         let one = |provider: Option<ProviderId>| provider.into_iter().collect();
-        match kind {
+        let mut providers: Vec<ProviderId> = match kind {
+            EventKind::NotificationResolved { toast, .. } => return vec![toast.0.key.provider],
+            EventKind::ProviderAdmissionChanged { provider, .. } => return vec![*provider],
             EventKind::SessionCreated { session }
             | EventKind::SessionSwitched { session, .. }
             | EventKind::SessionClosed { session }
@@ -190,6 +196,8 @@ impl ControlPlane {
             | EventKind::TabClosed { tab } => match self.sessions.get(&tab.session).map(|s| s.kind)
             {
                 Some(SessionKind::Provider(owner)) => vec![owner],
+                // Which tab has focus in home moves with other providers' tabs there.
+                _ if matches!(kind, EventKind::TabFocused { .. }) => Vec::new(),
                 _ => vec![tab.opened_by],
             },
             EventKind::PanelModeChanged { .. }
@@ -197,9 +205,10 @@ impl ControlPlane {
             | EventKind::ClickToAct(_) => one(self.active_provider(agent)),
             EventKind::PresenceChanged { .. } => self.available_providers(agent),
             EventKind::NotificationShown { .. } => Vec::new(),
-            EventKind::NotificationResolved { toast, .. } => vec![toast.0.key.provider],
             EventKind::CustomEvent(custom) => one(custom.to),
-        }
+        };
+        providers.retain(|provider| self.admits(agent, *provider));
+        providers
     }
 
     fn revoke(&mut self, principal: Principal, why: DomainError) {
@@ -216,6 +225,7 @@ impl ControlPlane {
                 id: owner.id,
                 unique_name: owner.unique_name.to_owned(),
                 deleted: owner.deleted,
+                admitted: owner.admitted,
             }),
         }
     }
@@ -322,6 +332,23 @@ impl ControlPlane {
         }
     }
 
+    /// Rule 19: what changes with other providers' work too (a desk, the home session) has no
+    /// version a provider is shown, so a provider cannot expect one: a version that moved
+    /// would tell it another provider had been at work.
+    fn refuse_shared_version(what: &str, expected: Option<u64>) -> DomainResult<()> {
+        let mut violations = super::validate::Violations::new();
+        if expected.is_some() {
+            violations.add(
+                "expected_version",
+                Reason::FieldNotAllowed,
+                format!(
+                    "{what} has no version for providers (it changes with other providers' work, which a provider is not told of); leave expected_version out"
+                ),
+            );
+        }
+        violations.finish()
+    }
+
     /// Refuses to change what the configuration file declares.
     fn check_unmanaged(&self, managed: bool, what: &str, name: &str) -> DomainResult<()> {
         if managed {
@@ -334,14 +361,6 @@ impl ControlPlane {
             .with("name", name));
         }
         Ok(())
-    }
-
-    fn check_session_version(&self, session: SessionId, expected: Option<u64>) -> DomainResult<()> {
-        let actual = self
-            .sessions
-            .get(&session)
-            .map_or(0, |record| record.version);
-        Self::check_version("session", session, actual, expected)
     }
 
     fn check_desk_version(&self, agent: AgentId, expected: Option<u64>) -> DomainResult<()> {
@@ -360,17 +379,21 @@ impl ControlPlane {
         .with("session_id", session)
     }
 
-    /// One of the caller's open sessions (rule 2: anything else looks missing).
-    fn owned_open_session(
+    /// One of the caller's open sessions, to change: checked in the order of "How the server
+    /// answers": visible (rules 2 and 18: anything else looks missing), then at the version
+    /// the caller expects, then open.
+    fn owned_session_to_change(
         &self,
         caller: ProviderId,
         session: SessionId,
-    ) -> DomainResult<&super::desk::Session> {
+        expected_version: Option<u64>,
+    ) -> DomainResult<&Session> {
         let record = self
             .sessions
             .get(&session)
-            .filter(|record| record.owner() == Some(caller))
+            .filter(|record| record.owner() == Some(caller) && self.provider_sees(caller, record))
             .ok_or_else(|| DomainError::session_not_found(session))?;
+        Self::check_version("session", session, record.version, expected_version)?;
         if !record.is_open() {
             return Err(Self::session_not_open(session));
         }
@@ -386,7 +409,7 @@ impl ControlPlane {
         let mut providers: Vec<&ProviderRecord> = self
             .providers
             .values()
-            .filter(|provider| provider.active && record.admits(provider.id))
+            .filter(|provider| self.admits(record.id, provider.id))
             .collect();
         providers.sort_by(|a, b| {
             (a.fields.channel_order, &a.unique_name).cmp(&(b.fields.channel_order, &b.unique_name))
@@ -394,13 +417,15 @@ impl ControlPlane {
         providers.into_iter().map(|provider| provider.id).collect()
     }
 
-    /// The provider mode, width and click-to-act go to: the owner of the focused session, else
-    /// the agent's default provider (the first available one).
+    /// The provider mode, width and click-to-act go to: the owner of the focused session
+    /// while the agent admits it (rule 18), else the agent's default provider (the first
+    /// available one).
     pub fn active_provider(&self, agent: AgentId) -> Option<ProviderId> {
         let desk = &self.agents.get(&agent)?.desk;
         self.sessions
             .get(&desk.focused)
             .and_then(|session| session.owner())
+            .filter(|owner| self.admits(agent, *owner))
             .or_else(|| self.available_providers(agent).first().copied())
     }
 
@@ -419,7 +444,7 @@ impl ControlPlane {
     ) -> DomainResult<&AgentRecord> {
         self.agents
             .get(&agent)
-            .filter(|record| record.admits(provider))
+            .filter(|_| self.admits(agent, provider))
             .ok_or_else(|| DomainError::agent_not_found(agent))
     }
 
@@ -495,6 +520,8 @@ impl ControlPlane {
     }
 }
 
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod declared_tests;
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
+use super::admission::AdmissionsOf;
 use super::{ControlPlane, Page, paging};
 use crate::domain::agent::{AgentPatch, AgentRecord, NewAgent, dedup_profile};
 use crate::domain::desk::{Desk, Session, SessionKind};
@@ -80,18 +81,19 @@ impl ControlPlane {
     }
 
     /// Activates or deactivates a provider; setting the state it already has changes nothing.
+    /// Each desk that admits it hears that it is admitted again, or no longer (rule 18).
     pub fn set_provider_active(
         &mut self,
         id: ProviderId,
         active: bool,
     ) -> DomainResult<ProviderRecord> {
-        let record = self
-            .providers
-            .get_mut(&id)
-            .ok_or_else(|| DomainError::provider_not_found(id))?;
+        self.provider(id)?;
+        let admitted = self.admissions(AdmissionsOf::Provider(id));
+        let now = SystemTime::now();
+        let record = self.providers.get_mut(&id).expect("checked above");
         if record.active != active {
             record.active = active;
-            record.updated = SystemTime::now();
+            record.updated = now;
         }
         let record = record.clone();
         if !active {
@@ -99,13 +101,11 @@ impl ControlPlane {
                 .acting_provider(id)
                 .expect_err("an inactive provider cannot act");
             self.revoke(Principal::Provider(id), why);
-            self.cancel_toasts(
-                Canceller::ProviderDeactivated,
-                SystemTime::now(),
-                None,
-                |toast| toast.key.provider == id,
-            );
+            self.cancel_toasts(Canceller::ProviderDeactivated, now, None, |toast| {
+                toast.key.provider == id
+            });
         }
+        self.settle_admissions(admitted, AdmissionsOf::Provider(id), now);
         Ok(record)
     }
 
@@ -115,22 +115,19 @@ impl ControlPlane {
     pub fn delete_provider(&mut self, id: ProviderId) -> DomainResult<()> {
         let record = self.provider(id)?;
         self.check_unmanaged(record.managed, "provider", &record.unique_name)?;
-        let record = self
-            .providers
-            .remove(&id)
-            .ok_or_else(|| DomainError::provider_not_found(id))?;
+        let admitted = self.admissions(AdmissionsOf::Provider(id));
+        let record = self.providers.remove(&id).expect("checked above");
         self.remove_credential(&record.credential);
         self.unique_names.remove(&record.unique_name.to_lowercase());
         if self.sessions_by_owner.contains_key(&id) {
             self.deleted_provider_names.insert(id, record.unique_name);
         }
         self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
-        self.cancel_toasts(
-            Canceller::ProviderDeactivated,
-            SystemTime::now(),
-            None,
-            |toast| toast.key.provider == id,
-        );
+        let now = SystemTime::now();
+        self.cancel_toasts(Canceller::ProviderDeactivated, now, None, |toast| {
+            toast.key.provider == id
+        });
+        self.settle_admissions(admitted, AdmissionsOf::Provider(id), now);
         Ok(())
     }
 
@@ -243,6 +240,8 @@ impl ControlPlane {
             self.check_profile(profile)?;
         }
         let defaults = self.settings.default_limits;
+        let admitted = self.admissions(AdmissionsOf::Agent(id));
+        let now = SystemTime::now();
         let record = self.agents.get_mut(&id).expect("checked above");
         if let Some(name) = display_name {
             record.display_name = name;
@@ -251,8 +250,10 @@ impl ControlPlane {
             record.profile = profile;
         }
         limits.apply(&mut record.limits, &defaults);
-        record.updated = SystemTime::now();
-        Ok(record.clone())
+        record.updated = now;
+        let record = record.clone();
+        self.settle_admissions(admitted, AdmissionsOf::Agent(id), now);
+        Ok(record)
     }
 
     /// Deletes an agent, its desk and credential. Open sessions refuse the delete unless

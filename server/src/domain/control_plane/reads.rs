@@ -17,8 +17,10 @@ pub struct SessionView<'a> {
     pub focused: bool,
     /// `None` for the home session.
     pub owner: Option<OwnerView<'a>>,
-    /// For a provider reading a home session: only the tabs it opened are shown.
-    pub tabs_of: Option<ProviderId>,
+    /// The provider reading a home session: it is shown only the tabs it opened there, and
+    /// neither home's version nor which tab has focus, since both move with other
+    /// providers' tabs (rule 19).
+    pub home_seen_by: Option<ProviderId>,
 }
 
 /// The provider that owns a session, also after it was deleted.
@@ -27,6 +29,9 @@ pub struct OwnerView<'a> {
     pub id: ProviderId,
     pub unique_name: &'a str,
     pub deleted: bool,
+    /// Whether the agent admits the owner now (rule 18); when not, the session stays on the
+    /// desk for the agent to close, and its owner neither sees it nor hears of it.
+    pub admitted: bool,
 }
 
 /// A desk as callers see it.
@@ -54,7 +59,7 @@ impl ControlPlane {
     }
 
     /// A session as `viewer` may see it: a provider reading a home session sees only its
-    /// own tabs there.
+    /// own tabs there, without home's version or tab focus.
     pub(super) fn view_for<'a>(
         &'a self,
         session: &'a Session,
@@ -69,6 +74,7 @@ impl ControlPlane {
                 id,
                 unique_name: &provider.unique_name,
                 deleted: false,
+                admitted: self.admits(session.agent, id),
             },
             None => OwnerView {
                 id,
@@ -77,13 +83,14 @@ impl ControlPlane {
                     .get(&id)
                     .map_or("", String::as_str),
                 deleted: true,
+                admitted: false,
             },
         });
         SessionView {
             session,
             focused,
             owner,
-            tabs_of: viewer.filter(|_| session.owner().is_none()),
+            home_seen_by: viewer.filter(|_| session.owner().is_none()),
         }
     }
 

@@ -43,8 +43,7 @@ impl ControlPlane {
         mark: FocusMark,
     ) -> DomainResult<Marked> {
         self.acting_provider(caller)?;
-        self.owned_open_session(caller, session)?;
-        self.check_session_version(session, expected_version)?;
+        self.owned_session_to_change(caller, session, expected_version)?;
         if self.is_focused(session) {
             return Ok(Marked::AlreadyFocused);
         }
@@ -116,8 +115,7 @@ impl ControlPlane {
         violations.optional_text("details", &details, limits::KPI_DETAILS);
         violations.finish()?;
         self.acting_provider(caller)?;
-        self.owned_open_session(caller, session)?;
-        self.check_session_version(session, expected_version)?;
+        self.owned_session_to_change(caller, session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         let new = (!reset).then_some(details);
         if record.marks.kpi_breach != new {
@@ -150,8 +148,7 @@ impl ControlPlane {
     ) -> DomainResult<SessionView<'_>> {
         validate_title(&title)?;
         self.acting_provider(caller)?;
-        self.owned_open_session(caller, session)?;
-        self.check_session_version(session, expected_version)?;
+        self.owned_session_to_change(caller, session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         // A title set as it is no longer follows the context.
         record.title_pattern = None;
@@ -191,8 +188,7 @@ impl ControlPlane {
         }
         violations.finish()?;
         self.acting_provider(caller)?;
-        self.owned_open_session(caller, session)?;
-        self.check_session_version(session, expected_version)?;
+        self.owned_session_to_change(caller, session, expected_version)?;
         let current = &self.sessions[&session].context;
         let keys_after = current
             .keys()
@@ -283,7 +279,16 @@ impl ControlPlane {
         }
         for tab in tabs {
             let focused = focused_tab == Some(tab.id);
-            self.emit(agent, now, EventKind::TabRetitled { tab, focused });
+            // Only a provider's own sessions have a context, so these tabs are not in home.
+            self.emit(
+                agent,
+                now,
+                EventKind::TabRetitled {
+                    tab,
+                    focused,
+                    in_home: false,
+                },
+            );
         }
     }
 }

@@ -250,14 +250,9 @@ impl ControlPlane {
         id: SessionId,
     ) -> DomainResult<SessionView<'_>> {
         self.acting_provider(caller)?;
-        let visible = self.sessions.get(&id).filter(|session| match session.kind {
-            SessionKind::Provider(owner) => owner == caller,
-            SessionKind::Home => self
-                .agents
-                .get(&session.agent)
-                .is_some_and(|agent| agent.admits(caller)),
-        });
-        visible
+        self.sessions
+            .get(&id)
+            .filter(|session| self.provider_sees(caller, session))
             .map(|session| self.view_for(session, Some(caller)))
             .ok_or_else(|| DomainError::session_not_found(id))
     }
@@ -284,6 +279,7 @@ impl ControlPlane {
             .map(|id| &self.sessions[id])
             .filter(|session| agent.is_none_or(|agent| session.agent == agent))
             .filter(|session| show_closed || session.is_open())
+            .filter(|session| self.provider_sees(caller, session))
             .map(|session| (session.id, self.view(session)));
         Ok(paging::collect(entries, limit))
     }
@@ -338,7 +334,7 @@ impl ControlPlane {
             .into_iter()
             .flatten()
             .map(|id| &self.sessions[id])
-            .filter(|session| session.is_open())
+            .filter(|session| session.is_open() && self.provider_sees(caller, session))
             .filter(|session| agents.is_none_or(|agents| agents.contains(&session.agent)))
             .map(|session| self.view(session))
             .collect())
@@ -358,6 +354,7 @@ impl ControlPlane {
             .filter(|session| {
                 self.sessions.get(session).is_some_and(|record| {
                     record.kind == SessionKind::Home
+                        && self.admits(record.agent, caller)
                         && agents.is_none_or(|agents| agents.contains(&record.agent))
                         && record.tabs.iter().any(|tab| tab.opened_by == caller)
                 })

@@ -20,20 +20,27 @@ enum TabActor {
 }
 
 impl ControlPlane {
-    /// A session the provider may open tabs in: its own open session, or the home session of
-    /// an agent it may act for.
-    fn tab_session(&self, caller: ProviderId, session: SessionId) -> DomainResult<&Session> {
+    /// A session the provider may open tabs in: its own session, or the home session, on a
+    /// desk that admits it (rules 3 and 18); checked in the order of "How the server
+    /// answers": visible, then at the version the caller expects (in home a provider has
+    /// none, rule 19), then open.
+    fn tab_session(
+        &self,
+        caller: ProviderId,
+        session: SessionId,
+        expected_version: Option<u64>,
+    ) -> DomainResult<&Session> {
         let record = self
             .sessions
             .get(&session)
-            .filter(|record| match record.kind {
-                SessionKind::Provider(owner) => owner == caller,
-                SessionKind::Home => self
-                    .agents
-                    .get(&record.agent)
-                    .is_some_and(|agent| agent.admits(caller)),
-            })
+            .filter(|record| self.provider_sees(caller, record))
             .ok_or_else(|| DomainError::session_not_found(session))?;
+        match record.kind {
+            SessionKind::Home => Self::refuse_shared_version("the home session", expected_version)?,
+            SessionKind::Provider(_) => {
+                Self::check_version("session", session, record.version, expected_version)?;
+            }
+        }
         if !record.is_open() {
             return Err(Self::session_not_open(session));
         }
@@ -44,21 +51,24 @@ impl ControlPlane {
     pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
         new.validate()?;
         self.acting_provider(caller)?;
-        self.tab_session(caller, new.session)?;
-        self.check_session_version(new.session, new.expected_version)?;
-        let session = &self.sessions[&new.session];
+        let session = self.tab_session(caller, new.session, new.expected_version)?;
         let limit = self.agents[&session.agent].limits.max_tabs_per_session;
         if session.tabs.len() >= limit as usize {
-            return Err(DomainError::new(
-                Reason::TabLimitReached,
-                format!(
+            let message = match session.kind {
+                // How many tabs home holds moves with other providers' tabs (rule 19).
+                SessionKind::Home => format!(
+                    "maximum tabs reached: the home session {} has no room for another tab; close one of yours there first",
+                    new.session
+                ),
+                SessionKind::Provider(_) => format!(
                     "maximum tabs reached: session {} has {} tabs, the limit; close a tab first",
                     new.session,
                     session.tabs.len()
                 ),
-            )
-            .with("session_id", new.session)
-            .with("limit", limit));
+            };
+            return Err(DomainError::new(Reason::TabLimitReached, message)
+                .with("session_id", new.session)
+                .with("limit", limit));
         }
         let agent = session.agent;
         let now = SystemTime::now();
@@ -101,6 +111,7 @@ impl ControlPlane {
         if focused {
             session.focused_tab = Some(tab.id);
         }
+        let in_home = session.kind == SessionKind::Home;
         self.tab_sessions.insert(tab.id, new.session);
         self.emit(
             agent,
@@ -108,9 +119,11 @@ impl ControlPlane {
             EventKind::TabCreated {
                 tab: tab.clone(),
                 focused,
+                in_home,
             },
         );
-        Ok((tab, focused))
+        let focus_shown = self.tab_focus_shown_to_provider(&tab);
+        Ok((tab, focus_shown))
     }
 
     /// The tab, if `actor` may act on it: for a provider, a tab in its own session or one it
@@ -123,10 +136,10 @@ impl ControlPlane {
             .and_then(|session| self.sessions.get(session))
             .and_then(|session| session.tab(tab).map(|record| (&**session, record)))
             .filter(|(session, record)| match actor {
-                TabActor::Provider(caller) => match session.kind {
-                    SessionKind::Provider(owner) => owner == caller,
-                    SessionKind::Home => record.opened_by == caller,
-                },
+                TabActor::Provider(caller) => {
+                    self.provider_sees(caller, session)
+                        && (session.kind != SessionKind::Home || record.opened_by == caller)
+                }
                 TabActor::Agent(agent) => session.agent == agent,
             })
             .ok_or_else(|| tab_not_found(tab))?;
@@ -243,6 +256,7 @@ impl ControlPlane {
         self.check_actor(TabActor::Provider(caller))?;
         let (session, record) = self.actionable_tab(TabActor::Provider(caller), tab)?;
         let focused = session.focused_tab == Some(tab);
+        let in_home = session.kind == SessionKind::Home;
         let (agent, record) = (session.agent, record.clone());
         self.emit(
             agent,
@@ -250,6 +264,7 @@ impl ControlPlane {
             EventKind::TabRefreshed {
                 tab: record.clone(),
                 focused,
+                in_home,
             },
         );
         Ok(record)
@@ -268,6 +283,7 @@ impl ControlPlane {
         let (session_id, agent) = (session.id, session.agent);
         let session = self.sessions.get_mut(&session_id).expect("checked above");
         let focused = session.focused_tab == Some(tab);
+        let in_home = session.kind == SessionKind::Home;
         let record = session
             .tabs
             .iter_mut()
@@ -283,15 +299,18 @@ impl ControlPlane {
             EventKind::TabRetitled {
                 tab: record.clone(),
                 focused,
+                in_home,
             },
         );
         Ok(record)
     }
 
-    /// Whether a tab is its session's focused tab.
-    pub fn is_focused_tab(&self, tab: &Tab) -> bool {
-        self.sessions
-            .get(&tab.session)
-            .is_some_and(|session| session.focused_tab == Some(tab.id))
+    /// Whether a provider is told that `tab` is its session's focused tab: in its own
+    /// sessions, as it is; in home never, since which tab has focus there moves with other
+    /// providers' tabs (rule 19).
+    pub fn tab_focus_shown_to_provider(&self, tab: &Tab) -> bool {
+        self.sessions.get(&tab.session).is_some_and(|session| {
+            session.kind != SessionKind::Home && session.focused_tab == Some(tab.id)
+        })
     }
 }

@@ -83,7 +83,7 @@ pub(super) fn new_provider(unique_name: &str) -> NewProvider {
     }
 }
 
-fn new_session(agent: AgentId) -> NewSession {
+pub(super) fn new_session(agent: AgentId) -> NewSession {
     NewSession {
         agent,
         template: String::new(),

@@ -150,13 +150,18 @@ impl ControlPlane {
             provider: caller,
             id,
         };
-        if let Some(resolution) = self.toast_resolution(key) {
-            return Ok(resolution);
+        // A toast on a desk that no longer admits the caller looks missing (rule 18).
+        let visible = |agent: &AgentId| self.admits(*agent, caller);
+        if let Some((toast, resolution)) = self.resolved_toasts.get(&key)
+            && visible(&toast.agent)
+        {
+            return Ok(*resolution);
         }
         let agent = self
             .toasts
             .get(&key)
             .map(|toast| toast.agent)
+            .filter(visible)
             .ok_or_else(|| notification_not_found(id))?;
         let resolution = self.finish(key, Outcome::Cancelled(Canceller::Provider));
         self.show_next(agent, now);
@@ -372,7 +377,7 @@ impl ControlPlane {
         let mut toasts: Vec<&Toast> = self
             .toasts
             .values()
-            .filter(|toast| toast.key.provider == provider)
+            .filter(|toast| toast.key.provider == provider && self.admits(toast.agent, provider))
             .collect();
         toasts.sort_by_key(|toast| (toast.raised, toast.key));
         toasts

@@ -133,8 +133,9 @@ class Desk(_message.Message):
     panel_width: _builtins.int
     """The communication panel's width in pixels, at least 300."""
     version: _builtins.int
-    """Changes whenever the desk does (focus, sessions, panel, presence...); give it as
-    `expected_version` to change the desk only if nobody changed it meanwhile.
+    """Changes whenever the desk does (focus, sessions, panel, presence...); the agent gives it
+    as `expected_version` to change the desk only if nobody changed it meanwhile. Providers
+    are never shown it (rule 19).
     """
     @_builtins.property
     def home_session(self) -> Global___Session:
@@ -229,12 +230,15 @@ class Session(_message.Message):
     focused: _builtins.bool
     """Whether this session has the agent's focus."""
     focused_tab_id: _builtins.str
-    """The focused tab's id; empty when the session has no tabs (or, for a provider reading the
-    home session, when the focused tab is not its own).
+    """The focused tab's id; empty when the session has no tabs. Always empty for a provider
+    reading the home session: which tab has focus there moves with other providers' tabs,
+    which a provider is not told of (rule 19).
     """
     version: _builtins.int
     """Changes whenever the session does (title, context, tabs, marks, focus); give it as
-    `expected_version` to change the session only if nobody changed it meanwhile.
+    `expected_version` to change the session only if nobody changed it meanwhile. 0 for a
+    provider reading the home session, whose changes include other providers' tabs
+    (rule 19).
     """
     @_builtins.property
     def owner(self) -> Global___SessionOwner:
@@ -348,22 +352,29 @@ class SessionOwner(_message.Message):
     PROVIDER_ID_FIELD_NUMBER: _builtins.int
     PROVIDER_UNIQUE_NAME_FIELD_NUMBER: _builtins.int
     PROVIDER_DELETED_FIELD_NUMBER: _builtins.int
+    PROVIDER_NOT_ADMITTED_FIELD_NUMBER: _builtins.int
     provider_id: _builtins.str
     """The owner's provider id."""
     provider_unique_name: _builtins.str
     """The owner's unique name, kept after the provider is deleted."""
     provider_deleted: _builtins.bool
     """True once the owning provider has been deleted; its sessions stay for the agent to close."""
+    provider_not_admitted: _builtins.bool
+    """True while the agent does not admit the owner (rule 18): taken off the agent's profile,
+    deactivated, or deleted. The owner then neither sees the session nor hears of it; the
+    session stays for the agent to close. Admitted again, the owner has it back.
+    """
     def __init__(
         self,
         *,
         provider_id: _builtins.str = ...,
         provider_unique_name: _builtins.str = ...,
         provider_deleted: _builtins.bool = ...,
+        provider_not_admitted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["provider_deleted", b"provider_deleted", "provider_id", b"provider_id", "provider_unique_name", b"provider_unique_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["provider_deleted", b"provider_deleted", "provider_id", b"provider_id", "provider_not_admitted", b"provider_not_admitted", "provider_unique_name", b"provider_unique_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -169,6 +169,7 @@ class Event(_message.Message):
     NOTIFICATION_RESOLVED_FIELD_NUMBER: _builtins.int
     CLICK_TO_ACT_FIELD_NUMBER: _builtins.int
     CUSTOM_EVENT_FIELD_NUMBER: _builtins.int
+    PROVIDER_ADMISSION_CHANGED_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     """The desk the change happened on."""
     @_builtins.property
@@ -205,7 +206,7 @@ class Event(_message.Message):
 
     @_builtins.property
     def tab_focused(self) -> Global___TabFocused:
-        """A tab became its session's focused tab."""
+        """A tab became its session's focused tab (in home, to the agent and operators only)."""
 
     @_builtins.property
     def tab_refreshed(self) -> Global___TabRefreshed:
@@ -249,6 +250,12 @@ class Event(_message.Message):
         provider.
         """
 
+    @_builtins.property
+    def provider_admission_changed(self) -> Global___ProviderAdmissionChanged:
+        """The agent admits a provider again, or no longer (rule 18). To the agent and operators
+        only: a provider's stream never carries it (see ProviderService.Subscribe).
+        """
+
     def __init__(
         self,
         *,
@@ -272,12 +279,13 @@ class Event(_message.Message):
         notification_resolved: Global___NotificationResolved | None = ...,
         click_to_act: Global___ClickToAct | None = ...,
         custom_event: Global___CustomEvent | None = ...,
+        provider_admission_changed: Global___ProviderAdmissionChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_resolved", "click_to_act", "custom_event"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_resolved", "click_to_act", "custom_event", "provider_admission_changed"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -622,7 +630,9 @@ class PresenceChanged(_message.Message):
     PRESENCE_FIELD_NUMBER: _builtins.int
     SET_BY_PROVIDER_ID_FIELD_NUMBER: _builtins.int
     set_by_provider_id: _builtins.str
-    """The provider that set it; empty when the agent did."""
+    """The provider that set it; empty when the agent did. Always empty on a provider's stream:
+    which provider set it is another provider's work (rule 19).
+    """
     @_builtins.property
     def presence(self) -> _presence_pb2.Presence:
         """The new presence."""
@@ -762,3 +772,33 @@ class CustomEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CustomEvent: _TypeAlias = CustomEvent  # noqa: Y015
+
+@_typing.final
+class ProviderAdmissionChanged(_message.Message):
+    """The agent admits a provider again, or no longer (rule 18): an operator changed the agent's
+    profile, or activated, deactivated or deleted the provider. While not admitted, the
+    provider's sessions stay on the desk (their owner shows provider_not_admitted) for the agent
+    to close, and the provider is never the desk's active provider.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDER_ID_FIELD_NUMBER: _builtins.int
+    ADMITTED_FIELD_NUMBER: _builtins.int
+    provider_id: _builtins.str
+    """The provider."""
+    admitted: _builtins.bool
+    """True when the agent admits it again, false when no longer."""
+    def __init__(
+        self,
+        *,
+        provider_id: _builtins.str = ...,
+        admitted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admitted", b"admitted", "provider_id", b"provider_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProviderAdmissionChanged: _TypeAlias = ProviderAdmissionChanged  # noqa: Y015

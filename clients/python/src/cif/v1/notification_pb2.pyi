@@ -108,6 +108,10 @@ class _NotificationCancellerEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """The provider was deactivated or deleted."""
     NOTIFICATION_CANCELLER_AGENT_DELETED: _NotificationCanceller.ValueType  # 4
     """The agent was deleted."""
+    NOTIFICATION_CANCELLER_PROVIDER_NOT_ADMITTED: _NotificationCanceller.ValueType  # 5
+    """The agent no longer admits the provider (rule 18): an operator took it off the agent's
+    profile.
+    """
 
 class NotificationCanceller(_NotificationCanceller, metaclass=_NotificationCancellerEnumTypeWrapper):
     """What cancelled a toast."""
@@ -122,6 +126,10 @@ NOTIFICATION_CANCELLER_PROVIDER_DEACTIVATED: NotificationCanceller.ValueType  # 
 """The provider was deactivated or deleted."""
 NOTIFICATION_CANCELLER_AGENT_DELETED: NotificationCanceller.ValueType  # 4
 """The agent was deleted."""
+NOTIFICATION_CANCELLER_PROVIDER_NOT_ADMITTED: NotificationCanceller.ValueType  # 5
+"""The agent no longer admits the provider (rule 18): an operator took it off the agent's
+profile.
+"""
 Global___NotificationCanceller: _TypeAlias = NotificationCanceller  # noqa: Y015
 
 @_typing.final

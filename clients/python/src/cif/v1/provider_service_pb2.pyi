@@ -22,6 +22,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
@@ -434,7 +439,9 @@ class SubscribeRequest(_message.Message):
     after_sequence: _builtins.int
     """Resume after this sequence (with log_id): every later event the caller may see, in order.
     Older than the history the server keeps is OUT_OF_RANGE (RESUME_POINT_COMPACTED); another
-    log_id is OUT_OF_RANGE (LOG_CHANGED). Either way, resubscribe with snapshot = true.
+    log_id is OUT_OF_RANGE (LOG_CHANGED); from before a desk admitted the caller again, the
+    stream ends at that point with OUT_OF_RANGE (PROVIDER_READMITTED). Each time,
+    resubscribe with snapshot = true.
     """
     @_builtins.property
     def agent_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -908,7 +915,8 @@ class CreateTabRequest(_message.Message):
     """
     expected_version: _builtins.int
     """Refuse (ABORTED, VERSION_MISMATCH) unless the session's version is still this one:
-    optimistic concurrency. Unset: no check.
+    optimistic concurrency. Unset: no check. Not in the home session, which has no version
+    for providers (rule 19): there it is refused with INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
     """
     @_builtins.property
     def page(self) -> _tab_pb2.TabPage:
@@ -1045,7 +1053,7 @@ class GetFocusedTabResponse(_message.Message):
     TAB_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def tab(self) -> _tab_pb2.Tab:
-        """The focused tab; unset when the session has none (in home: or it is not the caller's)."""
+        """The focused tab; unset when the session has none, and always in home (rule 19)."""
 
     def __init__(
         self,
@@ -1300,10 +1308,22 @@ class SetModeRequest(_message.Message):
     also after a restart (for 24 hours by default); the same id with another request is refused
     (REQUEST_ID_REUSED).
     """
-    expected_version: _builtins.int
-    """Refuse (ABORTED, VERSION_MISMATCH) unless the desk's version is still this one:
-    optimistic concurrency. Unset: no check.
-    """
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self) -> _builtins.int:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
+    @expected_version.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self, value: _builtins.int) -> None:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
     def __init__(
         self,
         *,
@@ -1408,10 +1428,22 @@ class SetWidthRequest(_message.Message):
     also after a restart (for 24 hours by default); the same id with another request is refused
     (REQUEST_ID_REUSED).
     """
-    expected_version: _builtins.int
-    """Refuse (ABORTED, VERSION_MISMATCH) unless the desk's version is still this one:
-    optimistic concurrency. Unset: no check.
-    """
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self) -> _builtins.int:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
+    @expected_version.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self, value: _builtins.int) -> None:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
     def __init__(
         self,
         *,
@@ -1707,10 +1739,22 @@ class SetPresenceRequest(_message.Message):
     also after a restart (for 24 hours by default); the same id with another request is refused
     (REQUEST_ID_REUSED).
     """
-    expected_version: _builtins.int
-    """Refuse (ABORTED, VERSION_MISMATCH) unless the desk's version is still this one:
-    optimistic concurrency. Unset: no check.
-    """
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self) -> _builtins.int:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
+    @expected_version.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def expected_version(self, value: _builtins.int) -> None:
+        """Deprecated, never to be set: a provider has no desk version to expect, since the desk
+        changes with other providers' work (rule 19). Given, the call is refused with
+        INVALID_ARGUMENT (FIELD_NOT_ALLOWED).
+        """
+
     def __init__(
         self,
         *,

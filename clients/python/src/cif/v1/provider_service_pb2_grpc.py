@@ -237,6 +237,12 @@ class ProviderServiceServicer:
         heartbeats. Ends with RESOURCE_EXHAUSTED (SUBSCRIBER_LAGGED) if the caller reads too
         slowly, UNAVAILABLE (SERVER_SHUTTING_DOWN) when the server stops, and PERMISSION_DENIED or
         UNAUTHENTICATED when the provider is deactivated, deleted or its credential rotated.
+        Rule 18: carries nothing of a desk that does not admit the caller. When an agent stops
+        admitting it, a stream that follows named agents, that one among them, ends with
+        NOT_FOUND (AGENT_NOT_FOUND), as opening it would now; when an agent admits it again,
+        every stream that follows that desk ends with OUT_OF_RANGE (PROVIDER_READMITTED), and
+        resuming from before that point does too: it missed that desk's events meanwhile, so
+        resubscribe with snapshot = true.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -284,7 +290,8 @@ class ProviderServiceServicer:
 
     def CreateTab(self, request, context):
         """Opens a tab in one of the caller's sessions or in the agent's home session (rule 3).
-        RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit.
+        RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit (in home the answer says
+        only that home is full: its tabs are other providers' too).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -298,8 +305,8 @@ class ProviderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetFocusedTab(self, request, context):
-        """Tells the focused tab of one of the caller's sessions (in home: only if it is the
-        caller's).
+        """Tells the focused tab of one of the caller's sessions (in home: never, since which tab
+        has focus there moves with other providers' tabs, rule 19).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -64,6 +64,12 @@ class ProviderServiceStub:
     heartbeats. Ends with RESOURCE_EXHAUSTED (SUBSCRIBER_LAGGED) if the caller reads too
     slowly, UNAVAILABLE (SERVER_SHUTTING_DOWN) when the server stops, and PERMISSION_DENIED or
     UNAUTHENTICATED when the provider is deactivated, deleted or its credential rotated.
+    Rule 18: carries nothing of a desk that does not admit the caller. When an agent stops
+    admitting it, a stream that follows named agents, that one among them, ends with
+    NOT_FOUND (AGENT_NOT_FOUND), as opening it would now; when an agent admits it again,
+    every stream that follows that desk ends with OUT_OF_RANGE (PROVIDER_READMITTED), and
+    resuming from before that point does too: it missed that desk's events meanwhile, so
+    resubscribe with snapshot = true.
     """
     RequestFocusSession: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.RequestFocusSessionRequest, _provider_service_pb2.RequestFocusSessionResponse]
     """Asks for the agent's attention to one of the caller's sessions (rule 7): marks it, with
@@ -85,13 +91,14 @@ class ProviderServiceStub:
     """Sets and deletes keys of one of the caller's sessions' context (rule 14)."""
     CreateTab: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.CreateTabRequest, _provider_service_pb2.CreateTabResponse]
     """Opens a tab in one of the caller's sessions or in the agent's home session (rule 3).
-    RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit.
+    RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit (in home the answer says
+    only that home is full: its tabs are other providers' too).
     """
     ListTabs: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.ListTabsRequest, _provider_service_pb2.ListTabsResponse]
     """Lists the tabs of one of the caller's sessions (in home: the tabs it opened)."""
     GetFocusedTab: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.GetFocusedTabRequest, _provider_service_pb2.GetFocusedTabResponse]
-    """Tells the focused tab of one of the caller's sessions (in home: only if it is the
-    caller's).
+    """Tells the focused tab of one of the caller's sessions (in home: never, since which tab
+    has focus there moves with other providers' tabs, rule 19).
     """
     FocusTab: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.FocusTabRequest, _provider_service_pb2.FocusTabResponse]
     """Makes a tab the focused tab of its session."""
@@ -167,6 +174,12 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     heartbeats. Ends with RESOURCE_EXHAUSTED (SUBSCRIBER_LAGGED) if the caller reads too
     slowly, UNAVAILABLE (SERVER_SHUTTING_DOWN) when the server stops, and PERMISSION_DENIED or
     UNAUTHENTICATED when the provider is deactivated, deleted or its credential rotated.
+    Rule 18: carries nothing of a desk that does not admit the caller. When an agent stops
+    admitting it, a stream that follows named agents, that one among them, ends with
+    NOT_FOUND (AGENT_NOT_FOUND), as opening it would now; when an agent admits it again,
+    every stream that follows that desk ends with OUT_OF_RANGE (PROVIDER_READMITTED), and
+    resuming from before that point does too: it missed that desk's events meanwhile, so
+    resubscribe with snapshot = true.
     """
     RequestFocusSession: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.RequestFocusSessionRequest, _provider_service_pb2.RequestFocusSessionResponse]  # type: ignore[assignment]
     """Asks for the agent's attention to one of the caller's sessions (rule 7): marks it, with
@@ -188,13 +201,14 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     """Sets and deletes keys of one of the caller's sessions' context (rule 14)."""
     CreateTab: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.CreateTabRequest, _provider_service_pb2.CreateTabResponse]  # type: ignore[assignment]
     """Opens a tab in one of the caller's sessions or in the agent's home session (rule 3).
-    RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit.
+    RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit (in home the answer says
+    only that home is full: its tabs are other providers' too).
     """
     ListTabs: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.ListTabsRequest, _provider_service_pb2.ListTabsResponse]  # type: ignore[assignment]
     """Lists the tabs of one of the caller's sessions (in home: the tabs it opened)."""
     GetFocusedTab: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.GetFocusedTabRequest, _provider_service_pb2.GetFocusedTabResponse]  # type: ignore[assignment]
-    """Tells the focused tab of one of the caller's sessions (in home: only if it is the
-    caller's).
+    """Tells the focused tab of one of the caller's sessions (in home: never, since which tab
+    has focus there moves with other providers' tabs, rule 19).
     """
     FocusTab: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.FocusTabRequest, _provider_service_pb2.FocusTabResponse]  # type: ignore[assignment]
     """Makes a tab the focused tab of its session."""
@@ -303,6 +317,12 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         heartbeats. Ends with RESOURCE_EXHAUSTED (SUBSCRIBER_LAGGED) if the caller reads too
         slowly, UNAVAILABLE (SERVER_SHUTTING_DOWN) when the server stops, and PERMISSION_DENIED or
         UNAUTHENTICATED when the provider is deactivated, deleted or its credential rotated.
+        Rule 18: carries nothing of a desk that does not admit the caller. When an agent stops
+        admitting it, a stream that follows named agents, that one among them, ends with
+        NOT_FOUND (AGENT_NOT_FOUND), as opening it would now; when an agent admits it again,
+        every stream that follows that desk ends with OUT_OF_RANGE (PROVIDER_READMITTED), and
+        resuming from before that point does too: it missed that desk's events meanwhile, so
+        resubscribe with snapshot = true.
         """
 
     @_abc_1.abstractmethod
@@ -360,7 +380,8 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provider_service_pb2.CreateTabResponse, _abc.Awaitable[_provider_service_pb2.CreateTabResponse]]:
         """Opens a tab in one of the caller's sessions or in the agent's home session (rule 3).
-        RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit.
+        RESOURCE_EXHAUSTED (TAB_LIMIT_REACHED) at the agent's tab limit (in home the answer says
+        only that home is full: its tabs are other providers' too).
         """
 
     @_abc_1.abstractmethod
@@ -377,8 +398,8 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _provider_service_pb2.GetFocusedTabRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_provider_service_pb2.GetFocusedTabResponse, _abc.Awaitable[_provider_service_pb2.GetFocusedTabResponse]]:
-        """Tells the focused tab of one of the caller's sessions (in home: only if it is the
-        caller's).
+        """Tells the focused tab of one of the caller's sessions (in home: never, since which tab
+        has focus there moves with other providers' tabs, rule 19).
         """
 
     @_abc_1.abstractmethod

@@ -97,7 +97,10 @@ class Tab(_message.Message):
     opened_by_provider_id: _builtins.str
     """The provider that opened the tab."""
     focused: _builtins.bool
-    """Whether this is the session's focused tab."""
+    """Whether this is the session's focused tab. Always false in what a provider is told of
+    the home session's tabs: which tab has focus there moves with other providers' tabs
+    (rule 19).
+    """
     anchor: _builtins.bool
     """The first tab of a session made from a session template with an anchor tab: nobody
     closes it (ANCHOR_TAB_NOT_CLOSABLE); it goes with its session.

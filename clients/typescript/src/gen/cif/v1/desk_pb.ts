@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cif/v1/desk.proto.
  */
 export const file_cif_v1_desk: GenFile = /*@__PURE__*/
-  fileDesc("ChFjaWYvdjEvZGVzay5wcm90bxIGY2lmLnYxIpwCCgREZXNrEhAKCGFnZW50X2lkGAEgASgJEiUKDGhvbWVfc2Vzc2lvbhgCIAEoCzIPLmNpZi52MS5TZXNzaW9uEiEKCHNlc3Npb25zGAMgAygLMg8uY2lmLnYxLlNlc3Npb24SGgoSZm9jdXNlZF9zZXNzaW9uX2lkGAQgASgJEiUKCnBhbmVsX21vZGUYBSABKA4yES5jaWYudjEuUGFuZWxNb2RlEhMKC3BhbmVsX3dpZHRoGAYgASgNEiIKCHByZXNlbmNlGAcgASgLMhAuY2lmLnYxLlByZXNlbmNlEisKDW5vdGlmaWNhdGlvbnMYCCADKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uEg8KB3ZlcnNpb24YCSABKAQi7wMKB1Nlc3Npb24SCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSIQoEa2luZBgDIAEoDjITLmNpZi52MS5TZXNzaW9uS2luZBIjCgVvd25lchgEIAEoCzIULmNpZi52MS5TZXNzaW9uT3duZXISEAoIdGVtcGxhdGUYBSABKAkSDQoFdGl0bGUYBiABKAkSLQoHY29udGV4dBgHIAMoCzIcLmNpZi52MS5TZXNzaW9uLkNvbnRleHRFbnRyeRIjCgVzdGF0ZRgIIAEoDjIULmNpZi52MS5TZXNzaW9uU3RhdGUSDwoHZm9jdXNlZBgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoEdGFicxgMIAMoCzILLmNpZi52MS5UYWISFgoOZm9jdXNlZF90YWJfaWQYDSABKAkSIwoFbWFya3MYDiABKAsyFC5jaWYudjEuU2Vzc2lvbk1hcmtzEg8KB3ZlcnNpb24YDyABKAQaLgoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEioAEKDFNlc3Npb25NYXJrcxIbChNhdHRlbnRpb25fcmVxdWVzdGVkGAEgASgIEhYKDm1lc3NhZ2VzX2NvdW50GAIgASgNEhQKDG5ld19hY3Rpdml0eRgDIAEoCBIaChJuZXdfYWN0aXZpdHlfY291bnQYBCABKA0SFAoMa3BpX2JyZWFjaGVkGAUgASgIEhMKC2twaV9kZXRhaWxzGAYgASgJIlsKDFNlc3Npb25Pd25lchITCgtwcm92aWRlcl9pZBgBIAEoCRIcChRwcm92aWRlcl91bmlxdWVfbmFtZRgCIAEoCRIYChBwcm92aWRlcl9kZWxldGVkGAMgASgIKl0KC1Nlc3Npb25LaW5kEhwKGFNFU1NJT05fS0lORF9VTlNQRUNJRklFRBAAEhUKEVNFU1NJT05fS0lORF9IT01FEAESGQoVU0VTU0lPTl9LSU5EX1BST1ZJREVSEAIqXwoMU2Vzc2lvblN0YXRlEh0KGVNFU1NJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIWChJTRVNTSU9OX1NUQVRFX09QRU4QARIYChRTRVNTSU9OX1NUQVRFX0NMT1NFRBACKokBCglQYW5lbE1vZGUSGgoWUEFORUxfTU9ERV9VTlNQRUNJRklFRBAAEhgKFFBBTkVMX01PREVfTUlOSU1JWkVEEAESFQoRUEFORUxfTU9ERV9ET0NLRUQQAhIVChFQQU5FTF9NT0RFX0hJRERFThADEhgKFFBBTkVMX01PREVfQ09MTEFQU0VEEARiBnByb3RvMw", [file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
+  fileDesc("ChFjaWYvdjEvZGVzay5wcm90bxIGY2lmLnYxIpwCCgREZXNrEhAKCGFnZW50X2lkGAEgASgJEiUKDGhvbWVfc2Vzc2lvbhgCIAEoCzIPLmNpZi52MS5TZXNzaW9uEiEKCHNlc3Npb25zGAMgAygLMg8uY2lmLnYxLlNlc3Npb24SGgoSZm9jdXNlZF9zZXNzaW9uX2lkGAQgASgJEiUKCnBhbmVsX21vZGUYBSABKA4yES5jaWYudjEuUGFuZWxNb2RlEhMKC3BhbmVsX3dpZHRoGAYgASgNEiIKCHByZXNlbmNlGAcgASgLMhAuY2lmLnYxLlByZXNlbmNlEisKDW5vdGlmaWNhdGlvbnMYCCADKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uEg8KB3ZlcnNpb24YCSABKAQi7wMKB1Nlc3Npb24SCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSIQoEa2luZBgDIAEoDjITLmNpZi52MS5TZXNzaW9uS2luZBIjCgVvd25lchgEIAEoCzIULmNpZi52MS5TZXNzaW9uT3duZXISEAoIdGVtcGxhdGUYBSABKAkSDQoFdGl0bGUYBiABKAkSLQoHY29udGV4dBgHIAMoCzIcLmNpZi52MS5TZXNzaW9uLkNvbnRleHRFbnRyeRIjCgVzdGF0ZRgIIAEoDjIULmNpZi52MS5TZXNzaW9uU3RhdGUSDwoHZm9jdXNlZBgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoEdGFicxgMIAMoCzILLmNpZi52MS5UYWISFgoOZm9jdXNlZF90YWJfaWQYDSABKAkSIwoFbWFya3MYDiABKAsyFC5jaWYudjEuU2Vzc2lvbk1hcmtzEg8KB3ZlcnNpb24YDyABKAQaLgoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEioAEKDFNlc3Npb25NYXJrcxIbChNhdHRlbnRpb25fcmVxdWVzdGVkGAEgASgIEhYKDm1lc3NhZ2VzX2NvdW50GAIgASgNEhQKDG5ld19hY3Rpdml0eRgDIAEoCBIaChJuZXdfYWN0aXZpdHlfY291bnQYBCABKA0SFAoMa3BpX2JyZWFjaGVkGAUgASgIEhMKC2twaV9kZXRhaWxzGAYgASgJInoKDFNlc3Npb25Pd25lchITCgtwcm92aWRlcl9pZBgBIAEoCRIcChRwcm92aWRlcl91bmlxdWVfbmFtZRgCIAEoCRIYChBwcm92aWRlcl9kZWxldGVkGAMgASgIEh0KFXByb3ZpZGVyX25vdF9hZG1pdHRlZBgEIAEoCCpdCgtTZXNzaW9uS2luZBIcChhTRVNTSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIVChFTRVNTSU9OX0tJTkRfSE9NRRABEhkKFVNFU1NJT05fS0lORF9QUk9WSURFUhACKl8KDFNlc3Npb25TdGF0ZRIdChlTRVNTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU0VTU0lPTl9TVEFURV9PUEVOEAESGAoUU0VTU0lPTl9TVEFURV9DTE9TRUQQAiqJAQoJUGFuZWxNb2RlEhoKFlBBTkVMX01PREVfVU5TUEVDSUZJRUQQABIYChRQQU5FTF9NT0RFX01JTklNSVpFRBABEhUKEVBBTkVMX01PREVfRE9DS0VEEAISFQoRUEFORUxfTU9ERV9ISURERU4QAxIYChRQQU5FTF9NT0RFX0NPTExBUFNFRBAEYgZwcm90bzM", [file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
 
 /**
  * One agent's desk: the home session, the open sessions, which one has focus, and the
@@ -84,8 +84,9 @@ export type Desk = Message<"cif.v1.Desk"> & {
   notifications: Notification[];
 
   /**
-   * Changes whenever the desk does (focus, sessions, panel, presence...); give it as
-   * `expected_version` to change the desk only if nobody changed it meanwhile.
+   * Changes whenever the desk does (focus, sessions, panel, presence...); the agent gives it
+   * as `expected_version` to change the desk only if nobody changed it meanwhile. Providers
+   * are never shown it (rule 19).
    *
    * @generated from field: uint64 version = 9;
    */
@@ -193,8 +194,9 @@ export type Session = Message<"cif.v1.Session"> & {
   tabs: Tab[];
 
   /**
-   * The focused tab's id; empty when the session has no tabs (or, for a provider reading the
-   * home session, when the focused tab is not its own).
+   * The focused tab's id; empty when the session has no tabs. Always empty for a provider
+   * reading the home session: which tab has focus there moves with other providers' tabs,
+   * which a provider is not told of (rule 19).
    *
    * @generated from field: string focused_tab_id = 13;
    */
@@ -209,7 +211,9 @@ export type Session = Message<"cif.v1.Session"> & {
 
   /**
    * Changes whenever the session does (title, context, tabs, marks, focus); give it as
-   * `expected_version` to change the session only if nobody changed it meanwhile.
+   * `expected_version` to change the session only if nobody changed it meanwhile. 0 for a
+   * provider reading the home session, whose changes include other providers' tabs
+   * (rule 19).
    *
    * @generated from field: uint64 version = 15;
    */
@@ -307,6 +311,15 @@ export type SessionOwner = Message<"cif.v1.SessionOwner"> & {
    * @generated from field: bool provider_deleted = 3;
    */
   providerDeleted: boolean;
+
+  /**
+   * True while the agent does not admit the owner (rule 18): taken off the agent's profile,
+   * deactivated, or deleted. The owner then neither sees the session nor hears of it; the
+   * session stays for the agent to close. Admitted again, the owner has it back.
+   *
+   * @generated from field: bool provider_not_admitted = 4;
+   */
+  providerNotAdmitted: boolean;
 };
 
 /**

@@ -71,7 +71,9 @@ export type Tab = Message<"cif.v1.Tab"> & {
   openedByProviderId: string;
 
   /**
-   * Whether this is the session's focused tab.
+   * Whether this is the session's focused tab. Always false in what a provider is told of
+   * the home session's tabs: which tab has focus there moves with other providers' tabs
+   * (rule 19).
    *
    * @generated from field: bool focused = 8;
    */
