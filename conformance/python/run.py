@@ -266,7 +266,8 @@ class Player:
             future = self.start_call(actor, step["call"], self.substitute(step.get("request", {})))
             if "async" in step:
                 self.pending[step["async"]] = future
-                time.sleep(0.2)  # let it reach the server before the next step
+                if step["call"] == "ProviderService.NotifyEvent":
+                    self.until_toast_pending(self.substitute(step["request"]), future)
                 return
             self.check(*self.outcome(future), step)
         elif "await" in step:
@@ -287,12 +288,43 @@ class Player:
                             break
                     event = message["event"]
                 subset(wanted, event, f"{name} event {index}")
+        elif "stream_ends" in step:
+            name = step["stream_ends"]
+            if name not in self.streams:
+                raise Failed(f"no stream {name}")
+            if self.early[name]:
+                raise Failed(f"{name} carried an event before it ended: {self.early[name][0]}")
+            _, messages = self.streams.pop(name)
+            while True:
+                try:
+                    item = messages.get(timeout=PATIENCE)
+                except queue.Empty:
+                    raise Failed(f"{name} did not end in time") from None
+                if isinstance(item, CifError):
+                    self.check(None, item, step)
+                    break
+                if item is None:
+                    raise Failed(f"{name} ended without a status")
+                if "event" in item:
+                    raise Failed(f"{name} carried an event before it ended: {item['event']}")
         elif "close_stream" in step:
             stream, _ = self.streams.pop(step["close_stream"])
             stream.cancel()
-            time.sleep(0.2)  # let the server see the stream end
         else:
             raise Failed(f"a step of no known kind: {step}")
+
+    def until_toast_pending(self, request: dict, call: Any) -> None:
+        """Waits until the server holds the toast an async NotifyEvent raised (pending on the
+        desk), or the call has answered (a toast can end at once), so the next step finds it."""
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            desk = self.admin("AdminService.GetDesk", {"agent_id": request["agent_id"]})
+            toasts = desk["desk"]["notifications"]
+            if call.done() or any(t["notification_id"] == request["notification_id"] for t in toasts):
+                return
+            if time.monotonic() > deadline:
+                raise Failed(f"toast {request['notification_id']} is not pending in time")
+            time.sleep(0.02)
 
     def close(self) -> None:
         for stream, _ in self.streams.values():
@@ -301,7 +333,7 @@ class Player:
 
 
 def describe(step: dict) -> str:
-    for key in ("call", "await", "subscribe", "events", "close_stream"):
+    for key in ("call", "await", "subscribe", "events", "stream_ends", "close_stream"):
         if key in step:
             return f"{key} {step[key]} as {step.get('as', 'admin')}"
     return json.dumps(step)

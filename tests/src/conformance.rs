@@ -405,11 +405,14 @@ impl Player {
             let request = self.substitute(step.get("request").unwrap_or(&json!({})))?;
             let credential = self.credential(actor)?;
             let (channel, method_name) = (self.channel.clone(), method.to_owned());
-            let calling = async move { call(channel, credential, &method_name, request).await };
+            let sent = request.clone();
+            let calling = async move { call(channel, credential, &method_name, sent).await };
             if let Some(name) = step["async"].as_str() {
-                self.pending.insert(name.to_owned(), tokio::spawn(calling));
-                // Let it reach the server before the next step.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                let pending = tokio::spawn(calling);
+                if method == "ProviderService.NotifyEvent" {
+                    self.until_toast_pending(&request, &pending).await?;
+                }
+                self.pending.insert(name.to_owned(), pending);
                 return Ok(());
             }
             let outcome = tokio::time::timeout(PATIENCE, calling)
@@ -504,13 +507,65 @@ impl Player {
             }
             return Ok(());
         }
+        if let Some(name) = step["stream_ends"].as_str() {
+            let (mut stream, early) = self
+                .streams
+                .remove(name)
+                .ok_or(format!("no stream {name}"))?;
+            if let Some(event) = early.front() {
+                return Err(format!("{name} carried an event before it ended: {event}"));
+            }
+            let refusal = loop {
+                match tokio::time::timeout(PATIENCE, stream.message()).await {
+                    Err(_) => return Err(format!("{name} did not end in time")),
+                    Ok(Err(status)) => break Refusal::from(status),
+                    Ok(Ok(None)) => return Err(format!("{name} ended without a status")),
+                    Ok(Ok(Some(response))) => {
+                        let message = to_json(&response)["message"].clone();
+                        if let Some(event) = message.get("event").filter(|e| !e.is_null()) {
+                            return Err(format!(
+                                "{name} carried an event before it ended: {event}"
+                            ));
+                        }
+                    }
+                }
+            };
+            return self.check(Err(refusal), step);
+        }
         if let Some(name) = step["close_stream"].as_str() {
             self.streams.remove(name);
-            // Let the server see the stream end.
-            tokio::time::sleep(Duration::from_millis(200)).await;
             return Ok(());
         }
         Err(format!("a step of no known kind: {step}"))
+    }
+
+    /// Waits until the server holds the toast an `async` NotifyEvent raised (pending on the
+    /// desk), or the call has answered (a toast can end at once), so the next step finds it.
+    async fn until_toast_pending(
+        &self,
+        request: &Value,
+        call: &JoinHandle<Outcome>,
+    ) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let wanted = &request["notification_id"];
+        loop {
+            let desk = self
+                .admin(
+                    "AdminService.GetDesk",
+                    json!({ "agent_id": request["agent_id"] }),
+                )
+                .await?;
+            let pending = desk["desk"]["notifications"]
+                .as_array()
+                .is_some_and(|toasts| toasts.iter().any(|t| t["notification_id"] == *wanted));
+            if pending || call.is_finished() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("toast {wanted} is not pending in time"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -558,7 +613,14 @@ pub async fn play(scenario: &Value, endpoint: &str, operator_token: &str) -> Res
 }
 
 fn describe(step: &Value) -> String {
-    for key in ["call", "await", "subscribe", "events", "close_stream"] {
+    for key in [
+        "call",
+        "await",
+        "subscribe",
+        "events",
+        "stream_ends",
+        "close_stream",
+    ] {
         if let Some(value) = step[key].as_str() {
             return format!(
                 "{key} {value} as {}",

@@ -597,6 +597,14 @@ async fn rule_19_a_provider_is_told_nothing_that_moves_with_another_providers_wo
         before, after,
         "phone's tabs in home change nothing chat reads"
     );
+    let focused = chat
+        .client
+        .get_focused_tab(pb::GetFocusedTabRequest {
+            session_id: home.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(focused.tab, None, "in home, never told");
     assert_eq!((after.version, after.focused_tab_id.as_str()), (0, ""));
     assert_eq!(after.tabs.len(), 1);
     let full = expect_refused(

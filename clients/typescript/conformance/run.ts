@@ -266,8 +266,13 @@ class Player {
     if (typeof step.call === "string") {
       const calling = this.call(actor, step.call, this.substitute(step.request ?? {}));
       if (typeof step.async === "string") {
-        this.pending[step.async] = calling;
-        await new Promise((resolve) => setTimeout(resolve, 200)); // let it reach the server
+        let answered = false;
+        this.pending[step.async] = calling.finally(() => {
+          answered = true;
+        });
+        if (step.call === "ProviderService.NotifyEvent") {
+          await this.untilToastPending(this.substitute(step.request ?? {}) as JsonObject, () => answered);
+        }
         return;
       }
       this.check(await withTimeout(calling, step.call), step);
@@ -315,12 +320,43 @@ class Player {
         }
         subset(wanted, event, `${step.events} event ${index}`);
       }
+    } else if (typeof step.stream_ends === "string") {
+      const name = step.stream_ends;
+      const stream = this.streams[name];
+      if (!stream) throw new Failed(`no stream ${name}`);
+      delete this.streams[name];
+      if (stream.early.length > 0) throw new Failed(`${name} carried an event before it ended: ${JSON.stringify(stream.early[0])}`);
+      for (;;) {
+        const item = await stream.first();
+        if (item instanceof CifError) {
+          this.check({ error: item }, step);
+          break;
+        }
+        if (item === null) throw new Failed(`${name} ended without a status`);
+        if ("event" in (item as JsonObject)) {
+          throw new Failed(`${name} carried an event before it ended: ${JSON.stringify((item as JsonObject).event)}`);
+        }
+      }
     } else if (typeof step.close_stream === "string") {
       this.streams[step.close_stream]?.abort.abort();
       delete this.streams[step.close_stream];
-      await new Promise((resolve) => setTimeout(resolve, 200)); // let the server see it end
     } else {
       throw new Failed(`a step of no known kind: ${JSON.stringify(step)}`);
+    }
+  }
+
+  /**
+   * Waits until the server holds the toast an async NotifyEvent raised (pending on the desk),
+   * or the call has answered (a toast can end at once), so the next step finds it.
+   */
+  private async untilToastPending(request: JsonObject, answered: () => boolean): Promise<void> {
+    const deadline = Date.now() + PATIENCE_MS;
+    for (;;) {
+      const desk = await this.admin("AdminService.GetDesk", { agent_id: request.agent_id });
+      const toasts = (desk.desk as JsonObject).notifications as JsonObject[];
+      if (answered() || toasts.some((toast) => toast.notification_id === request.notification_id)) return;
+      if (Date.now() > deadline) throw new Failed(`toast ${String(request.notification_id)} is not pending in time`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
@@ -330,7 +366,7 @@ class Player {
 }
 
 function describe(step: JsonObject): string {
-  for (const key of ["call", "await", "subscribe", "events", "close_stream"]) {
+  for (const key of ["call", "await", "subscribe", "events", "stream_ends", "close_stream"]) {
     if (typeof step[key] === "string") return `${key} ${step[key]} as ${String(step.as ?? "admin")}`;
   }
   return JSON.stringify(step);
