@@ -488,6 +488,26 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Sets an agent's profile as an operator does (empty: every provider).
+    pub async fn set_profile(&self, agent: &AgentHandle, providers: &[&ProviderHandle]) {
+        self.admin
+            .update_agent(pb::UpdateAgentRequest {
+                agent: Some(pb::Agent {
+                    id: agent.id().into(),
+                    provider_ids: providers.iter().map(|p| p.id().to_owned()).collect(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["provider_ids".into()],
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("the operator changes the profile");
+    }
+}
+
 /// A CreateSession request for `agent`.
 pub fn session_for(agent: &AgentHandle, title: &str) -> pb::CreateSessionRequest {
     pb::CreateSessionRequest {

@@ -16,24 +16,6 @@ async fn harness() -> Harness {
     Harness::start_with(Options::default().arg("--heartbeat-interval").arg("100ms")).await
 }
 
-async fn set_profile(harness: &Harness, agent: &AgentHandle, providers: &[&ProviderHandle]) {
-    harness
-        .admin
-        .update_agent(pb::UpdateAgentRequest {
-            agent: Some(pb::Agent {
-                id: agent.id().into(),
-                provider_ids: providers.iter().map(|p| p.id().to_owned()).collect(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["provider_ids".into()],
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("the operator changes the profile");
-}
-
 async fn last_sequence(harness: &Harness) -> u64 {
     harness
         .admin
@@ -172,7 +154,7 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
     let mut on_bob = caught_up(chat.client.subscribe(vec![bob.id().into()], false)).await;
     let before_removal = last_sequence(&harness).await;
 
-    set_profile(&harness, &ada, &[&phone]).await;
+    harness.set_profile(&ada, &[&phone]).await;
 
     // The pending toast ends, cancelled because chat is no longer admitted, and chat hears
     // it: the waiting call, the stream of every desk and the stream of Ada's desk, which then
@@ -385,7 +367,7 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
     // Admitted again: chat has Ada's desk back; its streams that follow that desk were told to
     // resynchronise (the SDK does, by itself), and a resume from before that point is too.
     let mut resuming = raw_stream(&chat, pb::SubscribeRequest::default()).await;
-    set_profile(&harness, &ada, &[&chat, &phone]).await;
+    harness.set_profile(&ada, &[&chat, &phone]).await;
     let (_, code, reason) = until_it_ends(&mut resuming).await;
     assert_eq!(
         (code, reason.as_str()),
