@@ -7,6 +7,9 @@
 
 pub mod conformance;
 pub mod random;
+mod reading;
+
+pub use reading::*;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -540,17 +543,6 @@ pub fn raise(provider: &ProviderHandle, request: pb::NotifyEventRequest) -> Toas
     tokio::spawn(async move { client.notify_event(request).await })
 }
 
-/// The next toast a desk's subscription shows.
-pub async fn shown(desk: &mut cif_sdk::Subscription) -> pb::Notification {
-    loop {
-        if let cif_sdk::Update::Event { event, .. } = next_update(desk).await
-            && let Some(pb::event::Kind::NotificationShown(shown)) = event.kind
-        {
-            return shown.notification.expect("a toast");
-        }
-    }
-}
-
 /// How a test stops a server.
 #[derive(Debug, Clone, Copy)]
 pub enum Stop {
@@ -595,45 +587,21 @@ pub fn expect_refused<T: std::fmt::Debug>(
     error
 }
 
-/// How long a test waits for something that should come at once.
+/// How long a test waits for something that should come at once: long enough for a loaded
+/// machine, short enough that a test waiting for what never comes fails soon.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// The next update of a subscription, failing the test if none comes in time or the
-/// subscription fails.
-pub async fn next_update(subscription: &mut cif_sdk::Subscription) -> cif_sdk::Update {
-    tokio::time::timeout(PATIENCE, subscription.next())
-        .await
-        .expect("an update in time")
-        .expect("the subscription goes on")
-        .expect("no error")
-}
-
-/// The events a subscription yields until it has seen everything up to `sequence` (heartbeats
-/// move it there when no event does), as (sequence, event).
-pub async fn events_until(
-    subscription: &mut cif_sdk::Subscription,
-    sequence: u64,
-) -> Vec<(u64, pb::Event)> {
-    let mut events = Vec::new();
+/// Polls `check` until it finds what it looks for, failing the test after [`PATIENCE`]: for
+/// state a test can read but is not told about (it polls briefly: nothing tells it sooner).
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + PATIENCE;
-    while subscription
-        .position()
-        .is_none_or(|(_, reached)| reached < sequence)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the subscription did not reach sequence {sequence} in time (it is at {:?})",
-            subscription.position()
-        );
-        match next_update(subscription).await {
-            cif_sdk::Update::Event {
-                sequence, event, ..
-            } => events.push((sequence, *event)),
-            cif_sdk::Update::Heartbeat { .. } => {}
-            cif_sdk::Update::Snapshot { .. } => panic!("an unexpected snapshot"),
+    loop {
+        if let Some(found) = check().await {
+            return found;
         }
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    events
 }
 
 /// What an event says, in short: (kind, the id of the session, tab or toast it is about,
@@ -711,13 +679,4 @@ pub fn event_owner(event: &pb::Event) -> String {
         .and_then(|session| session.owner.as_ref())
         .map(|owner| owner.provider_id.clone())
         .unwrap_or_default()
-}
-
-/// Waits until a subscription has caught up (its first heartbeat), so it is registered before
-/// the test acts.
-pub async fn caught_up(mut subscription: cif_sdk::Subscription) -> cif_sdk::Subscription {
-    match next_update(&mut subscription).await {
-        cif_sdk::Update::Heartbeat { .. } => subscription,
-        other => panic!("expected the catch-up heartbeat, got {other:?}"),
-    }
 }

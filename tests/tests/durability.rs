@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use cif_e2e::{
     AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, ProviderHandle, Stop, ToastCall,
-    caught_up, describe, events_until, expect_refused, raise, restart, session_for, shown, website,
+    caught_up, describe, events_until, eventually, expect_refused, raise, raw_event, raw_message,
+    raw_until_caught_up, restart, session_for, shown, website,
 };
 use cif_sdk::{AdminClient, pb};
 use tonic::Code;
@@ -238,19 +239,12 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
         let on_screen = shown(&mut desk).await;
         assert_eq!(on_screen.notification_id, FIRST_TOAST);
         let second_call = raise(&phone, toast(&ada, SECOND_TOAST));
-        let before = loop {
+        let before = eventually("both toasts pending", async || {
             let before = everything(&harness.admin).await;
-            if before
-                .desks
-                .iter()
-                .map(|d| d.notifications.len())
-                .sum::<usize>()
-                == 2
-            {
-                break before;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+            let pending: usize = before.desks.iter().map(|d| d.notifications.len()).sum();
+            (pending == 2).then_some(before)
+        })
+        .await;
 
         let mut cifd = harness.cifd;
         restart(&mut cifd, how, on(&data_dir), &harness.admin).await;
@@ -265,14 +259,14 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
         assert_eq!(after, before, "{how:?}: everything is as it was");
 
         // The old credentials work; the toasts are still pending, and calls with the same
-        // notification_id wait for them again.
+        // notification_id learn how they end (waiting for them if they reach the server first,
+        // at once if the answer does: either way the same outcome).
         chat.client
             .list_sessions(Default::default())
             .await
             .expect("the provider's credential survives");
         let first_call = raise(&phone, toast(&ada, FIRST_TOAST));
         let second_call = raise(&phone, toast(&ada, SECOND_TOAST));
-        tokio::time::sleep(Duration::from_millis(100)).await;
         ada.client
             .respond_to_notification(pb::RespondToNotificationRequest {
                 provider_id: phone.id().into(),
@@ -321,17 +315,6 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
     }
 }
 
-/// The next stream message, failing on errors.
-async fn message(stream: &mut tonic::Streaming<pb::SubscribeResponse>) -> pb::StreamMessage {
-    tokio::time::timeout(PATIENCE, stream.message())
-        .await
-        .expect("a message in time")
-        .expect("no error")
-        .expect("the stream goes on")
-        .message
-        .unwrap()
-}
-
 async fn subscribe_raw(
     provider: &ProviderHandle,
     log_id: &str,
@@ -349,21 +332,15 @@ async fn subscribe_raw(
         .map(tonic::Response::into_inner)
 }
 
-/// Reads a stream up to its catch-up heartbeat: the events, as (sequence, title or id).
+/// Reads a stream up to its catch-up heartbeat: the events, as (sequence, what and which).
 async fn until_caught_up(
     stream: &mut tonic::Streaming<pb::SubscribeResponse>,
 ) -> Vec<(u64, (&'static str, String, bool))> {
-    let mut events = Vec::new();
-    loop {
-        let message = message(stream).await;
-        match message.kind.unwrap() {
-            pb::stream_message::Kind::Event(event) => {
-                events.push((message.sequence, describe(&event)))
-            }
-            pb::stream_message::Kind::Heartbeat(_) => return events,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (events, _) = raw_until_caught_up(stream).await;
+    events
+        .iter()
+        .map(|(sequence, event)| (*sequence, describe(event)))
+        .collect()
 }
 
 #[tokio::test]
@@ -382,11 +359,13 @@ async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live(
     };
 
     let mut stream = subscribe_raw(&chat, "", 0).await.unwrap();
-    let hello = message(&mut stream).await;
+    let hello = raw_message(&mut stream).await;
     let log_id = hello.log_id.clone();
     let (first, seen) = create(&chat, "first").await;
-    let event = message(&mut stream).await;
-    assert_eq!(event.sequence, seen);
+    // A heartbeat may come first (every 100 ms): the first event is the session's.
+    let (sequence, event) = raw_event(&mut stream).await;
+    assert_eq!(sequence, seen);
+    assert_eq!(describe(&event), ("created", first.clone(), true));
     drop(stream);
 
     // Missed before the crash, and after it.
@@ -426,10 +405,8 @@ async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live(
     let (fourth, at) = create(&chat, "fourth").await;
     let mut live = Vec::new();
     while live.len() < 2 {
-        let message = message(&mut resumed).await;
-        if let Some(pb::stream_message::Kind::Event(event)) = message.kind {
-            live.push((message.sequence, describe(&event)));
-        }
+        let (sequence, event) = raw_event(&mut resumed).await;
+        live.push((sequence, describe(&event)));
     }
     assert_eq!(
         live,
@@ -460,11 +437,8 @@ async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live(
         })
         .await
         .unwrap();
-    let next = message(&mut after_read).await;
-    assert!(next.sequence > read.sequence);
-    let Some(pb::stream_message::Kind::Event(event)) = next.kind else {
-        panic!("an event")
-    };
+    let (sequence, event) = raw_event(&mut after_read).await;
+    assert!(sequence > read.sequence);
     assert_eq!(describe(&event), ("retitled", first, false));
 }
 
@@ -528,7 +502,8 @@ async fn a_resume_point_older_than_the_history_kept_is_compacted_also_after_a_re
     );
     assert!(last < info.sequence);
 
-    // By age: after a restart with a one-second history, older events are gone too.
+    // By age: after a restart with a one-second history, older events are gone too. What this
+    // waits for is time itself: every event must be more than a second old.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let by_age = on(&data_dir).arg("--history-age").arg("1s");
     restart(&mut cifd, Stop::Term, by_age, &harness.admin).await;
@@ -560,14 +535,8 @@ async fn watch_raw(
         })
         .await?
         .into_inner();
-    let mut sequences = Vec::new();
-    loop {
-        let message = stream.message().await?.unwrap().message.unwrap();
-        match message.kind.unwrap() {
-            pb::stream_message::Kind::Event(_) => sequences.push(message.sequence),
-            _ => return Ok(sequences),
-        }
-    }
+    let (events, _) = raw_until_caught_up(&mut stream).await;
+    Ok(events.into_iter().map(|(sequence, _)| sequence).collect())
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use cif_e2e::{
     AgentHandle, Harness, Options, ProviderHandle, caught_up, describe, events_until,
-    expect_refused, next_update, session_for,
+    expect_refused, next_update, raw_message, raw_until_caught_up, session_for,
 };
 use cif_sdk::{Update, pb};
 use tonic::Code;
@@ -330,7 +330,7 @@ async fn a_resumed_stream_gets_exactly_the_missed_events() {
         .await
         .unwrap()
         .into_inner();
-    let first = stream.message().await.unwrap().unwrap().message.unwrap();
+    let first = raw_message(&mut stream).await;
     assert!(matches!(
         first.kind,
         Some(pb::stream_message::Kind::Heartbeat(_))
@@ -342,7 +342,7 @@ async fn a_resumed_stream_gets_exactly_the_missed_events() {
     let (b, _) = create(&chat, &ada, "b").await;
     let last = close(&ada, &a.id).await; // not focused: focus stays on b
 
-    let resumed = chat
+    let mut resumed = chat
         .client
         .generated()
         .subscribe(pb::SubscribeRequest {
@@ -353,19 +353,8 @@ async fn a_resumed_stream_gets_exactly_the_missed_events() {
         .await
         .unwrap()
         .into_inner();
-    let mut resumed = resumed;
-    let mut missed = Vec::new();
-    loop {
-        let message = resumed.message().await.unwrap().unwrap().message.unwrap();
-        match message.kind.unwrap() {
-            pb::stream_message::Kind::Event(event) => missed.push((message.sequence, event)),
-            pb::stream_message::Kind::Heartbeat(_) => {
-                assert_eq!(message.sequence, last, "caught up at the newest sequence");
-                break;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (missed, caught_up_at) = raw_until_caught_up(&mut resumed).await;
+    assert_eq!(caught_up_at, last, "caught up at the newest sequence");
     assert_eq!(
         short(&missed),
         [

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cif_e2e::{
     Cifd, DataDir, Harness, OPERATOR_TOKEN, Options, PATIENCE, Stop, TokenSource, caught_up,
-    cifd_binary, expect_refused, next_update, restart, session_for,
+    cifd_binary, expect_refused, restart, session_for, skip_heartbeats,
 };
 use cif_sdk::{AdminClient, Update, pb};
 use tonic::Code;
@@ -370,7 +370,7 @@ async fn a_backup_of_a_running_server_restores_into_a_new_log() {
         sequence,
         items,
         resynchronized,
-    } = next_update(&mut watch).await
+    } = skip_heartbeats(&mut watch).await
     else {
         panic!("a resynchronising snapshot")
     };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use cif_e2e::{
     AgentHandle, Harness, Options, PATIENCE, ProviderHandle, caught_up, describe, events_until,
-    expect_refused, next_update, raise, shown,
+    expect_refused, raise, shown, update_where,
 };
 use cif_sdk::{AdminClient, Update, pb};
 use tonic::Code;
@@ -600,11 +600,9 @@ async fn a_toast_from_a_template_shows_its_fields_and_auto_accepts_on_its_countd
         .unwrap();
     assert_eq!(result.outcome(), pb::NotificationOutcome::AutoAccepted);
     // The desk saw it end too.
-    loop {
-        if let Update::Event { event, .. } = next_update(&mut desk).await
-            && describe(&event).0 == "toast resolved"
-        {
-            break;
-        }
-    }
+    update_where(&mut desk, "toast resolved", |update| match update {
+        Update::Event { event, .. } => (describe(&event).0 == "toast resolved").then_some(()),
+        _ => None,
+    })
+    .await;
 }
