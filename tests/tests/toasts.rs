@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use cif_e2e::{
-    AgentHandle, Harness, Options, PATIENCE, ProviderHandle, ToastCall, caught_up, describe,
-    events_until, expect_refused, next_update, raise, session_for, shown,
+    AgentHandle, Cifd, Harness, Options, PATIENCE, ProviderHandle, ToastCall, caught_up, describe,
+    events_until, eventually, expect_refused, next_update, raise, session_for, shown,
 };
 use cif_sdk::{Update, pb};
 use tonic::Code;
+
+/// How long a desk stays online after its last stream ended.
+const DESK_GRACE: Duration = Duration::from_secs(2);
 
 async fn harness() -> Harness {
     Harness::start_with(
@@ -16,9 +19,43 @@ async fn harness() -> Harness {
             .arg("--heartbeat-interval")
             .arg("100ms")
             .arg("--desk-grace")
-            .arg("2s"),
+            .arg(format!("{}s", DESK_GRACE.as_secs()))
+            // Its metrics tell when it has seen a stream end.
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
     )
     .await
+}
+
+/// Waits until the server has no stream open (it has seen the last one end), and returns when
+/// it saw that at the latest.
+async fn until_no_stream_is_open(cifd: &Cifd) -> tokio::time::Instant {
+    eventually("the server sees the desk's stream end", async || {
+        let open = cifd
+            .scrape()
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("cif_open_streams ")?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .expect("cif_open_streams");
+        (open == 0).then(tokio::time::Instant::now)
+    })
+    .await
+}
+
+/// The toasts pending on a desk, on screen or queued.
+async fn pending(agent: &AgentHandle) -> Vec<pb::Notification> {
+    agent
+        .client
+        .get_desk(pb::GetDeskRequest {})
+        .await
+        .unwrap()
+        .desk
+        .unwrap()
+        .notifications
 }
 
 fn toast(agent: &AgentHandle, id: &str, countdown: Option<u32>) -> pb::NotifyEventRequest {
@@ -192,26 +229,16 @@ async fn rule_12_the_queue_is_full_at_ten_with_the_one_on_screen() {
         waiting.push(raise(&phone, toast(&ada, &uuid(n), None)));
     }
     // All ten are pending once the desk lists them.
-    loop {
-        let pending = ada
-            .client
-            .get_desk(pb::GetDeskRequest {})
-            .await
-            .unwrap()
-            .desk
-            .unwrap()
-            .notifications;
-        if pending.len() == 10 {
-            assert_eq!(pending[0].state(), pb::NotificationState::Shown);
-            assert!(
-                pending[1..]
-                    .iter()
-                    .all(|n| n.state() == pb::NotificationState::Queued)
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let listed = eventually("ten toasts pending", async || {
+        Some(pending(&ada).await).filter(|listed| listed.len() == 10)
+    })
+    .await;
+    assert_eq!(listed[0].state(), pb::NotificationState::Shown);
+    assert!(
+        listed[1..]
+            .iter()
+            .all(|n| n.state() == pb::NotificationState::Queued)
+    );
     let eleventh = phone
         .client
         .notify_event(toast(&ada, &uuid(11), None))
@@ -365,20 +392,12 @@ async fn rule_12_desk_offline_and_a_desk_back_within_the_grace_period() {
     // answered) when the desk is back.
     let desk = caught_up(ada.client.subscribe(false)).await;
     drop(desk);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_no_stream_is_open(&harness.cifd).await;
     let waiting = raise(&phone, toast(&ada, &uuid(2), None));
-    while ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .notifications
-        .is_empty()
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the toast waits on the desk", async || {
+        (!pending(&ada).await.is_empty()).then_some(())
+    })
+    .await;
     let mut back = ada.client.subscribe(true);
     let Update::Snapshot { items, .. } = next_update(&mut back).await else {
         panic!("a snapshot")
@@ -399,9 +418,11 @@ async fn rule_12_desk_offline_and_a_desk_back_within_the_grace_period() {
         pb::NotificationOutcome::Accepted
     );
 
-    // Gone for longer than the grace period (2 s): refused again.
+    // Gone for longer than the grace period: refused again. The grace period started when the
+    // server saw the stream end, which it had by `gone`; the test waits for the period itself.
     drop(back);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let gone = until_no_stream_is_open(&harness.cifd).await;
+    tokio::time::sleep_until(gone + DESK_GRACE + Duration::from_millis(100)).await;
     expect_refused(
         phone.client.notify_event(toast(&ada, &uuid(3), None)).await,
         Code::FailedPrecondition,
@@ -417,8 +438,10 @@ async fn rule_12_after_deadline_exceeded_a_call_with_the_same_id_waits_for_the_s
         mut desk,
         harness: _server,
     } = setup().await;
+    // The server answers shortly before the deadline (50 ms at most); a second gives the call
+    // time to reach it first on a loaded machine.
     let mut impatient = tonic::Request::new(toast(&ada, &uuid(1), None));
-    impatient.set_timeout(Duration::from_millis(300));
+    impatient.set_timeout(Duration::from_secs(1));
     let error = cif_sdk::Error::from(
         phone
             .client
@@ -436,6 +459,8 @@ async fn rule_12_after_deadline_exceeded_a_call_with_the_same_id_waits_for_the_s
     assert_eq!(on_screen.notification_id, uuid(1), "the toast stayed");
 
     let again = raise(&phone, toast(&ada, &uuid(1), None));
+    // A window for a wrong early answer to show up; a slow machine cannot fail a right server
+    // here (the call is answered the same whether it arrives before the response or after).
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!again.is_finished(), "it waits for the same toast");
     respond(&ada, &on_screen, true).await;
@@ -475,7 +500,10 @@ async fn rule_12_only_the_toast_on_screen_can_be_answered() {
     let first = raise(&phone, no_reject);
     let on_screen = shown(&mut desk).await;
     let second = raise(&phone, toast(&ada, &uuid(2), None));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("the second toast queued", async || {
+        (pending(&ada).await.len() == 2).then_some(())
+    })
+    .await;
     let queued = pb::Notification {
         notification_id: uuid(2),
         provider_id: phone.id().into(),
