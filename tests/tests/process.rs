@@ -219,8 +219,12 @@ async fn sigterm_stops_the_server_cleanly() {
 async fn a_client_that_never_answers_cannot_hold_shutdown_past_the_grace_period() {
     let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace").arg("1s"));
     // A connection that never speaks HTTP/2, so it never acknowledges the GOAWAY.
-    let silent = std::net::TcpStream::connect(cifd.address).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut silent = std::net::TcpStream::connect(cifd.address).unwrap();
+    // The server has taken it once it speaks first: its HTTP/2 SETTINGS frame.
+    silent.set_read_timeout(Some(cif_e2e::PATIENCE)).unwrap();
+    let mut settings = [0u8; 9];
+    std::io::Read::read_exact(&mut silent, &mut settings).expect("the server's first frame");
+    assert_eq!(settings[3], 0x4, "a SETTINGS frame");
     let status = cifd.terminate(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
     drop(silent);
