@@ -12,6 +12,7 @@ use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout_at};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
@@ -464,8 +465,9 @@ impl Player {
             let mut stream = opened.map_err(|refusal| format!("subscribe: {refusal:?}"))?;
             // Snapshot items or resumed events, up to the catch-up heartbeat.
             let (mut items, mut events) = (Vec::new(), VecDeque::new());
+            let deadline = Instant::now() + PATIENCE;
             loop {
-                let message = next_message(&mut stream).await?;
+                let message = next_message(&mut stream, deadline).await?;
                 if message.get("heartbeat").is_some_and(|h| !h.is_null()) {
                     break;
                 }
@@ -494,10 +496,13 @@ impl Player {
                 .get_mut(name)
                 .ok_or(format!("no stream {name}"))?;
             for (index, wanted) in expected.iter().enumerate() {
+                // Heartbeats may come before it, for as long as they like: the event must come
+                // in time all the same.
+                let deadline = Instant::now() + PATIENCE;
                 let event = match early.pop_front() {
                     Some(event) => event,
                     None => loop {
-                        let message = next_message(stream).await?;
+                        let message = next_message(stream, deadline).await?;
                         if let Some(event) = message.get("event").filter(|e| !e.is_null()) {
                             break event.clone();
                         }
@@ -515,8 +520,11 @@ impl Player {
             if let Some(event) = early.front() {
                 return Err(format!("{name} carried an event before it ended: {event}"));
             }
+            // Heartbeats may come before the end, for as long as they like: it must come in time
+            // all the same.
+            let deadline = Instant::now() + PATIENCE;
             let refusal = loop {
-                match tokio::time::timeout(PATIENCE, stream.message()).await {
+                match timeout_at(deadline, stream.message()).await {
                     Err(_) => return Err(format!("{name} did not end in time")),
                     Ok(Err(status)) => break Refusal::from(status),
                     Ok(Ok(None)) => return Err(format!("{name} ended without a status")),
@@ -569,8 +577,11 @@ impl Player {
     }
 }
 
-async fn next_message(stream: &mut Streaming<DynamicMessage>) -> Result<Value, String> {
-    match tokio::time::timeout(PATIENCE, stream.message()).await {
+async fn next_message(
+    stream: &mut Streaming<DynamicMessage>,
+    deadline: Instant,
+) -> Result<Value, String> {
+    match timeout_at(deadline, stream.message()).await {
         Err(_) => Err("no stream message in time".into()),
         Ok(Err(status)) => Err(format!("the stream failed: {:?}", Refusal::from(status))),
         Ok(Ok(None)) => Err("the stream ended".into()),
