@@ -8,8 +8,10 @@
 pub mod conformance;
 pub mod random;
 mod reading;
+mod shell;
 
 pub use reading::*;
+pub use shell::{Ran, run_bash};
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -2,9 +2,9 @@
 //! live cifd, and every command must do what the page says (a call it shows refused must be
 //! refused).
 
-use std::process::Command;
+use std::time::Duration;
 
-use cif_e2e::{Cifd, OPERATOR_TOKEN, cifd_binary, grpcurl_binary, repository};
+use cif_e2e::{Cifd, OPERATOR_TOKEN, cifd_binary, grpcurl_binary, repository, run_bash};
 
 #[test]
 fn every_command_of_the_operations_page_runs_against_a_live_server() {
@@ -30,21 +30,14 @@ fn every_command_of_the_operations_page_runs_against_a_live_server() {
         cifd_binary().parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&workdir)
-        .env("PATH", path)
-        .env("CIF", cifd.address.to_string())
-        .env("CIF_ADMIN_TOKEN", OPERATOR_TOKEN)
-        .env("CIF_DATA_DIR", &cifd.data_dir)
-        .output()
-        .unwrap();
+    let env = [
+        ("PATH", path),
+        ("CIF", cifd.address.to_string()),
+        ("CIF_ADMIN_TOKEN", OPERATOR_TOKEN.to_owned()),
+        ("CIF_DATA_DIR", cifd.data_dir.display().to_string()),
+    ];
+    // It takes seconds; this only bounds a hung run.
+    let ran = run_bash(&script, &workdir, env, Duration::from_secs(120));
     let _ = std::fs::remove_dir_all(&workdir);
-    assert!(
-        output.status.success(),
-        "the page's commands failed:\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ran.assert_success("the page's commands");
 }
