@@ -249,7 +249,10 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
         let mut cifd = harness.cifd;
         restart(&mut cifd, how, on(&data_dir), &harness.admin).await;
         for call in [first_call, second_call] {
-            let ended = call.await.unwrap();
+            let ended = tokio::time::timeout(PATIENCE, call)
+                .await
+                .expect("the waiting call ends")
+                .unwrap();
             assert!(
                 ended.is_err(),
                 "{how:?}: the waiting call ends with the server"
@@ -555,7 +558,8 @@ async fn a_toast_times_out_at_its_original_deadline_although_the_server_was_down
     // Down for two of its three seconds.
     let mut cifd = harness.cifd;
     cifd.kill();
-    assert!(call.await.unwrap().is_err());
+    let ended = tokio::time::timeout(PATIENCE, call).await;
+    assert!(ended.expect("the waiting call ends").unwrap().is_err());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let restarted_at = SystemTime::now();
     let cifd = Cifd::start_with(Options {
