@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cif_e2e::{
     AgentHandle, Harness, Options, PATIENCE, ProviderHandle, caught_up, describe, events_until,
-    expect_refused, raise, session_for, shown, website,
+    expect_refused, raise, raw_until_caught_up, session_for, shown, website,
 };
 use cif_sdk::{Update, pb};
 use tonic::{Code, Streaming};
@@ -38,12 +38,12 @@ async fn raw_stream(
         .await
         .expect("a stream")
         .into_inner();
-    loop {
-        let message = stream.message().await.unwrap().unwrap().message.unwrap();
-        if matches!(message.kind, Some(pb::stream_message::Kind::Heartbeat(_))) {
-            return stream;
-        }
-    }
+    let (before, _) = raw_until_caught_up(&mut stream).await;
+    assert!(
+        before.is_empty(),
+        "a live stream starts at its catch-up heartbeat"
+    );
+    stream
 }
 
 /// The events a raw stream carries until the server ends it, and how it ended (heartbeats
@@ -159,7 +159,13 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
     // The pending toast ends, cancelled because chat is no longer admitted, and chat hears
     // it: the waiting call, the stream of every desk and the stream of Ada's desk, which then
     // ends as opening it now would.
-    let outcome = toast.await.unwrap().unwrap().result.unwrap();
+    let outcome = tokio::time::timeout(PATIENCE, toast)
+        .await
+        .expect("the toast ends in time")
+        .unwrap()
+        .unwrap()
+        .result
+        .unwrap();
     assert_eq!(
         (outcome.outcome(), outcome.cancelled_by()),
         (
