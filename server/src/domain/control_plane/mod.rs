@@ -104,6 +104,14 @@ pub struct ControlPlane {
     effects: Effects,
 }
 
+/// What a provider changes in a session: the session itself (only in its own), or its tabs
+/// (also in home, rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Changing {
+    Session,
+    Tabs,
+}
+
 /// What a command did besides changing the state: the events it produced, in order, and the
 /// principals whose open streams must end (with why).
 #[derive(Debug, Default)]
@@ -379,21 +387,32 @@ impl ControlPlane {
         .with("session_id", session)
     }
 
-    /// One of the caller's open sessions, to change: checked in the order of "How the server
-    /// answers": visible (rules 2 and 18: anything else looks missing), then at the version
-    /// the caller expects, then open.
-    fn owned_session_to_change(
+    /// A session `caller` changes: for `Changing::Session` one of its own, for
+    /// `Changing::Tabs` also the home session, on a desk that admits it. Checked in the order
+    /// of "How the server answers": visible (rules 2, 3 and 18: anything else looks missing),
+    /// then at the version the caller expects (home has none for providers, rule 19), then
+    /// open.
+    fn session_to_change(
         &self,
         caller: ProviderId,
         session: SessionId,
+        changing: Changing,
         expected_version: Option<u64>,
     ) -> DomainResult<&Session> {
         let record = self
             .sessions
             .get(&session)
-            .filter(|record| record.owner() == Some(caller) && self.provider_sees(caller, record))
+            .filter(|record| {
+                self.provider_sees(caller, record)
+                    && (changing == Changing::Tabs || record.owner() == Some(caller))
+            })
             .ok_or_else(|| DomainError::session_not_found(session))?;
-        Self::check_version("session", session, record.version, expected_version)?;
+        match record.kind {
+            SessionKind::Home => Self::refuse_shared_version("the home session", expected_version)?,
+            SessionKind::Provider(_) => {
+                Self::check_version("session", session, record.version, expected_version)?;
+            }
+        }
         if !record.is_open() {
             return Err(Self::session_not_open(session));
         }

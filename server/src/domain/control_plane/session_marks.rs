@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{ProviderId, SessionId};
 
 use super::templates::Dictionary;
-use super::{ControlPlane, SessionView};
+use super::{Changing, ControlPlane, SessionView};
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::tab::validate_title;
@@ -43,7 +43,7 @@ impl ControlPlane {
         mark: FocusMark,
     ) -> DomainResult<Marked> {
         self.acting_provider(caller)?;
-        self.owned_session_to_change(caller, session, expected_version)?;
+        self.session_to_change(caller, session, Changing::Session, expected_version)?;
         if self.is_focused(session) {
             return Ok(Marked::AlreadyFocused);
         }
@@ -115,7 +115,7 @@ impl ControlPlane {
         violations.optional_text("details", &details, limits::KPI_DETAILS);
         violations.finish()?;
         self.acting_provider(caller)?;
-        self.owned_session_to_change(caller, session, expected_version)?;
+        self.session_to_change(caller, session, Changing::Session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         let new = (!reset).then_some(details);
         if record.marks.kpi_breach != new {
@@ -148,7 +148,7 @@ impl ControlPlane {
     ) -> DomainResult<SessionView<'_>> {
         validate_title(&title)?;
         self.acting_provider(caller)?;
-        self.owned_session_to_change(caller, session, expected_version)?;
+        self.session_to_change(caller, session, Changing::Session, expected_version)?;
         let record = self.sessions.get_mut(&session).expect("checked above");
         // A title set as it is no longer follows the context.
         record.title_pattern = None;
@@ -188,7 +188,7 @@ impl ControlPlane {
         }
         violations.finish()?;
         self.acting_provider(caller)?;
-        self.owned_session_to_change(caller, session, expected_version)?;
+        self.session_to_change(caller, session, Changing::Session, expected_version)?;
         let current = &self.sessions[&session].context;
         let keys_after = current
             .keys()

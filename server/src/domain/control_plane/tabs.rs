@@ -3,10 +3,10 @@
 
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
+use cif_sdk::ids::{AgentId, ProviderId, TabId};
 
 use super::templates::draft_tab;
-use super::{ControlPlane, SessionView};
+use super::{Changing, ControlPlane, SessionView};
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
@@ -20,38 +20,12 @@ enum TabActor {
 }
 
 impl ControlPlane {
-    /// A session the provider may open tabs in: its own session, or the home session, on a
-    /// desk that admits it (rules 3 and 18); checked in the order of "How the server
-    /// answers": visible, then at the version the caller expects (in home a provider has
-    /// none, rule 19), then open.
-    fn tab_session(
-        &self,
-        caller: ProviderId,
-        session: SessionId,
-        expected_version: Option<u64>,
-    ) -> DomainResult<&Session> {
-        let record = self
-            .sessions
-            .get(&session)
-            .filter(|record| self.provider_sees(caller, record))
-            .ok_or_else(|| DomainError::session_not_found(session))?;
-        match record.kind {
-            SessionKind::Home => Self::refuse_shared_version("the home session", expected_version)?,
-            SessionKind::Provider(_) => {
-                Self::check_version("session", session, record.version, expected_version)?;
-            }
-        }
-        if !record.is_open() {
-            return Err(Self::session_not_open(session));
-        }
-        Ok(record)
-    }
-
     /// CreateTab.
     pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
         new.validate()?;
         self.acting_provider(caller)?;
-        let session = self.tab_session(caller, new.session, new.expected_version)?;
+        let session =
+            self.session_to_change(caller, new.session, Changing::Tabs, new.expected_version)?;
         let limit = self.agents[&session.agent].limits.max_tabs_per_session;
         if session.tabs.len() >= limit as usize {
             let message = match session.kind {
