@@ -55,7 +55,19 @@ struct Arrival {
     foreign: bool,
 }
 
-pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut, Option<Shape>) {
+/// A server with every stream open, ready to measure trials on.
+pub struct Opened {
+    mutate: Arc<Mutator>,
+    arrived: mpsc::UnboundedReceiver<Arrival>,
+    idle_stream_bytes: f64,
+    /// The next mutation's number: numbers go on across trials, so a late arrival of an
+    /// earlier trial is never taken for one of the current trial.
+    next_mutation: usize,
+}
+
+/// Opens `plan.streams` streams on `server`. cifd creates each pair's session; the baseline
+/// takes cifd's (`shape`).
+pub async fn open(server: &Server, plan: &Plan, shape: Option<&Shape>) -> Opened {
     let pairs = plan.streams / 2;
     let population = Population::create(server, pairs, pairs).await;
     let connections = plan.streams.div_ceil(plan.per_connection).max(1);
@@ -63,7 +75,6 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
     for _ in 0..connections {
         channels.push(server.channel().await);
     }
-    // Each pair's session: cifd creates them; the baseline reuses cifd's.
     let (sessions, log_id) = match shape {
         Some(shape) => (shape.sessions.clone(), shape.log_id.clone()),
         None => {
@@ -97,7 +108,7 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
     let sessions = Arc::new(sessions);
 
     let before = server.rss_bytes();
-    let (arrivals, mut arrived) = mpsc::unbounded_channel();
+    let (arrivals, arrived) = mpsc::unbounded_channel();
     let mut opening = Vec::new();
     for n in 0..plan.streams {
         let (pair, is_agent) = (n / 2, n % 2 == 1);
@@ -143,13 +154,11 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
     }
     in_parallel(opening).await;
     drop(arrivals);
+    // Memory settles after the last stream opened (buffers, tasks): a benchmark may wait.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_stream_bytes =
         (server.rss_bytes() as f64 - before as f64) / plan.streams.max(1) as f64;
 
-    let mutations = (plan.mutations_per_second as f64 * plan.length.as_secs_f64()) as usize;
-    let sent: Arc<Vec<OnceLock<Instant>>> =
-        Arc::new((0..mutations).map(|_| OnceLock::new()).collect());
     let senders = connections.min(16);
     let mutate = Mutator {
         providers: population
@@ -164,7 +173,7 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
         raw: channels[..senders].to_vec(),
         route: shape.is_some(),
         shape: Shape {
-            log_id: log_id.clone(),
+            log_id,
             sessions: sessions.to_vec(),
             agents: population
                 .agents
@@ -173,56 +182,82 @@ pub async fn run(server: &Server, plan: &Plan, shape: Option<&Shape>) -> (FanOut
                 .collect(),
         },
     };
-    let mutate = Arc::new(mutate);
-    let mut ticks = tokio::time::interval(Duration::from_secs_f64(
-        1.0 / f64::from(plan.mutations_per_second),
-    ));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut sending = tokio::task::JoinSet::new();
-    for mutation in 0..mutations {
-        ticks.tick().await;
-        let (mutate, sent) = (mutate.clone(), sent.clone());
-        sending.spawn(async move {
-            let pair = mutation % mutate.providers.len();
-            let _ = sent[mutation].set(Instant::now());
-            mutate.send(pair, mutation).await
-        });
+    Opened {
+        mutate: Arc::new(mutate),
+        arrived,
+        idle_stream_bytes,
+        next_mutation: 0,
     }
-    let mut failed_mutations = 0;
-    while let Some(done) = sending.join_next().await {
-        if !done.expect("no panic") {
-            failed_mutations += 1;
+}
+
+impl Opened {
+    /// Each pair's session as this server has it, for the baseline to send.
+    pub fn shape(&self) -> &Shape {
+        &self.mutate.shape
+    }
+
+    /// One trial: `plan`'s mutations at its rate, and every arrival they cause.
+    pub async fn measure(&mut self, plan: &Plan) -> FanOut {
+        let mutations = (plan.mutations_per_second as f64 * plan.length.as_secs_f64()) as usize;
+        let first = self.next_mutation;
+        self.next_mutation += mutations;
+        let sent: Arc<Vec<OnceLock<Instant>>> =
+            Arc::new((0..mutations).map(|_| OnceLock::new()).collect());
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(
+            1.0 / f64::from(plan.mutations_per_second),
+        ));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut sending = tokio::task::JoinSet::new();
+        for index in 0..mutations {
+            ticks.tick().await;
+            let (mutate, sent) = (self.mutate.clone(), sent.clone());
+            sending.spawn(async move {
+                let mutation = first + index;
+                let pair = mutation % mutate.providers.len();
+                let _ = sent[index].set(Instant::now());
+                mutate.send(pair, mutation).await
+            });
         }
-    }
-    let expected = 2 * mutations;
-    let (mut samples, mut foreign) = (Vec::new(), 0);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while samples.len() < expected {
-        match tokio::time::timeout_at(deadline, arrived.recv()).await {
-            Ok(Some(arrival)) => {
-                foreign += usize::from(arrival.foreign);
-                if let Some(at) = sent.get(arrival.mutation).and_then(OnceLock::get) {
-                    samples.push(arrival.at.saturating_duration_since(*at));
-                }
+        let mut failed_mutations = 0;
+        while let Some(done) = sending.join_next().await {
+            if !done.expect("no panic") {
+                failed_mutations += 1;
             }
-            _ => break,
         }
-    }
-    // Late and foreign arrivals that came in meanwhile still count as foreign.
-    while let Ok(arrival) = arrived.try_recv() {
-        foreign += usize::from(arrival.foreign);
-    }
-    let shape = Arc::into_inner(mutate).map(|mutate| mutate.shape);
-    (
+        let expected = 2 * mutations;
+        let this_trial = |arrival: &Arrival| {
+            arrival
+                .mutation
+                .checked_sub(first)
+                .and_then(|index| sent.get(index))
+                .and_then(OnceLock::get)
+                .copied()
+        };
+        let (mut samples, mut foreign) = (Vec::new(), 0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while samples.len() < expected {
+            match tokio::time::timeout_at(deadline, self.arrived.recv()).await {
+                Ok(Some(arrival)) => {
+                    foreign += usize::from(arrival.foreign);
+                    if let Some(at) = this_trial(&arrival) {
+                        samples.push(arrival.at.saturating_duration_since(at));
+                    }
+                }
+                _ => break,
+            }
+        }
+        // Late and foreign arrivals that came in meanwhile still count as foreign.
+        while let Ok(arrival) = self.arrived.try_recv() {
+            foreign += usize::from(arrival.foreign);
+        }
         FanOut {
             deliveries: Latencies::new(samples),
             expected,
             foreign,
             failed_mutations,
-            idle_stream_bytes,
-        },
-        shape,
-    )
+            idle_stream_bytes: self.idle_stream_bytes,
+        }
+    }
 }
 
 /// Turns a stream's retitle events into arrivals; any event about another session is foreign.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use cif_e2e::Options;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::stats::{Table, ms, ratio};
+use crate::stats::{Latencies, Spread, Table, ms, ratio};
 use crate::target::{Placement, Server};
 
 #[derive(Parser)]
@@ -35,6 +35,10 @@ struct Args {
     /// Length of each measured run of the unary mix, in seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
+    /// Trials of each comparison: the baseline and cifd run alternately this many times, and
+    /// each ratio is the median of the trials' ratios, with their range.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    trials: u32,
     /// Calls in flight for the unary mix, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     in_flight: Vec<usize>,
@@ -125,6 +129,15 @@ async fn suite(args: Args, placement: Placement) -> usize {
         }
     );
     let length = Duration::from_secs_f64(if args.smoke { 0.3 } else { args.seconds });
+    // Two trials at smoke sizes: enough to run the medians' code.
+    let trials = if args.smoke {
+        args.trials.min(2)
+    } else {
+        args.trials
+    } as usize;
+    println!(
+        "- each ratio: the median of {trials} interleaved trials (baseline and cifd alternating), with the smallest and largest in brackets"
+    );
     let mut failures = 0;
     if wanted(Scenario::Mix) {
         let levels: &[usize] = if args.smoke {
@@ -132,7 +145,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
         } else {
             &args.in_flight
         };
-        failures += unary_mix(&placement, levels, length).await;
+        failures += unary_mix(&placement, levels, length, trials).await;
     }
     if wanted(Scenario::Fanout) {
         let plan = if args.smoke {
@@ -150,7 +163,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
                 length: Duration::from_secs(10),
             }
         };
-        failures += fan_out(&placement, &plan).await;
+        failures += fan_out(&placement, &plan, trials).await;
     }
     if wanted(Scenario::Scale) {
         let plan = if args.smoke {
@@ -172,7 +185,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
                 length,
             }
         };
-        failures += scale_and_memory(&placement, &plan).await;
+        failures += scale_and_memory(&placement, &plan, trials).await;
     }
     if wanted(Scenario::Recovery) {
         let plan = if args.smoke {
@@ -266,7 +279,12 @@ fn metric(metrics: &str, name: &str) -> f64 {
         .unwrap_or_default()
 }
 
-async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) -> usize {
+async fn unary_mix(
+    placement: &Placement,
+    levels: &[usize],
+    length: Duration,
+    trials: usize,
+) -> usize {
     let most = levels.iter().copied().max().unwrap_or(1);
     let servers = [
         ("baseline", Server::baseline(placement)),
@@ -281,10 +299,10 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
         populations.push(mix::Population::create(server, most.div_ceil(16), most).await);
     }
     println!(
-        "\nUnary mix: create session (title, 3 context keys), create tab, request attention, get session, agent closes; runs of {length:?} after a warm-up, servers interleaved."
+        "\nUnary mix: create session (title, 3 context keys), create tab, request attention, get session, agent closes; runs of {length:?} after a warm-up; in each trial the three servers run one after another."
     );
     let throughput = Table::new(
-        "Unary mix: calls/s",
+        "Unary mix: calls/s (medians)",
         &[
             "in flight",
             "baseline",
@@ -298,44 +316,55 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
     let mut latency_rows = Vec::new();
     let mut failures = 0;
     for &in_flight in levels {
-        let mut runs = Vec::new();
-        for ((name, server), population) in servers.iter().zip(&populations) {
-            let workers = mix::workers(server, population, in_flight).await;
-            mix::run(server, &workers, length / 5).await;
-            let run = mix::run(server, &workers, length).await;
-            if run.errors > 0 || run.calls == 0 {
-                eprintln!(
-                    "cif-bench: {name} at {in_flight} in flight: {} failed calls of {}",
-                    run.errors, run.calls
-                );
-                failures += 1;
+        let mut workers = Vec::new();
+        for ((_, server), population) in servers.iter().zip(&populations) {
+            let these = mix::workers(server, population, in_flight).await;
+            mix::run(server, &these, length / 5).await;
+            workers.push(these);
+        }
+        // runs[server][trial]
+        let mut runs: [Vec<mix::MixRun>; 3] = Default::default();
+        for _ in 0..trials {
+            for (index, (name, server)) in servers.iter().enumerate() {
+                let run = mix::run(server, &workers[index], length).await;
+                if run.errors > 0 || run.calls == 0 {
+                    eprintln!(
+                        "cif-bench: {name} at {in_flight} in flight: {} failed calls of {}",
+                        run.errors, run.calls
+                    );
+                    failures += 1;
+                }
+                runs[index].push(run);
             }
+        }
+        let rates = |index: usize| -> Vec<f64> {
+            runs[index].iter().map(mix::MixRun::per_second).collect()
+        };
+        let cpu =
+            |index: usize| Spread::of(runs[index].iter().map(mix::MixRun::cpu_per_call_us)).median;
+        let (baseline, in_memory, durable) = (rates(0), rates(1), rates(2));
+        throughput.row(vec![
+            in_flight.to_string(),
+            format!("{:.0}", Spread::of(baseline.clone()).median),
+            format!("{:.0}", Spread::of(in_memory.clone()).median),
+            Spread::of_ratios(&in_memory, &baseline).ratio(),
+            format!("{:.0}", Spread::of(durable.clone()).median),
+            Spread::of_ratios(&durable, &baseline).ratio(),
+            format!("{:.1} / {:.1} / {:.1}", cpu(0), cpu(1), cpu(2)),
+        ]);
+        for (index, (name, _)) in servers.iter().enumerate() {
+            let latencies = Latencies::pooled(runs[index].iter().map(|run| &run.latencies));
             latency_rows.push(vec![
                 in_flight.to_string(),
                 name.to_string(),
-                ms(run.latencies.quantile(0.5)),
-                ms(run.latencies.quantile(0.99)),
-                ms(run.latencies.quantile(0.999)),
+                ms(latencies.quantile(0.5)),
+                ms(latencies.quantile(0.99)),
+                ms(latencies.quantile(0.999)),
             ]);
-            runs.push(run);
         }
-        throughput.row(vec![
-            in_flight.to_string(),
-            format!("{:.0}", runs[0].per_second()),
-            format!("{:.0}", runs[1].per_second()),
-            ratio(runs[1].per_second(), runs[0].per_second()),
-            format!("{:.0}", runs[2].per_second()),
-            ratio(runs[2].per_second(), runs[0].per_second()),
-            format!(
-                "{:.1} / {:.1} / {:.1}",
-                runs[0].cpu_per_call_us(),
-                runs[1].cpu_per_call_us(),
-                runs[2].cpu_per_call_us()
-            ),
-        ]);
     }
     let latency = Table::new(
-        "Unary mix: latency",
+        "Unary mix: latency (every trial's calls)",
         &["in flight", "server", "p50", "p99", "p999"],
     );
     for row in latency_rows {
@@ -364,86 +393,107 @@ async fn unary_mix(placement: &Placement, levels: &[usize], length: Duration) ->
     failures
 }
 
-async fn fan_out(placement: &Placement, plan: &fanout::Plan) -> usize {
+async fn fan_out(placement: &Placement, plan: &fanout::Plan, trials: usize) -> usize {
     let cifd = Server::cifd(placement, cifd_options().arg("--in-memory")).await;
-    let (ours, shape) = fanout::run(&cifd, plan, None).await;
-    drop(cifd);
+    let mut ours = fanout::open(&cifd, plan, None).await;
     let baseline = Server::baseline(placement);
-    let (raw, _) = fanout::run(&baseline, plan, shape.as_ref()).await;
+    let mut raw = fanout::open(&baseline, plan, Some(ours.shape())).await;
+    // trials[server][trial]
+    let mut measured: [Vec<fanout::FanOut>; 2] = Default::default();
+    for _ in 0..trials {
+        measured[0].push(raw.measure(plan).await);
+        measured[1].push(ours.measure(plan).await);
+    }
     let table = Table::new(
         &format!(
-            "Filtered fan-out: {} streams, {} mutations/s for {:?}, each event to its owner and its agent",
+            "Filtered fan-out: {} streams, {} mutations/s for {:?} per trial, each event to its owner and its agent",
             plan.streams, plan.mutations_per_second, plan.length
         ),
         &[
             "server",
-            "p50",
-            "p99",
+            "p50 (median)",
+            "p99 (median)",
             "max",
             "delivered",
             "foreign",
             "bytes per idle stream",
         ],
     );
-    for (name, measured) in [
-        ("baseline (raw routing)", &raw),
-        ("cifd (in-memory)", &ours),
-    ] {
+    let quantile = |server: usize, p: f64| -> Vec<f64> {
+        measured[server]
+            .iter()
+            .map(|trial| trial.deliveries.quantile(p).as_secs_f64())
+            .collect()
+    };
+    let seconds = |values: Vec<f64>| ms(Duration::from_secs_f64(Spread::of(values).median));
+    for (index, name) in ["baseline (raw routing)", "cifd (in-memory)"]
+        .into_iter()
+        .enumerate()
+    {
+        let trials = &measured[index];
         table.row(vec![
             name.into(),
-            ms(measured.deliveries.quantile(0.5)),
-            ms(measured.deliveries.quantile(0.99)),
-            ms(measured.deliveries.max()),
-            format!("{}/{}", measured.deliveries.len(), measured.expected),
-            measured.foreign.to_string(),
-            format!("{:.0}", measured.idle_stream_bytes),
+            seconds(quantile(index, 0.5)),
+            seconds(quantile(index, 0.99)),
+            ms(trials
+                .iter()
+                .map(|trial| trial.deliveries.max())
+                .max()
+                .unwrap_or_default()),
+            format!(
+                "{}/{}",
+                trials.iter().map(|t| t.deliveries.len()).sum::<usize>(),
+                trials.iter().map(|t| t.expected).sum::<usize>()
+            ),
+            trials.iter().map(|t| t.foreign).sum::<usize>().to_string(),
+            format!("{:.0}", trials[0].idle_stream_bytes),
         ]);
     }
+    let per_trial_max = |server: usize| -> Vec<f64> {
+        measured[server]
+            .iter()
+            .map(|trial| trial.deliveries.max().as_secs_f64())
+            .collect()
+    };
     table.row(vec![
         "cifd / baseline".into(),
-        ratio(
-            ours.deliveries.quantile(0.5).as_secs_f64(),
-            raw.deliveries.quantile(0.5).as_secs_f64(),
-        ),
-        ratio(
-            ours.deliveries.quantile(0.99).as_secs_f64(),
-            raw.deliveries.quantile(0.99).as_secs_f64(),
-        ),
-        ratio(
-            ours.deliveries.max().as_secs_f64(),
-            raw.deliveries.max().as_secs_f64(),
-        ),
+        Spread::of_ratios(&quantile(1, 0.5), &quantile(0, 0.5)).ratio(),
+        Spread::of_ratios(&quantile(1, 0.99), &quantile(0, 0.99)).ratio(),
+        Spread::of_ratios(&per_trial_max(1), &per_trial_max(0)).ratio(),
         String::new(),
         String::new(),
-        ratio(ours.idle_stream_bytes, raw.idle_stream_bytes),
+        ratio(
+            measured[1][0].idle_stream_bytes,
+            measured[0][0].idle_stream_bytes,
+        ),
     ]);
     let mut failures = 0;
-    for (name, measured) in [("baseline", &raw), ("cifd", &ours)] {
-        if measured.foreign > 0
-            || measured.failed_mutations > 0
-            || measured.deliveries.len() < measured.expected
-        {
-            eprintln!(
-                "cif-bench: fan-out on {name}: {} foreign, {} failed mutations, {} of {} delivered",
-                measured.foreign,
-                measured.failed_mutations,
-                measured.deliveries.len(),
-                measured.expected
-            );
-            failures += 1;
+    for (name, trials) in [("baseline", &measured[0]), ("cifd", &measured[1])] {
+        for measured in trials {
+            if measured.foreign > 0
+                || measured.failed_mutations > 0
+                || measured.deliveries.len() < measured.expected
+            {
+                eprintln!(
+                    "cif-bench: fan-out on {name}: {} foreign, {} failed mutations, {} of {} delivered",
+                    measured.foreign,
+                    measured.failed_mutations,
+                    measured.deliveries.len(),
+                    measured.expected
+                );
+                failures += 1;
+            }
         }
     }
     failures
 }
 
-async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
+async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usize) -> usize {
     let baseline = Server::baseline(placement);
     let population = mix::Population::create(&baseline, 1, plan.in_flight).await;
     let workers = mix::workers(&baseline, &population, plan.in_flight).await;
     mix::run(&baseline, &workers, plan.length / 5).await;
-    let raw = mix::run(&baseline, &workers, plan.length).await;
     let raw_rss = baseline.rss_bytes();
-    drop(baseline);
     // The history is kept short, so the memory figure counts sessions: every retained event
     // holds a copy of its session, and what the default history holds depends on what ran.
     let cifd = Server::cifd(
@@ -454,25 +504,38 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
             .arg("1000"),
     )
     .await;
-    let measured = scale::run(&cifd, plan).await;
+    let measured = scale::run(
+        &cifd,
+        &scale::Baseline {
+            server: &baseline,
+            workers: &workers,
+        },
+        plan,
+        trials,
+    )
+    .await;
     let table = Table::new(
         &format!(
-            "Scale: the unary mix at {} in flight, {} agents, sessions with 3 tabs each",
+            "Scale: the unary mix at {} in flight, {} agents, sessions with 3 tabs each (medians)",
             plan.in_flight, plan.agents
         ),
-        &["server", "open sessions", "calls/s", "ratio", "p99", "RSS"],
+        &[
+            "open sessions",
+            "cifd calls/s",
+            "cifd / baseline",
+            &format!("cifd / cifd at {}", plan.few),
+            "p99",
+            "RSS",
+        ],
     );
     let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / 1_048_576.0);
-    table.row(vec![
-        "baseline".into(),
-        "-".into(),
-        format!("{:.0}", raw.per_second()),
-        "-".into(),
-        ms(raw.latencies.quantile(0.99)),
-        mib(raw_rss),
-    ]);
+    let rates = |trials: &[scale::Trial], of: fn(&scale::Trial) -> &mix::MixRun| -> Vec<f64> {
+        trials.iter().map(|trial| of(trial).per_second()).collect()
+    };
+    let few = rates(&measured.with_few, |trial| &trial.cifd);
     let agents = plan.agents;
-    for (sessions, run, rss) in [
+    let mut errors = 0;
+    for (sessions, trials, rss) in [
         (
             format!("{}", plan.few),
             &measured.with_few,
@@ -489,17 +552,26 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
             None,
         ),
     ] {
+        let ours = rates(trials, |trial| &trial.cifd);
+        let theirs = rates(trials, |trial| &trial.baseline);
+        let p99 = Latencies::pooled(trials.iter().map(|trial| &trial.cifd.latencies));
+        errors += trials
+            .iter()
+            .map(|trial| trial.cifd.errors + trial.baseline.errors)
+            .sum::<usize>();
         table.row(vec![
-            "cifd (in-memory)".into(),
             sessions,
-            format!("{:.0}", run.per_second()),
-            ratio(run.per_second(), measured.with_few.per_second()),
-            ms(run.latencies.quantile(0.99)),
+            format!("{:.0}", Spread::of(ours.clone()).median),
+            Spread::of_ratios(&ours, &theirs).ratio(),
+            Spread::of_ratios(&ours, &few).ratio(),
+            ms(p99.quantile(0.99)),
             rss.map_or_else(String::new, mib),
         ]);
     }
     println!(
-        "\nWith {} sessions on {agents} agents, each worker's desk holds {} sessions, and an agent's SwitchSession and CloseSession answer with the whole desk; the last row has workers on agents of their own.",
+        "\nThe baseline ran {:.0} calls/s (median; RSS {}), once before each of cifd's runs. With {} sessions on {agents} agents, each worker's desk holds {} sessions, and an agent's SwitchSession and CloseSession answer with the whole desk; the last row has workers on agents of their own.",
+        Spread::of(rates(&measured.with_few, |trial| &trial.baseline)).median,
+        mib(raw_rss),
         plan.many,
         plan.many / agents
     );
@@ -510,11 +582,5 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan) -> usize {
         plan.many,
         measured.filling.as_secs_f64()
     );
-    usize::from(
-        measured.with_few.errors
-            + measured.with_many.errors
-            + measured.with_many_small_desks.errors
-            + raw.errors
-            > 0,
-    )
+    usize::from(errors > 0)
 }

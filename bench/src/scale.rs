@@ -19,16 +19,23 @@ pub struct Plan {
 }
 
 pub struct Scale {
-    pub with_few: MixRun,
-    pub with_many: MixRun,
+    /// Each phase's trials: cifd's run, and the baseline's run just before it.
+    pub with_few: Vec<Trial>,
+    pub with_many: Vec<Trial>,
     /// With many sessions, by workers on agents of their own (desks holding only the mix's
     /// session): what a call costs when the desk it answers with stays small.
-    pub with_many_small_desks: MixRun,
+    pub with_many_small_desks: Vec<Trial>,
     /// Resident memory each of the sessions added between `few` and `many` takes.
     pub session_bytes: f64,
     pub rss_few: u64,
     pub rss_many: u64,
     pub filling: Duration,
+}
+
+/// One trial of a phase: the baseline, then cifd.
+pub struct Trial {
+    pub baseline: MixRun,
+    pub cifd: MixRun,
 }
 
 /// Opens sessions `from..to`, each with three tabs, spread over the agents and providers.
@@ -65,13 +72,36 @@ async fn open_sessions(server: &Server, population: &Population, from: usize, to
     in_parallel(opening).await;
 }
 
-pub async fn run(server: &Server, plan: &Plan) -> Scale {
+/// The baseline and its workers, run alternately with cifd in every phase.
+pub struct Baseline<'a> {
+    pub server: &'a Server,
+    pub workers: &'a [mix::Worker],
+}
+
+/// `trials` runs of cifd's `workers`, each after a run of the baseline's.
+async fn phase(
+    server: &Server,
+    workers: &[mix::Worker],
+    baseline: &Baseline<'_>,
+    plan: &Plan,
+    trials: usize,
+) -> Vec<Trial> {
+    mix::run(server, workers, plan.length / 5).await;
+    let mut measured = Vec::new();
+    for _ in 0..trials {
+        let baseline = mix::run(baseline.server, baseline.workers, plan.length).await;
+        let cifd = mix::run(server, workers, plan.length).await;
+        measured.push(Trial { baseline, cifd });
+    }
+    measured
+}
+
+pub async fn run(server: &Server, baseline: &Baseline<'_>, plan: &Plan, trials: usize) -> Scale {
     let population = Population::create(server, plan.providers, plan.agents).await;
     let workers = mix::workers(server, &population, plan.in_flight).await;
     open_sessions(server, &population, 0, plan.few).await;
     let rss_few = server.rss_bytes();
-    mix::run(server, &workers, plan.length / 5).await;
-    let with_few = mix::run(server, &workers, plan.length).await;
+    let with_few = phase(server, &workers, baseline, plan, trials).await;
     // Let the sessions the mix closed be forgotten (the run keeps closed sessions 1 s).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = server.rss_bytes();
@@ -79,12 +109,10 @@ pub async fn run(server: &Server, plan: &Plan) -> Scale {
     open_sessions(server, &population, plan.few, plan.many).await;
     let filling = started.elapsed();
     let rss_many = server.rss_bytes();
-    mix::run(server, &workers, plan.length / 5).await;
-    let with_many = mix::run(server, &workers, plan.length).await;
+    let with_many = phase(server, &workers, baseline, plan, trials).await;
     let fresh = Population::create(server, plan.providers, plan.in_flight).await;
     let small_desks = mix::workers(server, &fresh, plan.in_flight).await;
-    mix::run(server, &small_desks, plan.length / 5).await;
-    let with_many_small_desks = mix::run(server, &small_desks, plan.length).await;
+    let with_many_small_desks = phase(server, &small_desks, baseline, plan, trials).await;
     Scale {
         with_few,
         with_many,

@@ -1,4 +1,4 @@
-//! Percentiles and the printed table.
+//! Percentiles, the spread of trials, and the printed table.
 
 use std::time::Duration;
 
@@ -27,6 +27,62 @@ impl Latencies {
 
     pub fn max(&self) -> Duration {
         self.0.last().copied().unwrap_or_default()
+    }
+
+    /// All the samples of several measurements, as one.
+    pub fn pooled<'a>(all: impl IntoIterator<Item = &'a Latencies>) -> Self {
+        Self::new(
+            all.into_iter()
+                .flat_map(|one| one.0.iter().copied())
+                .collect(),
+        )
+    }
+}
+
+/// The median of several trials' figures, with the smallest and the largest: on a noisy
+/// machine one figure says little, its spread says how much.
+#[derive(Debug, Clone, Copy)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let mut values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        values.sort_by(f64::total_cmp);
+        let median = match values.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => values[n / 2],
+            n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        };
+        Self {
+            median,
+            min: values.first().copied().unwrap_or(f64::NAN),
+            max: values.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// Each trial's `ours / baseline`, paired by trial.
+    pub fn of_ratios(ours: &[f64], baselines: &[f64]) -> Self {
+        Self::of(
+            ours.iter()
+                .zip(baselines)
+                .filter(|(_, baseline)| **baseline != 0.0)
+                .map(|(ours, baseline)| ours / baseline),
+        )
+    }
+
+    /// "0.62 (0.58-0.66)": the median ratio and its range; the range is left out for one trial.
+    pub fn ratio(&self) -> String {
+        if self.median.is_nan() {
+            "-".into()
+        } else if self.min == self.max {
+            format!("{:.2}", self.median)
+        } else {
+            format!("{:.2} ({:.2}-{:.2})", self.median, self.min, self.max)
+        }
     }
 }
 
