@@ -7,7 +7,6 @@
 pub mod api;
 pub mod auth;
 pub mod config;
-pub mod declarations;
 pub mod domain;
 pub mod log;
 pub mod metrics;

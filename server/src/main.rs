@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Err(error) => return fail(&error),
     };
     // Declarations are read (and a bad file refused) before the data directory is opened.
-    let declared = match cifd::declarations::load(cli.config.as_deref()) {
+    let declared = match cifd::config::load_declarations(cli.config.as_deref()) {
         Ok(declared) => declared,
         Err(error) => return fail(&error),
     };

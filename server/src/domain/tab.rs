@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use super::error::{DomainResult, Reason};
-use super::template::check_tab_parameters;
 use super::validate::{Violations, limits};
 
 /// CIF's page types.
@@ -114,7 +113,7 @@ impl NewTab {
                     "the template decides what the tab shows; leave page out and override the template's parameters instead",
                 );
             }
-            check_tab_parameters(&mut violations, "parameters", &self.parameters);
+            violations.tab_parameters("parameters", &self.parameters);
         }
         violations.finish()
     }

@@ -176,7 +176,7 @@ impl Template {
                     limits::TITLE,
                     true,
                 );
-                check_tab_parameters(&mut violations, &field("parameters"), &spec.parameters);
+                violations.tab_parameters(&field("parameters"), &spec.parameters);
                 for (name, value) in &spec.parameters {
                     slug_text(
                         &mut violations,
@@ -260,23 +260,3 @@ fn slug_text(violations: &mut Violations, field: &str, text: &str, max: usize, r
     }
 }
 
-/// Parameters of a tab (a template's, or a call's overrides): names and values like context
-/// entries, and all of them together (as the page's JSON) within the tab parameters limit.
-pub fn check_tab_parameters(
-    violations: &mut Violations,
-    field: &str,
-    parameters: &BTreeMap<String, String>,
-) {
-    violations.context(field, parameters);
-    let size = serde_json::to_string(parameters).map_or(0, |json| json.chars().count());
-    if size > limits::TAB_PARAMETERS {
-        violations.add(
-            field,
-            Reason::FieldTooLong,
-            format!(
-                "{field} is {size} characters as JSON; the limit is {}",
-                limits::TAB_PARAMETERS
-            ),
-        );
-    }
-}

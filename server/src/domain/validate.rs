@@ -184,6 +184,23 @@ impl Violations {
         }
     }
 
+    /// Parameters of a tab (a template's, or a call's overrides): names and values like context
+    /// entries, and all of them together (as the page's JSON) within the tab parameters limit.
+    pub fn tab_parameters(&mut self, field: &str, parameters: &BTreeMap<String, String>) {
+        self.context(field, parameters);
+        let size = serde_json::to_string(parameters).map_or(0, |json| json.chars().count());
+        if size > limits::TAB_PARAMETERS {
+            self.add(
+                field,
+                Reason::FieldTooLong,
+                format!(
+                    "{field} is {size} characters as JSON; the limit is {}",
+                    limits::TAB_PARAMETERS
+                ),
+            );
+        }
+    }
+
     /// A session's automation dictionary: key count, key and value lengths.
     pub fn context(&mut self, field: &str, context: &BTreeMap<String, String>) {
         if context.len() > limits::CONTEXT_KEYS {

@@ -11,7 +11,6 @@ use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::slug;
-use crate::domain::template::check_tab_parameters;
 use crate::domain::validate::{Violations, limits};
 
 /// A session a provider asks to start: from a session template, or with its title given.
@@ -67,11 +66,7 @@ impl NewSession {
             );
         }
         for (name, parameters) in &self.tab_parameters {
-            check_tab_parameters(
-                &mut violations,
-                &format!("tab_parameters[{name}]"),
-                parameters,
-            );
+            violations.tab_parameters(&format!("tab_parameters[{name}]"), parameters);
         }
         violations.finish()
     }

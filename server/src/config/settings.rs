@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use super::declarations::DECLARATION_KEYS;
+use super::error::StartupError;
+
 const AFTER_HELP: &str = "\
 Operator token:
   CIF_ADMIN_TOKEN=<token>   the operator token (at least 32 characters), or
@@ -167,15 +170,6 @@ pub enum Command {
     },
 }
 
-/// Why cifd cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Arguments(#[from] clap::Error),
-    #[error("{0}")]
-    Config(String),
-}
-
 impl Cli {
     /// Reads flags, environment and the `--config` file.
     pub fn load() -> Result<Self, StartupError> {
@@ -261,7 +255,7 @@ fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, StartupError> 
         .map_err(|error| StartupError::Config(format!("{}: {error}", path.display())))?;
     table
         .into_iter()
-        .filter(|(key, _)| !crate::declarations::DECLARATION_KEYS.contains(&key.as_str()))
+        .filter(|(key, _)| !DECLARATION_KEYS.contains(&key.as_str()))
         .map(|(key, value)| {
             let text = match value {
                 toml::Value::String(text) => text,

@@ -11,7 +11,7 @@ use cif_sdk::ids::AgentId;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::StartupError;
+use super::error::StartupError;
 use crate::domain::agent::LimitsPatch;
 use crate::domain::control_plane::{Declaration, Declared, DeclaredAgent};
 use crate::domain::desk::PanelMode;
