@@ -5,17 +5,15 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod auth;
+pub mod app;
 pub mod config;
 pub mod domain;
-pub mod log;
-pub mod metrics;
 pub mod store;
 pub mod transport;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use cif_sdk::pb;
 use cif_sdk::pb::admin_service_server::AdminServiceServer;
@@ -24,20 +22,19 @@ use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
 
 use crate::api::{
-    AdminApi, AgentApi, Context, Core, PageTokens, ProviderApi, SharedCore, read, write,
+    AdminApi, AgentApi, AuthLayer, CommitMetrics, Context, Metrics, PageTokens, ProviderApi,
 };
-use crate::auth::AuthLayer;
+use crate::app::log::EventLog;
+use crate::app::{Core, Timers, read, write};
 use crate::config::Cli;
 use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
-use crate::log::EventLog;
-use crate::metrics::Metrics;
 pub use crate::transport::{incoming, transport};
 
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
     /// The store and what it held; `None` with `--in-memory`.
-    durable: Option<(store::SqliteStore, store::Loaded)>,
+    durable: Option<(store::SqliteStore, app::Loaded)>,
 }
 
 impl Opened {
@@ -52,7 +49,7 @@ impl Opened {
     pub fn store_operator_credential(
         &mut self,
         hash: &CredentialHash,
-    ) -> Result<(), store::StoreError> {
+    ) -> Result<(), app::StoreError> {
         match &mut self.durable {
             Some((store, _)) => store.set_operator_credential(hash),
             None => Ok(()),
@@ -66,7 +63,7 @@ impl Opened {
 }
 
 /// Opens the data directory (or nothing, with `--in-memory`).
-pub fn open_state(cli: &Cli) -> Result<Opened, store::StoreError> {
+pub fn open_state(cli: &Cli) -> Result<Opened, app::StoreError> {
     if cli.in_memory {
         return Ok(Opened { durable: None });
     }
@@ -94,7 +91,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let now = SystemTime::now();
-    let metrics = Metrics::new();
+    let commits = CommitMetrics::default();
     let (state, writer) = match opened.durable {
         None => {
             let core = Core::in_memory(
@@ -123,7 +120,10 @@ pub async fn serve(
                 Box::new(store),
                 loaded.requests,
                 cli.request_retention(),
-                metrics.clone(),
+                {
+                    let commits = commits.clone();
+                    move |took, batches| commits.observe(took, batches)
+                },
             );
             (state, Some(writer))
         }
@@ -149,12 +149,7 @@ pub async fn serve(
         durable = writer.is_some(),
         "state ready"
     );
-    let heartbeats = tokio::spawn(send_heartbeats(state.clone(), cli.heartbeat_interval));
-    let toast_timer = tokio::spawn(expire_toasts(state.clone()));
-    let sweeper = tokio::spawn(forget_expired_sessions(
-        state.clone(),
-        sweep_interval(cli.closed_session_retention),
-    ));
+    let timers = Timers::start(&state, cli.heartbeat_interval, cli.closed_session_retention);
     let context = Context {
         state: state.clone(),
         page_tokens: Arc::new(PageTokens::with_random_key()),
@@ -184,7 +179,7 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    metrics.attach(state.clone());
+    let metrics = Metrics::new(state.clone(), commits);
     let (drain, drained) = tokio::sync::oneshot::channel::<()>();
     let metrics_endpoint = match cli.metrics_listen {
         None => None,
@@ -195,7 +190,7 @@ pub async fn serve(
             println!("cifd metrics on {}", listener.local_addr()?);
             let metrics = metrics.clone();
             Some(tokio::spawn(async move {
-                if let Err(error) = metrics::serve(metrics, listener).await {
+                if let Err(error) = api::serve_metrics(metrics, listener).await {
                     tracing::warn!(%error, "the metrics endpoint stopped");
                 }
             }))
@@ -223,9 +218,7 @@ pub async fn serve(
             // End every stream (each says why, so clients resume elsewhere or later), stop
             // accepting and ask every connection to finish; a client that does not is cut off
             // after the grace period, so shutdown never hangs on it.
-            heartbeats.abort();
-            toast_timer.abort();
-            sweeper.abort();
+            timers.stop();
             if let Some(endpoint) = &metrics_endpoint {
                 endpoint.abort();
             }
@@ -262,68 +255,4 @@ pub async fn serve(
         }
     }
     served
-}
-
-/// Queues a heartbeat on every stream at each interval, under the state lock so its sequence
-/// never runs ahead of what is queued.
-async fn send_heartbeats(state: SharedCore, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        write(&state).log.heartbeat();
-    }
-}
-
-/// Ends toasts whose time is up (display timeout, queue time limit), sleeping until the next
-/// deadline or until a command moves one earlier.
-async fn expire_toasts(state: SharedCore) {
-    let wake = read(&state).toast_timer.clone();
-    loop {
-        let next = read(&state).plane.next_toast_deadline();
-        // Deadlines are wall-clock times (they survive restarts); sleep for what is left.
-        let left = next.map(|deadline| {
-            deadline
-                .duration_since(SystemTime::now())
-                .unwrap_or_default()
-        });
-        match left {
-            Some(left) if !left.is_zero() => {
-                tokio::select! {
-                    () = tokio::time::sleep(left) => {}
-                    () = wake.notified() => continue,
-                }
-            }
-            Some(_) => {}
-            None => {
-                wake.notified().await;
-                continue;
-            }
-        }
-        let _expired = write(&state).execute(|plane| {
-            plane.expire_toasts(SystemTime::now());
-            Ok(())
-        });
-    }
-}
-
-/// How often closed sessions past their retention are looked for: a tenth of the retention,
-/// so one outlives it by at most 10%, but no more than once a minute and no less than every
-/// 100 ms.
-fn sweep_interval(retention: Duration) -> Duration {
-    (retention / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
-}
-
-/// Removes closed sessions older than the retention period.
-async fn forget_expired_sessions(state: SharedCore, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let _swept = write(&state).execute(|plane| {
-            plane.forget_expired_sessions(SystemTime::now());
-            Ok(())
-        });
-    }
 }

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use cifd::auth::{CredentialKind, hash_credential, issue_credential};
+use cifd::app::{CredentialKind, hash_credential, issue_credential};
 use cifd::config::{Cli, Command, StartupError, operator_token};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;

@@ -5,10 +5,11 @@ use cif_sdk::pb;
 use cif_sdk::pb::admin_service_server::AdminService;
 use tonic::{Request, Response, Status};
 
+use super::call::{Context, command, query};
 use super::page_token::page_size;
 use super::stream::{ResponseStream, open, opening};
-use super::{Context, Idempotency, command, convert, parse, query, templates};
-use crate::auth::{CredentialKind, issue_credential};
+use super::{convert, parse, templates};
+use crate::app::{CredentialKind, Idempotency, issue_credential};
 use crate::domain::Principal;
 use crate::domain::control_plane::SessionFilter;
 use crate::domain::events::Scope;
@@ -29,8 +30,8 @@ impl AdminService for AdminApi {
         let ((), at) = query(&self.0.state, |_| Ok(())).await?;
         Ok(Response::new(pb::GetServerInfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            api_version: super::API_VERSION.to_owned(),
-            cif_version: super::CIF_VERSION.to_owned(),
+            api_version: super::call::API_VERSION.to_owned(),
+            cif_version: super::call::CIF_VERSION.to_owned(),
             start_time: Some(convert::timestamp(self.0.started)),
             log_id: at.log_id,
             sequence: at.sequence,

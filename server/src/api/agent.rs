@@ -7,8 +7,10 @@ use cif_sdk::pb;
 use cif_sdk::pb::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
 
+use super::call::{Context, caller_agent, command, query};
 use super::stream::{ResponseStream, open, opening};
-use super::{Context, Idempotency, caller_agent, command, convert, parse, query};
+use super::{convert, parse};
+use crate::app::Idempotency;
 use crate::domain::Principal;
 use crate::domain::control_plane::PanelChange;
 use crate::domain::events::{ClickToAct, Scope};

@@ -3,7 +3,7 @@
 
 use cif_sdk::pb;
 
-use super::{Answer, Position};
+use crate::app::{Answer, Position};
 
 /// Responses with nothing to add.
 macro_rules! plain {

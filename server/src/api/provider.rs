@@ -7,11 +7,12 @@ use cif_sdk::pb;
 use cif_sdk::pb::provider_service_server::ProviderService;
 use tonic::{Request, Response, Status};
 
+use super::call::{Context, caller_provider, command, query};
 use super::page_token::page_size;
+use super::status::to_status;
 use super::stream::{ResponseStream, agent_filter, open, opening};
-use super::{
-    Context, Idempotency, caller_provider, command, convert, parse, query, to_status, write,
-};
+use super::{convert, parse};
+use crate::app::{Idempotency, write};
 use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
 use crate::domain::events::Scope;
 use crate::domain::tab::NewTab;
@@ -661,8 +662,8 @@ impl ProviderService for ProviderApi {
                 provider_id: provider.id.to_string(),
                 unique_name: provider.unique_name.clone(),
                 custom_parameters: provider.fields.custom_parameters.clone(),
-                cif_version: super::CIF_VERSION.to_owned(),
-                api_version: super::API_VERSION.to_owned(),
+                cif_version: super::call::CIF_VERSION.to_owned(),
+                api_version: super::call::API_VERSION.to_owned(),
                 server_version: env!("CARGO_PKG_VERSION").to_owned(),
             })
         })

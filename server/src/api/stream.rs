@@ -13,11 +13,13 @@ use tokio_stream::Stream;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::{Committed, SharedCore, convert, parse, to_status, write};
+use super::status::to_status;
+use super::{convert, parse};
+use crate::app::log::{Delivery, Ending, Logged, Registration, Start, SubscriberId};
+use crate::app::{Committed, SharedCore, write};
 use crate::domain::events::{Passage, Scope};
 use crate::domain::validate::Violations;
 use crate::domain::{DomainResult, Reason};
-use crate::log::{Delivery, Ending, Logged, Registration, Start, SubscriberId};
 
 /// A response stream as tonic wants it.
 pub type ResponseStream<R> = Pin<Box<dyn Stream<Item = Result<R, Status>> + Send>>;

@@ -6,8 +6,10 @@ use std::time::UNIX_EPOCH;
 use cif_sdk::pb;
 use tonic::Status;
 
+use super::call::{Context, command, query};
 use super::page_token::page_size;
-use super::{Context, Idempotency, command, convert, parse, query};
+use super::{convert, parse};
+use crate::app::Idempotency;
 use crate::domain::template::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };
@@ -384,7 +386,7 @@ pub async fn list<M: TemplateMessage>(
 
 /// A request and the response it gets.
 pub trait Responds: prost::Message {
-    type Answer: super::Answer;
+    type Answer: crate::app::Answer;
 }
 
 macro_rules! responds {

@@ -204,9 +204,9 @@ impl Cli {
     }
 
     /// The event log's settings these flags give.
-    pub fn log_settings(&self) -> crate::log::LogSettings {
+    pub fn log_settings(&self) -> crate::app::log::LogSettings {
         let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
-        crate::log::LogSettings {
+        crate::app::log::LogSettings {
             history: size(self.history_events),
             history_age: self.history_age,
             queue: size(self.subscriber_queue),
@@ -215,8 +215,8 @@ impl Cli {
     }
 
     /// Which answers these flags keep for retries.
-    pub fn request_retention(&self) -> crate::store::RequestRetention {
-        crate::store::RequestRetention {
+    pub fn request_retention(&self) -> crate::app::RequestRetention {
+        crate::app::RequestRetention {
             count: usize::try_from(self.request_ids).unwrap_or(usize::MAX),
             age: self.request_id_age,
         }

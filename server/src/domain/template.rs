@@ -259,4 +259,3 @@ fn slug_text(violations: &mut Violations, field: &str, text: &str, max: usize, r
         violations.add(field, Reason::FieldMalformed, format!("{field}: {problem}"));
     }
 }
-

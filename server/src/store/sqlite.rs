@@ -19,10 +19,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{Batch, Loaded, RequestRecord, RequestRetention, Store, StoreError};
+use crate::app::log::Logged;
+use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
-use crate::log::Logged;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "cifd.db";

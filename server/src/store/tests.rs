@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::*;
+use crate::app::log::Logged;
+use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Store};
 use crate::domain::control_plane::Changes;
 use crate::domain::events::{CustomEvent, Event, EventKind};
 use crate::domain::presence::{Presence, PresenceStatus};
@@ -30,7 +32,7 @@ impl Drop for TempDir {
 
 fn retention(history: usize) -> Retention {
     Retention {
-        requests: crate::store::RequestRetention::default(),
+        requests: crate::app::RequestRetention::default(),
         history,
         history_age: Duration::from_secs(3600),
     }

@@ -1,53 +1,16 @@
-//! The event log: one strictly increasing sequence over every event, a bounded history for
-//! resuming, and fan-out to subscribers, each filtered by its scope before anything is queued.
-//!
-//! The log is changed only in the same critical section as the state (see `api::Core`), so an
-//! event's sequence and the state it reflects never disagree, and a read's sequence is exact.
-
-mod subscribers;
+//! The log itself: numbering, the retained history, resuming, and handing events to the
+//! streams.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use subscribers::Subscribers;
-pub use subscribers::{Delivery, Ending, Registration, SubscriberId};
-
-use crate::domain::events::{Event, Scope};
+use super::logged::{LogSettings, Logged};
+use super::subscribers::{Registration, SubscriberId, Subscribers};
+use crate::domain::events::Scope;
 use crate::domain::{DomainError, DomainResult, Principal, Reason};
-
-/// An event with its place in the log.
-#[derive(Debug)]
-pub struct Logged {
-    pub sequence: u64,
-    pub event: Event,
-}
-
-/// Sizes of the log and its subscribers.
-#[derive(Debug, Clone)]
-pub struct LogSettings {
-    /// Events kept for resuming.
-    pub history: usize,
-    /// Events older than this are dropped from the history too.
-    pub history_age: Duration,
-    /// Events queued per subscriber before it counts as lagging.
-    pub queue: usize,
-    /// Open streams per principal.
-    pub max_streams_per_principal: usize,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            history: 100_000,
-            history_age: Duration::from_secs(7 * 24 * 3600),
-            queue: 1024,
-            max_streams_per_principal: 64,
-        }
-    }
-}
 
 /// Where a new stream starts.
 #[derive(Debug, Clone, Copy)]
@@ -236,6 +199,3 @@ impl EventLog {
             .collect())
     }
 }
-
-#[cfg(test)]
-mod tests;

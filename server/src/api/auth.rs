@@ -1,4 +1,4 @@
-//! Credentials: issuing them, and turning the `authorization` header of every request into a
+//! Authentication as a tower layer: the `authorization` header of every request becomes a
 //! [`Principal`] before any handler runs. Health and reflection need no credential; each
 //! cif.v1 service serves one role. The same layer logs every refused call.
 
@@ -8,46 +8,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use tonic::Status;
 use tonic::codegen::http;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
-use crate::api::{SharedCore, read};
-use crate::domain::{CredentialHash, DomainError, Principal, Reason, Role};
-use crate::metrics::Metrics;
-
-/// What kind of principal a credential is issued to; its prefix tells people (and secret
-/// scanners) what a leaked token is.
-#[derive(Debug, Clone, Copy)]
-pub enum CredentialKind {
-    Operator,
-    Provider,
-    Agent,
-}
-
-/// A new 256-bit random credential and its hash. The credential is shown once; only the hash
-/// is kept.
-pub fn issue_credential(kind: CredentialKind) -> (String, CredentialHash) {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).expect("the operating system's random source works");
-    let prefix = match kind {
-        CredentialKind::Operator => "cifo_",
-        CredentialKind::Provider => "cifp_",
-        CredentialKind::Agent => "cifa_",
-    };
-    let credential = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(secret));
-    let hash = hash_credential(&credential);
-    (credential, hash)
-}
-
-/// The SHA-256 of a credential.
-pub fn hash_credential(credential: &str) -> CredentialHash {
-    CredentialHash(Sha256::digest(credential.as_bytes()).into())
-}
+use super::metrics::Metrics;
+use super::status::to_status;
+use crate::app::{SharedCore, read};
+use crate::domain::{DomainError, Principal, Reason, Role};
 
 /// The role a request path is for; `None` for the open services (health, reflection).
 fn required_role(path: &str) -> Option<Role> {
@@ -115,9 +84,7 @@ impl<S> Authenticate<S> {
         role: Role,
     ) -> Result<Principal, DomainError> {
         let credential = bearer_credential(headers)?;
-        read(&self.state)
-            .plane
-            .authenticate(&hash_credential(credential), role)
+        read(&self.state).authenticate(credential, role)
     }
 }
 
@@ -154,7 +121,7 @@ where
                         error.message
                     );
                     let reason = error.reason.as_str();
-                    let status = crate::api::to_status(error);
+                    let status = to_status(error);
                     self.metrics
                         .observe_call(&method, status.code(), reason, started.elapsed());
                     return Box::pin(std::future::ready(Ok(status.into_http())));
@@ -201,17 +168,6 @@ fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_are_random_prefixed_and_hash_to_what_is_kept() {
-        let (first, hash) = issue_credential(CredentialKind::Provider);
-        let (second, _) = issue_credential(CredentialKind::Provider);
-        assert!(first.starts_with("cifp_"));
-        assert_eq!(first.len(), "cifp_".len() + 43, "32 bytes of base64url");
-        assert_ne!(first, second);
-        assert!(hash_credential(&first).matches(&hash));
-        assert!(!hash_credential(&second).matches(&hash));
-    }
 
     #[test]
     fn only_cif_services_need_a_role() {

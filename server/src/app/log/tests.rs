@@ -5,9 +5,15 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
+use std::sync::Arc;
+
+use uuid::Uuid;
+
 use super::*;
 use crate::domain::desk::{Session, SessionKind};
+use crate::domain::events::{Event, Scope};
 use crate::domain::events::{EventKind, SessionSnapshot};
+use crate::domain::{DomainError, Principal, Reason};
 
 fn closed(agent: AgentId, owner: ProviderId) -> Event {
     let session = Session {

@@ -15,15 +15,12 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
-use tonic::Status;
 
-use super::{SharedCore, to_status, write};
+use super::log::{EventLog, Logged};
+use super::store::{Batch, RequestRecord, RequestRetention};
 use crate::domain::events::EventKind;
 use crate::domain::toast::{Resolution, ToastKey};
-use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason};
-use crate::log::{EventLog, Logged};
-use crate::metrics::Metrics;
-use crate::store::{Batch, RequestRecord, RequestRetention, Store};
+use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason, Role};
 
 /// Where in the log an answer stands.
 #[derive(Debug, Clone)]
@@ -39,7 +36,7 @@ pub struct Durable {
 }
 
 /// Where batches go.
-enum Writer {
+pub(super) enum Writer {
     /// No store (`--in-memory`): a batch is published as soon as it is made.
     Immediate,
     /// The writer thread, which commits batches and publishes them.
@@ -64,17 +61,17 @@ impl<R> Committed<R> {
     }
 
     /// The answer, once everything it reflects is on disk.
-    pub async fn confirmed(mut self) -> Result<(R, Position), Status> {
+    pub async fn confirmed(mut self) -> DomainResult<(R, Position)> {
         let commit = self.commit;
         if self.durable.borrow().commit < commit {
             self.durable
                 .wait_for(|durable| durable.commit >= commit)
                 .await
                 .map_err(|_| {
-                    to_status(DomainError::new(
+                    DomainError::new(
                         Reason::ServerShuttingDown,
                         "the server stopped before the change was stored; retry with the same request_id",
-                    ))
+                    )
                 })?;
         }
         Ok((self.answer, self.position))
@@ -163,7 +160,7 @@ impl Core {
         Self::with_writer(plane, log, Writer::Immediate, Vec::new(), request_retention)
     }
 
-    fn with_writer(
+    pub(super) fn with_writer(
         plane: ControlPlane,
         log: EventLog,
         writer: Writer,
@@ -190,34 +187,6 @@ impl Core {
         core
     }
 
-    /// A core whose batches a writer thread commits to `store`, and the thread.
-    pub fn durable(
-        plane: ControlPlane,
-        log: EventLog,
-        store: Box<dyn Store>,
-        requests: Vec<RequestRecord>,
-        request_retention: RequestRetention,
-        metrics: Arc<Metrics>,
-    ) -> (SharedCore, std::thread::JoinHandle<()>) {
-        let (sender, batches) = mpsc::channel();
-        let core = Self::with_writer(
-            plane,
-            log,
-            Writer::Thread(sender),
-            requests,
-            request_retention,
-        );
-        let state: SharedCore = Arc::new(std::sync::RwLock::new(core));
-        let writer = {
-            let state = state.clone();
-            std::thread::Builder::new()
-                .name("cifd-store-writer".into())
-                .spawn(move || run_writer(state, store, batches, metrics))
-                .expect("a thread starts")
-        };
-        (state, writer)
-    }
-
     /// Refuses every later command; the writer thread commits and publishes what it has,
     /// then ends.
     pub fn close_store(&mut self) {
@@ -236,9 +205,10 @@ impl Core {
         self.assigned
     }
 
-    /// A watch on what is durable.
-    pub fn durable_watch(&self) -> watch::Receiver<Durable> {
-        self.durable.subscribe()
+    /// Who holds `credential`, if they may call a service for `role`.
+    pub fn authenticate(&self, credential: &str, role: Role) -> DomainResult<Principal> {
+        self.plane
+            .authenticate(&super::credentials::hash_credential(credential), role)
     }
 
     /// A read of the state: answered once everything it reflects is durable.
@@ -428,7 +398,7 @@ impl Core {
 
     /// A durable batch becomes visible: its events join the history and reach subscribers,
     /// waiting NotifyEvent calls learn their outcomes, and waiting answers go out.
-    fn publish(&mut self, commit: u64, events: &[Arc<Logged>]) {
+    pub(super) fn publish(&mut self, commit: u64, events: &[Arc<Logged>]) {
         self.log.append(events);
         for logged in events {
             if let EventKind::NotificationResolved { toast, resolution } = &logged.event.kind
@@ -451,40 +421,5 @@ impl Core {
     /// Lets every waiting NotifyEvent call go (they answer that the server is stopping).
     pub fn release_toast_waiters(&mut self) {
         self.toast_waiters.clear();
-    }
-}
-
-/// The writer thread: commits every batch that has arrived in one transaction, then publishes
-/// them in order. A failed write stops the server: what was not stored must not be
-/// acknowledged, and the state in memory no longer matches the disk.
-fn run_writer(
-    state: SharedCore,
-    mut store: Box<dyn Store>,
-    batches: mpsc::Receiver<(u64, Batch)>,
-    metrics: Arc<Metrics>,
-) {
-    /// Batches written in one transaction at most.
-    const GROUP: usize = 1024;
-    while let Ok(first) = batches.recv() {
-        let mut group = vec![first];
-        while group.len() < GROUP {
-            match batches.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        let to_store: Vec<&Batch> = group.iter().map(|(_, batch)| batch).collect();
-        let started = std::time::Instant::now();
-        let committed = store.commit(&to_store);
-        metrics.observe_commit(started.elapsed(), group.len());
-        if let Err(error) = committed {
-            tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
-            eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
-            std::process::exit(70);
-        }
-        let mut core = write(&state);
-        for (commit, batch) in &group {
-            core.publish(*commit, &batch.events);
-        }
     }
 }

@@ -15,7 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-use crate::api::{SharedCore, read};
+use crate::app::{SharedCore, read};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -32,16 +32,37 @@ struct MethodLabels {
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
-    state: Arc<std::sync::OnceLock<SharedCore>>,
     calls: Family<CallLabels, Counter>,
     call_seconds: Family<MethodLabels, Histogram>,
-    commit_seconds: Histogram,
-    commit_commands: Histogram,
 }
 
-/// Values that live in the state, read at each scrape (once the state exists).
-#[derive(Default)]
-struct StateCollector(Arc<std::sync::OnceLock<SharedCore>>);
+/// What the store writer reports of each commit. Made before the state (the writer starts
+/// with it) and registered with the rest once the state exists.
+#[derive(Clone)]
+pub struct CommitMetrics {
+    seconds: Histogram,
+    commands: Histogram,
+}
+
+impl Default for CommitMetrics {
+    fn default() -> Self {
+        Self {
+            seconds: Histogram::new(exponential_buckets(0.000_01, 2.0, 20)),
+            commands: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+        }
+    }
+}
+
+impl CommitMetrics {
+    /// One commit: how long it took to write and flush, and how many commands it held.
+    pub fn observe(&self, took: Duration, commands: usize) {
+        self.seconds.observe(took.as_secs_f64());
+        self.commands.observe(commands as f64);
+    }
+}
+
+/// Values that live in the state, read at each scrape.
+struct StateCollector(SharedCore);
 
 impl std::fmt::Debug for StateCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,10 +72,7 @@ impl std::fmt::Debug for StateCollector {
 
 impl prometheus_client::collector::Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let Some(state) = self.0.get() else {
-            return Ok(());
-        };
-        let core = read(state);
+        let core = read(&self.0);
         let (queued, deepest, lagged) = core.log.stream_queues();
         let gauges: [(&str, &str, i64); 4] = [
             (
@@ -94,7 +112,8 @@ impl prometheus_client::collector::Collector for StateCollector {
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
+    /// Metrics of calls, of `commits`, and of what `state` holds at each scrape.
+    pub fn new(state: SharedCore, commits: CommitMetrics) -> Arc<Self> {
         let mut registry = Registry::default();
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
@@ -111,34 +130,22 @@ impl Metrics {
             "Time to answer a call (to the response headers for streams)",
             call_seconds.clone(),
         );
-        let commit_seconds = Histogram::new(exponential_buckets(0.000_01, 2.0, 20));
         registry.register(
             "cif_commit_seconds",
             "Time to write and flush one transaction of the store",
-            commit_seconds.clone(),
+            commits.seconds,
         );
-        let commit_commands = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register(
             "cif_commit_commands",
             "Commands written by one transaction (group commit)",
-            commit_commands.clone(),
+            commits.commands,
         );
-        let state = StateCollector::default();
-        let attached = state.0.clone();
-        registry.register_collector(Box::new(state));
+        registry.register_collector(Box::new(StateCollector(state)));
         Arc::new(Self {
             registry,
-            state: attached,
             calls,
             call_seconds,
-            commit_seconds,
-            commit_commands,
         })
-    }
-
-    /// Reports the values that live in `state` from now on.
-    pub fn attach(&self, state: SharedCore) {
-        let _ = self.state.set(state);
     }
 
     pub fn observe_call(&self, method: &str, code: tonic::Code, reason: &str, took: Duration) {
@@ -155,11 +162,6 @@ impl Metrics {
                 method: method.to_owned(),
             })
             .observe(took.as_secs_f64());
-    }
-
-    pub fn observe_commit(&self, took: Duration, commands: usize) {
-        self.commit_seconds.observe(took.as_secs_f64());
-        self.commit_commands.observe(commands as f64);
     }
 
     /// The text exposition.

@@ -8,7 +8,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::{LogSettings, Logged};
+use super::logged::{LogSettings, Logged};
 use crate::domain::events::Scope;
 use crate::domain::{DomainError, DomainResult, Principal, Reason};
 

@@ -1,0 +1,69 @@
+//! What every handler does around the domain: who is calling, running a command with its
+//! request id and answering once it is durable, answering a read once what it saw is durable.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cif_sdk::ids::{AgentId, ProviderId};
+use tonic::{Request, Response, Status};
+
+use super::page_token::PageTokens;
+use super::status::to_status;
+use crate::app::{Answer, Core, Idempotency, Position, SharedCore, read, write};
+use crate::domain::{ControlPlane, DomainResult, Principal};
+
+/// The protobuf package this server serves, and the CIF version whose model it follows.
+pub(super) const API_VERSION: &str = "cif.v1";
+pub(super) const CIF_VERSION: &str = "2.0";
+
+/// What every service needs.
+#[derive(Clone)]
+pub struct Context {
+    pub state: SharedCore,
+    pub page_tokens: Arc<PageTokens>,
+    pub started: SystemTime,
+}
+
+/// Runs a command (with its request id, if any) and answers once it is durable.
+pub(super) async fn command<A: Answer>(
+    state: &SharedCore,
+    once: Option<Idempotency>,
+    run: impl FnOnce(&mut ControlPlane) -> DomainResult<A>,
+) -> Result<Response<A>, Status> {
+    let committed = write(state).execute_once(once, run)?;
+    let (answer, _) = committed.confirmed().await.map_err(to_status)?;
+    Ok(Response::new(answer))
+}
+
+/// Answers a read once everything it saw is durable.
+pub(super) async fn query<R>(
+    state: &SharedCore,
+    read_state: impl FnOnce(&Core) -> DomainResult<R>,
+) -> Result<(R, Position), Status> {
+    let observed = read(state).observe(read_state)?;
+    Ok(observed.confirmed().await?)
+}
+
+pub(super) fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .copied()
+        .ok_or_else(|| Status::internal("the request was not authenticated"))
+}
+
+pub(super) fn caller_provider<T>(request: &Request<T>) -> Result<ProviderId, Status> {
+    match principal(request)? {
+        Principal::Provider(id) => Ok(id),
+        _ => Err(Status::internal(
+            "a provider call without a provider principal",
+        )),
+    }
+}
+
+pub(super) fn caller_agent<T>(request: &Request<T>) -> Result<AgentId, Status> {
+    match principal(request)? {
+        Principal::Agent(id) => Ok(id),
+        _ => Err(Status::internal("an agent call without an agent principal")),
+    }
+}
