@@ -8,6 +8,7 @@ mod credentials;
 pub mod log;
 mod state;
 mod store;
+mod subscriptions;
 mod timers;
 mod writer;
 
@@ -15,4 +16,5 @@ pub use self::core::{Answer, Committed, Core, Durable, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
 pub use state::{SharedCore, read, write};
 pub use store::{Batch, Loaded, RequestRecord, RequestRetention, Store, StoreError};
+pub use subscriptions::{Opening, Subscription, Update, subscribe};
 pub use timers::Timers;
