@@ -25,7 +25,7 @@ use crate::api::{
     AdminApi, AgentApi, AuthLayer, CommitMetrics, Context, Metrics, PageTokens, ProviderApi,
 };
 use crate::app::log::EventLog;
-use crate::app::{Core, Timers, read, write};
+use crate::app::{Core, Store as _, Timers, read, write};
 use crate::config::Cli;
 use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
@@ -68,7 +68,7 @@ pub fn open_state(cli: &Cli) -> Result<Opened, app::StoreError> {
         return Ok(Opened { durable: None });
     }
     let settings = cli.log_settings();
-    let retention = store::Retention {
+    let retention = app::Retention {
         history: settings.history,
         history_age: settings.history_age,
         requests: cli.request_retention(),
@@ -117,7 +117,7 @@ pub async fn serve(
             let (state, writer) = Core::durable(
                 plane,
                 log,
-                Box::new(store),
+                store,
                 loaded.requests,
                 cli.request_retention(),
                 {

@@ -3,8 +3,9 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use cifd::app::{CredentialKind, hash_credential, issue_credential};
+use cifd::app::{CredentialKind, Store as _, hash_credential, issue_credential};
 use cifd::config::{Cli, Command, StartupError, operator_token};
+use cifd::store::SqliteStore;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Some(Command::Backup { to }) => {
-            return match cifd::store::backup(&cli.data_dir, to) {
+            return match SqliteStore::backup(&cli.data_dir, to) {
                 Ok(()) => {
                     println!(
                         "cifd: backed up {} to {}",
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             };
         }
         Some(Command::Restore { from }) => {
-            return match cifd::store::restore(from, &cli.data_dir) {
+            return match SqliteStore::restore(from, &cli.data_dir) {
                 Ok(log_id) => {
                     println!(
                         "cifd: restored {} into {} with the new log id {log_id}",

@@ -2,6 +2,7 @@
 //! record travel as one [`Batch`]; the store writes batches atomically, many at once (group
 //! commit), and says so only once they are on disk.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -71,8 +72,44 @@ pub enum StoreError {
     Write { path: String, detail: String },
 }
 
-/// Where batches go to become durable.
-pub trait Store: Send {
+/// Which events and answers a store keeps, besides the state: the retained history (by
+/// count and age) and the answers to calls with a request id.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub history: usize,
+    pub history_age: std::time::Duration,
+    pub requests: RequestRetention,
+}
+
+/// Where the state is kept. The application commits through it on one writer thread (which
+/// also makes group commit natural), so the calls are synchronous; a store for a server
+/// database implements them with a synchronous client or its own runtime, never blocking the
+/// async workers. A store holds the state as records plus the log's retained tail, so a
+/// follower can later read what was committed after a position (the same [`Batch`]es: changed
+/// records and events) without the callers of this trait changing.
+pub trait Store: Send + Sized + 'static {
+    /// Where the store keeps its data: a data directory, a database's address.
+    type Location: ?Sized;
+
+    /// Opens the store at `at` (creating or migrating it) and loads what it holds. Data it
+    /// cannot use is refused with what to do; nothing is ever reset.
+    fn open(at: &Self::Location, retention: Retention) -> Result<(Self, Loaded), StoreError>;
+
     /// Writes the batches atomically (all or none) and returns once they are durable.
     fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError>;
+
+    /// Keeps the hash of the operator token cifd generated on its first start, so the token
+    /// is shown only once.
+    fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError>;
+
+    /// Writes one consistent copy of everything at `at` (a server may be running on it) to
+    /// the new file `to`, to start from only through [`Store::restore`]. A server database
+    /// is backed up with its own tools (its dumps and point-in-time recovery); such a store
+    /// answers with what to use instead.
+    fn backup(at: &Self::Location, to: &Path) -> Result<(), StoreError>;
+
+    /// Starts `at`, which must be empty, from a backup, with a new log id: clients of the old
+    /// server resynchronise (LOG_CHANGED) instead of resuming into a history that moved
+    /// backwards.
+    fn restore(from: &Path, at: &Self::Location) -> Result<Uuid, StoreError>;
 }

@@ -15,7 +15,7 @@ impl Core {
     pub fn durable(
         plane: ControlPlane,
         log: EventLog,
-        store: Box<dyn Store>,
+        store: impl Store,
         requests: Vec<RequestRecord>,
         request_retention: RequestRetention,
         on_commit: impl Fn(std::time::Duration, usize) + Send + 'static,
@@ -45,7 +45,7 @@ impl Core {
 /// acknowledged, and the state in memory no longer matches the disk.
 fn run_writer(
     state: SharedCore,
-    mut store: Box<dyn Store>,
+    mut store: impl Store,
     batches: mpsc::Receiver<(u64, Batch)>,
     on_commit: impl Fn(std::time::Duration, usize),
 ) {

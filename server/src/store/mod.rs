@@ -3,7 +3,7 @@
 
 pub(crate) mod sqlite;
 
-pub use sqlite::{DATABASE_FILE, Retention, SqliteStore, backup, restore};
+pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::app::log::Logged;
-use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Store, StoreError};
+use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
 
@@ -41,14 +41,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE INDEX events_by_time ON events (time_ms);
      CREATE INDEX requests_by_time ON requests (time_ms);",
 ];
-
-/// Which events and answers to keep.
-#[derive(Debug, Clone)]
-pub struct Retention {
-    pub history: usize,
-    pub history_age: Duration,
-    pub requests: RequestRetention,
-}
 
 pub struct SqliteStore {
     connection: Connection,
@@ -75,7 +67,7 @@ impl SqliteStore {
     /// Opens (or creates) the store in `dir` and loads what it holds. A data directory that
     /// holds other files but no database, a truncated or corrupt database, a backup file, or
     /// a database from a newer cifd is refused with what to do; nothing is ever reset.
-    pub fn open(dir: &Path, retention: Retention) -> Result<(Self, Loaded), StoreError> {
+    fn open_dir(dir: &Path, retention: Retention) -> Result<(Self, Loaded), StoreError> {
         let path = dir.join(DATABASE_FILE);
         let shown = path.display().to_string();
         let fresh = match std::fs::metadata(&path) {
@@ -309,15 +301,6 @@ impl SqliteStore {
         })
     }
 
-    /// Remembers the hash of a generated operator token, so the token is shown only once per
-    /// data directory.
-    pub fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
-        let body = serde_json::to_string(hash).expect("a hash serializes");
-        set_meta(&self.connection, "operator_credential", &body)
-            .map_err(|error| self.write_error(error))?;
-        Ok(())
-    }
-
     fn write_error(&self, error: rusqlite::Error) -> StoreError {
         StoreError::Write {
             path: self.shown(),
@@ -425,6 +408,28 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    /// The data directory; the database is its `cifd.db`.
+    type Location = Path;
+
+    fn open(dir: &Path, retention: Retention) -> Result<(Self, Loaded), StoreError> {
+        Self::open_dir(dir, retention)
+    }
+
+    fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
+        let body = serde_json::to_string(hash).expect("a hash serializes");
+        set_meta(&self.connection, "operator_credential", &body)
+            .map_err(|error| self.write_error(error))?;
+        Ok(())
+    }
+
+    fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
+        backup(data_dir, to)
+    }
+
+    fn restore(from: &Path, data_dir: &Path) -> Result<Uuid, StoreError> {
+        restore(from, data_dir)
+    }
+
     fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
         let transaction = self
             .connection
@@ -574,7 +579,7 @@ fn describe(shown: &str, error: rusqlite::Error) -> StoreError {
 
 /// Writes a consistent copy of a (possibly running) server's database to `to`, marked as a
 /// backup so it is started only through [`restore`].
-pub fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
+fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
     let path = data_dir.join(DATABASE_FILE);
     let shown = path.display().to_string();
     if !path.exists() {
@@ -605,7 +610,7 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
 
 /// Starts a data directory from a backup, with a new log id: clients of the old server
 /// resynchronise (LOG_CHANGED) instead of resuming into a history that moved backwards.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<Uuid, StoreError> {
+fn restore(from: &Path, data_dir: &Path) -> Result<Uuid, StoreError> {
     let shown = from.display().to_string();
     if std::fs::read_dir(data_dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(StoreError::Unusable(format!(

@@ -9,7 +9,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::*;
 use crate::app::log::Logged;
-use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Store};
+use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store};
 use crate::domain::control_plane::Changes;
 use crate::domain::events::{CustomEvent, Event, EventKind};
 use crate::domain::presence::{Presence, PresenceStatus};
@@ -310,8 +310,11 @@ fn a_backup_starts_only_through_restore_with_a_new_log_id() {
     let backups = TempDir::new("backups");
     std::fs::create_dir_all(&backups.0).unwrap();
     let file = backups.0.join("cifd.backup");
-    backup(&dir.0, &file).unwrap();
-    assert!(backup(&dir.0, &file).is_err(), "never overwrites");
+    SqliteStore::backup(&dir.0, &file).unwrap();
+    assert!(
+        SqliteStore::backup(&dir.0, &file).is_err(),
+        "never overwrites"
+    );
 
     let copy = TempDir::new("copy");
     std::fs::create_dir_all(&copy.0).unwrap();
@@ -323,14 +326,14 @@ fn a_backup_starts_only_through_restore_with_a_new_log_id() {
     assert!(refused.contains("is a backup"), "{refused}");
 
     let restored = TempDir::new("restored");
-    let new_log = restore(&file, &restored.0).unwrap();
+    let new_log = SqliteStore::restore(&file, &restored.0).unwrap();
     assert_ne!(new_log, loaded.log_id);
     let (_, reloaded) = SqliteStore::open(&restored.0, retention(10)).unwrap();
     assert_eq!(reloaded.log_id, new_log);
     assert_eq!(reloaded.records.presences, [presence("away")]);
     assert_eq!(reloaded.last_sequence, 1);
     assert!(
-        restore(&file, &restored.0).is_err(),
+        SqliteStore::restore(&file, &restored.0).is_err(),
         "only into an empty directory"
     );
 }
