@@ -10,7 +10,7 @@ use super::call::{Context, command, query};
 use super::page_token::page_size;
 use super::{convert, parse};
 use crate::app::Idempotency;
-use crate::domain::template::{
+use crate::domain::catalogue::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };
 use crate::domain::{DomainResult, Principal};
@@ -299,7 +299,7 @@ pub async fn create<M: TemplateMessage, R: Responds>(
     let once = once(request_id, request)?;
     let template = parse::required(M::FIELD, message)?.to_domain()?;
     command(&context.state, once, move |plane| {
-        let template = plane.create_template(template, M::FIELD)?;
+        let template = plane.catalogue_mut().create(template, M::FIELD)?;
         Ok(answer(M::from_domain(&template)))
     })
     .await
@@ -319,15 +319,17 @@ pub async fn update<M: TemplateMessage, R: Responds>(
     let paths = parse::template_paths(mask, M::FIELD, M::PATHS, |path| given.is_set(path))?;
     let name = given.unique_name().to_owned();
     command(&context.state, once, move |plane| {
-        let template = plane.update_template(M::KIND, &name, M::FIELD, |current| {
-            let mut message = M::from_domain(current);
-            for path in &paths {
-                message.copy_field(&given, path);
-            }
-            let changed = message.to_domain()?;
-            (current.display_name, current.spec) = (changed.display_name, changed.spec);
-            Ok(())
-        })?;
+        let template = plane
+            .catalogue_mut()
+            .update(M::KIND, &name, M::FIELD, |current| {
+                let mut message = M::from_domain(current);
+                for path in &paths {
+                    message.copy_field(&given, path);
+                }
+                let changed = message.to_domain()?;
+                (current.display_name, current.spec) = (changed.display_name, changed.spec);
+                Ok(())
+            })?;
         Ok(answer(M::from_domain(&template)))
     })
     .await
@@ -343,7 +345,7 @@ pub async fn delete<M: TemplateMessage, R: Responds>(
 ) -> Result<tonic::Response<R::Answer>, Status> {
     let once = once(request_id, request)?;
     command(&context.state, once, move |plane| {
-        plane.delete_template(M::KIND, &name)?;
+        plane.catalogue_mut().delete(M::KIND, &name)?;
         Ok(answer)
     })
     .await
@@ -352,7 +354,7 @@ pub async fn delete<M: TemplateMessage, R: Responds>(
 /// Get.
 pub async fn get<M: TemplateMessage>(context: &Context, name: &str) -> Result<M, Status> {
     let (message, _) = query(&context.state, |core| {
-        Ok(M::from_domain(core.plane.template(M::KIND, name)?))
+        Ok(M::from_domain(core.plane.catalogue().get(M::KIND, name)?))
     })
     .await?;
     Ok(message)
@@ -371,7 +373,7 @@ pub async fn list<M: TemplateMessage>(
         .read_bytes(&key, token)?
         .map(|cursor| String::from_utf8_lossy(&cursor).into_owned());
     let ((items, next), _) = query(&context.state, |core| {
-        let page = core.plane.templates(M::KIND, after, limit);
+        let page = core.plane.catalogue().list(M::KIND, after, limit);
         Ok((
             page.items.into_iter().map(M::from_domain).collect(),
             page.next,

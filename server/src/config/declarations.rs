@@ -13,12 +13,12 @@ use toml::Spanned;
 
 use super::error::StartupError;
 use crate::domain::agent::LimitsPatch;
+use crate::domain::catalogue::{NotificationSpec, SessionSpec, TabSpec, Template, TemplateSpec};
 use crate::domain::control_plane::{Declaration, Declared, DeclaredAgent};
 use crate::domain::desk::PanelMode;
 use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::provider::{NewProvider, ProviderFields};
 use crate::domain::tab::PageKind;
-use crate::domain::template::{NotificationSpec, SessionSpec, TabSpec, Template, TemplateSpec};
 use crate::domain::toast::DEFAULT_COUNTDOWN;
 
 /// The keys of the file that hold declarations rather than settings.

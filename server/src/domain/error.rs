@@ -347,5 +347,19 @@ impl DomainError {
     }
 }
 
+/// Refuses to change what the configuration file declares (`MANAGED_BY_CONFIG`).
+pub fn refuse_if_managed(managed: bool, what: &str, name: &str) -> DomainResult<()> {
+    if managed {
+        return Err(DomainError::new(
+            Reason::ManagedByConfig,
+            format!(
+                "{what} {name} is declared in the configuration file; change it there and restart cifd"
+            ),
+        )
+        .with("name", name));
+    }
+    Ok(())
+}
+
 /// What every domain operation returns.
 pub type DomainResult<T> = Result<T, DomainError>;

@@ -3,16 +3,17 @@
 //! lives here, so it is tested without a network.
 
 pub mod agent;
+pub mod catalogue;
 pub mod control_plane;
 pub mod desk;
 pub mod error;
 pub mod events;
+pub mod paging;
 pub mod presence;
 pub mod principal;
 pub mod provider;
 pub mod slug;
 pub mod tab;
-pub mod template;
 pub mod toast;
 pub mod tracked;
 pub mod validate;

@@ -85,6 +85,18 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         self.touched.clear();
     }
 
+    /// The keys touched since the last call, each with an owned copy of its value now (`None`
+    /// when removed): what the store writes.
+    pub fn take_changes(&mut self) -> Vec<(K, Option<V>)>
+    where
+        V: Clone,
+    {
+        self.take_touched()
+            .into_iter()
+            .map(|(key, value)| (key, value.cloned()))
+            .collect()
+    }
+
     /// The touched keys with their values now (`None`: removed), and a fresh start.
     pub fn take_touched(&mut self) -> Vec<(K, Option<&V>)> {
         let touched = std::mem::take(&mut self.touched);

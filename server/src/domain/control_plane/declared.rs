@@ -14,10 +14,10 @@ use super::ControlPlane;
 use super::admission::AdmissionsOf;
 use crate::domain::DomainError;
 use crate::domain::agent::{LimitsPatch, NewAgent, dedup_profile};
+use crate::domain::catalogue::Template;
 use crate::domain::presence::Presence;
 use crate::domain::principal::CredentialHash;
 use crate::domain::provider::{NewProvider, ProviderPatch};
-use crate::domain::template::Template;
 
 /// One declaration and where it is in the file (for messages).
 #[derive(Debug, Clone)]
@@ -69,7 +69,8 @@ impl ControlPlane {
                 .map_err(|e| at(place, e))?;
         }
         for Declaration { place, item } in &declared.templates {
-            self.declare_template(item.clone(), now)
+            self.catalogue
+                .declare(item.clone(), now)
                 .map_err(|e| at(place, e))?;
         }
         for Declaration { place, item } in &declared.agents {
@@ -115,39 +116,6 @@ impl ControlPlane {
                 // No credential yet: the operator issues one with RotateProviderCredential.
                 let id = self.create_provider(new, credential())?.id;
                 self.providers.get_mut(&id).expect("just created").managed = true;
-            }
-        }
-        Ok(())
-    }
-
-    fn declare_template(
-        &mut self,
-        mut template: Template,
-        now: SystemTime,
-    ) -> Result<(), DomainError> {
-        template.validate("template")?;
-        template.managed = true;
-        match self.templates.get(&template.unique_name) {
-            Some(existing) if existing.kind() != template.kind() => {
-                // Reported as the kind mismatch it is.
-                self.template(template.kind(), &template.unique_name)?;
-            }
-            Some(existing) => {
-                if existing.display_name != template.display_name
-                    || existing.spec != template.spec
-                    || !existing.managed
-                {
-                    self.check_references(&template)?;
-                    (template.created, template.updated) = (existing.created, now);
-                    self.templates
-                        .insert(template.unique_name.clone(), template);
-                }
-            }
-            None => {
-                self.check_references(&template)?;
-                (template.created, template.updated) = (now, now);
-                self.templates
-                    .insert(template.unique_name.clone(), template);
             }
         }
         Ok(())
@@ -240,22 +208,12 @@ impl ControlPlane {
             let record = self.providers.get_mut(&id).expect("listed above");
             (record.managed, record.updated) = (false, now);
         }
-        let templates: Vec<String> = self
+        let templates: Vec<&str> = declared
             .templates
-            .values()
-            .filter(|t| {
-                t.managed
-                    && !declared
-                        .templates
-                        .iter()
-                        .any(|d| d.item.unique_name == t.unique_name)
-            })
-            .map(|t| t.unique_name.clone())
+            .iter()
+            .map(|declaration| declaration.item.unique_name.as_str())
             .collect();
-        for name in templates {
-            let template = self.templates.get_mut(&name).expect("listed above");
-            (template.managed, template.updated) = (false, now);
-        }
+        self.catalogue.release_undeclared(&templates, now);
         let agents: Vec<AgentId> = self
             .agents
             .values()

@@ -8,10 +8,10 @@ use cif_sdk::ids::AgentId;
 use super::tests::{World, hash, new_provider, reason};
 use super::*;
 use crate::domain::agent::{AgentPatch, LimitsPatch};
+use crate::domain::catalogue::{TabSpec, Template, TemplateKind, TemplateSpec};
 use crate::domain::presence::{Presence, PresencePatch, PresenceStatus};
 use crate::domain::provider::ProviderPatch;
 use crate::domain::tab::PageKind;
-use crate::domain::template::{TabSpec, Template, TemplateKind, TemplateSpec};
 
 const ADA: &str = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11";
 
@@ -90,7 +90,8 @@ fn a_file_applies_once_and_again_changes_nothing() {
     assert!(
         world
             .plane
-            .template(TemplateKind::Tab, "contoso_crm")
+            .catalogue()
+            .get(TemplateKind::Tab, "contoso_crm")
             .unwrap()
             .managed
     );
@@ -134,11 +135,16 @@ fn declared_items_refuse_edits_but_the_operators_deactivation_stays() {
         Reason::ManagedByConfig
     );
     assert_eq!(
-        reason(plane.delete_template(TemplateKind::Tab, "contoso_crm")),
+        reason(
+            plane
+                .catalogue_mut()
+                .delete(TemplateKind::Tab, "contoso_crm")
+        ),
         Reason::ManagedByConfig
     );
     let error = plane
-        .update_template(TemplateKind::Tab, "contoso_crm", "tab_template", |_| Ok(()))
+        .catalogue_mut()
+        .update(TemplateKind::Tab, "contoso_crm", "tab_template", |_| Ok(()))
         .unwrap_err();
     assert!(
         error.message.contains("configuration file"),

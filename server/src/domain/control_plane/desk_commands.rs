@@ -7,7 +7,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
 use crate::domain::desk::{Desk, PanelMode};
-use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
 use crate::domain::events::{ClickToAct, CustomEvent, EventKind};
 use crate::domain::presence::{Presence, PresencePatch};
 use crate::domain::validate::{Violations, limits};
@@ -198,7 +198,7 @@ impl ControlPlane {
             .presences
             .get(&id.to_owned())
             .ok_or_else(|| Self::presence_not_found(id))?;
-        self.check_unmanaged(existing.managed, "presence", id)?;
+        refuse_if_managed(existing.managed, "presence", id)?;
         if let Some(text) = &patch.text {
             self.check_text_free(text, Some(id))?;
         }
@@ -220,7 +220,7 @@ impl ControlPlane {
 
     pub fn delete_presence(&mut self, id: &str) -> DomainResult<()> {
         if let Some(existing) = self.presences.get(&id.to_owned()) {
-            self.check_unmanaged(existing.managed, "presence", id)?;
+            refuse_if_managed(existing.managed, "presence", id)?;
         }
         self.presences
             .remove(&id.to_owned())

@@ -6,14 +6,12 @@ mod admission;
 mod agent_commands;
 mod declared;
 mod desk_commands;
-mod paging;
 mod persistence;
 mod providers_and_agents;
 mod reads;
 mod session_marks;
 mod sessions;
 mod tabs;
-mod templates;
 mod toasts;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -21,16 +19,16 @@ use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
+pub use crate::domain::paging::Page;
 pub use declared::{Declaration, Declared, DeclaredAgent};
 pub use desk_commands::PanelChange;
-pub use paging::Page;
 pub use persistence::{Changes, Records};
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
 pub use session_marks::Marked;
 pub use sessions::{CanCreate, FocusedSession, NewSession};
-pub use templates::{Dictionary, draft_tab, toast_content};
 
 use super::agent::{AgentLimits, AgentRecord};
+use super::catalogue::Catalogue;
 use super::desk::Session;
 use super::desk::SessionKind;
 use super::error::{DomainError, DomainResult, Reason};
@@ -38,7 +36,6 @@ use super::events::{Event, EventKind, SessionSnapshot};
 use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
-use super::template::Template;
 use super::toast::{Resolution, Toast, ToastKey};
 use super::tracked::Tracked;
 
@@ -91,8 +88,8 @@ pub struct ControlPlane {
     tab_sessions: HashMap<TabId, SessionId>,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
-    /// Session, application tab and notification templates by unique name.
-    templates: Tracked<String, Template>,
+    /// Session, application tab and notification templates.
+    catalogue: Catalogue,
     /// Pending toasts (waiting or on screen).
     toasts: Tracked<ToastKey, Toast>,
     /// Pending toasts by when they end by themselves.
@@ -137,7 +134,7 @@ impl ControlPlane {
             credentials: HashMap::new(),
             tab_sessions: HashMap::new(),
             presences: Tracked::default(),
-            templates: Tracked::default(),
+            catalogue: Catalogue::default(),
             toasts: Tracked::default(),
             toast_deadlines: BTreeSet::new(),
             resolved_toasts: Tracked::default(),
@@ -240,6 +237,16 @@ impl ControlPlane {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The template catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The template catalogue, to change: its changes stand alone (no event, no other part).
+    pub fn catalogue_mut(&mut self) -> &mut Catalogue {
+        &mut self.catalogue
     }
 
     // === authentication ===
@@ -355,20 +362,6 @@ impl ControlPlane {
             );
         }
         violations.finish()
-    }
-
-    /// Refuses to change what the configuration file declares.
-    fn check_unmanaged(&self, managed: bool, what: &str, name: &str) -> DomainResult<()> {
-        if managed {
-            return Err(DomainError::new(
-                Reason::ManagedByConfig,
-                format!(
-                    "{what} {name} is declared in the configuration file; change it there and restart cifd"
-                ),
-            )
-            .with("name", name));
-        }
-        Ok(())
     }
 
     fn check_desk_version(&self, agent: AgentId, expected: Option<u64>) -> DomainResult<()> {

@@ -8,11 +8,11 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::{ControlPlane, Effects, Settings};
 use crate::domain::agent::AgentRecord;
+use crate::domain::catalogue::{Catalogue, Template};
 use crate::domain::desk::Session;
 use crate::domain::presence::Presence;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::ProviderRecord;
-use crate::domain::template::Template;
 use crate::domain::toast::{Resolution, Toast, ToastKey};
 use crate::domain::tracked::Tracked;
 
@@ -74,7 +74,7 @@ impl ControlPlane {
                 .map(|(id, session)| (id, session.map(|session| *session)))
                 .collect(),
             presences: owned(&mut self.presences),
-            templates: owned(&mut self.templates),
+            templates: self.catalogue.take_changes(),
             toasts: owned(&mut self.toasts),
             resolved_toasts: owned(&mut self.resolved_toasts),
         }
@@ -88,7 +88,7 @@ impl ControlPlane {
         self.agents.forget_touched();
         self.sessions.forget_touched();
         self.presences.forget_touched();
-        self.templates.forget_touched();
+        self.catalogue.forget_changes();
         self.toasts.forget_touched();
         self.resolved_toasts.forget_touched();
     }
@@ -150,12 +150,7 @@ impl ControlPlane {
         }));
         plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, Box::new(s))));
         plane.presences = Tracked::loaded(records.presences.into_iter().map(|p| (p.id.clone(), p)));
-        plane.templates = Tracked::loaded(
-            records
-                .templates
-                .into_iter()
-                .map(|t| (t.unique_name.clone(), t)),
-        );
+        plane.catalogue = Catalogue::restore(records.templates);
         plane.toasts = Tracked::loaded(records.toasts.into_iter().map(|t| (t.key, t)));
         plane.resolved_toasts = Tracked::loaded(
             records

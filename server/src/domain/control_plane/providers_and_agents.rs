@@ -4,11 +4,12 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
+use super::ControlPlane;
 use super::admission::AdmissionsOf;
-use super::{ControlPlane, Page, paging};
 use crate::domain::agent::{AgentPatch, AgentRecord, NewAgent, dedup_profile};
 use crate::domain::desk::{Desk, Session, SessionKind};
-use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
+use crate::domain::paging::{self, Page};
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::{NewProvider, ProviderPatch, ProviderRecord};
 use crate::domain::toast::Canceller;
@@ -73,7 +74,7 @@ impl ControlPlane {
     ) -> DomainResult<ProviderRecord> {
         patch.validate()?;
         let record = self.provider(id)?;
-        self.check_unmanaged(record.managed, "provider", &record.unique_name)?;
+        refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let record = self.providers.get_mut(&id).expect("checked above");
         patch.apply(&mut record.fields);
         record.updated = SystemTime::now();
@@ -114,7 +115,7 @@ impl ControlPlane {
     /// by a deletion.
     pub fn delete_provider(&mut self, id: ProviderId) -> DomainResult<()> {
         let record = self.provider(id)?;
-        self.check_unmanaged(record.managed, "provider", &record.unique_name)?;
+        refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let admitted = self.admissions(AdmissionsOf::Provider(id));
         let record = self.providers.remove(&id).expect("checked above");
         self.remove_credential(&record.credential);
@@ -226,7 +227,7 @@ impl ControlPlane {
     pub fn update_agent(&mut self, id: AgentId, patch: AgentPatch) -> DomainResult<AgentRecord> {
         patch.validate()?;
         let record = self.agent(id)?;
-        self.check_unmanaged(record.managed, "agent", &id.to_string())?;
+        refuse_if_managed(record.managed, "agent", &id.to_string())?;
         let AgentPatch {
             display_name,
             profile,
@@ -260,7 +261,7 @@ impl ControlPlane {
     /// `force`, which closes them first (they stay readable by their owners).
     pub fn delete_agent(&mut self, id: AgentId, force: bool) -> DomainResult<Vec<SessionId>> {
         let record = self.agent(id)?;
-        self.check_unmanaged(record.managed, "agent", &id.to_string())?;
+        refuse_if_managed(record.managed, "agent", &id.to_string())?;
         let desk = &self.agent(id)?.desk;
         // The focused session closes last, so closing the others moves no focus.
         let mut open = desk.open.clone();

@@ -4,10 +4,11 @@ use std::ops::Bound;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::{ControlPlane, Page, paging};
+use super::ControlPlane;
 use crate::domain::agent::AgentRecord;
 use crate::domain::desk::Session;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::paging::{self, Page};
 use crate::domain::toast::Toast;
 
 /// A session as callers see it.

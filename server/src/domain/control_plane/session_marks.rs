@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{ProviderId, SessionId};
 
-use super::templates::Dictionary;
 use super::{Changing, ControlPlane, SessionView};
+use crate::domain::catalogue::Dictionary;
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::tab::validate_title;

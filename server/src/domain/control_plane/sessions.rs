@@ -5,11 +5,12 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::templates::{Dictionary, draft_tab};
-use super::{ControlPlane, Page, PanelChange, SessionView, paging};
+use super::{ControlPlane, Page, PanelChange, SessionView};
+use crate::domain::catalogue::{Dictionary, draft_tab};
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
+use crate::domain::paging;
 use crate::domain::slug;
 use crate::domain::validate::{Violations, limits};
 
@@ -113,7 +114,7 @@ impl ControlPlane {
         let mut tabs = Vec::new();
         let mut panel_mode = None;
         if !new.template.is_empty() {
-            let (spec, tab_specs) = self.session_template(&new.template)?;
+            let (spec, tab_specs) = self.catalogue.session_template(&new.template)?;
             for name in new.tab_parameters.keys() {
                 if !tab_specs.iter().any(|(tab, _)| tab == name) {
                     return Err(DomainError::new(

@@ -5,8 +5,8 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, TabId};
 
-use super::templates::draft_tab;
 use super::{Changing, ControlPlane, SessionView};
+use crate::domain::catalogue::draft_tab;
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
@@ -61,7 +61,7 @@ impl ControlPlane {
                 created: now,
             },
             None => {
-                let spec = self.tab_template(&new.template)?;
+                let spec = self.catalogue.tab_template(&new.template)?;
                 let mut tab = draft_tab(
                     &new.template,
                     spec,

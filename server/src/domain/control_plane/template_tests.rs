@@ -9,11 +9,11 @@ use cif_sdk::ids::NotificationId;
 use super::desk_tests::heard;
 use super::tests::{World, reason};
 use super::*;
-use crate::domain::desk::PanelMode;
-use crate::domain::tab::{NewTab, PageKind};
-use crate::domain::template::{
+use crate::domain::catalogue::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };
+use crate::domain::desk::PanelMode;
+use crate::domain::tab::{NewTab, PageKind};
 use crate::domain::toast::{NewToast, Raised, ToastContent};
 
 fn template(name: &str, spec: TemplateSpec) -> Template {
@@ -50,7 +50,8 @@ fn tab_template(name: &str, title: &str, parameters: &[(&str, &str)], can_close:
 fn catalogue(world: &mut World) {
     let plane = &mut world.plane;
     plane
-        .create_template(
+        .catalogue_mut()
+        .create(
             tab_template(
                 "contoso_crm",
                 "Customer {customerName}",
@@ -64,7 +65,8 @@ fn catalogue(world: &mut World) {
         )
         .unwrap();
     plane
-        .create_template(
+        .catalogue_mut()
+        .create(
             tab_template(
                 "contoso_notes",
                 "Notes",
@@ -75,7 +77,8 @@ fn catalogue(world: &mut World) {
         )
         .unwrap();
     plane
-        .create_template(
+        .catalogue_mut()
+        .create(
             template(
                 "contoso_call",
                 TemplateSpec::Session(SessionSpec {
@@ -89,7 +92,8 @@ fn catalogue(world: &mut World) {
         )
         .unwrap();
     plane
-        .create_template(
+        .catalogue_mut()
+        .create(
             template(
                 "contoso_incoming",
                 TemplateSpec::Notification(NotificationSpec {
@@ -123,7 +127,7 @@ fn template_names_are_one_namespace_and_references_are_checked() {
     let mut world = World::new();
     catalogue(&mut world);
     let plane = &mut world.plane;
-    let taken = plane.create_template(
+    let taken = plane.catalogue_mut().create(
         tab_template(
             "contoso_call",
             "x",
@@ -134,11 +138,11 @@ fn template_names_are_one_namespace_and_references_are_checked() {
     );
     assert_eq!(reason(taken), Reason::TemplateNameTaken);
     assert_eq!(
-        reason(plane.template(TemplateKind::Tab, "contoso_call")),
+        reason(plane.catalogue().get(TemplateKind::Tab, "contoso_call")),
         Reason::TemplateKindMismatch
     );
     assert_eq!(
-        reason(plane.template(TemplateKind::Tab, "contoso_nothing")),
+        reason(plane.catalogue().get(TemplateKind::Tab, "contoso_nothing")),
         Reason::TemplateNotFound
     );
     let dangling = template(
@@ -151,11 +155,15 @@ fn template_names_are_one_namespace_and_references_are_checked() {
         }),
     );
     assert_eq!(
-        reason(plane.create_template(dangling, "session_template")),
+        reason(plane.catalogue_mut().create(dangling, "session_template")),
         Reason::TemplateKindMismatch
     );
     assert_eq!(
-        reason(plane.delete_template(TemplateKind::Tab, "contoso_notes")),
+        reason(
+            plane
+                .catalogue_mut()
+                .delete(TemplateKind::Tab, "contoso_notes")
+        ),
         Reason::TemplateInUse
     );
     let malformed = tab_template(
@@ -165,7 +173,8 @@ fn template_names_are_one_namespace_and_references_are_checked() {
         true,
     );
     let error = plane
-        .create_template(malformed, "tab_template")
+        .catalogue_mut()
+        .create(malformed, "tab_template")
         .unwrap_err();
     assert_eq!(error.reason, Reason::FieldMalformed);
     assert_eq!(error.violations[0].field, "tab_template.title");
@@ -173,11 +182,13 @@ fn template_names_are_one_namespace_and_references_are_checked() {
     // An update keeps the creation time; the session template no longer needs the notes tab
     // afterwards, so that can go.
     let created = plane
-        .template(TemplateKind::Session, "contoso_call")
+        .catalogue()
+        .get(TemplateKind::Session, "contoso_call")
         .unwrap()
         .created;
     let updated = plane
-        .update_template(
+        .catalogue_mut()
+        .update(
             TemplateKind::Session,
             "contoso_call",
             "session_template",
@@ -191,7 +202,8 @@ fn template_names_are_one_namespace_and_references_are_checked() {
         .unwrap();
     assert_eq!(updated.created, created);
     plane
-        .delete_template(TemplateKind::Tab, "contoso_notes")
+        .catalogue_mut()
+        .delete(TemplateKind::Tab, "contoso_notes")
         .unwrap();
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId};
 
 use super::ControlPlane;
-use super::templates::{Dictionary, toast_content};
+use crate::domain::catalogue::{Dictionary, toast_content};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{EventKind, ToastSnapshot};
 use crate::domain::toast::{Canceller, NewToast, Outcome, Raised, Resolution, Toast, ToastKey};
@@ -74,7 +74,7 @@ impl ControlPlane {
                 parameters: &new.parameters,
                 context,
             };
-            let spec = self.notification_template(&new.template)?;
+            let spec = self.catalogue.notification_template(&new.template)?;
             let mut content = toast_content(spec, &new.template, dictionary);
             if !new.content.title.is_empty() {
                 content.title = new.content.title.clone();

@@ -1,5 +1,5 @@
 //! Templates (rule 15): what sessions, application tabs and toasts are made from. Their texts
-//! may hold `{slug}` placeholders (see [`super::slug`]), filled when something is made.
+//! may hold `{slug}` placeholders (see [`crate::domain::slug`]), filled when something is made.
 //!
 //! Unique names are one namespace across the three kinds, so a name always says what it is
 //! and a template of the wrong kind is told apart from a missing one.
@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::desk::PanelMode;
-use super::error::{DomainResult, Reason};
-use super::slug;
-use super::tab::PageKind;
-use super::validate::{Violations, limits};
+use crate::domain::desk::PanelMode;
+use crate::domain::error::{DomainResult, Reason};
+use crate::domain::slug;
+use crate::domain::tab::PageKind;
+use crate::domain::validate::{Violations, limits};
 
 /// The three kinds of template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
