@@ -14,7 +14,7 @@ use crate::app::Idempotency;
 use crate::domain::Principal;
 use crate::domain::control_plane::PanelChange;
 use crate::domain::events::{ClickToAct, Scope};
-use crate::domain::toast::ToastKey;
+use crate::domain::toasts::ToastKey;
 
 pub struct AgentApi(pub Context);
 

@@ -11,7 +11,7 @@ use crate::domain::events::{Event, EventKind, SessionSnapshot};
 use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::provider::ProviderRecord;
 use crate::domain::tab::{PageKind, Tab};
-use crate::domain::toast::{Canceller, Outcome, Resolution, Toast, ToastKey};
+use crate::domain::toasts::{Canceller, Outcome, Resolution, Toast, ToastKey};
 
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
     time.into()

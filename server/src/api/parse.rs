@@ -12,7 +12,7 @@ use crate::domain::desk::PanelMode;
 use crate::domain::presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
 use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
 use crate::domain::tab::{PageKind, TabPage};
-use crate::domain::toast::{DEFAULT_COUNTDOWN, NewToast, ToastContent};
+use crate::domain::toasts::{DEFAULT_COUNTDOWN, NewToast, ToastContent};
 use crate::domain::validate::Violations;
 use crate::domain::validate::limits;
 use crate::domain::{DomainError, DomainResult, Reason};

@@ -16,7 +16,7 @@ use crate::app::{Idempotency, write};
 use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
 use crate::domain::events::Scope;
 use crate::domain::tab::NewTab;
-use crate::domain::toast::{Raised, ToastKey};
+use crate::domain::toasts::{Raised, ToastKey};
 use crate::domain::{DomainError, Principal, Reason};
 
 pub struct ProviderApi(pub Context);

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, watch};
 use super::log::{EventLog, Logged};
 use super::store::{Batch, RequestRecord, RequestRetention};
 use crate::domain::events::EventKind;
-use crate::domain::toast::{Resolution, ToastKey};
+use crate::domain::toasts::{Resolution, ToastKey};
 use crate::domain::{ControlPlane, DomainError, DomainResult, Principal, Reason, Role};
 
 /// Where in the log an answer stands.
@@ -340,6 +340,7 @@ impl Core {
                 "the server is shutting down; retry the call (with its request_id) once it is back",
             ));
         }
+        let deadline = self.plane.next_toast_deadline();
         let result = run(&mut self.plane);
         let effects = self.plane.take_effects();
         let changes = if matches!(self.writer, Writer::Immediate) {
@@ -363,7 +364,8 @@ impl Core {
         for (principal, why) in &effects.revoked {
             self.log.end_streams_of(*principal, why);
         }
-        if effects.deadlines_changed {
+        if self.plane.next_toast_deadline() != deadline {
+            // The timer sleeps until the earliest deadline; this one moved.
             self.toast_timer.notify_one();
         }
         Ok((

@@ -19,7 +19,7 @@ use crate::domain::desk::PanelMode;
 use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::provider::{NewProvider, ProviderFields};
 use crate::domain::tab::PageKind;
-use crate::domain::toast::DEFAULT_COUNTDOWN;
+use crate::domain::toasts::DEFAULT_COUNTDOWN;
 
 /// The keys of the file that hold declarations rather than settings.
 pub const DECLARATION_KEYS: &[&str] = &[

@@ -1,13 +1,11 @@
 //! Desks and sessions.
 
-use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 
 use super::presence::Presence;
 use super::tab::Tab;
-use super::toast::ToastKey;
 
 /// The communication panel's mode (CIF numbers in brackets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,16 +38,6 @@ pub struct Desk {
     pub panel_mode: PanelMode,
     pub panel_width: u32,
     pub presence: Option<Presence>,
-    /// Pending toasts in order; the first is on screen once shown.
-    pub toasts: VecDeque<ToastKey>,
-    /// Open streams of the agent's desktop (not stored: no stream outlives the process).
-    #[serde(skip)]
-    pub streams: u32,
-    /// When the last stream ended, for the grace period; `None` while a stream is open or if
-    /// none ever was. After a restart every desk starts its grace period, so reconnecting
-    /// desks lose nothing.
-    #[serde(skip)]
-    pub offline_since: Option<SystemTime>,
     /// Counts the desk's changes (one per event on it), for optimistic concurrency.
     pub version: u64,
 }
@@ -64,17 +52,8 @@ impl Desk {
             panel_mode: PanelMode::Docked,
             panel_width: DEFAULT_PANEL_WIDTH,
             presence: None,
-            toasts: VecDeque::new(),
-            streams: 0,
-            offline_since: None,
             version: 0,
         }
-    }
-
-    /// Whether someone could see a toast now: a stream is open, or the last one ended less
-    /// than `grace` ago (it is probably reconnecting).
-    pub fn online(&self, now: SystemTime, grace: std::time::Duration) -> bool {
-        self.streams > 0 || self.offline_since.is_some_and(|since| now < since + grace)
     }
 
     /// Moves focus to `session`, returning the session that had it.

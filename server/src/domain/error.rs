@@ -338,6 +338,16 @@ impl DomainError {
         .with("agent_id", agent)
     }
 
+    pub fn notification_not_found(id: impl fmt::Display) -> Self {
+        Self::new(
+            Reason::NotificationNotFound,
+            format!(
+                "no pending toast {id}; it may have ended already (answered, timed out or cancelled)"
+            ),
+        )
+        .with("notification_id", id)
+    }
+
     pub fn provider_not_found(id: impl fmt::Display) -> Self {
         Self::new(
             Reason::ProviderNotFound,

@@ -11,7 +11,7 @@ use super::error::DomainError;
 use super::presence::Presence;
 use super::principal::Principal;
 use super::tab::Tab;
-use super::toast::{Resolution, Toast};
+use super::toasts::{Resolution, Toast};
 
 /// A session as it was when an event happened, with what a reader needs to show it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +46,15 @@ pub struct Event {
     pub agent: AgentId,
     pub time: SystemTime,
     pub providers: Vec<ProviderId>,
+    pub kind: EventKind,
+}
+
+/// A change on one desk as a part of the domain reports it, before the control plane decides
+/// who hears it (and numbers it in the desk's and the session's versions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Happened {
+    pub agent: AgentId,
+    pub time: SystemTime,
     pub kind: EventKind,
 }
 

@@ -14,7 +14,7 @@ pub mod principal;
 pub mod provider;
 pub mod slug;
 pub mod tab;
-pub mod toast;
+pub mod toasts;
 pub mod tracked;
 pub mod validate;
 

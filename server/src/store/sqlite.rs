@@ -317,7 +317,7 @@ impl SqliteStore {
         write_records(transaction, "presence", &changes.presences)?;
         write_records(transaction, "template", &changes.templates)?;
         let toast_id =
-            |key: &crate::domain::toast::ToastKey| format!("{}/{}", key.provider, key.id);
+            |key: &crate::domain::toasts::ToastKey| format!("{}/{}", key.provider, key.id);
         write_keyed(
             transaction,
             "toast",

@@ -12,7 +12,7 @@ use crate::domain::desk::Context;
 use crate::domain::error::DomainResult;
 use crate::domain::slug;
 use crate::domain::tab::{PageKind, Tab, TabPage};
-use crate::domain::toast::ToastContent;
+use crate::domain::toasts::ToastContent;
 use crate::domain::validate::{Violations, limits};
 
 /// What a slug value filled into a URL keeps as it is: RFC 3986's unreserved characters.

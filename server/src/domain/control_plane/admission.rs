@@ -12,7 +12,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use super::ControlPlane;
 use crate::domain::desk::{Session, SessionKind};
 use crate::domain::events::EventKind;
-use crate::domain::toast::Canceller;
+use crate::domain::toasts::Canceller;
 
 /// Whose admissions a registry change may flip.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,7 @@ use super::*;
 use crate::domain::agent::AgentPatch;
 use crate::domain::desk::PanelMode;
 use crate::domain::events::{Event, Passage, Scope};
-use crate::domain::toast::{Canceller, Outcome};
+use crate::domain::toasts::{Canceller, Outcome, ToastKey};
 
 /// Sets the agent's profile, as an operator's UpdateAgent does.
 fn set_profile(world: &mut World, agent: AgentId, profile: &[ProviderId]) {

@@ -12,7 +12,7 @@ use crate::domain::desk::PanelMode;
 use crate::domain::events::{ClickToAct, EventKind};
 use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::tab::{NewTab, PageKind, TabPage};
-use crate::domain::toast::{Canceller, NewToast, Outcome, Raised, ToastContent, ToastKey};
+use crate::domain::toasts::{Canceller, NewToast, Outcome, Raised, ToastContent, ToastKey};
 
 pub(super) fn new_tab(session: SessionId) -> NewTab {
     NewTab {

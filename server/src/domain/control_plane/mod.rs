@@ -14,7 +14,7 @@ mod sessions;
 mod tabs;
 mod toasts;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
@@ -32,11 +32,11 @@ use super::catalogue::Catalogue;
 use super::desk::Session;
 use super::desk::SessionKind;
 use super::error::{DomainError, DomainResult, Reason};
-use super::events::{Event, EventKind, SessionSnapshot};
+use super::events::{Event, EventKind, Happened, SessionSnapshot};
 use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
 use super::provider::ProviderRecord;
-use super::toast::{Resolution, Toast, ToastKey};
+use super::toasts::Toasts;
 use super::tracked::Tracked;
 
 /// Server-wide settings the domain needs.
@@ -90,13 +90,8 @@ pub struct ControlPlane {
     presences: Tracked<String, Presence>,
     /// Session, application tab and notification templates.
     catalogue: Catalogue,
-    /// Pending toasts (waiting or on screen).
-    toasts: Tracked<ToastKey, Toast>,
-    /// Pending toasts by when they end by themselves.
-    toast_deadlines: BTreeSet<(SystemTime, ToastKey)>,
-    /// Ended toasts, for retries with the same id; oldest first in `resolved_order`.
-    resolved_toasts: Tracked<ToastKey, (Toast, Resolution)>,
-    resolved_order: VecDeque<ToastKey>,
+    /// Every desk's toasts.
+    toasts: Toasts,
     /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
     effects: Effects,
 }
@@ -115,13 +110,12 @@ enum Changing {
 pub struct Effects {
     pub events: Vec<Event>,
     pub revoked: Vec<(Principal, DomainError)>,
-    /// A toast deadline may have moved earlier: the timer must look again.
-    pub deadlines_changed: bool,
 }
 
 impl ControlPlane {
     pub fn new(settings: Settings, operator_credential: CredentialHash) -> Self {
         Self {
+            toasts: Toasts::new(settings.desk_grace, settings.resolved_toast_retention),
             settings,
             operator_credential,
             providers: Tracked::default(),
@@ -135,10 +129,6 @@ impl ControlPlane {
             tab_sessions: HashMap::new(),
             presences: Tracked::default(),
             catalogue: Catalogue::default(),
-            toasts: Tracked::default(),
-            toast_deadlines: BTreeSet::new(),
-            resolved_toasts: Tracked::default(),
-            resolved_order: VecDeque::new(),
             effects: Effects::default(),
         }
     }
@@ -214,6 +204,13 @@ impl ControlPlane {
         };
         providers.retain(|provider| self.admits(agent, *provider));
         providers
+    }
+
+    /// Records what a part reports, in order (see [`Self::emit`]).
+    fn record(&mut self, happened: Vec<Happened>) {
+        for Happened { agent, time, kind } in happened {
+            self.emit(agent, time, kind);
+        }
     }
 
     fn revoke(&mut self, principal: Principal, why: DomainError) {
@@ -478,7 +475,7 @@ impl ControlPlane {
         let closed = self.snapshot(session);
         self.emit(agent, now, EventKind::SessionClosed { session: closed });
         self.cancel_toasts(
-            super::toast::Canceller::SessionClosed,
+            super::toasts::Canceller::SessionClosed,
             now,
             Some(agent),
             |toast| toast.session == Some(session),

@@ -1,7 +1,7 @@
 //! The state as records: what the commands since the last call changed ([`Changes`]), and the
 //! whole state rebuilt from stored records ([`Records`]) with every index derived again.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
@@ -13,7 +13,7 @@ use crate::domain::desk::Session;
 use crate::domain::presence::Presence;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::ProviderRecord;
-use crate::domain::toast::{Resolution, Toast, ToastKey};
+use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
 use crate::domain::tracked::Tracked;
 
 /// Records changed since the last call: each with its value now, or `None` when removed.
@@ -65,6 +65,7 @@ fn owned<K: Ord + Clone, V: Clone>(map: &mut Tracked<K, V>) -> Vec<(K, Option<V>
 impl ControlPlane {
     /// The records the commands since the last call changed.
     pub fn take_changes(&mut self) -> Changes {
+        let toasts = self.toasts.take_changes();
         Changes {
             providers: owned(&mut self.providers),
             deleted_providers: owned(&mut self.deleted_provider_names),
@@ -75,8 +76,8 @@ impl ControlPlane {
                 .collect(),
             presences: owned(&mut self.presences),
             templates: self.catalogue.take_changes(),
-            toasts: owned(&mut self.toasts),
-            resolved_toasts: owned(&mut self.resolved_toasts),
+            toasts: toasts.pending,
+            resolved_toasts: toasts.resolved,
         }
     }
 
@@ -89,8 +90,7 @@ impl ControlPlane {
         self.sessions.forget_touched();
         self.presences.forget_touched();
         self.catalogue.forget_changes();
-        self.toasts.forget_touched();
-        self.resolved_toasts.forget_touched();
+        self.toasts.forget_changes();
     }
 
     /// The state the records describe. Desks start their grace period at `now`, so desks
@@ -125,39 +125,23 @@ impl ControlPlane {
                 tabs.insert(tab.id, session.id);
             }
         }
-        let mut deadlines = BTreeSet::new();
-        for toast in &records.toasts {
-            if let Some(deadline) = toast.deadline() {
-                deadlines.insert((deadline, toast.key));
-            }
-        }
-        let mut resolved: Vec<&(Toast, Resolution)> = records.resolved_toasts.iter().collect();
-        resolved.sort_by_key(|(toast, resolution)| (resolution.time, toast.key));
-        plane.resolved_order = resolved
-            .iter()
-            .map(|(toast, _)| toast.key)
-            .collect::<VecDeque<_>>();
         plane.sessions_by_owner = owned_sessions;
         plane.closed_sessions = closed;
         plane.tab_sessions = tabs;
-        plane.toast_deadlines = deadlines;
         plane.providers = Tracked::loaded(records.providers.into_iter().map(|p| (p.id, p)));
         plane.deleted_provider_names = Tracked::loaded(records.deleted_providers);
-        plane.agents = Tracked::loaded(records.agents.into_iter().map(|mut agent| {
-            agent.desk.streams = 0;
-            agent.desk.offline_since = Some(now);
-            (agent.id, agent)
-        }));
+        plane.toasts = Toasts::restore(
+            plane.settings.desk_grace,
+            plane.settings.resolved_toast_retention,
+            records.toasts,
+            records.resolved_toasts,
+            records.agents.iter().map(|agent| agent.id),
+            now,
+        );
+        plane.agents = Tracked::loaded(records.agents.into_iter().map(|agent| (agent.id, agent)));
         plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, Box::new(s))));
         plane.presences = Tracked::loaded(records.presences.into_iter().map(|p| (p.id.clone(), p)));
         plane.catalogue = Catalogue::restore(records.templates);
-        plane.toasts = Tracked::loaded(records.toasts.into_iter().map(|t| (t.key, t)));
-        plane.resolved_toasts = Tracked::loaded(
-            records
-                .resolved_toasts
-                .into_iter()
-                .map(|entry| (entry.0.key, entry)),
-        );
         plane.effects = Effects::default();
         plane
     }
@@ -240,12 +224,6 @@ mod tests {
                 .authenticate(&credential, crate::domain::Role::Agent)
                 .is_ok()
         );
-        assert!(
-            after
-                .agent
-                .desk
-                .online(now, std::time::Duration::from_secs(1)),
-            "grace after a restart"
-        );
+        assert!(restored.toasts.online(agent, now), "grace after a restart");
     }
 }

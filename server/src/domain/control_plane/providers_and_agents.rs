@@ -12,7 +12,7 @@ use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed}
 use crate::domain::paging::{self, Page};
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::provider::{NewProvider, ProviderPatch, ProviderRecord};
-use crate::domain::toast::Canceller;
+use crate::domain::toasts::Canceller;
 
 impl ControlPlane {
     // === providers ===
@@ -290,6 +290,7 @@ impl ControlPlane {
             self.close(*session, now);
         }
         let record = self.agents.remove(&id).expect("checked above");
+        self.toasts.remove_desk(id);
         self.remove_credential(&record.credential);
         if let Some(home) = self.sessions.remove(&record.desk.home) {
             for tab in home.tabs {

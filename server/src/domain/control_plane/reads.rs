@@ -9,7 +9,7 @@ use crate::domain::agent::AgentRecord;
 use crate::domain::desk::Session;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::paging::{self, Page};
-use crate::domain::toast::Toast;
+use crate::domain::toasts::Toast;
 
 /// A session as callers see it.
 #[derive(Debug, Clone, Copy)]
@@ -107,12 +107,7 @@ impl ControlPlane {
                 .iter()
                 .map(|id| self.view(&self.sessions[id]))
                 .collect(),
-            toasts: agent
-                .desk
-                .toasts
-                .iter()
-                .map(|key| &self.toasts[key])
-                .collect(),
+            toasts: self.toasts.queue(agent.id).collect(),
         })
     }
 

@@ -14,7 +14,7 @@ use crate::domain::catalogue::{
 };
 use crate::domain::desk::PanelMode;
 use crate::domain::tab::{NewTab, PageKind};
-use crate::domain::toast::{NewToast, Raised, ToastContent};
+use crate::domain::toasts::{NewToast, Raised, ToastContent};
 
 fn template(name: &str, spec: TemplateSpec) -> Template {
     Template {
@@ -489,8 +489,8 @@ fn a_toast_from_a_template_takes_its_contents_and_fills_its_slugs() {
         .raise_toast(phone, toast(map(&[("customerName", "Ana")])), now)
         .unwrap();
     assert!(matches!(raised, Raised::Pending(_)));
-    let key = world.plane.desk(agent).unwrap().agent.desk.toasts[0];
-    let shown = &world.plane.toasts[&key];
+    let desk = world.plane.desk(agent).unwrap();
+    let shown = desk.toasts[0];
     assert_eq!(
         shown.content.title, "Call from Ana",
         "the call's parameters first"

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, NotificationId, ProviderId, SessionId};
 
-use super::error::{DomainResult, Reason};
-use super::validate::{Violations, limits};
+use crate::domain::error::{DomainResult, Reason};
+use crate::domain::validate::{Violations, limits};
 
 /// A toast's identity: notification ids are the providers' own, so each provider has its
 /// own space of them.
@@ -110,6 +110,10 @@ pub struct Toast {
     pub raised: SystemTime,
     /// When it came on screen; `None` while it waits.
     pub shown: Option<SystemTime>,
+    /// Its place in its desk's queue: toasts queue in this order (the one on screen first).
+    /// Toasts stored before it was recorded have 0 and queue by when they were raised.
+    #[serde(default)]
+    pub queued: u64,
 }
 
 impl Toast {

@@ -1,0 +1,10 @@
+//! Toasts (rule 12): what a provider asks to show, and the part that keeps every desk's queue.
+
+mod queue;
+mod toast;
+
+pub use queue::{ToastChanges, Toasts};
+pub use toast::{
+    Canceller, DEFAULT_COUNTDOWN, NewToast, Outcome, Raised, Resolution, Toast, ToastContent,
+    ToastKey,
+};
