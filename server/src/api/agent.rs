@@ -222,7 +222,7 @@ impl AgentService for AgentApi {
         let (presence, _) = query(&self.0.state, |core| {
             core.plane
                 .desk(caller)
-                .map(|desk| desk.agent.desk.presence.as_ref().map(convert::presence))
+                .map(|desk| desk.desk.presence.as_ref().map(convert::presence))
         })
         .await?;
         Ok(Response::new(pb::AgentServiceGetPresenceResponse {

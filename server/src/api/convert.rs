@@ -4,13 +4,13 @@ use std::time::SystemTime;
 
 use cif_sdk::pb;
 
-use crate::domain::agent::AgentRecord;
 use crate::domain::control_plane::{DeskView, SessionView};
-use crate::domain::desk::{Marks, PanelMode, Session, SessionKind};
+use crate::domain::desks::{Marks, PanelMode, Session, SessionKind};
+use crate::domain::desks::{PageKind, Tab};
 use crate::domain::events::{Event, EventKind, SessionSnapshot};
-use crate::domain::presence::{Presence, PresenceStatus};
-use crate::domain::provider::ProviderRecord;
-use crate::domain::tab::{PageKind, Tab};
+use crate::domain::registry::AgentRecord;
+use crate::domain::registry::ProviderRecord;
+use crate::domain::registry::{Presence, PresenceStatus};
 use crate::domain::toasts::{Canceller, Outcome, Resolution, Toast, ToastKey};
 
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
@@ -398,7 +398,7 @@ pub fn event(event: &Event, audience: Audience) -> pb::Event {
 }
 
 pub fn desk(view: DeskView<'_>) -> pb::Desk {
-    let desk = &view.agent.desk;
+    let desk = view.desk;
     pb::Desk {
         agent_id: view.agent.id.to_string(),
         home_session: Some(session(view.home)),

@@ -7,11 +7,11 @@ use std::time::Duration;
 use cif_sdk::ids::{InvalidId, ProviderId};
 use cif_sdk::pb;
 
-use crate::domain::agent::{AgentPatch, LimitsPatch, NewAgent};
-use crate::domain::desk::PanelMode;
-use crate::domain::presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
-use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
-use crate::domain::tab::{PageKind, TabPage};
+use crate::domain::desks::PanelMode;
+use crate::domain::desks::{PageKind, TabPage};
+use crate::domain::registry::{AgentPatch, LimitsPatch, NewAgent};
+use crate::domain::registry::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
+use crate::domain::registry::{NewProvider, ProviderFields, ProviderPatch};
 use crate::domain::toasts::{DEFAULT_COUNTDOWN, NewToast, ToastContent};
 use crate::domain::validate::Violations;
 use crate::domain::validate::limits;

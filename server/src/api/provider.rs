@@ -14,8 +14,8 @@ use super::stream::{ResponseStream, agent_filter, open, opening};
 use super::{convert, parse};
 use crate::app::{Idempotency, write};
 use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
+use crate::domain::desks::NewTab;
 use crate::domain::events::Scope;
-use crate::domain::tab::NewTab;
 use crate::domain::toasts::{Raised, ToastKey};
 use crate::domain::{DomainError, Principal, Reason};
 

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::StartupError;
-use crate::domain::agent::LimitsPatch;
 use crate::domain::catalogue::{NotificationSpec, SessionSpec, TabSpec, Template, TemplateSpec};
 use crate::domain::control_plane::{Declaration, Declared, DeclaredAgent};
-use crate::domain::desk::PanelMode;
-use crate::domain::presence::{Presence, PresenceStatus};
-use crate::domain::provider::{NewProvider, ProviderFields};
-use crate::domain::tab::PageKind;
+use crate::domain::desks::PageKind;
+use crate::domain::desks::PanelMode;
+use crate::domain::registry::LimitsPatch;
+use crate::domain::registry::{NewProvider, ProviderFields};
+use crate::domain::registry::{Presence, PresenceStatus};
 use crate::domain::toasts::DEFAULT_COUNTDOWN;
 
 /// The keys of the file that hold declarations rather than settings.
@@ -216,7 +216,7 @@ pub fn parse(name: &str, text: &str) -> Result<Declared, StartupError> {
                 },
                 color: decl
                     .color
-                    .unwrap_or_else(|| crate::domain::presence::DEFAULT_COLOR.to_owned()),
+                    .unwrap_or_else(|| crate::domain::registry::DEFAULT_COLOR.to_owned()),
                 managed: true,
             },
         });

@@ -225,7 +225,7 @@ impl Cli {
     /// The domain settings these flags give.
     pub fn domain_settings(&self) -> crate::domain::Settings {
         crate::domain::Settings {
-            default_limits: crate::domain::agent::AgentLimits {
+            default_limits: crate::domain::registry::AgentLimits {
                 max_open_sessions: self.default_max_open_sessions,
                 max_tabs_per_session: self.default_max_tabs_per_session,
                 max_queued_notifications: self.default_max_queued_notifications,

@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::desk::{PanelMode, Session};
+use super::desks::Tab;
+use super::desks::{PanelMode, Session};
 use super::error::DomainError;
-use super::presence::Presence;
 use super::principal::Principal;
-use super::tab::Tab;
+use super::registry::Presence;
 use super::toasts::{Resolution, Toast};
 
 /// A session as it was when an event happened, with what a reader needs to show it.

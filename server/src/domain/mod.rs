@@ -1,19 +1,18 @@
 //! The rules of the control plane, with no transport: given the state and a command from an
 //! authenticated caller, apply it or refuse it with a [`DomainError`]. Every ownership rule
-//! lives here, so it is tested without a network.
+//! lives here, so it is tested without a network. The state is kept by parts that own it (the
+//! registry, the desks, the toasts, the template catalogue); the control plane runs the
+//! commands that span them.
 
-pub mod agent;
 pub mod catalogue;
 pub mod control_plane;
-pub mod desk;
+pub mod desks;
 pub mod error;
 pub mod events;
 pub mod paging;
-pub mod presence;
 pub mod principal;
-pub mod provider;
+pub mod registry;
 pub mod slug;
-pub mod tab;
 pub mod toasts;
 pub mod tracked;
 pub mod validate;

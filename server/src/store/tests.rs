@@ -12,7 +12,7 @@ use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store};
 use crate::domain::control_plane::Changes;
 use crate::domain::events::{CustomEvent, Event, EventKind};
-use crate::domain::presence::{Presence, PresenceStatus};
+use crate::domain::registry::{Presence, PresenceStatus};
 
 struct TempDir(PathBuf);
 

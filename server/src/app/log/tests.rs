@@ -10,7 +10,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::*;
-use crate::domain::desk::{Session, SessionKind};
+use crate::domain::desks::{Session, SessionKind};
 use crate::domain::events::{Event, Scope};
 use crate::domain::events::{EventKind, SessionSnapshot};
 use crate::domain::{DomainError, Principal, Reason};

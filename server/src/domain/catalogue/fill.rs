@@ -8,10 +8,10 @@ use std::time::SystemTime;
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use super::template::{NotificationSpec, TabSpec, URL_PARAMETER};
-use crate::domain::desk::Context;
+use crate::domain::desks::Context;
+use crate::domain::desks::{PageKind, Tab, TabPage};
 use crate::domain::error::DomainResult;
 use crate::domain::slug;
-use crate::domain::tab::{PageKind, Tab, TabPage};
 use crate::domain::toasts::ToastContent;
 use crate::domain::validate::{Violations, limits};
 

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::domain::desk::PanelMode;
+use crate::domain::desks::PageKind;
+use crate::domain::desks::PanelMode;
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::slug;
-use crate::domain::tab::PageKind;
 use crate::domain::validate::{Violations, limits};
 
 /// The three kinds of template.

@@ -1,5 +1,5 @@
 //! Rule 18, only while admitted: a provider acts for an agent, sees its work on that agent's
-//! desk and hears of it only while the agent admits it. [`ControlPlane::admits`] is the one
+//! desk and hears of it only while the agent admits it. `Registry::admits` is the one
 //! predicate; every provider call, every event audience and every provider snapshot asks it.
 //! When a registry change flips it (a profile edit, a deactivation, an activation, a
 //! deletion), [`ControlPlane::settle_admissions`] applies what follows on each desk.
@@ -10,32 +10,12 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
-use crate::domain::desk::{Session, SessionKind};
+use crate::domain::desks::{Session, SessionKind};
 use crate::domain::events::EventKind;
+use crate::domain::registry::AdmissionsOf;
 use crate::domain::toasts::Canceller;
 
-/// Whose admissions a registry change may flip.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum AdmissionsOf {
-    /// One agent's: its profile changed.
-    Agent(AgentId),
-    /// One provider's on every desk: it was activated, deactivated or deleted.
-    Provider(ProviderId),
-}
-
 impl ControlPlane {
-    /// Rule 18: whether `agent` admits `provider` now: the provider exists and is active, and
-    /// the agent's profile names it (or is empty).
-    pub fn admits(&self, agent: AgentId, provider: ProviderId) -> bool {
-        self.providers
-            .get(&provider)
-            .is_some_and(|record| record.active)
-            && self
-                .agents
-                .get(&agent)
-                .is_some_and(|record| record.profile_includes(provider))
-    }
-
     /// Rules 2 and 18: whether `caller` may see `session`: its own session, or the home
     /// session, on a desk that admits it. Anything else looks missing. A deleted agent's
     /// sessions are all closed and stay readable by their owners (rule 17).
@@ -44,26 +24,13 @@ impl ControlPlane {
             SessionKind::Provider(owner) => owner == caller,
             SessionKind::Home => true,
         };
-        let desk_gone = !self.agents.contains_key(&session.agent);
+        let desk_gone = self.desks.desk(session.agent).is_none();
         visible_kind && (desk_gone || self.admits(session.agent, caller))
     }
 
     /// The (agent, provider) pairs admitted now among those `of` names.
     pub(super) fn admissions(&self, of: AdmissionsOf) -> BTreeSet<(AgentId, ProviderId)> {
-        match of {
-            AdmissionsOf::Agent(agent) => self
-                .providers
-                .keys()
-                .filter(|provider| self.admits(agent, **provider))
-                .map(|provider| (agent, *provider))
-                .collect(),
-            AdmissionsOf::Provider(provider) => self
-                .agents
-                .keys()
-                .filter(|agent| self.admits(**agent, provider))
-                .map(|agent| (*agent, provider))
-                .collect(),
-        }
+        self.registry.admissions(of)
     }
 
     /// What follows a registry change, given the admissions before it. On each desk that no

@@ -7,9 +7,9 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 use super::desk_tests::{heard, new_tab, outcome, pending, presence, toast};
 use super::tests::{World, home, reason};
 use super::*;
-use crate::domain::agent::AgentPatch;
-use crate::domain::desk::PanelMode;
+use crate::domain::desks::PanelMode;
 use crate::domain::events::{Event, Passage, Scope};
+use crate::domain::registry::AgentPatch;
 use crate::domain::toasts::{Canceller, Outcome, ToastKey};
 
 /// Sets the agent's profile, as an operator's UpdateAgent does.

@@ -6,21 +6,16 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, SessionId};
 
 use super::{ControlPlane, DeskView};
-use crate::domain::desk::SessionKind;
+use crate::domain::desks::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
 
 impl ControlPlane {
     /// The agent's session, open or closed; another desk's session is NOT_FOUND.
-    fn agents_session(
-        &self,
-        agent: AgentId,
-        session: SessionId,
-    ) -> DomainResult<&crate::domain::desk::Session> {
+    fn agents_session(&self, agent: AgentId, session: SessionId) -> DomainResult<&Session> {
         self.agent(agent)?;
-        self.sessions
-            .get(&session)
-            .map(|record| &**record)
+        self.desks
+            .session(session)
             .filter(|record| record.agent == agent)
             .ok_or_else(|| DomainError::session_not_found(session))
     }
@@ -39,9 +34,8 @@ impl ControlPlane {
         if !open {
             return Err(Self::session_not_open(target));
         }
-        let desk = &mut self.agents.get_mut(&agent).expect("checked above").desk;
-        if desk.focused != target {
-            let previous = desk.focus(target);
+        if self.desks.desk(agent).expect("checked above").focused != target {
+            let previous = self.desks.focus(agent, target);
             let now = SystemTime::now();
             let lost = self.snapshot(previous);
             self.emit(
@@ -77,7 +71,7 @@ impl ControlPlane {
     ) -> DomainResult<DeskView<'_>> {
         self.agents_session(agent, session)?;
         self.check_desk_version(agent, expected_version)?;
-        let record = &self.sessions[&session];
+        let record = self.desks.session(session).expect("checked above");
         if record.kind == SessionKind::Home {
             return Err(DomainError::new(
                 Reason::HomeSessionNotClosable,

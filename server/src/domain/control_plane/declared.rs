@@ -11,13 +11,12 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
-use super::admission::AdmissionsOf;
 use crate::domain::DomainError;
-use crate::domain::agent::{LimitsPatch, NewAgent, dedup_profile};
 use crate::domain::catalogue::Template;
-use crate::domain::presence::Presence;
 use crate::domain::principal::CredentialHash;
-use crate::domain::provider::{NewProvider, ProviderPatch};
+use crate::domain::registry::{
+    AdmissionsOf, LimitsPatch, NewAgent, NewProvider, Presence, dedup_profile,
+};
 
 /// One declaration and where it is in the file (for messages).
 #[derive(Debug, Clone)]
@@ -61,11 +60,13 @@ impl ControlPlane {
     ) -> Result<(), DomainError> {
         let now = SystemTime::now();
         for Declaration { place, item } in &declared.presences {
-            self.declare_presence(item.clone())
+            self.registry
+                .declare_presence(item.clone())
                 .map_err(|e| at(place, e))?;
         }
         for Declaration { place, item } in &declared.providers {
-            self.declare_provider(item.clone(), &mut credential, now)
+            self.registry
+                .declare_provider(item.clone(), &mut credential, now)
                 .map_err(|e| at(place, e))?;
         }
         for Declaration { place, item } in &declared.templates {
@@ -77,50 +78,34 @@ impl ControlPlane {
             self.declare_agent(item.clone(), &mut credential, now)
                 .map_err(|e| at(place, e))?;
         }
-        self.release_undeclared(&declared, now);
+        let presences: Vec<&str> = declared
+            .presences
+            .iter()
+            .map(|declaration| declaration.item.id.as_str())
+            .collect();
+        let providers: Vec<&str> = declared
+            .providers
+            .iter()
+            .map(|declaration| declaration.item.unique_name.as_str())
+            .collect();
+        let agents: Vec<AgentId> = declared
+            .agents
+            .iter()
+            .map(|declaration| declaration.item.id)
+            .collect();
+        self.registry
+            .release_undeclared(&presences, &providers, &agents, now);
+        let templates: Vec<&str> = declared
+            .templates
+            .iter()
+            .map(|declaration| declaration.item.unique_name.as_str())
+            .collect();
+        self.catalogue.release_undeclared(&templates, now);
         Ok(())
     }
 
-    fn declare_presence(&mut self, mut presence: Presence) -> Result<(), DomainError> {
-        presence.managed = true;
-        presence.validate()?;
-        self.check_text_free(&presence.text, Some(&presence.id))?;
-        if self.presences.get(&presence.id) != Some(&presence) {
-            self.presences.insert(presence.id.clone(), presence);
-        }
-        Ok(())
-    }
-
-    fn declare_provider(
-        &mut self,
-        new: NewProvider,
-        credential: &mut impl FnMut() -> CredentialHash,
-        now: SystemTime,
-    ) -> Result<(), DomainError> {
-        new.validate()?;
-        let mut fields = new.fields.clone();
-        ProviderPatch::default().apply(&mut fields);
-        match self
-            .unique_names
-            .get(&new.unique_name.to_lowercase())
-            .copied()
-        {
-            Some(id) => {
-                let record = &self.providers[&id];
-                if record.fields != fields || !record.managed {
-                    let record = self.providers.get_mut(&id).expect("found above");
-                    (record.fields, record.managed, record.updated) = (fields, true, now);
-                }
-            }
-            None => {
-                // No credential yet: the operator issues one with RotateProviderCredential.
-                let id = self.create_provider(new, credential())?.id;
-                self.providers.get_mut(&id).expect("just created").managed = true;
-            }
-        }
-        Ok(())
-    }
-
+    /// An agent as declared: its profile by the providers' unique names. A profile change
+    /// applies as an operator's would (rule 18).
     fn declare_agent(
         &mut self,
         agent: DeclaredAgent,
@@ -129,18 +114,14 @@ impl ControlPlane {
     ) -> Result<(), DomainError> {
         let mut profile = Vec::new();
         for name in &agent.providers {
-            let id: ProviderId = self
-                .unique_names
-                .get(&name.to_lowercase())
-                .copied()
-                .ok_or_else(|| {
-                    DomainError::new(
-                        crate::domain::Reason::ProviderNotFound,
-                        format!(
-                            "providers names {name}, which is neither declared in the file nor created through AdminService"
-                        ),
-                    )
-                })?;
+            let id: ProviderId = self.registry.provider_named(name).ok_or_else(|| {
+                DomainError::new(
+                    crate::domain::Reason::ProviderNotFound,
+                    format!(
+                        "providers names {name}, which is neither declared in the file nor created through AdminService"
+                    ),
+                )
+            })?;
             profile.push(id);
         }
         dedup_profile(&mut profile);
@@ -153,76 +134,20 @@ impl ControlPlane {
         let defaults = self.settings.default_limits;
         let mut limits = defaults;
         agent.limits.apply(&mut limits, &defaults);
-        match self.agents.get(&agent.id) {
-            Some(record) => {
-                if record.display_name != agent.display_name
-                    || record.profile != profile
-                    || record.limits != limits
-                    || !record.managed
-                {
-                    let admitted = self.admissions(AdmissionsOf::Agent(agent.id));
-                    let record = self.agents.get_mut(&agent.id).expect("found above");
-                    record.display_name = agent.display_name;
-                    record.profile = profile;
-                    record.limits = limits;
-                    record.managed = true;
-                    record.updated = now;
-                    self.settle_admissions(admitted, AdmissionsOf::Agent(agent.id), now);
-                }
-            }
-            None => {
-                self.create_agent_with_id(agent.id, new, credential())?;
-                self.agents
-                    .get_mut(&agent.id)
-                    .expect("just created")
-                    .managed = true;
-            }
+        let admitted = self.admissions(AdmissionsOf::Agent(agent.id));
+        let existed = self.registry.declare_existing_agent(
+            agent.id,
+            &agent.display_name,
+            &profile,
+            limits,
+            now,
+        );
+        if existed {
+            self.settle_admissions(admitted, AdmissionsOf::Agent(agent.id), now);
+        } else {
+            self.create_agent_with_id(agent.id, new, credential())?;
+            self.registry.mark_agent_managed(agent.id);
         }
         Ok(())
-    }
-
-    /// What the file managed before but no longer declares goes back to AdminService.
-    fn release_undeclared(&mut self, declared: &Declared, now: SystemTime) {
-        let presences: Vec<String> = self
-            .presences
-            .values()
-            .filter(|p| p.managed && !declared.presences.iter().any(|d| d.item.id == p.id))
-            .map(|p| p.id.clone())
-            .collect();
-        for id in presences {
-            self.presences.get_mut(&id).expect("listed above").managed = false;
-        }
-        let providers: Vec<ProviderId> = self
-            .providers
-            .values()
-            .filter(|p| {
-                p.managed
-                    && !declared
-                        .providers
-                        .iter()
-                        .any(|d| d.item.unique_name.eq_ignore_ascii_case(&p.unique_name))
-            })
-            .map(|p| p.id)
-            .collect();
-        for id in providers {
-            let record = self.providers.get_mut(&id).expect("listed above");
-            (record.managed, record.updated) = (false, now);
-        }
-        let templates: Vec<&str> = declared
-            .templates
-            .iter()
-            .map(|declaration| declaration.item.unique_name.as_str())
-            .collect();
-        self.catalogue.release_undeclared(&templates, now);
-        let agents: Vec<AgentId> = self
-            .agents
-            .values()
-            .filter(|a| a.managed && !declared.agents.iter().any(|d| d.item.id == a.id))
-            .map(|a| a.id)
-            .collect();
-        for id in agents {
-            let record = self.agents.get_mut(&id).expect("listed above");
-            (record.managed, record.updated) = (false, now);
-        }
     }
 }

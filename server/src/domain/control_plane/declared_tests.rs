@@ -7,11 +7,11 @@ use cif_sdk::ids::AgentId;
 
 use super::tests::{World, hash, new_provider, reason};
 use super::*;
-use crate::domain::agent::{AgentPatch, LimitsPatch};
 use crate::domain::catalogue::{TabSpec, Template, TemplateKind, TemplateSpec};
-use crate::domain::presence::{Presence, PresencePatch, PresenceStatus};
-use crate::domain::provider::ProviderPatch;
-use crate::domain::tab::PageKind;
+use crate::domain::desks::PageKind;
+use crate::domain::registry::ProviderPatch;
+use crate::domain::registry::{AgentPatch, LimitsPatch};
+use crate::domain::registry::{Presence, PresencePatch, PresenceStatus};
 
 const ADA: &str = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11";
 

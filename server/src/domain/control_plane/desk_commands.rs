@@ -6,32 +6,24 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
-use crate::domain::desk::{Desk, PanelMode};
-use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
+use crate::domain::desks::{Desk, PanelChange, Session};
+use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{ClickToAct, CustomEvent, EventKind};
-use crate::domain::presence::{Presence, PresencePatch};
+use crate::domain::registry::{Presence, PresencePatch};
 use crate::domain::validate::{Violations, limits};
 
-/// A change to the panel.
-#[derive(Debug, Clone, Copy)]
-pub enum PanelChange {
-    Mode(PanelMode),
-    Width(u32),
-}
-
-impl PanelChange {
-    fn validate(self) -> DomainResult<()> {
-        let mut violations = Violations::new();
-        if let PanelChange::Width(width) = self {
-            violations.range(
-                "width",
-                width,
-                limits::PANEL_WIDTH_MIN,
-                limits::PANEL_WIDTH_MAX,
-            );
-        }
-        violations.finish()
+/// A panel change's value, checked: a width within its range.
+fn validate_panel(change: PanelChange) -> DomainResult<()> {
+    let mut violations = Violations::new();
+    if let PanelChange::Width(width) = change {
+        violations.range(
+            "width",
+            width,
+            limits::PANEL_WIDTH_MIN,
+            limits::PANEL_WIDTH_MAX,
+        );
     }
+    violations.finish()
 }
 
 /// A custom event's name and payload, checked.
@@ -58,7 +50,8 @@ impl ControlPlane {
     /// Whether `caller` may set the agent's panel now: one of its sessions has focus, or home
     /// has focus and it is the agent's only provider.
     fn check_panel_owner(&self, caller: ProviderId, agent: AgentId) -> DomainResult<()> {
-        let desk = &self.agent(agent)?.desk;
+        self.agent(agent)?;
+        let desk = self.desks.desk(agent).expect("every agent has a desk");
         if desk.focused == desk.home {
             let providers = self.available_providers(agent);
             if providers == [caller] {
@@ -74,7 +67,7 @@ impl ControlPlane {
             .with("agent_id", agent)
             .with("providers", providers.len()));
         }
-        if self.sessions[&desk.focused].owner() == Some(caller) {
+        if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller) {
             return Ok(());
         }
         Err(DomainError::new(
@@ -87,26 +80,14 @@ impl ControlPlane {
     }
 
     pub(super) fn apply_panel(&mut self, agent: AgentId, change: PanelChange) -> &Desk {
-        let desk = &mut self
-            .agents
-            .get_mut(&agent)
-            .expect("checked by the caller")
-            .desk;
-        let kind = match change {
-            PanelChange::Mode(mode) if desk.panel_mode != mode => {
-                desk.panel_mode = mode;
-                Some(EventKind::PanelModeChanged { mode })
-            }
-            PanelChange::Width(width) if desk.panel_width != width => {
-                desk.panel_width = width;
-                Some(EventKind::PanelWidthChanged { width })
-            }
-            _ => None,
-        };
-        if let Some(kind) = kind {
+        if self.desks.set_panel(agent, change) {
+            let kind = match change {
+                PanelChange::Mode(mode) => EventKind::PanelModeChanged { mode },
+                PanelChange::Width(width) => EventKind::PanelWidthChanged { width },
+            };
             self.emit(agent, SystemTime::now(), kind);
         }
-        &self.agents[&agent].desk
+        self.desks.desk(agent).expect("checked by the caller")
     }
 
     /// SetMode / SetWidth by a provider, under rule 10. A provider has no desk version to
@@ -118,7 +99,7 @@ impl ControlPlane {
         change: PanelChange,
         expected_version: Option<u64>,
     ) -> DomainResult<&Desk> {
-        change.validate()?;
+        validate_panel(change)?;
         Self::refuse_shared_version("the desk", expected_version)?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
@@ -133,7 +114,7 @@ impl ControlPlane {
         change: PanelChange,
         expected_version: Option<u64>,
     ) -> DomainResult<&Desk> {
-        change.validate()?;
+        validate_panel(change)?;
         self.agent(agent)?;
         self.check_desk_version(agent, expected_version)?;
         Ok(self.apply_panel(agent, change))
@@ -142,90 +123,27 @@ impl ControlPlane {
     /// GetMode / GetWidth / GetPresence by a provider of the agent.
     pub fn provider_desk(&self, caller: ProviderId, agent: AgentId) -> DomainResult<&Desk> {
         self.acting_provider(caller)?;
-        Ok(&self.agent_for_provider(caller, agent)?.desk)
+        self.agent_for_provider(caller, agent)?;
+        Ok(self.desks.desk(agent).expect("every agent has a desk"))
     }
 
     // === presence (rule 13) ===
 
     /// The configured presences, by id.
     pub fn presences(&self) -> impl Iterator<Item = &Presence> {
-        self.presences.values()
+        self.registry.presences()
     }
 
     pub fn create_presence(&mut self, presence: Presence) -> DomainResult<Presence> {
-        presence.validate()?;
-        if self.presences.contains_key(&presence.id) {
-            return Err(DomainError::new(
-                Reason::PresenceIdTaken,
-                format!(
-                    "a presence with id {} exists; choose another id",
-                    presence.id
-                ),
-            )
-            .with("presence_id", &presence.id));
-        }
-        self.check_text_free(&presence.text, None)?;
-        self.presences.insert(presence.id.clone(), presence.clone());
-        Ok(presence)
-    }
-
-    pub(super) fn check_text_free(&self, text: &str, except: Option<&str>) -> DomainResult<()> {
-        match self
-            .presences
-            .values()
-            .find(|other| other.text == text && Some(other.id.as_str()) != except)
-        {
-            Some(other) => Err(DomainError::new(
-                Reason::PresenceTextTaken,
-                format!("presence {} already has the text {text:?}; texts must be unique, since providers set presence by text", other.id),
-            )
-            .with("text", text)),
-            None => Ok(()),
-        }
-    }
-
-    fn presence_not_found(id: &str) -> DomainError {
-        DomainError::new(
-            Reason::PresenceNotFound,
-            format!("presence {id} not found; ListPresences shows the configured ones"),
-        )
-        .with("presence_id", id)
+        self.registry.create_presence(presence)
     }
 
     pub fn update_presence(&mut self, id: &str, patch: PresencePatch) -> DomainResult<Presence> {
-        patch.validate()?;
-        let existing = self
-            .presences
-            .get(&id.to_owned())
-            .ok_or_else(|| Self::presence_not_found(id))?;
-        refuse_if_managed(existing.managed, "presence", id)?;
-        if let Some(text) = &patch.text {
-            self.check_text_free(text, Some(id))?;
-        }
-        let presence = self
-            .presences
-            .get_mut(&id.to_owned())
-            .expect("checked above");
-        if let Some(text) = patch.text {
-            presence.text = text;
-        }
-        if let Some(status) = patch.base_status {
-            presence.base_status = status;
-        }
-        if let Some(color) = patch.color {
-            presence.color = color;
-        }
-        Ok(presence.clone())
+        self.registry.update_presence(id, patch)
     }
 
     pub fn delete_presence(&mut self, id: &str) -> DomainResult<()> {
-        if let Some(existing) = self.presences.get(&id.to_owned()) {
-            refuse_if_managed(existing.managed, "presence", id)?;
-        }
-        self.presences
-            .remove(&id.to_owned())
-            .map(drop)
-            .ok_or_else(|| Self::presence_not_found(id))
+        self.registry.delete_presence(id)
     }
 
     fn set_presence(
@@ -234,13 +152,7 @@ impl ControlPlane {
         presence: Presence,
         set_by: Option<ProviderId>,
     ) -> Presence {
-        let desk = &mut self
-            .agents
-            .get_mut(&agent)
-            .expect("checked by the caller")
-            .desk;
-        if desk.presence.as_ref() != Some(&presence) {
-            desk.presence = Some(presence.clone());
+        if self.desks.set_presence(agent, &presence) {
             self.emit(
                 agent,
                 SystemTime::now(),
@@ -268,24 +180,7 @@ impl ControlPlane {
         Self::refuse_shared_version("the desk", expected_version)?;
         self.acting_provider(caller)?;
         self.agent_for_provider(caller, agent)?;
-        let presence = self
-            .presences
-            .values()
-            .find(|presence| presence.text == text)
-            .cloned()
-            .ok_or_else(|| {
-                let known: Vec<&str> = self
-                    .presences
-                    .values()
-                    .map(|p| p.text.as_str())
-                    .take(20)
-                    .collect();
-                DomainError::new(
-                    Reason::PresenceNotFound,
-                    format!("no configured presence has the text {text:?}; use one of {known:?}"),
-                )
-                .with("presence_text", text)
-            })?;
+        let presence = self.registry.presence_by_text(text)?.clone();
         Ok(self.set_presence(agent, presence, Some(caller)))
     }
 
@@ -301,11 +196,7 @@ impl ControlPlane {
         violations.finish()?;
         self.agent(agent)?;
         self.check_desk_version(agent, expected_version)?;
-        let presence = self
-            .presences
-            .get(&id.to_owned())
-            .cloned()
-            .ok_or_else(|| Self::presence_not_found(id))?;
+        let presence = self.registry.presence(id)?.clone();
         Ok(self.set_presence(agent, presence, None))
     }
 
@@ -336,7 +227,7 @@ impl ControlPlane {
         violations.finish()?;
         self.agent(agent)?;
         let provider = self.require_active_provider(agent)?;
-        let record = self.providers.get(&provider);
+        let record = self.registry.provider(provider).ok();
         if !record.is_some_and(|record| record.active && record.fields.enable_outbound) {
             return Err(DomainError::new(
                 Reason::ClickToActDisabled,

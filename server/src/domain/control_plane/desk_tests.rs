@@ -8,10 +8,10 @@ use cif_sdk::ids::{NotificationId, SessionId, TabId};
 
 use super::tests::{World, home, reason};
 use super::*;
-use crate::domain::desk::PanelMode;
+use crate::domain::desks::PanelMode;
+use crate::domain::desks::{NewTab, PageKind, TabPage};
 use crate::domain::events::{ClickToAct, EventKind};
-use crate::domain::presence::{Presence, PresenceStatus};
-use crate::domain::tab::{NewTab, PageKind, TabPage};
+use crate::domain::registry::{Presence, PresenceStatus};
 use crate::domain::toasts::{Canceller, NewToast, Outcome, Raised, ToastContent, ToastKey};
 
 pub(super) fn new_tab(session: SessionId) -> NewTab {
@@ -439,7 +439,6 @@ fn rule_13_presence_by_text_for_providers_and_every_provider_hears_it() {
             .plane
             .desk(agent)
             .unwrap()
-            .agent
             .desk
             .presence
             .as_ref()
@@ -521,7 +520,7 @@ fn click_to_act_reaches_the_active_provider_only_if_its_outbound_is_on() {
         reason(world.plane.click_to_act(agent, click())),
         Reason::ClickToActDisabled
     );
-    let patch = crate::domain::provider::ProviderPatch {
+    let patch = crate::domain::registry::ProviderPatch {
         enable_outbound: Some(true),
         ..Default::default()
     };

@@ -1,6 +1,8 @@
-//! The whole control-plane state and every command on it. Commands take the authenticated
-//! caller and validated input, check what the caller may see, then the state, then limits, in
-//! that order, and either apply completely or change nothing.
+//! The control plane: the domain's parts (the registry, the desks, the toasts, the template
+//! catalogue) and the commands that span them. Commands take the authenticated caller and
+//! validated input, check what the caller may see, then the state, then limits, in that
+//! order, and either apply completely or change nothing. What they do is recorded as events,
+//! each with the providers that hear it, decided here in one place.
 
 mod admission;
 mod agent_commands;
@@ -14,30 +16,25 @@ mod sessions;
 mod tabs;
 mod toasts;
 
-use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
+use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
+pub use crate::domain::desks::PanelChange;
 pub use crate::domain::paging::Page;
 pub use declared::{Declaration, Declared, DeclaredAgent};
-pub use desk_commands::PanelChange;
-pub use persistence::{Changes, Records};
+pub use persistence::{Changes, Records, StoredAgent};
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
 pub use session_marks::Marked;
 pub use sessions::{CanCreate, FocusedSession, NewSession};
 
-use super::agent::{AgentLimits, AgentRecord};
 use super::catalogue::Catalogue;
-use super::desk::Session;
-use super::desk::SessionKind;
+use super::desks::{Desks, Session, SessionKind};
 use super::error::{DomainError, DomainResult, Reason};
 use super::events::{Event, EventKind, Happened, SessionSnapshot};
-use super::presence::Presence;
 use super::principal::{CredentialHash, Principal, Role};
-use super::provider::ProviderRecord;
+use super::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use super::toasts::Toasts;
-use super::tracked::Tracked;
 
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
@@ -63,35 +60,18 @@ impl Default for Settings {
     }
 }
 
-/// Every provider, agent, desk and session, and the credentials that name them.
+/// Every provider, agent, desk, session, toast and template.
 #[derive(Debug)]
 pub struct ControlPlane {
     settings: Settings,
-    operator_credential: CredentialHash,
-    providers: Tracked<ProviderId, ProviderRecord>,
-    /// Lower-cased unique name -> provider: unique names are unique without regard to case.
-    unique_names: HashMap<String, ProviderId>,
-    /// Unique names of deleted providers that still own sessions, to show on those sessions.
-    deleted_provider_names: Tracked<ProviderId, String>,
-    agents: Tracked<AgentId, AgentRecord>,
-    /// Every session, home sessions included, in creation order (ids are time-ordered).
-    /// Boxed: a map node then holds a pointer, not a whole session (half-empty nodes of
-    /// sessions cost hundreds of bytes per session).
-    sessions: Tracked<SessionId, Box<Session>>,
-    /// Provider sessions by owner, open and closed.
-    sessions_by_owner: HashMap<ProviderId, BTreeSet<SessionId>>,
-    /// Closed sessions by when they closed, for retention.
-    closed_sessions: BTreeSet<(SystemTime, SessionId)>,
-    /// Issued credentials by [`CredentialHash::lookup_key`].
-    credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
-    /// The session each tab is in.
-    tab_sessions: HashMap<TabId, SessionId>,
-    /// The configured presences by id.
-    presences: Tracked<String, Presence>,
-    /// Session, application tab and notification templates.
-    catalogue: Catalogue,
+    /// Providers, agents, profiles, credentials, presences.
+    registry: Registry,
+    /// Desks, sessions, tabs.
+    desks: Desks,
     /// Every desk's toasts.
     toasts: Toasts,
+    /// Session, application tab and notification templates.
+    catalogue: Catalogue,
     /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
     effects: Effects,
 }
@@ -117,17 +97,8 @@ impl ControlPlane {
         Self {
             toasts: Toasts::new(settings.desk_grace, settings.resolved_toast_retention),
             settings,
-            operator_credential,
-            providers: Tracked::default(),
-            unique_names: HashMap::new(),
-            deleted_provider_names: Tracked::default(),
-            agents: Tracked::default(),
-            sessions: Tracked::default(),
-            sessions_by_owner: HashMap::new(),
-            closed_sessions: BTreeSet::new(),
-            credentials: HashMap::new(),
-            tab_sessions: HashMap::new(),
-            presences: Tracked::default(),
+            registry: Registry::new(operator_credential),
+            desks: Desks::default(),
             catalogue: Catalogue::default(),
             effects: Effects::default(),
         }
@@ -144,18 +115,12 @@ impl ControlPlane {
     /// in one place.
     fn emit(&mut self, agent: AgentId, time: SystemTime, mut kind: EventKind) {
         // Every event changes its desk and the session it is about: their versions move.
-        if let Some(record) = self.agents.get_mut(&agent) {
-            record.desk.version += 1;
-        }
-        if let Some(session) = kind.session()
-            && let Some(record) = self.sessions.get_mut(&session)
+        let session = kind.session();
+        if let Some(version) = self.desks.count_change(agent, session)
+            && let Some(snapshot) = kind.snapshot_mut()
+            && Some(snapshot.session.id) == session
         {
-            record.version += 1;
-            if let Some(snapshot) = kind.snapshot_mut()
-                && snapshot.session.id == session
-            {
-                snapshot.session.version = record.version;
-            }
+            snapshot.session.version = version;
         }
         let providers = self.audience(agent, &kind);
         self.effects.events.push(Event {
@@ -188,7 +153,7 @@ impl ControlPlane {
             | EventKind::TabFocused { tab }
             | EventKind::TabRefreshed { tab, .. }
             | EventKind::TabRetitled { tab, .. }
-            | EventKind::TabClosed { tab } => match self.sessions.get(&tab.session).map(|s| s.kind)
+            | EventKind::TabClosed { tab } => match self.desks.session(tab.session).map(|s| s.kind)
             {
                 Some(SessionKind::Provider(owner)) => vec![owner],
                 // Which tab has focus in home moves with other providers' tabs there.
@@ -219,7 +184,7 @@ impl ControlPlane {
 
     /// A session as it is now, owned, for an event.
     fn snapshot(&self, session: SessionId) -> SessionSnapshot {
-        let view = self.view(&self.sessions[&session]);
+        let view = self.view(self.desks.session(session).expect("a session"));
         SessionSnapshot {
             session: view.session.clone(),
             focused: view.focused,
@@ -248,78 +213,15 @@ impl ControlPlane {
 
     // === authentication ===
 
-    /// Who holds `credential`, if they may call a service for `role`. Unknown or revoked
-    /// credentials are UNAUTHENTICATED; another role's credential, or an inactive provider's,
-    /// PERMISSION_DENIED.
+    /// Who holds `credential`, if they may call a service for `role` (see
+    /// [`Registry::authenticate`]).
     pub fn authenticate(&self, credential: &CredentialHash, role: Role) -> DomainResult<Principal> {
-        let principal = if credential.matches(&self.operator_credential) {
-            Principal::Operator
-        } else {
-            self.credentials
-                .get(&credential.lookup_key())
-                .and_then(|candidates| candidates.iter().find(|(hash, _)| hash.matches(credential)))
-                .map(|(_, principal)| *principal)
-                .ok_or_else(|| {
-                    DomainError::new(
-                        Reason::CredentialInvalid,
-                        "the credential is not valid: it is unknown, was rotated, or its provider or agent was deleted; ask the operator for a current one",
-                    )
-                })?
-        };
-        if principal.role() != role {
-            return Err(DomainError::new(
-                Reason::RoleNotAllowed,
-                format!(
-                    "a {} credential cannot call the {role} service; use a {role} credential",
-                    principal.role()
-                ),
-            )
-            .with("principal_role", principal.role())
-            .with("service_role", role));
-        }
-        if let Principal::Provider(provider) = principal {
-            self.acting_provider(provider)?;
-        }
-        Ok(principal)
+        self.registry.authenticate(credential, role)
     }
 
     /// The calling provider's record, if it may act now.
     fn acting_provider(&self, provider: ProviderId) -> DomainResult<&ProviderRecord> {
-        let record = self.providers.get(&provider).ok_or_else(|| {
-            DomainError::new(
-                Reason::CredentialInvalid,
-                "the provider was deleted; its credential no longer works",
-            )
-        })?;
-        if !record.active {
-            return Err(DomainError::new(
-                Reason::ProviderInactive,
-                format!(
-                    "provider {} is inactive: an operator must activate it (AdminService.ActivateProvider) before it can call again",
-                    record.unique_name
-                ),
-            )
-            .with("provider_id", provider)
-            .with("unique_name", &record.unique_name));
-        }
-        Ok(record)
-    }
-
-    fn add_credential(&mut self, hash: CredentialHash, principal: Principal) {
-        self.credentials
-            .entry(hash.lookup_key())
-            .or_default()
-            .push((hash, principal));
-    }
-
-    fn remove_credential(&mut self, hash: &CredentialHash) {
-        let key = hash.lookup_key();
-        if let Some(candidates) = self.credentials.get_mut(&key) {
-            candidates.retain(|(stored, _)| !stored.matches(hash));
-            if candidates.is_empty() {
-                self.credentials.remove(&key);
-            }
-        }
+        self.registry.acting_provider(provider)
     }
 
     // === shared lookups ===
@@ -362,10 +264,7 @@ impl ControlPlane {
     }
 
     fn check_desk_version(&self, agent: AgentId, expected: Option<u64>) -> DomainResult<()> {
-        let actual = self
-            .agents
-            .get(&agent)
-            .map_or(0, |record| record.desk.version);
+        let actual = self.desks.desk(agent).map_or(0, |desk| desk.version);
         Self::check_version("the desk of agent", agent, actual, expected)
     }
 
@@ -390,8 +289,8 @@ impl ControlPlane {
         expected_version: Option<u64>,
     ) -> DomainResult<&Session> {
         let record = self
-            .sessions
-            .get(&session)
+            .desks
+            .session(session)
             .filter(|record| {
                 self.provider_sees(caller, record)
                     && (changing == Changing::Tabs || record.owner() == Some(caller))
@@ -409,39 +308,30 @@ impl ControlPlane {
         Ok(record)
     }
 
-    /// The agent's available providers: active, and admitted by its profile (all active ones
-    /// when the profile is empty), in channel order, ties broken by unique name.
+    /// The agent's available providers (see [`Registry::available_providers`]).
     pub fn available_providers(&self, agent: AgentId) -> Vec<ProviderId> {
-        let Some(record) = self.agents.get(&agent) else {
-            return Vec::new();
-        };
-        let mut providers: Vec<&ProviderRecord> = self
-            .providers
-            .values()
-            .filter(|provider| self.admits(record.id, provider.id))
-            .collect();
-        providers.sort_by(|a, b| {
-            (a.fields.channel_order, &a.unique_name).cmp(&(b.fields.channel_order, &b.unique_name))
-        });
-        providers.into_iter().map(|provider| provider.id).collect()
+        self.registry.available_providers(agent)
+    }
+
+    /// Rule 18: whether `agent` admits `provider` now (see [`Registry::admits`]).
+    pub fn admits(&self, agent: AgentId, provider: ProviderId) -> bool {
+        self.registry.admits(agent, provider)
     }
 
     /// The provider mode, width and click-to-act go to: the owner of the focused session
     /// while the agent admits it (rule 18), else the agent's default provider (the first
     /// available one).
     pub fn active_provider(&self, agent: AgentId) -> Option<ProviderId> {
-        let desk = &self.agents.get(&agent)?.desk;
-        self.sessions
-            .get(&desk.focused)
-            .and_then(|session| session.owner())
+        let desk = self.desks.desk(agent)?;
+        self.desks
+            .session(desk.focused)
+            .and_then(Session::owner)
             .filter(|owner| self.admits(agent, *owner))
             .or_else(|| self.available_providers(agent).first().copied())
     }
 
     fn agent(&self, agent: AgentId) -> DomainResult<&AgentRecord> {
-        self.agents
-            .get(&agent)
-            .ok_or_else(|| DomainError::agent_not_found(agent))
+        self.registry.agent(agent)
     }
 
     /// The agent, if `provider` may act for it; otherwise the same NOT_FOUND as for an agent
@@ -451,27 +341,15 @@ impl ControlPlane {
         provider: ProviderId,
         agent: AgentId,
     ) -> DomainResult<&AgentRecord> {
-        self.agents
-            .get(&agent)
-            .filter(|_| self.admits(agent, provider))
-            .ok_or_else(|| DomainError::agent_not_found(agent))
+        self.registry.agent_for_provider(provider, agent)
     }
 
     /// Closes an open session now: off its desk, readable until retention forgets it. If it
     /// had focus, focus moves to the most recently focused open session, else home. Emits the
     /// close (and the focus change) for the owner and the agent.
     fn close(&mut self, session: SessionId, now: SystemTime) {
-        let record = self.sessions.get_mut(&session).expect("an open session");
-        record.closed = Some(now);
-        let agent = record.agent;
-        let desk = &mut self.agents.get_mut(&agent).expect("its agent").desk;
-        desk.open.retain(|id| *id != session);
-        desk.focus_history.retain(|id| *id != session);
-        let gained = (desk.focused == session).then(|| {
-            let next = *desk.focus_history.last().unwrap_or(&desk.home);
-            desk.focus(next);
-            next
-        });
+        let agent = self.desks.session(session).expect("an open session").agent;
+        let gained = self.desks.close(session, now);
         let closed = self.snapshot(session);
         self.emit(agent, now, EventKind::SessionClosed { session: closed });
         self.cancel_toasts(
@@ -492,39 +370,14 @@ impl ControlPlane {
             );
             self.clear_focus_marks(next);
         }
-        self.closed_sessions.insert((now, session));
         self.forget_expired_sessions(now);
     }
 
     /// Forgets, with their tabs, the sessions closed longer ago than the retention period.
     pub fn forget_expired_sessions(&mut self, now: SystemTime) {
-        let Some(cutoff) = now.checked_sub(self.settings.closed_session_retention) else {
-            return;
-        };
-        while let Some(&(closed, session)) = self.closed_sessions.first() {
-            if closed > cutoff {
-                break;
-            }
-            self.closed_sessions.pop_first();
-            self.forget_session(session);
-        }
-    }
-
-    fn forget_session(&mut self, session: SessionId) {
-        let Some(record) = self.sessions.remove(&session) else {
-            return;
-        };
-        for tab in &record.tabs {
-            self.tab_sessions.remove(&tab.id);
-        }
-        if let Some(owner) = record.owner()
-            && let Some(owned) = self.sessions_by_owner.get_mut(&owner)
-        {
-            owned.remove(&session);
-            if owned.is_empty() {
-                self.sessions_by_owner.remove(&owner);
-                self.deleted_provider_names.remove(&owner);
-            }
+        let retention = self.settings.closed_session_retention;
+        for owner in self.desks.forget_expired(now, retention) {
+            self.registry.forget_deleted_name(owner);
         }
     }
 }

@@ -1,27 +1,33 @@
 //! The state as records: what the commands since the last call changed ([`Changes`]), and the
-//! whole state rebuilt from stored records ([`Records`]) with every index derived again.
+//! whole state rebuilt from stored records ([`Records`]) with every index derived again. An
+//! agent is stored with its desk, as one record.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::{ControlPlane, Effects, Settings};
-use crate::domain::agent::AgentRecord;
 use crate::domain::catalogue::{Catalogue, Template};
-use crate::domain::desk::Session;
-use crate::domain::presence::Presence;
-use crate::domain::principal::{CredentialHash, Principal};
-use crate::domain::provider::ProviderRecord;
+use crate::domain::desks::{Desk, Desks, Session};
+use crate::domain::principal::CredentialHash;
+use crate::domain::registry::{AgentRecord, Presence, ProviderRecord, Registry};
 use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
-use crate::domain::tracked::Tracked;
+
+/// An agent as stored: its record and its desk.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredAgent {
+    #[serde(flatten)]
+    pub agent: AgentRecord,
+    pub desk: Desk,
+}
 
 /// Records changed since the last call: each with its value now, or `None` when removed.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub providers: Vec<(ProviderId, Option<ProviderRecord>)>,
     pub deleted_providers: Vec<(ProviderId, Option<String>)>,
-    pub agents: Vec<(AgentId, Option<AgentRecord>)>,
+    pub agents: Vec<(AgentId, Option<StoredAgent>)>,
     pub sessions: Vec<(SessionId, Option<Session>)>,
     pub presences: Vec<(String, Option<Presence>)>,
     pub templates: Vec<(String, Option<Template>)>,
@@ -47,7 +53,7 @@ impl Changes {
 pub struct Records {
     pub providers: Vec<ProviderRecord>,
     pub deleted_providers: Vec<(ProviderId, String)>,
-    pub agents: Vec<AgentRecord>,
+    pub agents: Vec<StoredAgent>,
     pub sessions: Vec<Session>,
     pub presences: Vec<Presence>,
     pub templates: Vec<Template>,
@@ -55,26 +61,37 @@ pub struct Records {
     pub resolved_toasts: Vec<(Toast, Resolution)>,
 }
 
-fn owned<K: Ord + Clone, V: Clone>(map: &mut Tracked<K, V>) -> Vec<(K, Option<V>)> {
-    map.take_touched()
-        .into_iter()
-        .map(|(key, value)| (key, value.cloned()))
-        .collect()
-}
-
 impl ControlPlane {
     /// The records the commands since the last call changed.
     pub fn take_changes(&mut self) -> Changes {
+        let registry = self.registry.take_changes();
+        let desks = self.desks.take_changes();
         let toasts = self.toasts.take_changes();
+        // An agent whose record or desk changed is written whole, as it is now.
+        let agents: BTreeSet<AgentId> = registry
+            .agents
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(desks.desks.iter().map(|(id, _)| *id))
+            .collect();
+        let agents = agents
+            .into_iter()
+            .map(|id| {
+                let stored = self.registry.agent(id).ok().and_then(|agent| {
+                    Some(StoredAgent {
+                        agent: agent.clone(),
+                        desk: self.desks.desk(id)?.clone(),
+                    })
+                });
+                (id, stored)
+            })
+            .collect();
         Changes {
-            providers: owned(&mut self.providers),
-            deleted_providers: owned(&mut self.deleted_provider_names),
-            agents: owned(&mut self.agents),
-            sessions: owned(&mut self.sessions)
-                .into_iter()
-                .map(|(id, session)| (id, session.map(|session| *session)))
-                .collect(),
-            presences: owned(&mut self.presences),
+            providers: registry.providers,
+            deleted_providers: registry.deleted_providers,
+            agents,
+            sessions: desks.sessions,
+            presences: registry.presences,
             templates: self.catalogue.take_changes(),
             toasts: toasts.pending,
             resolved_toasts: toasts.resolved,
@@ -84,13 +101,10 @@ impl ControlPlane {
     /// Forgets what the commands since the last call changed, for a state nothing stores:
     /// cheaper than taking copies of the changed records only to drop them.
     pub fn forget_changes(&mut self) {
-        self.providers.forget_touched();
-        self.deleted_provider_names.forget_touched();
-        self.agents.forget_touched();
-        self.sessions.forget_touched();
-        self.presences.forget_touched();
-        self.catalogue.forget_changes();
+        self.registry.forget_changes();
+        self.desks.forget_changes();
         self.toasts.forget_changes();
+        self.catalogue.forget_changes();
     }
 
     /// The state the records describe. Desks start their grace period at `now`, so desks
@@ -101,49 +115,36 @@ impl ControlPlane {
         records: Records,
         now: SystemTime,
     ) -> Self {
-        let mut plane = ControlPlane::new(settings, operator_credential);
-        for provider in &records.providers {
-            plane
-                .unique_names
-                .insert(provider.unique_name.to_lowercase(), provider.id);
-            plane.add_credential(provider.credential, Principal::Provider(provider.id));
-        }
-        for agent in &records.agents {
-            plane.add_credential(agent.credential, Principal::Agent(agent.id));
-        }
-        let mut closed = BTreeSet::new();
-        let mut tabs = HashMap::new();
-        let mut owned_sessions: HashMap<ProviderId, BTreeSet<SessionId>> = HashMap::new();
-        for session in &records.sessions {
-            if let Some(owner) = session.owner() {
-                owned_sessions.entry(owner).or_default().insert(session.id);
-            }
-            if let Some(time) = session.closed {
-                closed.insert((time, session.id));
-            }
-            for tab in &session.tabs {
-                tabs.insert(tab.id, session.id);
-            }
-        }
-        plane.sessions_by_owner = owned_sessions;
-        plane.closed_sessions = closed;
-        plane.tab_sessions = tabs;
-        plane.providers = Tracked::loaded(records.providers.into_iter().map(|p| (p.id, p)));
-        plane.deleted_provider_names = Tracked::loaded(records.deleted_providers);
-        plane.toasts = Toasts::restore(
-            plane.settings.desk_grace,
-            plane.settings.resolved_toast_retention,
+        let (agents, desks): (Vec<AgentRecord>, Vec<(AgentId, Desk)>) = records
+            .agents
+            .into_iter()
+            .map(|stored| {
+                let id = stored.agent.id;
+                (stored.agent, (id, stored.desk))
+            })
+            .unzip();
+        let toasts = Toasts::restore(
+            settings.desk_grace,
+            settings.resolved_toast_retention,
             records.toasts,
             records.resolved_toasts,
-            records.agents.iter().map(|agent| agent.id),
+            agents.iter().map(|agent| agent.id),
             now,
         );
-        plane.agents = Tracked::loaded(records.agents.into_iter().map(|agent| (agent.id, agent)));
-        plane.sessions = Tracked::loaded(records.sessions.into_iter().map(|s| (s.id, Box::new(s))));
-        plane.presences = Tracked::loaded(records.presences.into_iter().map(|p| (p.id.clone(), p)));
-        plane.catalogue = Catalogue::restore(records.templates);
-        plane.effects = Effects::default();
-        plane
+        Self {
+            registry: Registry::restore(
+                operator_credential,
+                records.providers,
+                records.deleted_providers,
+                agents,
+                records.presences,
+            ),
+            desks: Desks::restore(desks, records.sessions),
+            toasts,
+            catalogue: Catalogue::restore(records.templates),
+            settings,
+            effects: Effects::default(),
+        }
     }
 }
 
@@ -201,7 +202,7 @@ mod tests {
         );
         let before = world.plane.desk(agent).unwrap();
         let after = restored.desk(agent).unwrap();
-        assert_eq!(after.agent.desk.focused, first);
+        assert_eq!(after.desk.focused, first);
         assert_eq!(
             after
                 .sessions

@@ -1,17 +1,17 @@
-//! The operator's commands on providers and agents.
+//! The operator's commands on providers and agents, and what they mean beyond the registry: a
+//! desk for each agent, streams ended and toasts cancelled when a credential stops working,
+//! and what follows when an agent admits a provider again or no longer (rule 18).
 
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::ControlPlane;
-use super::admission::AdmissionsOf;
-use crate::domain::agent::{AgentPatch, AgentRecord, NewAgent, dedup_profile};
-use crate::domain::desk::{Desk, Session, SessionKind};
-use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
-use crate::domain::paging::{self, Page};
+use super::{ControlPlane, Page};
+use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::principal::{CredentialHash, Principal};
-use crate::domain::provider::{NewProvider, ProviderPatch, ProviderRecord};
+use crate::domain::registry::{
+    AdmissionsOf, AgentPatch, AgentRecord, NewAgent, NewProvider, ProviderPatch, ProviderRecord,
+};
 use crate::domain::toasts::Canceller;
 
 impl ControlPlane {
@@ -22,41 +22,11 @@ impl ControlPlane {
         new: NewProvider,
         credential: CredentialHash,
     ) -> DomainResult<ProviderRecord> {
-        new.validate()?;
-        let key = new.unique_name.to_lowercase();
-        if self.unique_names.contains_key(&key) {
-            return Err(DomainError::new(
-                Reason::UniqueNameTaken,
-                format!(
-                    "a provider with unique name {} already exists; choose another unique name",
-                    new.unique_name
-                ),
-            )
-            .with("unique_name", &new.unique_name));
-        }
-        let now = SystemTime::now();
-        let mut fields = new.fields;
-        ProviderPatch::default().apply(&mut fields);
-        let record = ProviderRecord {
-            id: ProviderId::generate(),
-            unique_name: new.unique_name,
-            fields,
-            active: new.active,
-            created: now,
-            updated: now,
-            credential,
-            managed: false,
-        };
-        self.unique_names.insert(key, record.id);
-        self.add_credential(credential, Principal::Provider(record.id));
-        self.providers.insert(record.id, record.clone());
-        Ok(record)
+        self.registry.create_provider(new, credential)
     }
 
     pub fn provider(&self, id: ProviderId) -> DomainResult<&ProviderRecord> {
-        self.providers
-            .get(&id)
-            .ok_or_else(|| DomainError::provider_not_found(id))
+        self.registry.provider(id)
     }
 
     pub fn providers(
@@ -64,7 +34,7 @@ impl ControlPlane {
         after: Option<ProviderId>,
         limit: usize,
     ) -> Page<&ProviderRecord, ProviderId> {
-        paging::page(&self.providers, after, limit, |_| true)
+        self.registry.providers(after, limit)
     }
 
     pub fn update_provider(
@@ -72,31 +42,21 @@ impl ControlPlane {
         id: ProviderId,
         patch: ProviderPatch,
     ) -> DomainResult<ProviderRecord> {
-        patch.validate()?;
-        let record = self.provider(id)?;
-        refuse_if_managed(record.managed, "provider", &record.unique_name)?;
-        let record = self.providers.get_mut(&id).expect("checked above");
-        patch.apply(&mut record.fields);
-        record.updated = SystemTime::now();
-        Ok(record.clone())
+        self.registry.update_provider(id, patch)
     }
 
     /// Activates or deactivates a provider; setting the state it already has changes nothing.
-    /// Each desk that admits it hears that it is admitted again, or no longer (rule 18).
+    /// Deactivated, its calls are refused, its streams end and its toasts are cancelled. Each
+    /// desk that admits it hears that it is admitted again, or no longer (rule 18).
     pub fn set_provider_active(
         &mut self,
         id: ProviderId,
         active: bool,
     ) -> DomainResult<ProviderRecord> {
-        self.provider(id)?;
+        self.registry.provider(id)?;
         let admitted = self.admissions(AdmissionsOf::Provider(id));
         let now = SystemTime::now();
-        let record = self.providers.get_mut(&id).expect("checked above");
-        if record.active != active {
-            record.active = active;
-            record.updated = now;
-        }
-        let record = record.clone();
+        let record = self.registry.set_provider_active(id, active, now)?;
         if !active {
             let why = self
                 .acting_provider(id)
@@ -114,15 +74,9 @@ impl ControlPlane {
     /// deleted; agents' profiles keep naming it, so a profile never widens to "every provider"
     /// by a deletion.
     pub fn delete_provider(&mut self, id: ProviderId) -> DomainResult<()> {
-        let record = self.provider(id)?;
-        refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let admitted = self.admissions(AdmissionsOf::Provider(id));
-        let record = self.providers.remove(&id).expect("checked above");
-        self.remove_credential(&record.credential);
-        self.unique_names.remove(&record.unique_name.to_lowercase());
-        if self.sessions_by_owner.contains_key(&id) {
-            self.deleted_provider_names.insert(id, record.unique_name);
-        }
+        let owns_sessions = self.desks.owns_sessions(id);
+        self.registry.delete_provider(id, owns_sessions)?;
         self.revoke(Principal::Provider(id), revoked("the provider was deleted"));
         let now = SystemTime::now();
         self.cancel_toasts(Canceller::ProviderDeactivated, now, None, |toast| {
@@ -137,26 +91,12 @@ impl ControlPlane {
         id: ProviderId,
         credential: CredentialHash,
     ) -> DomainResult<()> {
-        let record = self
-            .providers
-            .get_mut(&id)
-            .ok_or_else(|| DomainError::provider_not_found(id))?;
-        let old = std::mem::replace(&mut record.credential, credential);
-        self.remove_credential(&old);
-        self.add_credential(credential, Principal::Provider(id));
+        self.registry.rotate_provider_credential(id, credential)?;
         self.revoke(
             Principal::Provider(id),
             revoked("the credential was rotated"),
         );
         Ok(())
-    }
-
-    /// Every id in `profile` must name an existing provider.
-    fn check_profile(&self, profile: &[ProviderId]) -> DomainResult<()> {
-        match profile.iter().find(|id| !self.providers.contains_key(id)) {
-            Some(missing) => Err(DomainError::provider_not_found(missing)),
-            None => Ok(()),
-        }
     }
 
     // === agents ===
@@ -169,50 +109,16 @@ impl ControlPlane {
         self.create_agent_with_id(AgentId::generate(), new, credential)
     }
 
-    /// Creates an agent with an id chosen elsewhere (the configuration file's).
+    /// Creates an agent with an id chosen elsewhere (the configuration file's), and its desk.
     pub(super) fn create_agent_with_id(
         &mut self,
         id: AgentId,
         new: NewAgent,
         credential: CredentialHash,
     ) -> DomainResult<AgentRecord> {
-        new.validate()?;
-        let mut profile = new.profile;
-        dedup_profile(&mut profile);
-        self.check_profile(&profile)?;
-        let now = SystemTime::now();
         let defaults = self.settings.default_limits;
-        let mut limits = defaults;
-        new.limits.apply(&mut limits, &defaults);
-        let home = Session {
-            id: SessionId::generate(),
-            agent: id,
-            kind: SessionKind::Home,
-            template: "".into(),
-            title: "Home".to_owned(),
-            title_pattern: None,
-            context: Default::default(),
-            created: now,
-            closed: None,
-            tabs: Vec::new(),
-            focused_tab: None,
-            marks: Default::default(),
-            version: 0,
-        };
-        let record = AgentRecord {
-            id,
-            display_name: new.display_name,
-            profile,
-            limits,
-            created: now,
-            updated: now,
-            credential,
-            desk: Desk::new(home.id),
-            managed: false,
-        };
-        self.sessions.insert(home.id, Box::new(home));
-        self.add_credential(credential, Principal::Agent(id));
-        self.agents.insert(id, record.clone());
+        let record = self.registry.create_agent(id, new, credential, &defaults)?;
+        self.desks.add_desk(id, record.created);
         Ok(record)
     }
 
@@ -221,38 +127,15 @@ impl ControlPlane {
     }
 
     pub fn agents(&self, after: Option<AgentId>, limit: usize) -> Page<&AgentRecord, AgentId> {
-        paging::page(&self.agents, after, limit, |_| true)
+        self.registry.agents(after, limit)
     }
 
+    /// Changes an agent; a profile change applies at once (rule 18).
     pub fn update_agent(&mut self, id: AgentId, patch: AgentPatch) -> DomainResult<AgentRecord> {
-        patch.validate()?;
-        let record = self.agent(id)?;
-        refuse_if_managed(record.managed, "agent", &id.to_string())?;
-        let AgentPatch {
-            display_name,
-            profile,
-            limits,
-        } = patch;
-        let profile = profile.map(|mut profile| {
-            dedup_profile(&mut profile);
-            profile
-        });
-        if let Some(profile) = &profile {
-            self.check_profile(profile)?;
-        }
         let defaults = self.settings.default_limits;
         let admitted = self.admissions(AdmissionsOf::Agent(id));
         let now = SystemTime::now();
-        let record = self.agents.get_mut(&id).expect("checked above");
-        if let Some(name) = display_name {
-            record.display_name = name;
-        }
-        if let Some(profile) = profile {
-            record.profile = profile;
-        }
-        limits.apply(&mut record.limits, &defaults);
-        record.updated = now;
-        let record = record.clone();
+        let record = self.registry.update_agent(id, patch, &defaults, now)?;
         self.settle_admissions(admitted, AdmissionsOf::Agent(id), now);
         Ok(record)
     }
@@ -260,9 +143,8 @@ impl ControlPlane {
     /// Deletes an agent, its desk and credential. Open sessions refuse the delete unless
     /// `force`, which closes them first (they stay readable by their owners).
     pub fn delete_agent(&mut self, id: AgentId, force: bool) -> DomainResult<Vec<SessionId>> {
-        let record = self.agent(id)?;
-        refuse_if_managed(record.managed, "agent", &id.to_string())?;
-        let desk = &self.agent(id)?.desk;
+        self.registry.check_agent_deletable(id)?;
+        let desk = self.desks.desk(id).expect("every agent has a desk");
         // The focused session closes last, so closing the others moves no focus.
         let mut open = desk.open.clone();
         let focused = desk.focused;
@@ -278,25 +160,17 @@ impl ControlPlane {
             .with("agent_id", id)
             .with("open_sessions", open.len()));
         }
-        self.cancel_toasts(
-            Canceller::AgentDeleted,
-            SystemTime::now(),
-            Some(id),
-            |toast| toast.agent == id,
-        );
-        // Each owner hears its sessions close, as if the agent had closed them.
         let now = SystemTime::now();
+        self.cancel_toasts(Canceller::AgentDeleted, now, Some(id), |toast| {
+            toast.agent == id
+        });
+        // Each owner hears its sessions close, as if the agent had closed them.
         for session in &open {
             self.close(*session, now);
         }
-        let record = self.agents.remove(&id).expect("checked above");
+        self.registry.delete_agent(id)?;
+        self.desks.remove_desk(id);
         self.toasts.remove_desk(id);
-        self.remove_credential(&record.credential);
-        if let Some(home) = self.sessions.remove(&record.desk.home) {
-            for tab in home.tabs {
-                self.tab_sessions.remove(&tab.id);
-            }
-        }
         self.revoke(Principal::Agent(id), revoked("the agent was deleted"));
         Ok(open)
     }
@@ -306,13 +180,7 @@ impl ControlPlane {
         id: AgentId,
         credential: CredentialHash,
     ) -> DomainResult<()> {
-        let record = self
-            .agents
-            .get_mut(&id)
-            .ok_or_else(|| DomainError::agent_not_found(id))?;
-        let old = std::mem::replace(&mut record.credential, credential);
-        self.remove_credential(&old);
-        self.add_credential(credential, Principal::Agent(id));
+        self.registry.rotate_agent_credential(id, credential)?;
         self.revoke(Principal::Agent(id), revoked("the credential was rotated"));
         Ok(())
     }

@@ -1,14 +1,12 @@
 //! Read views: a session with what the desk and the registry add to it, and whole desks.
 
-use std::ops::Bound;
-
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::ControlPlane;
-use crate::domain::agent::AgentRecord;
-use crate::domain::desk::Session;
+use crate::domain::desks::{Desk, Session};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::paging::{self, Page};
+use crate::domain::registry::AgentRecord;
 use crate::domain::toasts::Toast;
 
 /// A session as callers see it.
@@ -39,6 +37,7 @@ pub struct OwnerView<'a> {
 #[derive(Debug, Clone)]
 pub struct DeskView<'a> {
     pub agent: &'a AgentRecord,
+    pub desk: &'a Desk,
     pub home: SessionView<'a>,
     /// Open provider sessions in creation order.
     pub sessions: Vec<SessionView<'a>>,
@@ -67,25 +66,17 @@ impl ControlPlane {
         viewer: Option<ProviderId>,
     ) -> SessionView<'a> {
         let focused = self
-            .agents
-            .get(&session.agent)
-            .is_some_and(|agent| agent.desk.focused == session.id);
-        let owner = session.owner().map(|id| match self.providers.get(&id) {
-            Some(provider) => OwnerView {
+            .desks
+            .desk(session.agent)
+            .is_some_and(|desk| desk.focused == session.id);
+        let owner = session.owner().map(|id| {
+            let (unique_name, deleted) = self.registry.owner_name(id);
+            OwnerView {
                 id,
-                unique_name: &provider.unique_name,
-                deleted: false,
+                unique_name,
+                deleted,
                 admitted: self.admits(session.agent, id),
-            },
-            None => OwnerView {
-                id,
-                unique_name: self
-                    .deleted_provider_names
-                    .get(&id)
-                    .map_or("", String::as_str),
-                deleted: true,
-                admitted: false,
-            },
+            }
         });
         SessionView {
             session,
@@ -97,24 +88,25 @@ impl ControlPlane {
 
     /// An agent's whole desk.
     pub fn desk(&self, agent: AgentId) -> DomainResult<DeskView<'_>> {
-        let agent = self.agent(agent)?;
+        let record = self.agent(agent)?;
+        let desk = self.desks.desk(agent).expect("every agent has a desk");
         Ok(DeskView {
-            agent,
-            home: self.view(&self.sessions[&agent.desk.home]),
-            sessions: agent
-                .desk
-                .open
-                .iter()
-                .map(|id| self.view(&self.sessions[id]))
+            agent: record,
+            desk,
+            home: self.view(self.desks.session(desk.home).expect("its home session")),
+            sessions: self
+                .desks
+                .open_sessions(agent)
+                .map(|session| self.view(session))
                 .collect(),
-            toasts: self.toasts.queue(agent.id).collect(),
+            toasts: self.toasts.queue(agent).collect(),
         })
     }
 
     /// Any session, for the operator.
     pub fn session(&self, id: SessionId) -> DomainResult<SessionView<'_>> {
-        self.sessions
-            .get(&id)
+        self.desks
+            .session(id)
             .map(|session| self.view(session))
             .ok_or_else(|| DomainError::session_not_found(id))
     }
@@ -134,36 +126,24 @@ impl ControlPlane {
                     .is_none_or(|provider| session.owner() == Some(provider))
                 && (filter.show_closed || session.is_open())
         };
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        match filter.provider {
-            Some(provider) => {
-                let owned = self.sessions_by_owner.get(&provider);
-                let entries = owned
-                    .into_iter()
-                    .flat_map(|owned| owned.range((start, Bound::Unbounded)))
-                    .map(|id| &*self.sessions[id])
-                    .filter(keep)
-                    .map(|session| (session.id, self.view(session)));
-                paging::collect(entries, limit)
-            }
-            None => {
-                let entries = self
-                    .sessions
-                    .range((start, Bound::Unbounded))
-                    .map(|(_, session)| &**session)
-                    .filter(keep)
-                    .map(|session| (session.id, self.view(session)));
-                paging::collect(entries, limit)
-            }
-        }
+        let entries: Box<dyn Iterator<Item = &Session>> = match filter.provider {
+            Some(provider) => Box::new(self.desks.owned_after(provider, after)),
+            None => Box::new(self.desks.sessions_after(after)),
+        };
+        paging::collect(
+            entries
+                .filter(keep)
+                .map(|session| (session.id, self.view(session))),
+            limit,
+        )
     }
 }
 
 impl ControlPlane {
     /// Every desk, in agent creation order: the operator's snapshot.
     pub fn desks(&self) -> impl Iterator<Item = DeskView<'_>> {
-        self.agents
-            .keys()
-            .map(|agent| self.desk(*agent).expect("every agent has a desk"))
+        self.registry
+            .agent_ids()
+            .map(|agent| self.desk(agent).expect("every agent has a desk"))
     }
 }

@@ -8,9 +8,10 @@ use cif_sdk::ids::{ProviderId, SessionId};
 
 use super::{Changing, ControlPlane, SessionView};
 use crate::domain::catalogue::Dictionary;
+use crate::domain::desks::FocusMark;
+use crate::domain::desks::validate_title;
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::events::EventKind;
-use crate::domain::tab::validate_title;
 use crate::domain::validate::{Violations, limits};
 
 /// What a request for attention did: marked the session, or found it already in focus.
@@ -20,21 +21,7 @@ pub enum Marked {
     AlreadyFocused,
 }
 
-/// Which mark a provider sets.
-#[derive(Debug, Clone, Copy)]
-enum FocusMark {
-    Attention { messages: u32 },
-    NewActivity { count: u32 },
-}
-
 impl ControlPlane {
-    fn is_focused(&self, session: SessionId) -> bool {
-        self.sessions
-            .get(&session)
-            .and_then(|record| self.agents.get(&record.agent))
-            .is_some_and(|agent| agent.desk.focused == session)
-    }
-
     fn mark_for_focus(
         &mut self,
         caller: ProviderId,
@@ -44,20 +31,16 @@ impl ControlPlane {
     ) -> DomainResult<Marked> {
         self.acting_provider(caller)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
-        if self.is_focused(session) {
+        if self.desks.is_focused(session) {
             return Ok(Marked::AlreadyFocused);
         }
-        let record = self.sessions.get_mut(&session).expect("checked above");
-        match mark {
-            FocusMark::Attention { messages } => record.marks.attention = Some(messages),
-            FocusMark::NewActivity { count } => record.marks.new_activity = Some(count),
-        }
+        self.desks.mark(session, mark);
         self.emit_marks(session);
         Ok(Marked::Marked)
     }
 
     fn emit_marks(&mut self, session: SessionId) {
-        let agent = self.sessions[&session].agent;
+        let agent = self.desks.session(session).expect("a session").agent;
         let snapshot = self.snapshot(session);
         self.emit(
             agent,
@@ -116,10 +99,10 @@ impl ControlPlane {
         violations.finish()?;
         self.acting_provider(caller)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
-        let record = self.sessions.get_mut(&session).expect("checked above");
-        let new = (!reset).then_some(details);
-        if record.marks.kpi_breach != new {
-            record.marks.kpi_breach = new;
+        if self
+            .desks
+            .set_kpi_breach(session, (!reset).then_some(details))
+        {
             self.emit_marks(session);
         }
         Ok(())
@@ -127,13 +110,7 @@ impl ControlPlane {
 
     /// Clears the marks a gain of focus clears (attention, new activity), telling the owner.
     pub(super) fn clear_focus_marks(&mut self, session: SessionId) {
-        let Some(record) = self.sessions.get_mut(&session) else {
-            return;
-        };
-        let marks = &mut record.marks;
-        if marks.attention.is_some() || marks.new_activity.is_some() {
-            marks.attention = None;
-            marks.new_activity = None;
+        if self.desks.clear_focus_marks(session) {
             self.emit_marks(session);
         }
     }
@@ -149,12 +126,8 @@ impl ControlPlane {
         validate_title(&title)?;
         self.acting_provider(caller)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
-        let record = self.sessions.get_mut(&session).expect("checked above");
-        // A title set as it is no longer follows the context.
-        record.title_pattern = None;
-        if record.title != title {
-            record.title = title;
-            let agent = record.agent;
+        if self.desks.set_title(session, title) {
+            let agent = self.desks.session(session).expect("checked above").agent;
             let snapshot = self.snapshot(session);
             self.emit(
                 agent,
@@ -162,7 +135,7 @@ impl ControlPlane {
                 EventKind::SessionRetitled { session: snapshot },
             );
         }
-        Ok(self.view(&self.sessions[&session]))
+        Ok(self.view(self.desks.session(session).expect("checked above")))
     }
 
     /// UpdateSessionContext: sets and deletes keys; the result must stay within the limits.
@@ -189,7 +162,7 @@ impl ControlPlane {
         violations.finish()?;
         self.acting_provider(caller)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
-        let current = &self.sessions[&session].context;
+        let current = &self.desks.session(session).expect("checked above").context;
         let keys_after = current
             .keys()
             .filter(|key| !delete.contains(key))
@@ -207,15 +180,9 @@ impl ControlPlane {
             );
             violations.finish()?;
         }
-        let record = self.sessions.get_mut(&session).expect("checked above");
-        let deleted: Vec<String> = delete
-            .into_iter()
-            .filter(|key| record.context.remove(key).is_some())
-            .collect();
-        let set_keys: Vec<String> = set.keys().cloned().collect();
-        record.context.extend(set);
+        let (set_keys, deleted) = self.desks.update_context(session, set, delete);
         if !set_keys.is_empty() || !deleted.is_empty() {
-            let agent = record.agent;
+            let agent = self.desks.session(session).expect("checked above").agent;
             let snapshot = self.snapshot(session);
             self.emit(
                 agent,
@@ -228,56 +195,29 @@ impl ControlPlane {
             );
             self.refill_titles(session);
         }
-        Ok(self.view(&self.sessions[&session]))
+        Ok(self.view(self.desks.session(session).expect("checked above")))
     }
 
     /// Fills again, from the session's context, the titles that came from templates with
     /// slugs (the session's and its tabs'), and announces those that changed.
     fn refill_titles(&mut self, session: SessionId) {
         let now = SystemTime::now();
-        let record = self
-            .sessions
-            .get_mut(&session)
-            .expect("checked by the caller");
-        let agent = record.agent;
-        let no_parameters = BTreeMap::new();
-        let session_dictionary = Dictionary {
-            parameters: &no_parameters,
-            context: &record.context,
-        };
-        let title = record
-            .title_pattern
-            .as_deref()
-            .map(|pattern| session_dictionary.title(pattern, &record.template))
-            .filter(|title| *title != record.title);
-        let mut tab_titles = Vec::new();
-        for (index, tab) in record.tabs.iter().enumerate() {
-            let dictionary = Dictionary {
-                parameters: &tab.parameters,
-                context: &record.context,
-            };
-            if let Some(pattern) = &tab.title_pattern {
-                let filled = dictionary.title(pattern, &tab.template);
-                if filled != tab.title {
-                    tab_titles.push((index, filled));
-                }
-            }
-        }
-        let retitled = title.is_some();
-        if let Some(title) = title {
-            record.title = title;
-        }
-        let focused_tab = record.focused_tab;
-        let mut tabs = Vec::new();
-        for (index, title) in tab_titles {
-            record.tabs[index].title = title;
-            tabs.push(record.tabs[index].clone());
-        }
-        if retitled {
+        let refilled =
+            self.desks
+                .refill_titles(session, |pattern, template, parameters, context| {
+                    Dictionary {
+                        parameters,
+                        context,
+                    }
+                    .title(pattern, template)
+                });
+        let record = self.desks.session(session).expect("a session");
+        let (agent, focused_tab) = (record.agent, record.focused_tab);
+        if refilled.session {
             let snapshot = self.snapshot(session);
             self.emit(agent, now, EventKind::SessionRetitled { session: snapshot });
         }
-        for tab in tabs {
+        for tab in refilled.tabs {
             let focused = focused_tab == Some(tab.id);
             // Only a provider's own sessions have a context, so these tabs are not in home.
             self.emit(

@@ -7,7 +7,7 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::{ControlPlane, Page, PanelChange, SessionView};
 use crate::domain::catalogue::{Dictionary, draft_tab};
-use crate::domain::desk::{Session, SessionKind};
+use crate::domain::desks::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::paging;
@@ -102,9 +102,9 @@ impl ControlPlane {
     ) -> DomainResult<SessionView<'_>> {
         new.validate()?;
         self.acting_provider(caller)?;
-        let agent = self.agent_for_provider(caller, new.agent)?;
-        let (open, limits) = (agent.desk.open.len(), agent.limits);
-        let mut context: crate::domain::desk::Context =
+        let limits = self.agent_for_provider(caller, new.agent)?.limits;
+        let open = self.desks.desk(new.agent).map_or(0, |desk| desk.open.len());
+        let mut context: crate::domain::desks::Context =
             new.parameters.clone().into_iter().collect();
         context.extend(new.context);
         let id = SessionId::generate();
@@ -172,9 +172,6 @@ impl ControlPlane {
             .with("agent_id", new.agent)
             .with("limit", limits.max_open_sessions));
         }
-        for tab in &tabs {
-            self.tab_sessions.insert(tab.id, id);
-        }
         let session = Session {
             id,
             agent: new.agent,
@@ -193,11 +190,7 @@ impl ControlPlane {
             marks: Default::default(),
             version: 0,
         };
-        let desk = &mut self.agents.get_mut(&new.agent).expect("checked above").desk;
-        desk.open.push(id);
-        let previous = desk.focus(id);
-        self.sessions.insert(id, Box::new(session));
-        self.sessions_by_owner.entry(caller).or_default().insert(id);
+        let previous = self.desks.open(session);
         // Rule 6: the previous focused session's owner hears it lost focus, then the new
         // session is announced (with focus and its tabs).
         let lost = self.snapshot(previous);
@@ -219,7 +212,7 @@ impl ControlPlane {
             // The new session is the caller's and has focus, so rule 10 lets it set the mode.
             self.apply_panel(new.agent, PanelChange::Mode(mode));
         }
-        Ok(self.view(&self.sessions[&id]))
+        Ok(self.view(self.desks.session(id).expect("just opened")))
     }
 
     /// How many more sessions the agent's desk takes (rule 5).
@@ -229,9 +222,12 @@ impl ControlPlane {
         agent: AgentId,
     ) -> DomainResult<CanCreate> {
         self.acting_provider(caller)?;
-        let agent = self.agent_for_provider(caller, agent)?;
-        let limit = agent.limits.max_open_sessions;
-        let open = u32::try_from(agent.desk.open.len()).unwrap_or(u32::MAX);
+        let limit = self
+            .agent_for_provider(caller, agent)?
+            .limits
+            .max_open_sessions;
+        let open = self.desks.desk(agent).map_or(0, |desk| desk.open.len());
+        let open = u32::try_from(open).unwrap_or(u32::MAX);
         Ok(CanCreate {
             remaining: limit.saturating_sub(open),
             limit,
@@ -246,8 +242,8 @@ impl ControlPlane {
         id: SessionId,
     ) -> DomainResult<SessionView<'_>> {
         self.acting_provider(caller)?;
-        self.sessions
-            .get(&id)
+        self.desks
+            .session(id)
             .filter(|session| self.provider_sees(caller, session))
             .map(|session| self.view_for(session, Some(caller)))
             .ok_or_else(|| DomainError::session_not_found(id))
@@ -263,16 +259,9 @@ impl ControlPlane {
         limit: usize,
     ) -> DomainResult<Page<SessionView<'_>, SessionId>> {
         self.acting_provider(caller)?;
-        let Some(owned) = self.sessions_by_owner.get(&caller) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        };
-        let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
-        let entries = owned
-            .range((start, std::ops::Bound::Unbounded))
-            .map(|id| &self.sessions[id])
+        let entries = self
+            .desks
+            .owned_after(caller, after)
             .filter(|session| agent.is_none_or(|agent| session.agent == agent))
             .filter(|session| show_closed || session.is_open())
             .filter(|session| self.provider_sees(caller, session))
@@ -287,10 +276,11 @@ impl ControlPlane {
         agent: AgentId,
     ) -> DomainResult<FocusedSession> {
         self.acting_provider(caller)?;
-        let desk = &self.agent_for_provider(caller, agent)?.desk;
+        self.agent_for_provider(caller, agent)?;
+        let desk = self.desks.desk(agent).expect("every agent has a desk");
         Ok(if desk.focused == desk.home {
             FocusedSession::Home(desk.home)
-        } else if self.sessions[&desk.focused].owner() == Some(caller) {
+        } else if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller) {
             FocusedSession::Own(desk.focused)
         } else {
             FocusedSession::Elsewhere
@@ -325,11 +315,8 @@ impl ControlPlane {
     ) -> DomainResult<Vec<SessionView<'_>>> {
         self.acting_provider(caller)?;
         Ok(self
-            .sessions_by_owner
-            .get(&caller)
-            .into_iter()
-            .flatten()
-            .map(|id| &self.sessions[id])
+            .desks
+            .owned_after(caller, None)
             .filter(|session| session.is_open() && self.provider_sees(caller, session))
             .filter(|session| agents.is_none_or(|agents| agents.contains(&session.agent)))
             .map(|session| self.view(session))
@@ -343,24 +330,14 @@ impl ControlPlane {
         caller: ProviderId,
         agents: Option<&std::collections::BTreeSet<AgentId>>,
     ) -> Vec<SessionView<'_>> {
-        let mut homes: Vec<SessionId> = self
-            .tab_sessions
-            .values()
-            .copied()
-            .filter(|session| {
-                self.sessions.get(session).is_some_and(|record| {
-                    record.kind == SessionKind::Home
-                        && self.admits(record.agent, caller)
-                        && agents.is_none_or(|agents| agents.contains(&record.agent))
-                        && record.tabs.iter().any(|tab| tab.opened_by == caller)
-                })
+        self.desks
+            .homes_with_tabs_of(caller)
+            .into_iter()
+            .filter(|home| {
+                self.admits(home.agent, caller)
+                    && agents.is_none_or(|agents| agents.contains(&home.agent))
             })
-            .collect();
-        homes.sort();
-        homes.dedup();
-        homes
-            .iter()
-            .map(|id| self.view_for(&self.sessions[id], Some(caller)))
+            .map(|home| self.view_for(home, Some(caller)))
             .collect()
     }
 }

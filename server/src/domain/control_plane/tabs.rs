@@ -7,10 +7,9 @@ use cif_sdk::ids::{AgentId, ProviderId, TabId};
 
 use super::{Changing, ControlPlane, SessionView};
 use crate::domain::catalogue::draft_tab;
-use crate::domain::desk::{Session, SessionKind};
+use crate::domain::desks::{NewTab, Session, SessionKind, Tab, tab_not_found, validate_title};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
-use crate::domain::tab::{NewTab, Tab, tab_not_found, validate_title};
 
 /// Who is acting on a tab.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +25,7 @@ impl ControlPlane {
         self.acting_provider(caller)?;
         let session =
             self.session_to_change(caller, new.session, Changing::Tabs, new.expected_version)?;
-        let limit = self.agents[&session.agent].limits.max_tabs_per_session;
+        let limit = self.agent(session.agent)?.limits.max_tabs_per_session;
         if session.tabs.len() >= limit as usize {
             let message = match session.kind {
                 // How many tabs home holds moves with other providers' tabs (rule 19).
@@ -76,17 +75,9 @@ impl ControlPlane {
                 tab
             }
         };
-        let session = self.sessions.get_mut(&new.session).expect("checked above");
-        // Exactly as many tab slots as tabs: a tab takes some 200 bytes, and a session lives
-        // long with few tabs.
-        session.tabs.reserve_exact(1);
-        session.tabs.push(tab.clone());
-        let focused = new.focus || session.focused_tab.is_none();
-        if focused {
-            session.focused_tab = Some(tab.id);
-        }
-        let in_home = session.kind == SessionKind::Home;
-        self.tab_sessions.insert(tab.id, new.session);
+        let in_home =
+            self.desks.session(new.session).expect("checked above").kind == SessionKind::Home;
+        let focused = self.desks.add_tab(tab.clone(), new.focus);
         self.emit(
             agent,
             tab.created,
@@ -105,10 +96,8 @@ impl ControlPlane {
     /// missing tab.
     fn actionable_tab(&self, actor: TabActor, tab: TabId) -> DomainResult<(&Session, &Tab)> {
         let found = self
-            .tab_sessions
-            .get(&tab)
-            .and_then(|session| self.sessions.get(session))
-            .and_then(|session| session.tab(tab).map(|record| (&**session, record)))
+            .desks
+            .tab(tab)
             .filter(|(session, record)| match actor {
                 TabActor::Provider(caller) => {
                     self.provider_sees(caller, session)
@@ -133,10 +122,8 @@ impl ControlPlane {
     fn focus_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<Tab> {
         self.check_actor(actor)?;
         let (session, record) = self.actionable_tab(actor, tab)?;
-        let (session_id, agent, record) = (session.id, session.agent, record.clone());
-        let session = self.sessions.get_mut(&session_id).expect("checked above");
-        if session.focused_tab != Some(tab) {
-            session.focused_tab = Some(tab);
+        let (agent, record) = (session.agent, record.clone());
+        if self.desks.focus_tab(tab) {
             self.emit(
                 agent,
                 SystemTime::now(),
@@ -172,33 +159,17 @@ impl ControlPlane {
         }
         let (session_id, agent) = (session.id, session.agent);
         let now = SystemTime::now();
-        let session = self.sessions.get_mut(&session_id).expect("checked above");
-        let index = session
-            .tabs
-            .iter()
-            .position(|t| t.id == tab)
-            .expect("found above");
-        let closed = session.tabs.remove(index);
-        let moved = (session.focused_tab == Some(tab)).then(|| {
-            // Focus goes to the tab before the closed one, else the new first tab.
-            let next = session.tabs.get(index.saturating_sub(1)).map(|t| t.id);
-            session.focused_tab = next;
-            next
-        });
-        self.tab_sessions.remove(&tab);
+        let (closed, gained) = self.desks.remove_tab(tab);
         self.emit(agent, now, EventKind::TabClosed { tab: closed });
-        if let Some(Some(next)) = moved {
-            let next = self.sessions[&session_id]
-                .tab(next)
-                .expect("still open")
-                .clone();
+        if let Some(next) = gained {
             self.emit(agent, now, EventKind::TabFocused { tab: next });
         }
         let viewer = match actor {
             TabActor::Provider(caller) => Some(caller),
             TabActor::Agent(_) => None,
         };
-        Ok(self.view_for(&self.sessions[&session_id], viewer))
+        let session = self.desks.session(session_id).expect("still there");
+        Ok(self.view_for(session, viewer))
     }
 
     /// FocusTab by a provider.
@@ -254,19 +225,9 @@ impl ControlPlane {
         validate_title(&title)?;
         self.check_actor(TabActor::Provider(caller))?;
         let (session, _) = self.actionable_tab(TabActor::Provider(caller), tab)?;
-        let (session_id, agent) = (session.id, session.agent);
-        let session = self.sessions.get_mut(&session_id).expect("checked above");
         let focused = session.focused_tab == Some(tab);
-        let in_home = session.kind == SessionKind::Home;
-        let record = session
-            .tabs
-            .iter_mut()
-            .find(|t| t.id == tab)
-            .expect("found above");
-        record.title = title;
-        // A title set as it is no longer follows the context.
-        record.title_pattern = None;
-        let record = record.clone();
+        let (agent, in_home) = (session.agent, session.kind == SessionKind::Home);
+        let record = self.desks.retitle_tab(tab, title);
         self.emit(
             agent,
             SystemTime::now(),
@@ -283,7 +244,7 @@ impl ControlPlane {
     /// sessions, as it is; in home never, since which tab has focus there moves with other
     /// providers' tabs (rule 19).
     pub fn tab_focus_shown_to_provider(&self, tab: &Tab) -> bool {
-        self.sessions.get(&tab.session).is_some_and(|session| {
+        self.desks.session(tab.session).is_some_and(|session| {
             session.kind != SessionKind::Home && session.focused_tab == Some(tab.id)
         })
     }

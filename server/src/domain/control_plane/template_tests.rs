@@ -12,8 +12,8 @@ use super::*;
 use crate::domain::catalogue::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };
-use crate::domain::desk::PanelMode;
-use crate::domain::tab::{NewTab, PageKind};
+use crate::domain::desks::PanelMode;
+use crate::domain::desks::{NewTab, PageKind};
 use crate::domain::toasts::{NewToast, Raised, ToastContent};
 
 fn template(name: &str, spec: TemplateSpec) -> Template {
@@ -256,7 +256,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
         .collect();
     assert_eq!(events, ["switched", "created", "mode"]);
     assert_eq!(
-        world.plane.desk(agent).unwrap().agent.desk.panel_mode,
+        world.plane.desk(agent).unwrap().desk.panel_mode,
         PanelMode::Minimized
     );
 
@@ -351,7 +351,7 @@ fn a_tab_from_a_template_uses_the_calls_parameters_then_the_context() {
         .unwrap();
     assert_eq!(from_context.title, "Customer Maria García");
 
-    let page = Some(crate::domain::tab::TabPage {
+    let page = Some(crate::domain::desks::TabPage {
         kind: PageKind::Dashboard,
         url: String::new(),
         parameters: "".into(),

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
 use super::*;
-use crate::domain::agent::{AgentPatch, LimitsPatch, NewAgent};
-use crate::domain::provider::{NewProvider, ProviderFields, ProviderPatch};
+use crate::domain::registry::{AgentPatch, LimitsPatch, NewAgent};
+use crate::domain::registry::{NewProvider, ProviderFields, ProviderPatch};
 use crate::domain::{ErrorClass, Role};
 
 pub(super) fn hash(seed: u8) -> CredentialHash {
@@ -151,7 +151,7 @@ fn rule_2_focus_is_reported_only_when_own_or_home() {
     let chat = world.provider("contoso_chat");
     let phone = world.provider("contoso_phone");
     let agent = world.agent(&[]);
-    let home = world.plane.desk(agent).unwrap().agent.desk.home;
+    let home = world.plane.desk(agent).unwrap().desk.home;
     assert_eq!(
         world.plane.focused_session(phone, agent).unwrap(),
         FocusedSession::Home(home)
@@ -244,7 +244,7 @@ fn rule_6_a_new_session_takes_focus() {
     let first = world.session(chat, agent).unwrap();
     let second = world.session(phone, agent).unwrap();
     let desk = world.plane.desk(agent).unwrap();
-    assert_eq!(desk.agent.desk.focused, second);
+    assert_eq!(desk.desk.focused, second);
     let order: Vec<_> = desk.sessions.iter().map(|view| view.session.id).collect();
     assert_eq!(order, [first, second], "sessions in creation order");
     assert!(desk.sessions[1].focused && !desk.sessions[0].focused && !desk.home.focused);
@@ -505,7 +505,7 @@ fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
 }
 
 pub(super) fn home(world: &World, agent: AgentId) -> SessionId {
-    world.plane.desk(agent).unwrap().agent.desk.home
+    world.plane.desk(agent).unwrap().desk.home
 }
 
 #[test]

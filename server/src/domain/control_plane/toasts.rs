@@ -53,8 +53,8 @@ impl ControlPlane {
         }
         if let Some(session) = new.session {
             let record = self
-                .sessions
-                .get(&session)
+                .desks
+                .session(session)
                 .filter(|record| record.owner() == Some(caller) && record.agent == new.agent)
                 .ok_or_else(|| DomainError::session_not_found(session))?;
             if !record.is_open() {
@@ -64,10 +64,11 @@ impl ControlPlane {
         let content = if new.template.is_empty() {
             new.content.clone()
         } else {
-            let no_context = crate::domain::desk::Context::new();
+            let no_context = crate::domain::desks::Context::new();
             let context = new
                 .session
-                .map_or(&no_context, |session| &self.sessions[&session].context);
+                .and_then(|session| self.desks.session(session))
+                .map_or(&no_context, |session| &session.context);
             let dictionary = Dictionary {
                 parameters: &new.parameters,
                 context,
@@ -169,7 +170,7 @@ impl ControlPlane {
     /// An agent's desktop opened a stream: the desk is online, and its first waiting toast
     /// comes on screen.
     pub fn desk_connected(&mut self, agent: AgentId, now: SystemTime) {
-        if self.agents.contains_key(&agent) {
+        if self.desks.desk(agent).is_some() {
             let happened = self.toasts.connected(agent, now);
             self.record(happened);
         }

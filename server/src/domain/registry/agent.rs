@@ -4,10 +4,9 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId};
 
-use super::desk::Desk;
-use super::error::DomainResult;
-use super::principal::CredentialHash;
-use super::validate::{Violations, limits};
+use crate::domain::error::DomainResult;
+use crate::domain::principal::CredentialHash;
+use crate::domain::validate::{Violations, limits};
 
 /// Limits on one desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -139,7 +138,6 @@ pub struct AgentRecord {
     pub created: SystemTime,
     pub updated: SystemTime,
     pub credential: CredentialHash,
-    pub desk: Desk,
     /// Declared by the configuration file: it changes only with the file.
     #[serde(default)]
     pub managed: bool,

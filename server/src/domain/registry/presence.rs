@@ -1,8 +1,8 @@
 //! The presences an operator configures (rule 13).
 
-use super::error::DomainResult;
-use super::validate::{Violations, limits};
+use crate::domain::error::DomainResult;
 use crate::domain::error::Reason;
+use crate::domain::validate::{Violations, limits};
 
 /// The base statuses of CIF presences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -5,8 +5,8 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
-use super::error::{DomainResult, Reason};
-use super::validate::{Violations, limits};
+use crate::domain::error::{DomainResult, Reason};
+use crate::domain::validate::{Violations, limits};
 
 /// CIF's page types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -127,8 +127,8 @@ pub fn validate_title(title: &str) -> DomainResult<()> {
 }
 
 /// The refusal when a tab is missing or not the caller's to see.
-pub fn tab_not_found(id: TabId) -> super::error::DomainError {
-    super::error::DomainError::new(
+pub fn tab_not_found(id: TabId) -> crate::domain::error::DomainError {
+    crate::domain::error::DomainError::new(
         Reason::TabNotFound,
         format!("tab {id} not found; check the id (a provider sees only tabs in its own sessions and the tabs it opened in home)"),
     )

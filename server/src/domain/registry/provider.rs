@@ -4,9 +4,9 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::ProviderId;
 
-use super::error::{DomainResult, Reason};
-use super::principal::CredentialHash;
-use super::validate::{Violations, limits};
+use crate::domain::error::{DomainResult, Reason};
+use crate::domain::principal::CredentialHash;
+use crate::domain::validate::{Violations, limits};
 
 /// The only CIF API version providers may declare.
 pub const CIF_API_VERSION: &str = "2";

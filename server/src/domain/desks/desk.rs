@@ -1,0 +1,63 @@
+//! One agent's desk: which sessions are open, which has focus, the communication panel and
+//! the presence.
+
+use cif_sdk::ids::SessionId;
+
+use crate::domain::registry::Presence;
+
+/// The communication panel's mode (CIF numbers in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PanelMode {
+    /// CIF 0.
+    Minimized,
+    /// CIF 1, the default.
+    Docked,
+    /// CIF 2.
+    Hidden,
+    /// CIF 3.
+    Collapsed,
+}
+
+/// The narrowest panel CIF allows, and the width a new desk starts with.
+pub const MIN_PANEL_WIDTH: u32 = 300;
+pub const DEFAULT_PANEL_WIDTH: u32 = 340;
+
+/// One agent's desk.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Desk {
+    pub home: SessionId,
+    /// Open provider sessions in creation order.
+    pub open: Vec<SessionId>,
+    /// The session with focus: `home` or one of `open`.
+    pub focused: SessionId,
+    /// Every session that has had focus, least recent first; the last is `focused`. When a
+    /// focused session closes, focus goes back to the most recent one still open.
+    pub focus_history: Vec<SessionId>,
+    pub panel_mode: PanelMode,
+    pub panel_width: u32,
+    pub presence: Option<Presence>,
+    /// Counts the desk's changes (one per event on it), for optimistic concurrency.
+    pub version: u64,
+}
+
+impl Desk {
+    pub fn new(home: SessionId) -> Self {
+        Self {
+            home,
+            open: Vec::new(),
+            focused: home,
+            focus_history: vec![home],
+            panel_mode: PanelMode::Docked,
+            panel_width: DEFAULT_PANEL_WIDTH,
+            presence: None,
+            version: 0,
+        }
+    }
+
+    /// Moves focus to `session`, returning the session that had it.
+    pub fn focus(&mut self, session: SessionId) -> SessionId {
+        self.focus_history.retain(|id| *id != session);
+        self.focus_history.push(session);
+        std::mem::replace(&mut self.focused, session)
+    }
+}

@@ -1,0 +1,12 @@
+//! The registry: providers, agents and their profiles, credentials, and the presence list; and
+//! rule 18's one predicate, whether an agent admits a provider.
+
+mod agent;
+mod entries;
+mod presence;
+mod provider;
+
+pub use agent::{AgentLimits, AgentPatch, AgentRecord, LimitsPatch, NewAgent, dedup_profile};
+pub use entries::{AdmissionsOf, Registry, RegistryChanges};
+pub use presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
+pub use provider::{CIF_API_VERSION, NewProvider, ProviderFields, ProviderPatch, ProviderRecord};
