@@ -4,11 +4,14 @@
 Layers must depend one way (domain <- app <- api), and a circle between two modules means
 neither can be understood, tested or moved without the other. This check reads every module
 file of each crate named on the command line (a `lib.rs` or `main.rs`), resolves the paths it
-uses (`use crate::...`, `use super::...`, `use self::...`, with their `{...}` groups, and
-inline `crate::...` and `super::...` paths in code) to the modules they name, and reports
-every set of modules that reach each other. Every use counts, a parent's use of its own child
-included (a `pub use` re-export too): a `mod.rs` that defines what its children import, and
-also imports from them, is a circle like any other. Only `mod x;` itself is no dependency.
+uses (`use crate::...`, `use super::...`, `use self::...`, `use child::...`, with their `{...}`
+groups, and inline `crate::...`, `super::...` and `child::...` paths in code) to the modules
+that define what they name, and reports every set of modules that reach each other.
+
+A name a module re-exports (`pub use inner::Item;`) is followed to the module that defines it,
+so a `mod.rs` that only declares and re-exports its children is no dependency of its own;
+one that defines what its children import, and also imports from them, is a circle like any
+other. Tests (`#[cfg(test)]` modules and blocks) may import anything and are not checked.
 
     scripts/check-import-cycles.py server/src/lib.rs sdk/src/lib.rs ...
 
@@ -23,9 +26,11 @@ from pathlib import Path
 
 Module = tuple[str, ...]
 
-MOD_DECLARATION = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;", re.M)
-INLINE_MOD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*\{")
-USE = re.compile(r"\buse\s+([a-z_][A-Za-z0-9_]*\s*::[^;]*);", re.S)
+MOD_DECLARATION = re.compile(
+    r"^(\s*#\[cfg\(test\)\]\s*)?\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;", re.M
+)
+INLINE_MOD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+[a-z_][a-z0-9_]*\s*\{")
+USE = re.compile(r"\b(pub(?:\([^)]*\))?\s+)?use\s+([a-z_][A-Za-z0-9_]*\s*::[^;]*);", re.S)
 INLINE_PATH = re.compile(r"(?<![\w:])([a-z_][a-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 
 
@@ -35,26 +40,25 @@ def strip_comments_and_strings(text: str) -> str:
     while i < n:
         if text.startswith("//", i):
             end = text.find("\n", i)
-            end = n if end < 0 else end
-            i = end
+            i = n if end < 0 else end
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             end = n if end < 0 else end + 2
             out.append("\n" * text.count("\n", i, end))
             i = end
-        elif text[i] == '"' and not text[max(0, i - 1)].isalnum():
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append('""' + "\n" * text.count("\n", i, j))
-            i = j + 1
-        elif text.startswith("r#\"", i) or text.startswith('r"', i):
+        elif text.startswith('r#"', i) or (text.startswith('r"', i) and not text[i - 1 : i].isalnum()):
             hashes = 1 if text[i + 1] == "#" else 0
             close = '"' + "#" * hashes
             end = text.find(close, i + 2 + hashes)
             end = n if end < 0 else end + len(close)
             out.append('""' + "\n" * text.count("\n", i, end))
             i = end
+        elif text[i] == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append('""' + "\n" * text.count("\n", i, j))
+            i = j + 1
         elif text[i] == "'" and i + 2 < n and text[i + 2] == "'":
             out.append("' '")  # a char literal such as '{' must not count as a brace
             i += 3
@@ -101,98 +105,130 @@ def expand_use_tree(tree: str) -> list[list[str]]:
     return expand([], tree)
 
 
+def test_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of `#[cfg(test)]` inline modules and every inline module's span."""
+    spans: list[tuple[int, int, bool]] = []
+    opened: list[tuple[int, int, bool]] = []  # (brace depth it opened at, start, is a test)
+    depth, offset, test_attribute = 0, 0, False
+    for line in text.splitlines(keepends=True):
+        if "#[cfg(test)]" in line:
+            test_attribute = True
+        if INLINE_MOD.match(line):
+            opened.append((depth, offset, test_attribute))
+            test_attribute = False
+        elif line.strip() and not line.strip().startswith("#["):
+            test_attribute = False
+        for position, char in enumerate(line):
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if opened and depth == opened[-1][0]:
+                    _, start, is_test = opened.pop()
+                    spans.append((start, offset + position, is_test))
+        offset += len(line)
+    return spans
+
+
 class Crate:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files: dict[Module, Path] = {}
+        self.texts: dict[Module, str] = {}
         self.discover((), root)
+        # module -> {re-exported name: the path it re-exports, and the module it sits in}
+        self.reexports: dict[Module, dict[str, list[str]]] = {module: {} for module in self.files}
+        for module, text in self.texts.items():
+            for match in USE.finditer(text):
+                if not match.group(1):
+                    continue
+                for segments in expand_use_tree(match.group(2)):
+                    if segments:
+                        self.reexports[module][segments[-1]] = segments
 
     def discover(self, module: Module, path: Path) -> None:
         self.files[module] = path
         text = strip_comments_and_strings(path.read_text())
+        self.texts[module] = text
         directory = path.parent if path.name in ("lib.rs", "main.rs", "mod.rs") else path.with_suffix("")
-        for name in MOD_DECLARATION.findall(text):
+        for is_test, name in MOD_DECLARATION.findall(text):
+            if is_test:
+                continue
             for candidate in (directory / f"{name}.rs", directory / name / "mod.rs"):
                 if candidate.exists():
                     self.discover(module + (name,), candidate)
                     break
 
-    def resolve(self, base: Module, segments: list[str]) -> Module:
-        """The deepest module that `base` followed by `segments` names."""
+    def start(self, here: Module, segments: list[str], depth: int) -> tuple[Module, list[str]] | None:
+        """Where a path starts (a module), and the rest of it; `None` for another crate."""
+        parts = list(segments)
+        if parts[0] == "crate":
+            return (), parts[1:]
+        if parts[0] not in ("super", "self"):
+            if here + (parts[0],) in self.files and depth == 0:
+                return here, parts
+            return None
+        supers = 0
+        while parts and parts[0] == "super":
+            supers += 1
+            parts = parts[1:]
+        if parts and parts[0] == "self":
+            parts = parts[1:]
+        # Inside an inline `mod x { }`, `super` first climbs out of it.
+        climb = max(0, supers - depth)
+        if climb > len(here):
+            return None
+        return here[: len(here) - climb], parts
+
+    def resolve(self, base: Module, segments: list[str], seen: frozenset = frozenset()) -> Module:
+        """The module that defines what `base` followed by `segments` names, following
+        re-exports."""
         module = base
-        for segment in segments:
+        for index, segment in enumerate(segments):
             if module + (segment,) in self.files:
                 module = module + (segment,)
-            else:
+                continue
+            reexported = self.reexports.get(module, {}).get(segment)
+            if reexported is None or (module, segment) in seen:
                 break
+            begun = self.start(module, reexported, 0)
+            if begun is None:
+                break  # re-exported from another crate: it is this module's own
+            target = self.resolve(begun[0], begun[1], seen | {(module, segment)})
+            return self.resolve(target, segments[index + 1 :], seen) if index + 1 < len(segments) else target
         return module
 
     def edges(self) -> dict[Module, dict[Module, int]]:
         """module -> {module it uses: the first line that uses it}."""
         graph: dict[Module, dict[Module, int]] = {module: {} for module in self.files}
-        for module, path in self.files.items():
-            text = strip_comments_and_strings(path.read_text())
-            inline_depths = self.inline_module_depths(text)
+        for module, text in self.texts.items():
+            spans = test_spans(text)
 
-            def target(segments: list[str], offset: int) -> Module | None:
-                depth = inline_depths(offset)
-                here = module
-                parts = list(segments)
-                if parts[0] == "crate":
-                    return self.resolve((), parts[1:])
-                if parts[0] not in ("super", "self"):
-                    # A path from a child module of this one, or from another crate.
-                    if here + (parts[0],) in self.files and depth == 0:
-                        return self.resolve(here, parts)
-                    return None
-                # Inside an inline `mod x { }`, `super` first climbs out of it.
-                supers = 0
-                while parts and parts[0] == "super":
-                    supers += 1
-                    parts = parts[1:]
-                if parts and parts[0] == "self":
-                    parts = parts[1:]
-                climb = max(0, supers - depth)
-                if climb > len(here):
-                    return None
-                return self.resolve(here[: len(here) - climb], parts)
+            def inline_depth(at: int) -> int:
+                return sum(1 for start, end, _ in spans if start <= at <= end)
 
-            def add(used: Module | None, offset: int) -> None:
-                if used is None or used == module:
+            def in_test(at: int) -> bool:
+                return any(is_test and start <= at <= end for start, end, is_test in spans)
+
+            def add(segments: list[str], offset: int) -> None:
+                if not segments or in_test(offset):
                     return
-                line = text.count("\n", 0, offset) + 1
-                graph[module].setdefault(used, line)
+                begun = self.start(module, segments, inline_depth(offset))
+                if begun is None:
+                    return
+                used = self.resolve(*begun)
+                if used == module:
+                    return
+                graph[module].setdefault(used, text.count("\n", 0, offset) + 1)
 
             for match in USE.finditer(text):
-                for segments in expand_use_tree(match.group(1)):
-                    if segments:
-                        add(target(segments, match.start()), match.start())
-            for match in INLINE_PATH.finditer(text):
-                add(target(match.group(1).split("::"), match.start()), match.start())
+                for segments in expand_use_tree(match.group(2)):
+                    add(segments, match.start())
+            # Paths in code, with the use statements (read above) blanked out.
+            code = USE.sub(lambda found: re.sub(r"[^\n]", " ", found.group(0)), text)
+            for match in INLINE_PATH.finditer(code):
+                add(match.group(1).split("::"), match.start())
         return graph
-
-    @staticmethod
-    def inline_module_depths(text: str):
-        """A function from a text offset to how many inline `mod x { }` blocks enclose it."""
-        opened: list[tuple[int, int]] = []  # (brace depth at which the module opened, start)
-        spans: list[tuple[int, int]] = []
-        depth, offset = 0, 0
-        for line in text.splitlines(keepends=True):
-            if INLINE_MOD.match(line):
-                opened.append((depth, offset))
-            for position, char in enumerate(line):
-                if char == "{":
-                    depth += 1
-                elif char == "}":
-                    depth -= 1
-                    if opened and depth == opened[-1][0]:
-                        spans.append((opened.pop()[1], offset + position))
-            offset += len(line)
-
-        def depth_at(at: int) -> int:
-            return sum(1 for start, end in spans if start <= at <= end)
-
-        return depth_at
 
 
 def circles(graph: dict[Module, dict[Module, int]]) -> list[list[Module]]:
@@ -245,8 +281,7 @@ def main(roots: list[str]) -> int:
             for module in component:
                 for used, line in sorted(graph[module].items()):
                     if used in members:
-                        path = crate.files[module]
-                        print(f"  {name(module)} -> {name(used)}  ({path}:{line})")
+                        print(f"  {name(module)} -> {name(used)}  ({crate.files[module]}:{line})")
     if failed:
         print("Break each circle: move what both sides need into a module that neither imports.")
         return 1

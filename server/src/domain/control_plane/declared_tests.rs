@@ -12,6 +12,7 @@ use crate::domain::desks::PageKind;
 use crate::domain::registry::ProviderPatch;
 use crate::domain::registry::{AgentPatch, LimitsPatch};
 use crate::domain::registry::{Presence, PresencePatch, PresenceStatus};
+use crate::domain::{DomainError, Reason};
 
 const ADA: &str = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11";
 

@@ -8,11 +8,13 @@ use cif_sdk::ids::{NotificationId, SessionId, TabId};
 
 use super::tests::{World, home, reason};
 use super::*;
+use crate::domain::Reason;
 use crate::domain::desks::PanelMode;
 use crate::domain::desks::{NewTab, PageKind, TabPage};
 use crate::domain::events::{ClickToAct, EventKind};
 use crate::domain::registry::{Presence, PresenceStatus};
 use crate::domain::toasts::{Canceller, NewToast, Outcome, Raised, ToastContent, ToastKey};
+use cif_sdk::ids::{AgentId, ProviderId};
 
 pub(super) fn new_tab(session: SessionId) -> NewTab {
     NewTab {

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{ProviderId, SessionId};
 
-use super::{Changing, ControlPlane, SessionView};
+use super::plane::Changing;
+use super::{ControlPlane, SessionView};
 use crate::domain::catalogue::Dictionary;
 use crate::domain::desks::FocusMark;
 use crate::domain::desks::validate_title;

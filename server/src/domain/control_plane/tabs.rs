@@ -5,7 +5,8 @@ use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, TabId};
 
-use super::{Changing, ControlPlane, SessionView};
+use super::plane::Changing;
+use super::{ControlPlane, SessionView};
 use crate::domain::catalogue::draft_tab;
 use crate::domain::desks::{NewTab, Session, SessionKind, Tab, tab_not_found, validate_title};
 use crate::domain::error::{DomainError, DomainResult, Reason};

@@ -9,6 +9,7 @@ use cif_sdk::ids::NotificationId;
 use super::desk_tests::heard;
 use super::tests::{World, reason};
 use super::*;
+use crate::domain::Reason;
 use crate::domain::catalogue::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };

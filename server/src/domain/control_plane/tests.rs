@@ -7,6 +7,7 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 use super::*;
 use crate::domain::registry::{AgentPatch, LimitsPatch, NewAgent};
 use crate::domain::registry::{NewProvider, ProviderFields, ProviderPatch};
+use crate::domain::{CredentialHash, DomainResult, Principal, Reason};
 use crate::domain::{ErrorClass, Role};
 
 pub(super) fn hash(seed: u8) -> CredentialHash {

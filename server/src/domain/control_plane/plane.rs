@@ -1,0 +1,361 @@
+//! The control plane itself: the parts it holds, how what happened becomes events with their
+//! audiences (rule 11), and the checks every command shares.
+
+use std::time::{Duration, SystemTime};
+
+use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+
+use crate::domain::catalogue::Catalogue;
+use crate::domain::desks::{Desks, Session, SessionKind};
+use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::events::{Event, EventKind, Happened, OwnerSnapshot, SessionSnapshot};
+use crate::domain::principal::{CredentialHash, Principal, Role};
+use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
+use crate::domain::toasts::{Canceller, Toasts};
+
+/// Server-wide settings the domain needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Limits of an agent created without its own.
+    pub default_limits: AgentLimits,
+    /// How long closed sessions stay readable by their owners before they are forgotten.
+    pub closed_session_retention: Duration,
+    /// How long a desk counts as online after its last stream ended (rule 12).
+    pub desk_grace: Duration,
+    /// Ended toasts remembered, so a retry with the same id learns the outcome.
+    pub resolved_toast_retention: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            default_limits: AgentLimits::default(),
+            closed_session_retention: Duration::from_secs(24 * 3600),
+            desk_grace: Duration::from_secs(30),
+            resolved_toast_retention: 10_000,
+        }
+    }
+}
+
+/// Every provider, agent, desk, session, toast and template.
+#[derive(Debug)]
+pub struct ControlPlane {
+    pub(super) settings: Settings,
+    /// Providers, agents, profiles, credentials, presences.
+    pub(super) registry: Registry,
+    /// Desks, sessions, tabs.
+    pub(super) desks: Desks,
+    /// Every desk's toasts.
+    pub(super) toasts: Toasts,
+    /// Session, application tab and notification templates.
+    pub(super) catalogue: Catalogue,
+    /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
+    pub(super) effects: Effects,
+}
+
+/// What a provider changes in a session: the session itself (only in its own), or its tabs
+/// (also in home, rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Changing {
+    Session,
+    Tabs,
+}
+
+/// What a command did besides changing the state: the events it produced, in order, and the
+/// principals whose open streams must end (with why).
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    pub revoked: Vec<(Principal, DomainError)>,
+}
+
+impl ControlPlane {
+    pub fn new(settings: Settings, operator_credential: CredentialHash) -> Self {
+        Self {
+            toasts: Toasts::new(settings.desk_grace, settings.resolved_toast_retention),
+            settings,
+            registry: Registry::new(operator_credential),
+            desks: Desks::default(),
+            catalogue: Catalogue::default(),
+            effects: Effects::default(),
+        }
+    }
+
+    /// The events and revocations of the commands since the last call. The caller appends the
+    /// events to the log in the same critical section as the command, so state and log never
+    /// disagree. A refused command leaves nothing here.
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Records an event for the agent's desk. Who else hears it (rule 11) is decided here,
+    /// in one place.
+    pub(super) fn emit(&mut self, agent: AgentId, time: SystemTime, mut kind: EventKind) {
+        // Every event changes its desk and the session it is about: their versions move.
+        let session = kind.session();
+        if let Some(version) = self.desks.count_change(agent, session)
+            && let Some(snapshot) = kind.snapshot_mut()
+            && Some(snapshot.session.id) == session
+        {
+            snapshot.session.version = version;
+        }
+        let providers = self.audience(agent, &kind);
+        self.effects.events.push(Event {
+            agent,
+            time,
+            providers,
+            kind,
+        });
+    }
+
+    /// The providers that hear an event (rule 11): a session's owner for its events, a tab's
+    /// session owner (in home: its opener; a tab gaining focus in home: nobody, rule 19), the
+    /// active provider for the panel and for click-to-act, every provider of the agent for
+    /// presence, a custom event's addressee: each only while the agent admits it (rule 18).
+    /// A toast's outcome always reaches its provider (rule 12), and a change of a provider's
+    /// admission reaches that provider's streams, which end or skip it (see
+    /// `Scope::passage`).
+    pub(super) fn audience(&self, agent: AgentId, kind: &EventKind) -> Vec<ProviderId> {
+        let one = |provider: Option<ProviderId>| provider.into_iter().collect();
+        let mut providers: Vec<ProviderId> = match kind {
+            EventKind::NotificationResolved { toast, .. } => return vec![toast.0.key.provider],
+            EventKind::ProviderAdmissionChanged { provider, .. } => return vec![*provider],
+            EventKind::SessionCreated { session }
+            | EventKind::SessionSwitched { session, .. }
+            | EventKind::SessionClosed { session }
+            | EventKind::SessionRetitled { session }
+            | EventKind::SessionContextChanged { session, .. }
+            | EventKind::SessionMarksChanged { session } => one(session.session.owner()),
+            EventKind::TabCreated { tab, .. }
+            | EventKind::TabFocused { tab }
+            | EventKind::TabRefreshed { tab, .. }
+            | EventKind::TabRetitled { tab, .. }
+            | EventKind::TabClosed { tab } => match self.desks.session(tab.session).map(|s| s.kind)
+            {
+                Some(SessionKind::Provider(owner)) => vec![owner],
+                // Which tab has focus in home moves with other providers' tabs there.
+                _ if matches!(kind, EventKind::TabFocused { .. }) => Vec::new(),
+                _ => vec![tab.opened_by],
+            },
+            EventKind::PanelModeChanged { .. }
+            | EventKind::PanelWidthChanged { .. }
+            | EventKind::ClickToAct(_) => one(self.active_provider(agent)),
+            EventKind::PresenceChanged { .. } => self.available_providers(agent),
+            EventKind::NotificationShown { .. } => Vec::new(),
+            EventKind::CustomEvent(custom) => one(custom.to),
+        };
+        providers.retain(|provider| self.admits(agent, *provider));
+        providers
+    }
+
+    /// Records what a part reports, in order (see [`Self::emit`]).
+    pub(super) fn record(&mut self, happened: Vec<Happened>) {
+        for Happened { agent, time, kind } in happened {
+            self.emit(agent, time, kind);
+        }
+    }
+
+    pub(super) fn revoke(&mut self, principal: Principal, why: DomainError) {
+        self.effects.revoked.push((principal, why));
+    }
+
+    /// A session as it is now, owned, for an event.
+    pub(super) fn snapshot(&self, session: SessionId) -> SessionSnapshot {
+        let view = self.view(self.desks.session(session).expect("a session"));
+        SessionSnapshot {
+            session: view.session.clone(),
+            focused: view.focused,
+            owner: view.owner.map(|owner| OwnerSnapshot {
+                id: owner.id,
+                unique_name: owner.unique_name.to_owned(),
+                deleted: owner.deleted,
+                admitted: owner.admitted,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The template catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The template catalogue, to change: its changes stand alone (no event, no other part).
+    pub fn catalogue_mut(&mut self) -> &mut Catalogue {
+        &mut self.catalogue
+    }
+
+    // === authentication ===
+
+    /// Who holds `credential`, if they may call a service for `role` (see
+    /// [`Registry::authenticate`]).
+    pub fn authenticate(&self, credential: &CredentialHash, role: Role) -> DomainResult<Principal> {
+        self.registry.authenticate(credential, role)
+    }
+
+    /// The calling provider's record, if it may act now.
+    pub(super) fn acting_provider(&self, provider: ProviderId) -> DomainResult<&ProviderRecord> {
+        self.registry.acting_provider(provider)
+    }
+
+    // === shared lookups ===
+
+    /// ABORTED unless `expected` (when given) is the resource's version.
+    pub(super) fn check_version(
+        what: &str,
+        id: impl std::fmt::Display,
+        actual: u64,
+        expected: Option<u64>,
+    ) -> DomainResult<()> {
+        match expected {
+            Some(expected) if expected != actual => Err(DomainError::new(
+                Reason::VersionMismatch,
+                format!(
+                    "{what} {id} is at version {actual}, not {expected}: it changed meanwhile; read it again, then retry with its version"
+                ),
+            )
+            .with("expected_version", expected)
+            .with("actual_version", actual)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rule 19: what changes with other providers' work too (a desk, the home session) has no
+    /// version a provider is shown, so a provider cannot expect one: a version that moved
+    /// would tell it another provider had been at work.
+    pub(super) fn refuse_shared_version(what: &str, expected: Option<u64>) -> DomainResult<()> {
+        let mut violations = crate::domain::validate::Violations::new();
+        if expected.is_some() {
+            violations.add(
+                "expected_version",
+                Reason::FieldNotAllowed,
+                format!(
+                    "{what} has no version for providers (it changes with other providers' work, which a provider is not told of); leave expected_version out"
+                ),
+            );
+        }
+        violations.finish()
+    }
+
+    pub(super) fn check_desk_version(
+        &self,
+        agent: AgentId,
+        expected: Option<u64>,
+    ) -> DomainResult<()> {
+        let actual = self.desks.desk(agent).map_or(0, |desk| desk.version);
+        Self::check_version("the desk of agent", agent, actual, expected)
+    }
+
+    pub(super) fn session_not_open(session: SessionId) -> DomainError {
+        DomainError::new(
+            Reason::SessionNotOpen,
+            format!("session {session} is closed; GetDesk lists the open sessions"),
+        )
+        .with("session_id", session)
+    }
+
+    /// A session `caller` changes: for `Changing::Session` one of its own, for
+    /// `Changing::Tabs` also the home session, on a desk that admits it. Checked in the order
+    /// of "How the server answers": visible (rules 2, 3 and 18: anything else looks missing),
+    /// then at the version the caller expects (home has none for providers, rule 19), then
+    /// open.
+    pub(super) fn session_to_change(
+        &self,
+        caller: ProviderId,
+        session: SessionId,
+        changing: Changing,
+        expected_version: Option<u64>,
+    ) -> DomainResult<&Session> {
+        let record = self
+            .desks
+            .session(session)
+            .filter(|record| {
+                self.provider_sees(caller, record)
+                    && (changing == Changing::Tabs || record.owner() == Some(caller))
+            })
+            .ok_or_else(|| DomainError::session_not_found(session))?;
+        match record.kind {
+            SessionKind::Home => Self::refuse_shared_version("the home session", expected_version)?,
+            SessionKind::Provider(_) => {
+                Self::check_version("session", session, record.version, expected_version)?;
+            }
+        }
+        if !record.is_open() {
+            return Err(Self::session_not_open(session));
+        }
+        Ok(record)
+    }
+
+    /// The agent's available providers (see [`Registry::available_providers`]).
+    pub fn available_providers(&self, agent: AgentId) -> Vec<ProviderId> {
+        self.registry.available_providers(agent)
+    }
+
+    /// Rule 18: whether `agent` admits `provider` now (see [`Registry::admits`]).
+    pub fn admits(&self, agent: AgentId, provider: ProviderId) -> bool {
+        self.registry.admits(agent, provider)
+    }
+
+    /// The provider mode, width and click-to-act go to: the owner of the focused session
+    /// while the agent admits it (rule 18), else the agent's default provider (the first
+    /// available one).
+    pub fn active_provider(&self, agent: AgentId) -> Option<ProviderId> {
+        let desk = self.desks.desk(agent)?;
+        self.desks
+            .session(desk.focused)
+            .and_then(Session::owner)
+            .filter(|owner| self.admits(agent, *owner))
+            .or_else(|| self.available_providers(agent).first().copied())
+    }
+
+    pub(super) fn agent(&self, agent: AgentId) -> DomainResult<&AgentRecord> {
+        self.registry.agent(agent)
+    }
+
+    /// The agent, if `provider` may act for it; otherwise the same NOT_FOUND as for an agent
+    /// that does not exist.
+    pub(super) fn agent_for_provider(
+        &self,
+        provider: ProviderId,
+        agent: AgentId,
+    ) -> DomainResult<&AgentRecord> {
+        self.registry.agent_for_provider(provider, agent)
+    }
+
+    /// Closes an open session now: off its desk, readable until retention forgets it. If it
+    /// had focus, focus moves to the most recently focused open session, else home. Emits the
+    /// close (and the focus change) for the owner and the agent.
+    pub(super) fn close(&mut self, session: SessionId, now: SystemTime) {
+        let agent = self.desks.session(session).expect("an open session").agent;
+        let gained = self.desks.close(session, now);
+        let closed = self.snapshot(session);
+        self.emit(agent, now, EventKind::SessionClosed { session: closed });
+        self.cancel_toasts(Canceller::SessionClosed, now, Some(agent), |toast| {
+            toast.session == Some(session)
+        });
+        if let Some(next) = gained {
+            let gained = self.snapshot(next);
+            self.emit(
+                agent,
+                now,
+                EventKind::SessionSwitched {
+                    session: gained,
+                    focused: true,
+                },
+            );
+            self.clear_focus_marks(next);
+        }
+        self.forget_expired_sessions(now);
+    }
+
+    /// Forgets, with their tabs, the sessions closed longer ago than the retention period.
+    pub fn forget_expired_sessions(&mut self, now: SystemTime) {
+        let retention = self.settings.closed_session_retention;
+        for owner in self.desks.forget_expired(now, retention) {
+            self.registry.forget_deleted_name(owner);
+        }
+    }
+}
