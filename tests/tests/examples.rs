@@ -25,7 +25,7 @@ async fn a_call_with_the_agent_desk(mut provider: Command, toast: &str, session:
         .unwrap();
     let (lines_tx, lines) = mpsc::channel();
     let stdout = desk.stdout.take().unwrap();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = lines_tx.send(line);
         }
@@ -77,9 +77,15 @@ async fn a_call_with_the_agent_desk(mut provider: Command, toast: &str, session:
         "{provider_output}"
     );
 
-    let status = tokio::task::spawn_blocking(move || desk.wait().unwrap())
-        .await
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let status = desk.wait().unwrap();
+        // Every line the desk printed, up to the end of its output: the reader may still be
+        // passing the last ones on when the process has exited.
+        reader.join().unwrap();
+        status
+    })
+    .await
+    .unwrap();
     desk_output.extend(lines.try_iter());
     let desk_output = desk_output.join("\n");
     assert!(status.success(), "{desk_output}");
