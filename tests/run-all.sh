@@ -46,6 +46,10 @@ step "building and installing the clients (TypeScript into dist/, Python into th
 "$tools/venv/bin/pip" install --quiet --disable-pip-version-check ./clients/python
 rm -rf clients/python/build clients/python/src/*.egg-info
 
+step "no import circles between modules"
+python3 scripts/check-import-cycles.py server/src/lib.rs server/src/main.rs sdk/src/lib.rs \
+  tests/src/lib.rs bench/src/main.rs
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -29,19 +29,10 @@
 mod client;
 mod error;
 pub mod ids;
+pub mod pb;
 pub mod subscription;
+mod typed_accessors;
 
 pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect};
 pub use error::{Error, REASON_DOMAIN, code_name};
 pub use subscription::{Subscription, Update};
-
-/// The generated `cif.v1` messages, clients and (feature `server`) service traits.
-pub mod pb {
-    #![allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
-    tonic::include_proto!("cif.v1");
-
-    /// The encoded descriptor set of every `cif.v1` file, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("cif_v1_descriptor");
-}
-
-mod typed_accessors;

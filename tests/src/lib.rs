@@ -589,10 +589,6 @@ pub fn expect_refused<T: std::fmt::Debug>(
     error
 }
 
-/// How long a test waits for something that should come at once: long enough for a loaded
-/// machine, short enough that a test waiting for what never comes fails soon.
-pub const PATIENCE: Duration = Duration::from_secs(10);
-
 /// Polls `check` until it finds what it looks for, failing the test after [`PATIENCE`]: for
 /// state a test can read but is not told about (it polls briefly: nothing tells it sooner).
 pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {

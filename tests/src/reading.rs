@@ -10,7 +10,9 @@
 use cif_sdk::{Subscription, Update, pb};
 use tokio::time::{Instant, timeout_at};
 
-use crate::PATIENCE;
+/// How long a test waits for something that should come at once: long enough for a loaded
+/// machine, short enough that a test waiting for what never comes fails soon.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The next update of a subscription, whatever it is, failing the test if none comes in time
 /// or the subscription fails. The first one after subscribing is the catch-up heartbeat (or the
