@@ -341,8 +341,7 @@ impl Core {
             ));
         }
         let deadline = self.plane.next_toast_deadline();
-        let result = run(&mut self.plane);
-        let effects = self.plane.take_effects();
+        let (result, effects) = self.plane.execute(run);
         let changes = if matches!(self.writer, Writer::Immediate) {
             self.plane.forget_changes();
             crate::domain::control_plane::Changes::default()

@@ -1,7 +1,7 @@
 //! The `--config` file's declarations: presences, providers, templates and agents, as arrays
 //! of tables (`[[provider]]`, `[[agent]]`, ...). They are read before anything starts, so a
 //! bad file stops startup with the line and field at fault, and applied to the state at
-//! startup (see `domain::control_plane::declared`).
+//! startup (see `domain::control_plane::reconcile`).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -6,32 +6,32 @@
 
 mod admission;
 mod agent_commands;
-mod declared;
 mod desk_commands;
 mod persistence;
 mod plane;
-mod providers_and_agents;
 mod reads;
-mod session_marks;
-mod sessions;
-mod tabs;
-mod toasts;
+mod reconcile;
+mod registry_commands;
+mod session_changes;
+mod session_commands;
+mod tab_commands;
+mod toast_commands;
 
 pub use crate::domain::desks::PanelChange;
 pub use crate::domain::paging::Page;
-pub use declared::{Declaration, Declared, DeclaredAgent};
 pub use persistence::{Changes, Records, StoredAgent};
 pub use plane::{ControlPlane, Effects, Settings};
 pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
-pub use session_marks::Marked;
-pub use sessions::{CanCreate, FocusedSession, NewSession};
+pub use reconcile::{Declaration, Declared, DeclaredAgent};
+pub use session_changes::Marked;
+pub use session_commands::{CanCreate, FocusedSession, NewSession};
 
 #[cfg(test)]
 mod admission_tests;
 #[cfg(test)]
-mod declared_tests;
-#[cfg(test)]
 mod desk_tests;
+#[cfg(test)]
+mod reconcile_tests;
 #[cfg(test)]
 mod template_tests;
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub struct ControlPlane {
     pub(super) toasts: Toasts,
     /// Session, application tab and notification templates.
     pub(super) catalogue: Catalogue,
-    /// What the last command did that others must hear of; see [`ControlPlane::take_effects`].
+    /// What the running command did that others must hear of; see [`ControlPlane::execute`].
     pub(super) effects: Effects,
 }
 
@@ -81,10 +81,21 @@ impl ControlPlane {
         }
     }
 
-    /// The events and revocations of the commands since the last call. The caller appends the
-    /// events to the log in the same critical section as the command, so state and log never
-    /// disagree. A refused command leaves nothing here.
-    pub fn take_effects(&mut self) -> Effects {
+    /// Runs one command, and returns with its answer (or refusal) what it did that others must
+    /// hear of: its events in order, each with the providers that hear it, and the principals
+    /// whose streams end. The caller appends the events to the log in the same critical
+    /// section as the command, so state and log never disagree. A refused command did nothing.
+    pub fn execute<R>(
+        &mut self,
+        command: impl FnOnce(&mut Self) -> DomainResult<R>,
+    ) -> (DomainResult<R>, Effects) {
+        let result = command(self);
+        (result, std::mem::take(&mut self.effects))
+    }
+
+    /// What the commands run outside [`Self::execute`] did (for the domain's own tests).
+    #[cfg(test)]
+    pub(super) fn take_effects(&mut self) -> Effects {
         std::mem::take(&mut self.effects)
     }
 
