@@ -3,9 +3,8 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use cifd::app::{CredentialKind, Store as _, hash_credential, issue_credential};
 use cifd::config::{Cli, Command, StartupError, operator_token};
-use cifd::store::SqliteStore;
+use cifd::{CredentialKind, SqliteStore, Store as _, hash_credential, issue_credential};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 

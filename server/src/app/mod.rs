@@ -12,9 +12,9 @@ mod subscriptions;
 mod timers;
 mod writer;
 
-pub use self::core::{Answer, Committed, Core, Durable, Idempotency, Position};
+pub use self::core::{Answer, Core, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
 pub use state::{SharedCore, read, write};
 pub use store::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
-pub use subscriptions::{Opening, Subscription, Update, subscribe};
+pub use subscriptions::{Opening, Update, subscribe};
 pub use timers::Timers;

@@ -38,24 +38,12 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         self.map.contains_key(key)
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.map.keys()
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.map.values()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.map.iter()
     }
 
     pub fn range(&self, range: impl RangeBounds<K>) -> impl Iterator<Item = (&K, &V)> {

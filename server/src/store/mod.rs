@@ -3,7 +3,7 @@
 
 pub(crate) mod sqlite;
 
-pub use sqlite::{DATABASE_FILE, SqliteStore};
+pub use sqlite::SqliteStore;
 
 #[cfg(test)]
 mod tests;

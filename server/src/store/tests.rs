@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId};
 
+use super::sqlite::DATABASE_FILE;
 use super::*;
 use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store};

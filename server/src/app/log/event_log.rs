@@ -56,10 +56,6 @@ impl EventLog {
         }
     }
 
-    pub fn settings(&self) -> &LogSettings {
-        &self.settings
-    }
-
     pub fn log_id(&self) -> Uuid {
         self.log_id
     }

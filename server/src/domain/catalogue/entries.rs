@@ -74,11 +74,6 @@ impl Catalogue {
         )
     }
 
-    /// Every template, for the configuration file's reconciliation.
-    pub fn all(&self) -> impl Iterator<Item = &Template> {
-        self.templates.values()
-    }
-
     /// The tab templates a session template names must exist and be tab templates.
     fn check_references(&self, template: &Template) -> DomainResult<()> {
         for tab in template.tab_templates() {

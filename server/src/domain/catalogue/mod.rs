@@ -5,7 +5,5 @@ mod fill;
 mod template;
 
 pub use entries::Catalogue;
-pub use fill::{Dictionary, TabDraft, draft_tab, toast_content};
-pub use template::{
-    NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec, URL_PARAMETER,
-};
+pub use fill::{Dictionary, draft_tab, toast_content};
+pub use template::{NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec};

@@ -568,7 +568,8 @@ pub(super) fn pending(raised: Raised) -> ToastKey {
 pub(super) fn outcome(world: &World, key: ToastKey) -> Option<Outcome> {
     world
         .plane
-        .toast_resolution(key)
+        .toasts
+        .resolution(&key)
         .map(|resolution| resolution.outcome)
 }
 
@@ -772,7 +773,7 @@ fn rule_12_an_offline_desk_refuses_new_toasts_after_the_grace_period() {
     world
         .plane
         .desk_disconnected(agent, now + Duration::from_secs(6));
-    let after_grace = now + Duration::from_secs(6) + world.plane.settings().desk_grace;
+    let after_grace = now + Duration::from_secs(6) + world.plane.settings.desk_grace;
     assert_eq!(
         reason(
             world

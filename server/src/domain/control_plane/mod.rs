@@ -19,12 +19,12 @@ mod toast_commands;
 
 pub use crate::domain::desks::PanelChange;
 pub use crate::domain::paging::Page;
-pub use persistence::{Changes, Records, StoredAgent};
+pub use persistence::{Changes, Records};
 pub use plane::{ControlPlane, Effects, Settings};
-pub use reads::{DeskView, OwnerView, SessionFilter, SessionView};
+pub use reads::{DeskView, SessionFilter, SessionView};
 pub use reconcile::{Declaration, Declared, DeclaredAgent};
 pub use session_changes::Marked;
-pub use session_commands::{CanCreate, FocusedSession, NewSession};
+pub use session_commands::{FocusedSession, NewSession};
 
 #[cfg(test)]
 mod admission_tests;

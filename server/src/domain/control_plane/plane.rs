@@ -185,10 +185,6 @@ impl ControlPlane {
         }
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The template catalogue.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

@@ -112,11 +112,6 @@ impl ControlPlane {
         Ok(raised)
     }
 
-    /// How a toast ended, if it did.
-    pub fn toast_resolution(&self, key: ToastKey) -> Option<Resolution> {
-        self.toasts.resolution(&key)
-    }
-
     /// CancelEvent: ends one of the caller's pending toasts; a toast that already ended keeps
     /// its outcome. A toast on a desk that no longer admits the caller looks missing (rule 18).
     pub fn cancel_toast(

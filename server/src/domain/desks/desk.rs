@@ -18,9 +18,9 @@ pub enum PanelMode {
     Collapsed,
 }
 
-/// The narrowest panel CIF allows, and the width a new desk starts with.
-pub const MIN_PANEL_WIDTH: u32 = 300;
-pub const DEFAULT_PANEL_WIDTH: u32 = 340;
+/// The width a new desk's panel starts with (the narrowest CIF allows is
+/// `validate::limits::PANEL_WIDTH_MIN`).
+const DEFAULT_PANEL_WIDTH: u32 = 340;
 
 /// One agent's desk.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -6,7 +6,7 @@ mod entries;
 mod session;
 mod tab;
 
-pub use desk::{DEFAULT_PANEL_WIDTH, Desk, MIN_PANEL_WIDTH, PanelMode};
-pub use entries::{DeskChanges, Desks, FocusMark, PanelChange, Refilled};
+pub use desk::{Desk, PanelMode};
+pub use entries::{Desks, FocusMark, PanelChange};
 pub use session::{Context, Marks, Session, SessionKind};
 pub use tab::{NewTab, PageKind, Tab, TabPage, tab_not_found, validate_title};

@@ -7,6 +7,6 @@ mod presence;
 mod provider;
 
 pub use agent::{AgentLimits, AgentPatch, AgentRecord, LimitsPatch, NewAgent, dedup_profile};
-pub use entries::{AdmissionsOf, Registry, RegistryChanges};
+pub use entries::{AdmissionsOf, Registry};
 pub use presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
-pub use provider::{CIF_API_VERSION, NewProvider, ProviderFields, ProviderPatch, ProviderRecord};
+pub use provider::{NewProvider, ProviderFields, ProviderPatch, ProviderRecord};

@@ -9,7 +9,7 @@ use crate::domain::principal::CredentialHash;
 use crate::domain::validate::{Violations, limits};
 
 /// The only CIF API version providers may declare.
-pub const CIF_API_VERSION: &str = "2";
+const CIF_API_VERSION: &str = "2";
 
 /// The fields of a provider an operator may change after creation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,248 @@
+//! The wiring: the state opened from its data directory (or in memory), the declarations
+//! applied, the services, layers and timers started, and a graceful shutdown.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use cif_sdk::pb;
+use cif_sdk::pb::admin_service_server::AdminServiceServer;
+use cif_sdk::pb::agent_service_server::AgentServiceServer;
+use cif_sdk::pb::provider_service_server::ProviderServiceServer;
+use tokio::net::TcpListener;
+
+use crate::api::{
+    AdminApi, AgentApi, AuthLayer, CommitMetrics, Context, Metrics, PageTokens, ProviderApi,
+};
+use crate::app::log::EventLog;
+use crate::app::{Core, Store as _, Timers, read, write};
+use crate::config::Cli;
+use crate::domain::control_plane::Declared;
+use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
+use crate::transport::{incoming, transport};
+
+/// The state a server starts from: loaded from its data directory, or empty in memory.
+pub struct Opened {
+    /// The store and what it held; `None` with `--in-memory`.
+    durable: Option<(crate::store::SqliteStore, crate::app::Loaded)>,
+}
+
+impl Opened {
+    /// The operator token's hash a previous start generated and stored, if any.
+    pub fn stored_operator_credential(&self) -> Option<CredentialHash> {
+        self.durable
+            .as_ref()
+            .and_then(|(_, loaded)| loaded.operator_credential)
+    }
+
+    /// Remembers a generated operator token's hash, so later starts keep it.
+    pub fn store_operator_credential(
+        &mut self,
+        hash: &CredentialHash,
+    ) -> Result<(), crate::app::StoreError> {
+        match &mut self.durable {
+            Some((store, _)) => store.set_operator_credential(hash),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether state survives restarts.
+    pub fn is_durable(&self) -> bool {
+        self.durable.is_some()
+    }
+}
+
+/// Opens the data directory (or nothing, with `--in-memory`).
+pub fn open_state(cli: &Cli) -> Result<Opened, crate::app::StoreError> {
+    if cli.in_memory {
+        return Ok(Opened { durable: None });
+    }
+    let settings = cli.log_settings();
+    let retention = crate::app::Retention {
+        history: settings.history,
+        history_age: settings.history_age,
+        requests: cli.request_retention(),
+    };
+    let durable = crate::store::SqliteStore::open(&cli.data_dir, retention)?;
+    Ok(Opened {
+        durable: Some(durable),
+    })
+}
+
+/// Applies the configuration file's declarations, calls `ready`, then serves cif.v1, health
+/// and reflection on `listener` until `shutdown` completes.
+pub async fn serve(
+    cli: &Cli,
+    opened: Opened,
+    declared: Declared,
+    listener: TcpListener,
+    operator_credential: CredentialHash,
+    ready: impl FnOnce(),
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let now = SystemTime::now();
+    let commits = CommitMetrics::default();
+    let (state, writer) = match opened.durable {
+        None => {
+            let core = Core::in_memory(
+                ControlPlane::new(cli.domain_settings(), operator_credential),
+                EventLog::new(cli.log_settings()),
+                cli.request_retention(),
+            );
+            (Arc::new(RwLock::new(core)), None)
+        }
+        Some((store, loaded)) => {
+            let plane = ControlPlane::restore(
+                cli.domain_settings(),
+                operator_credential,
+                loaded.records,
+                now,
+            );
+            let log = EventLog::restore(
+                cli.log_settings(),
+                loaded.log_id,
+                loaded.last_sequence,
+                loaded.tail,
+            );
+            let (state, writer) = Core::durable(
+                plane,
+                log,
+                store,
+                loaded.requests,
+                cli.request_retention(),
+                {
+                    let commits = commits.clone();
+                    move |took, batches| commits.observe(took, batches)
+                },
+            );
+            (state, Some(writer))
+        }
+    };
+    // The configuration file's declarations, on disk before anyone is served.
+    let applied = write(&state).execute(|plane| {
+        plane.apply_declarations(declared, || {
+            // A credential nobody holds: the operator issues real ones through AdminService.
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).expect("the operating system's random source works");
+            CredentialHash(bytes)
+        })
+    });
+    match applied {
+        Ok(committed) => {
+            committed.confirmed().await?;
+        }
+        Err(error) => return Err(error.message.into()),
+    }
+    tracing::info!(
+        log_id = %read(&state).log.log_id(),
+        sequence = read(&state).log.last_sequence(),
+        durable = writer.is_some(),
+        "state ready"
+    );
+    let timers = Timers::start(&state, cli.heartbeat_interval, cli.closed_session_retention);
+    let context = Context {
+        state: state.clone(),
+        page_tokens: Arc::new(PageTokens::with_random_key()),
+        started: SystemTime::now(),
+    };
+    let max_request = cli.max_request_bytes as usize;
+    let provider = ProviderServiceServer::new(ProviderApi(context.clone()))
+        .max_decoding_message_size(max_request);
+    let agent =
+        AgentServiceServer::new(AgentApi(context.clone())).max_decoding_message_size(max_request);
+    let admin = AdminServiceServer::new(AdminApi(context)).max_decoding_message_size(max_request);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ProviderServiceServer<ProviderApi>>()
+        .await;
+    health.set_serving::<AgentServiceServer<AgentApi>>().await;
+    health.set_serving::<AdminServiceServer<AdminApi>>().await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // So grpcurl and other reflection clients can show ErrorInfo and BadRequest.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let metrics = Metrics::new(state.clone(), commits);
+    let (drain, drained) = tokio::sync::oneshot::channel::<()>();
+    let metrics_endpoint = match cli.metrics_listen {
+        None => None,
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|error| format!("cannot serve metrics on {address}: {error}"))?;
+            println!("cifd metrics on {}", listener.local_addr()?);
+            let metrics = metrics.clone();
+            Some(tokio::spawn(async move {
+                if let Err(error) = crate::api::serve_metrics(metrics, listener).await {
+                    tracing::warn!(%error, "the metrics endpoint stopped");
+                }
+            }))
+        }
+    };
+    ready();
+    let server = transport()
+        .layer(AuthLayer::new(state.clone(), metrics.clone()))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(provider)
+        .add_service(agent)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(incoming(listener), async move {
+            let _ = drained.await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        });
+    tokio::pin!(server);
+    let served = tokio::select! {
+        result = &mut server => result.map_err(Into::into),
+        () = shutdown => {
+            // End every stream (each says why, so clients resume elsewhere or later), stop
+            // accepting and ask every connection to finish; a client that does not is cut off
+            // after the grace period, so shutdown never hangs on it.
+            timers.stop();
+            if let Some(endpoint) = &metrics_endpoint {
+                endpoint.abort();
+            }
+            let shutting_down = DomainError::new(
+                Reason::ServerShuttingDown,
+                "the server is shutting down; reconnect and resume with log_id and after_sequence",
+            );
+            {
+                let mut core = write(&state);
+                core.log.end_all(&shutting_down);
+                core.release_toast_waiters();
+            }
+            let _ = drain.send(());
+            let grace = cli.shutdown_grace;
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => {
+                    tracing::warn!(
+                        ?grace,
+                        "connections still open after the grace period; closing them"
+                    );
+                    Ok(())
+                }
+            }
+        }
+    };
+    // Calls still running after this are refused; what was accepted is committed before the
+    // process exits.
+    write(&state).close_store();
+    if let Some(writer) = writer {
+        let finished = tokio::task::spawn_blocking(move || writer.join()).await;
+        if !matches!(finished, Ok(Ok(()))) {
+            tracing::error!("the store writer failed while finishing");
+        }
+    }
+    served
+}
