@@ -89,9 +89,42 @@ pub fn new_provider(provider: pb::Provider) -> DomainResult<NewProvider> {
     })
 }
 
-fn mask_paths(mask: Option<prost_types::FieldMask>) -> Vec<String> {
-    mask.map(|mask| mask.paths).unwrap_or_default()
+/// The fields an update names (AIP-134), checked against the resource's: `None` without a
+/// mask (the caller then takes every field the request sets), every updatable field for
+/// `*`. A field that cannot be changed this way is refused with why (`fixed`), any other
+/// unknown one with the fields that can.
+fn update_mask(
+    mask: Option<prost_types::FieldMask>,
+    resource: &str,
+    updatable: &[&'static str],
+    fixed: &[(&str, &str)],
+) -> DomainResult<Option<Vec<&'static str>>> {
+    let paths = mask.map(|mask| mask.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut chosen = Vec::new();
+    for path in &paths {
+        if path == "*" {
+            return Ok(Some(updatable.to_vec()));
+        }
+        if let Some((_, how)) = fixed.iter().find(|(field, _)| field == path) {
+            return Err(immutable(path, how));
+        }
+        match updatable.iter().find(|field| **field == path) {
+            Some(field) => chosen.push(*field),
+            None => return Err(unknown_path(path, resource, updatable)),
+        }
+    }
+    Ok(Some(chosen))
 }
+
+/// Fields of every resource that only the server sets.
+const SERVER_SET: [(&str, &str); 3] = [
+    ("id", "it is set by the server"),
+    ("create_time", "it is set by the server"),
+    ("update_time", "it is set by the server"),
+];
 
 fn immutable(field: &str, how: &str) -> DomainError {
     let mut violations = Violations::new();
@@ -136,25 +169,16 @@ pub fn template_paths(
     known: &[&'static str],
     is_set: impl Fn(&str) -> bool,
 ) -> DomainResult<Vec<&'static str>> {
-    let paths = mask_paths(mask);
-    if paths.is_empty() {
-        return Ok(known.iter().copied().filter(|path| is_set(path)).collect());
-    }
-    let mut chosen = Vec::new();
-    for path in &paths {
-        match path.as_str() {
-            "*" => return Ok(known.to_vec()),
-            "unique_name" => return Err(immutable(path, "it is set once, at creation")),
-            "managed" | "create_time" | "update_time" => {
-                return Err(immutable(path, "it is output only"));
-            }
-            other => match known.iter().find(|known| **known == other) {
-                Some(known) => chosen.push(*known),
-                None => return Err(unknown_path(other, resource, known)),
-            },
-        }
-    }
-    Ok(chosen)
+    let fixed = [
+        ("unique_name", "it is set once, at creation"),
+        ("managed", "it is output only"),
+        ("create_time", "it is output only"),
+        ("update_time", "it is output only"),
+    ];
+    Ok(match update_mask(mask, resource, known, &fixed)? {
+        Some(chosen) => chosen,
+        None => known.iter().copied().filter(|path| is_set(path)).collect(),
+    })
 }
 
 /// An UpdateProvider request: the fields the mask names, or with no mask every field set to
@@ -163,9 +187,15 @@ pub fn provider_patch(
     provider: pb::Provider,
     mask: Option<prost_types::FieldMask>,
 ) -> DomainResult<ProviderPatch> {
-    let paths = mask_paths(mask);
+    let fixed = [
+        SERVER_SET[0],
+        SERVER_SET[1],
+        SERVER_SET[2],
+        ("unique_name", "it is set once, at creation"),
+        ("state", "use ActivateProvider or DeactivateProvider"),
+    ];
     let mut patch = ProviderPatch::default();
-    if paths.is_empty() {
+    let Some(chosen) = update_mask(mask, "Provider", PROVIDER_PATHS, &fixed)? else {
         let text = |value: String| (!value.is_empty()).then_some(value);
         patch.display_name = text(provider.display_name);
         patch.label = text(provider.label);
@@ -177,26 +207,8 @@ pub fn provider_patch(
         patch.custom_parameters = text(provider.custom_parameters);
         patch.enable_analytics = provider.enable_analytics.then_some(true);
         return Ok(patch);
-    }
-    let everything = paths.iter().any(|path| path == "*");
-    let named = |field: &str| everything || paths.iter().any(|path| path == field);
-    for path in &paths {
-        match path.as_str() {
-            "*" => {}
-            "id" | "create_time" | "update_time" => {
-                return Err(immutable(path, "it is set by the server"));
-            }
-            "unique_name" => return Err(immutable(path, "it is set once, at creation")),
-            "state" => {
-                return Err(immutable(
-                    path,
-                    "use ActivateProvider or DeactivateProvider",
-                ));
-            }
-            known if PROVIDER_PATHS.contains(&known) => {}
-            unknown => return Err(unknown_path(unknown, "Provider", PROVIDER_PATHS)),
-        }
-    }
+    };
+    let named = |field: &str| chosen.contains(&field);
     if named("display_name") {
         patch.display_name = Some(provider.display_name);
     }
@@ -261,10 +273,9 @@ pub fn agent_patch(
     agent: pb::Agent,
     mask: Option<prost_types::FieldMask>,
 ) -> DomainResult<AgentPatch> {
-    let paths = mask_paths(mask);
     let limits = agent.limits.unwrap_or_default();
     let nonzero = |value: u32| (value != 0).then_some(value);
-    if paths.is_empty() {
+    let Some(chosen) = update_mask(mask, "Agent", AGENT_PATHS, &SERVER_SET)? else {
         return Ok(AgentPatch {
             display_name: (!agent.display_name.is_empty()).then_some(agent.display_name),
             profile: if agent.provider_ids.is_empty() {
@@ -278,18 +289,8 @@ pub fn agent_patch(
                 max_queued_notifications: nonzero(limits.max_queued_notifications),
             },
         });
-    }
-    for path in &paths {
-        match path.as_str() {
-            "*" => {}
-            "id" | "create_time" | "update_time" => {
-                return Err(immutable(path, "it is set by the server"));
-            }
-            known if AGENT_PATHS.contains(&known) => {}
-            unknown => return Err(unknown_path(unknown, "Agent", AGENT_PATHS)),
-        }
-    }
-    let named = |field: &str| paths.iter().any(|path| path == "*" || path == field);
+    };
+    let named = |field: &str| chosen.contains(&field);
     let limit = |field: &str, value: u32| (named("limits") || named(field)).then_some(value);
     Ok(AgentPatch {
         display_name: named("display_name").then_some(agent.display_name),
@@ -419,22 +420,9 @@ pub fn presence_patch(
     presence: pb::Presence,
     mask: Option<prost_types::FieldMask>,
 ) -> DomainResult<PresencePatch> {
-    let paths = mask_paths(mask);
-    for path in &paths {
-        match path.as_str() {
-            "*" => {}
-            "presence_id" => return Err(immutable(path, "it is set once, at creation")),
-            known if PRESENCE_PATHS.contains(&known) => {}
-            unknown => return Err(unknown_path(unknown, "Presence", PRESENCE_PATHS)),
-        }
-    }
-    let named = |field: &str| {
-        if paths.is_empty() {
-            None
-        } else {
-            Some(paths.iter().any(|path| path == "*" || path == field))
-        }
-    };
+    let fixed = [("presence_id", "it is set once, at creation")];
+    let chosen = update_mask(mask, "Presence", PRESENCE_PATHS, &fixed)?;
+    let named = |field: &str| chosen.as_ref().map(|chosen| chosen.contains(&field));
     let text = match named("text") {
         None => (!presence.text.is_empty()).then_some(presence.text),
         Some(true) => Some(presence.text),
