@@ -11,9 +11,7 @@ use cif_sdk::pb::agent_service_server::AgentServiceServer;
 use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
 
-use crate::api::{
-    AdminApi, AgentApi, AuthLayer, CommitMetrics, Context, Metrics, PageTokens, ProviderApi,
-};
+use crate::api::{AdminApi, AgentApi, AuthLayer, CommitMetrics, Metrics, ProviderApi, Services};
 use crate::app::log::EventLog;
 use crate::app::{Core, Store as _, Timers, read, write};
 use crate::config::Cli;
@@ -140,17 +138,11 @@ pub async fn serve(
         "state ready"
     );
     let timers = Timers::start(&state, cli.heartbeat_interval, cli.closed_session_retention);
-    let context = Context {
-        state: state.clone(),
-        page_tokens: Arc::new(PageTokens::with_random_key()),
-        started: SystemTime::now(),
-    };
-    let max_request = cli.max_request_bytes as usize;
-    let provider = ProviderServiceServer::new(ProviderApi(context.clone()))
-        .max_decoding_message_size(max_request);
-    let agent =
-        AgentServiceServer::new(AgentApi(context.clone())).max_decoding_message_size(max_request);
-    let admin = AdminServiceServer::new(AdminApi(context)).max_decoding_message_size(max_request);
+    let Services {
+        provider,
+        agent,
+        admin,
+    } = Services::new(state.clone(), cli.max_request_bytes as usize);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

@@ -411,3 +411,115 @@ pub fn desk(view: DeskView<'_>) -> pb::Desk {
         version: desk.version,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
+
+    use super::*;
+    use crate::domain::desks::{PageKind, TabPage};
+    use crate::domain::registry::PresenceStatus;
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            agent: AgentId::generate(),
+            time: SystemTime::now(),
+            providers: Vec::new(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_provider_is_not_told_who_set_the_presence_the_desk_is() {
+        let setter = ProviderId::generate();
+        let changed = event(EventKind::PresenceChanged {
+            presence: Presence {
+                id: "busy".into(),
+                text: "Busy".into(),
+                base_status: PresenceStatus::Busy,
+                color: "#FF0000".into(),
+                managed: false,
+            },
+            set_by: Some(setter),
+        });
+        let set_by = |audience| match convert_kind(&changed, audience) {
+            pb::event::Kind::PresenceChanged(changed) => changed.set_by_provider_id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(set_by(Audience::Provider), "");
+        assert_eq!(set_by(Audience::Desk), setter.to_string());
+    }
+
+    #[test]
+    fn a_provider_is_not_told_which_tab_has_focus_in_home() {
+        let tab = Tab {
+            id: TabId::generate(),
+            session: SessionId::generate(),
+            template: String::new(),
+            title: "Search".into(),
+            page: TabPage {
+                kind: PageKind::Search,
+                url: String::new(),
+                parameters: "".into(),
+            },
+            can_close: true,
+            anchor: false,
+            title_pattern: None,
+            parameters: Default::default(),
+            opened_by: ProviderId::generate(),
+            created: SystemTime::now(),
+        };
+        for (in_home, to_provider) in [(true, false), (false, true)] {
+            let created = event(EventKind::TabCreated {
+                tab: tab.clone(),
+                focused: true,
+                in_home,
+            });
+            let focused = |audience| match convert_kind(&created, audience) {
+                pb::event::Kind::TabCreated(created) => created.tab.unwrap().focused,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(
+                focused(Audience::Provider),
+                to_provider,
+                "in home: {in_home}"
+            );
+            assert!(focused(Audience::Desk), "the desk always is");
+        }
+    }
+
+    #[test]
+    fn every_canceller_has_its_own_value() {
+        let cancelled = |by| {
+            notification_result(
+                ToastKey {
+                    provider: ProviderId::generate(),
+                    id: cif_sdk::ids::NotificationId::generate(),
+                },
+                Resolution {
+                    outcome: Outcome::Cancelled(by),
+                    time: SystemTime::now(),
+                },
+            )
+            .cancelled_by
+        };
+        let values: std::collections::BTreeSet<i32> = [
+            Canceller::Provider,
+            Canceller::SessionClosed,
+            Canceller::ProviderDeactivated,
+            Canceller::AgentDeleted,
+            Canceller::ProviderNotAdmitted,
+        ]
+        .into_iter()
+        .map(cancelled)
+        .collect();
+        assert_eq!(values.len(), 5);
+        assert!(!values.contains(&(pb::NotificationCanceller::Unspecified as i32)));
+    }
+
+    fn convert_kind(event: &Event, audience: Audience) -> pb::event::Kind {
+        super::event(event, audience).kind.expect("a kind")
+    }
+}

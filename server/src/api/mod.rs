@@ -12,6 +12,7 @@ mod metrics;
 mod page_token;
 mod parse;
 mod provider;
+mod services;
 mod status;
 mod stream;
 mod templates;
@@ -19,7 +20,9 @@ mod templates;
 pub use admin::AdminApi;
 pub use agent::AgentApi;
 pub use auth::AuthLayer;
-pub use call::Context;
 pub use metrics::{CommitMetrics, Metrics, serve as serve_metrics};
-pub use page_token::PageTokens;
 pub use provider::ProviderApi;
+pub use services::Services;
+
+#[cfg(test)]
+mod tests;

@@ -81,10 +81,13 @@ impl PageTokens {
 }
 
 fn refused() -> DomainError {
-    DomainError::new(
+    let mut violations = Violations::new();
+    violations.add(
+        "page_token",
         Reason::PageTokenInvalid,
         "page_token was not issued for this query: it comes from another list call, other filter fields, or an earlier server run; start again with an empty page_token",
-    )
+    );
+    violations.finish().expect_err("one violation")
 }
 
 /// The number of items to return for a requested `page_size`.

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
-use super::*;
 use super::session_commands::CanCreate;
+use super::*;
 use crate::domain::registry::{AgentPatch, LimitsPatch, NewAgent};
 use crate::domain::registry::{NewProvider, ProviderFields, ProviderPatch};
 use crate::domain::{CredentialHash, DomainResult, Principal, Reason};
