@@ -10,7 +10,6 @@
 //   from a snapshot when the server can no longer resume it.
 
 import type { DescService } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
@@ -18,6 +17,7 @@ import { AdminService } from "./gen/cif/v1/admin_service_pb.js";
 import { AgentService } from "./gen/cif/v1/agent_service_pb.js";
 import type { Event, SnapshotItem, StreamMessage } from "./gen/cif/v1/events_pb.js";
 import { ProviderService } from "./gen/cif/v1/provider_service_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 
 export * from "./gen/cif/v1/admin_service_pb.js";
 export * from "./gen/cif/v1/agent_pb.js";
@@ -50,75 +50,13 @@ export class CifError extends Error {
     if (!(error instanceof ConnectError)) {
       return error;
     }
-    let reason: string | undefined;
-    let metadata: Record<string, string> = {};
-    let fieldViolations: { field: string; description: string }[] = [];
-    for (const detail of error.details) {
-      // Details the client has no schema for arrive as their type name and encoded bytes.
-      if (!("type" in detail) || !(detail.value instanceof Uint8Array)) {
-        continue;
-      }
-      if (detail.type === "google.rpc.ErrorInfo") {
-        ({ reason, metadata } = decodeErrorInfo(detail.value));
-      } else if (detail.type === "google.rpc.BadRequest") {
-        fieldViolations = decodeBadRequest(detail.value);
-      }
-    }
-    return new CifError(error.code, error.rawMessage, reason, metadata, fieldViolations);
+    const [info] = error.findDetails(ErrorInfoSchema);
+    const fieldViolations = error
+      .findDetails(BadRequestSchema)
+      .flatMap((badRequest) => badRequest.fieldViolations)
+      .map(({ field, description }) => ({ field, description }));
+    return new CifError(error.code, error.rawMessage, info?.reason, info?.metadata ?? {}, fieldViolations);
   }
-}
-
-// google.rpc.ErrorInfo and BadRequest, read from their wire format (field numbers from
-// google/rpc/error_details.proto): the standard types are not among this package's schemas.
-function fields(bytes: Uint8Array, onField: (field: number, reader: BinaryReader) => boolean) {
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (wireType !== WireType.LengthDelimited || !onField(field, reader)) {
-      reader.skip(wireType);
-    }
-  }
-}
-
-function decodeErrorInfo(bytes: Uint8Array) {
-  let reason = "";
-  const metadata: Record<string, string> = {};
-  fields(bytes, (field, reader) => {
-    if (field === 1) {
-      reason = reader.string();
-    } else if (field === 3) {
-      let key = "";
-      let value = "";
-      fields(reader.bytes(), (entryField, entry) => {
-        if (entryField === 1) key = entry.string();
-        else if (entryField === 2) value = entry.string();
-        else return false;
-        return true;
-      });
-      metadata[key] = value;
-    } else {
-      return false;
-    }
-    return true;
-  });
-  return { reason, metadata };
-}
-
-function decodeBadRequest(bytes: Uint8Array) {
-  const violations: { field: string; description: string }[] = [];
-  fields(bytes, (field, reader) => {
-    if (field !== 1) return false;
-    const violation = { field: "", description: "" };
-    fields(reader.bytes(), (violationField, entry) => {
-      if (violationField === 1) violation.field = entry.string();
-      else if (violationField === 2) violation.description = entry.string();
-      else return false;
-      return true;
-    });
-    violations.push(violation);
-    return true;
-  });
-  return violations;
 }
 
 function transport(endpoint: string, credential: string) {
