@@ -460,3 +460,106 @@ pub struct ToastChanges {
     pub pending: Vec<(ToastKey, Option<Toast>)>,
     pub resolved: Vec<(ToastKey, Option<(Toast, Resolution)>)>,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use cif_sdk::ids::NotificationId;
+
+    use super::*;
+    use crate::domain::toasts::{Canceller, ToastContent};
+
+    fn toast(agent: AgentId, provider: ProviderId, raised: SystemTime) -> Toast {
+        Toast {
+            key: ToastKey {
+                provider,
+                id: NotificationId::generate(),
+            },
+            agent,
+            session: None,
+            content: ToastContent {
+                title: "Incoming call".into(),
+                fields: Vec::new(),
+                countdown: Some(Duration::from_secs(120)),
+                accept_text: "Accept".into(),
+                show_reject: true,
+                reject_text: "Reject".into(),
+                auto_accept: false,
+            },
+            template: String::new(),
+            parameters: BTreeMap::new(),
+            requested_title: String::new(),
+            raised,
+            shown: None,
+            queued: 0,
+        }
+    }
+
+    fn keys(toasts: &Toasts, agent: AgentId) -> Vec<ToastKey> {
+        toasts.queue(agent).map(|toast| toast.key).collect()
+    }
+
+    #[test]
+    fn a_restored_queue_keeps_its_order_and_its_deadlines() {
+        let (agent, provider, now) = (
+            AgentId::generate(),
+            ProviderId::generate(),
+            SystemTime::now(),
+        );
+        let mut toasts = Toasts::new(Duration::from_secs(30), 10);
+        toasts.connected(agent, now);
+        // Raised later than the next one, but queued first: the queue's order is what counts.
+        let first = toast(agent, provider, now + Duration::from_secs(5));
+        let second = toast(agent, provider, now);
+        toasts.raise(first, 10, now);
+        toasts.raise(second, 10, now);
+        let before = keys(&toasts, agent);
+        let changes = toasts.take_changes();
+        let stored: Vec<Toast> = changes.pending.into_iter().filter_map(|(_, t)| t).collect();
+
+        let restored = Toasts::restore(
+            Duration::from_secs(30),
+            10,
+            stored,
+            Vec::new(),
+            [agent].into_iter(),
+            now,
+        );
+        assert_eq!(keys(&restored, agent), before);
+        assert_eq!(restored.next_deadline(), toasts.next_deadline());
+        assert!(
+            restored.online(agent, now),
+            "a restarted desk has its grace period"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_ends_the_toast_at_once_and_cancelling_frees_a_place() {
+        let (agent, provider, now) = (
+            AgentId::generate(),
+            ProviderId::generate(),
+            SystemTime::now(),
+        );
+        let mut toasts = Toasts::new(Duration::from_secs(30), 10);
+        toasts.connected(agent, now);
+        let (kept, happened) = toasts.raise(toast(agent, provider, now), 1, now);
+        assert!(matches!(kept, Raised::Pending(_)));
+        assert!(matches!(
+            happened[0].kind,
+            EventKind::NotificationShown { .. }
+        ));
+        let (refused, happened) = toasts.raise(toast(agent, provider, now), 1, now);
+        let Raised::Resolved(resolution) = refused else {
+            panic!("a full queue ends the toast");
+        };
+        assert_eq!(resolution.outcome, Outcome::QueueFull);
+        assert!(matches!(
+            happened[0].kind,
+            EventKind::NotificationResolved { .. }
+        ));
+        let happened = toasts.cancel_where(Canceller::Provider, now, Some(agent), |_| true);
+        assert_eq!(happened.len(), 1);
+        assert_eq!(toasts.queued(agent), 0);
+    }
+}
