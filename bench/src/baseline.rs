@@ -161,6 +161,9 @@ impl<N: ServiceName> tower::Service<http::Request<Body>> for Baseline<N> {
     }
 }
 
+/// cifd's default `--dead-peer-timeout`.
+const CIFD_DEAD_PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Serves the baseline on `address` until the process is killed, printing
 /// `baseline listening on <address>` once it accepts calls.
 pub async fn serve(
@@ -179,7 +182,7 @@ pub async fn serve(
             streams,
             name: PhantomData,
         })
-        .serve_with_incoming(cifd::incoming(listener))
+        .serve_with_incoming(cifd::incoming(listener, CIFD_DEAD_PEER_TIMEOUT))
         .await?;
     Ok(())
 }

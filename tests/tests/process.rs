@@ -218,9 +218,11 @@ async fn sigterm_stops_the_server_cleanly() {
 #[tokio::test]
 async fn a_client_that_never_answers_cannot_hold_shutdown_past_the_grace_period() {
     let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace").arg("1s"));
-    // A connection that never speaks HTTP/2, so it never acknowledges the GOAWAY.
+    // A connection that opens HTTP/2 with its preface and then falls silent, so it never
+    // acknowledges the GOAWAY.
     let mut silent = std::net::TcpStream::connect(cifd.address).unwrap();
-    // The server has taken it once it speaks first: its HTTP/2 SETTINGS frame.
+    std::io::Write::write_all(&mut silent, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    // The server has taken it once it answers: its HTTP/2 SETTINGS frame.
     silent.set_read_timeout(Some(cif_e2e::PATIENCE)).unwrap();
     let mut settings = [0u8; 9];
     std::io::Read::read_exact(&mut silent, &mut settings).expect("the server's first frame");
@@ -228,6 +230,21 @@ async fn a_client_that_never_answers_cannot_hold_shutdown_past_the_grace_period(
     let status = cifd.terminate(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
     drop(silent);
+}
+
+#[tokio::test]
+async fn an_http1_client_dripping_its_headers_cannot_hold_shutdown_past_the_grace_period() {
+    let mut cifd = Cifd::start_with(Options::default().arg("--shutdown-grace").arg("1s"));
+    // A browser-like HTTP/1.1 request whose headers never end.
+    let mut dripping = std::net::TcpStream::connect(cifd.address).unwrap();
+    std::io::Write::write_all(
+        &mut dripping,
+        b"POST /cif.v1.AgentService/Subscribe HTTP/1.1\r\nHost: cifd\r\nX-Grpc-Web: 1\r\n",
+    )
+    .unwrap();
+    let status = cifd.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
+    drop(dripping);
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod services;
 mod status;
 mod stream;
 mod templates;
+mod web;
 
 pub use admin::AdminApi;
 pub use agent::AgentApi;
@@ -23,6 +24,7 @@ pub use auth::AuthLayer;
 pub use metrics::{CommitMetrics, Metrics, serve as serve_metrics};
 pub use provider::ProviderApi;
 pub use services::Services;
+pub use web::front_door;
 
 #[cfg(test)]
 mod tests;

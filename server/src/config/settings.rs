@@ -146,6 +146,20 @@ pub struct Cli {
     #[arg(long, env = "CIF_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Web origins (`https://desk.example.com`, comma-separated) whose pages may call cifd
+    /// over grpc-web from a browser (CORS). cifd's own pages need none; widgets never get
+    /// one (they call through the desk page).
+    #[arg(long, env = "CIF_CORS_ORIGINS", value_name = "ORIGINS", value_delimiter = ',',
+          value_parser = web_origin)]
+    pub cors_origins: Vec<String>,
+
+    /// How long a connection may leave what cifd sent unacknowledged before it is closed, so
+    /// a browser that vanished without closing (a suspended laptop) ends its streams and its
+    /// desk goes offline in bounded time, on HTTP/1.1 as on HTTP/2.
+    #[arg(long, env = "CIF_DEAD_PEER_TIMEOUT", value_name = "DURATION", default_value = "20s",
+          value_parser = positive_duration)]
+    pub dead_peer_timeout: Duration,
+
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
     pub log: String,
@@ -243,6 +257,23 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
         Ok(duration) => Ok(duration),
         Err(error) => Err(format!("{error} (write e.g. 15s or 500ms)")),
     }
+}
+
+/// A web origin as browsers send it: `http` or `https`, `://`, a host, an optional port, and
+/// nothing else (no path, no trailing slash).
+fn web_origin(text: &str) -> Result<String, String> {
+    let hint = "write an origin such as https://desk.example.com or http://127.0.0.1:8080";
+    let (scheme, rest) = text
+        .split_once("://")
+        .ok_or_else(|| format!("`{text}` is not an origin: {hint}"))?;
+    let host_and_port_only = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !matches!(scheme, "http" | "https") || !host_and_port_only {
+        return Err(format!("`{text}` is not an origin: {hint}"));
+    }
+    Ok(text.to_ascii_lowercase())
 }
 
 /// The file's settings as strings, for clap to parse like any flag value.
@@ -364,6 +395,37 @@ mod tests {
         std::fs::write(&path, "listen = [1]\n").unwrap();
         assert!(Cli::load_from(["cifd", "--config", config]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins() {
+        let cli = Cli::load_from([
+            "cifd",
+            "--cors-origins",
+            "https://Desk.example.com,http://127.0.0.1:8080,http://[::1]:9",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.cors_origins,
+            [
+                "https://desk.example.com",
+                "http://127.0.0.1:8080",
+                "http://[::1]:9"
+            ]
+        );
+        for wrong in [
+            "desk.example.com",
+            "https://desk.example.com/",
+            "ftp://x",
+            "https://",
+        ] {
+            let error = Cli::load_from(["cifd", "--cors-origins", wrong]).unwrap_err();
+            assert!(
+                error.to_string().contains("is not an origin"),
+                "{wrong}: {error}"
+            );
+        }
+        assert!(Cli::load_from(["cifd"]).unwrap().cors_origins.is_empty());
     }
 
     #[test]
