@@ -613,8 +613,8 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
     }
 }
 
-/// What an event says, in short: (kind, the id of the session, tab or toast it is about,
-/// focused).
+/// What an event says, in short: (kind, the id of the session, tab or toast it is about (for
+/// widgets, the visible provider), focused).
 pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
     use pb::event::Kind;
     let session = |session: &Option<pb::Session>| {
@@ -666,6 +666,13 @@ pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
                 "not admitted"
             },
             (e.provider_id.clone(), false),
+        ),
+        Kind::DeskWidgetsChanged(e) => (
+            "widgets",
+            (
+                e.widgets.clone().unwrap_or_default().visible_provider_id,
+                false,
+            ),
         ),
     };
     (name, id, focused)

@@ -363,9 +363,12 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
         [
             "toast resolved",
             "not admitted",
+            // Chat's widget leaves the desk; in home, phone is the only one and shows.
+            "widgets",
             "mode",
             "closed",
-            "switched"
+            "switched",
+            "widgets"
         ]
     );
     assert_eq!(describe(&desk_heard[1]).1, chat.id());

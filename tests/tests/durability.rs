@@ -367,7 +367,9 @@ async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live(
     let (first, seen) = create(&chat, "first").await;
     // A heartbeat may come first (every 100 ms): the first event is the session's.
     let (sequence, event) = raw_event(&mut stream).await;
-    assert_eq!(sequence, seen);
+    // The answer reflects the whole command: the creation, then the desk's widget change,
+    // which only the desk hears.
+    assert!(sequence <= seen, "{sequence} <= {seen}");
     assert_eq!(describe(&event), ("created", first.clone(), true));
     drop(stream);
 

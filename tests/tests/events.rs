@@ -100,12 +100,16 @@ async fn switch_and_close_events_reach_exactly_the_right_owners() {
         [
             ("switched", home.clone(), false),
             ("created", a.id.clone(), true),
+            ("widgets", chat.id().to_owned(), false),
             ("switched", a.id.clone(), false),
             ("created", b.id.clone(), true),
+            ("widgets", phone.id().to_owned(), false),
             ("switched", b.id.clone(), false),
             ("switched", a.id.clone(), true),
+            ("widgets", chat.id().to_owned(), false),
             ("closed", a.id.clone(), false),
             ("switched", b.id.clone(), true),
+            ("widgets", phone.id().to_owned(), false),
         ]
     );
     // Every stream is in sequence order, and the switch carries the context.
@@ -268,9 +272,14 @@ async fn snapshots_equal_the_state_read_at_the_same_sequence() {
     assert_eq!(read.sequence, sequence);
     assert_eq!(
         items,
-        [pb::SnapshotItem {
-            item: Some(pb::snapshot_item::Item::Desk(read.desk.unwrap()))
-        }]
+        [
+            pb::SnapshotItem {
+                item: Some(pb::snapshot_item::Item::Desk(read.desk.unwrap()))
+            },
+            pb::SnapshotItem {
+                item: Some(pb::snapshot_item::Item::Widgets(read.widgets.unwrap()))
+            }
+        ]
     );
 
     let mut chat_stream = chat.client.subscribe(vec![], true);

@@ -478,7 +478,9 @@ async fn revoking_a_principal_ends_its_streams_with_the_reason() {
         heard,
         [
             ("not admitted", chat.id().to_owned(), false),
-            ("not admitted", phone.id().to_owned(), false)
+            ("widgets", phone.id().to_owned(), false),
+            ("not admitted", phone.id().to_owned(), false),
+            ("widgets", String::new(), false)
         ]
     );
     assert_eq!(error.reason(), Some("CREDENTIAL_INVALID"));

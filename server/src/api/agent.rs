@@ -38,14 +38,21 @@ impl AgentService for AgentApi {
         request: Request<pb::GetDeskRequest>,
     ) -> Result<Response<pb::GetDeskResponse>, Status> {
         let caller = caller_agent(&request)?;
-        let (desk, at) = query(&self.0.state, |core| {
-            core.plane.desk(caller).map(convert::desk)
+        let ((desk, widgets), at) = query(&self.0.state, |core| {
+            let desk = core.plane.desk(caller).map(convert::desk)?;
+            let widgets = core
+                .plane
+                .widgets(caller)
+                .as_ref()
+                .map(convert::desk_widgets);
+            Ok((desk, widgets))
         })
         .await?;
         Ok(Response::new(pb::GetDeskResponse {
             desk: Some(desk),
             log_id: at.log_id,
             sequence: at.sequence,
+            widgets,
         }))
     }
 

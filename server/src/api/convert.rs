@@ -7,7 +7,7 @@ use cif_sdk::pb;
 use crate::domain::control_plane::{DeskView, SessionView};
 use crate::domain::desks::{Marks, PanelMode, Session, SessionKind};
 use crate::domain::desks::{PageKind, Tab};
-use crate::domain::events::{Event, EventKind, SessionSnapshot};
+use crate::domain::events::{Event, EventKind, SessionSnapshot, Widgets};
 use crate::domain::registry::AgentRecord;
 use crate::domain::registry::ProviderRecord;
 use crate::domain::registry::{Presence, PresenceStatus};
@@ -389,11 +389,38 @@ pub fn event(event: &Event, audience: Audience) -> pb::Event {
                 admitted: *admitted,
             })
         }
+        EventKind::DeskWidgetsChanged { widgets } => {
+            Kind::DeskWidgetsChanged(pb::DeskWidgetsChanged {
+                widgets: Some(desk_widgets(widgets)),
+            })
+        }
     };
     pb::Event {
         agent_id: event.agent.to_string(),
         time: Some(timestamp(event.time)),
         kind: Some(kind),
+    }
+}
+
+/// A desk's widgets (rule 20).
+pub fn desk_widgets(widgets: &Widgets) -> pb::DeskWidgets {
+    pb::DeskWidgets {
+        providers: widgets
+            .providers
+            .iter()
+            .map(|provider| pb::DeskProvider {
+                provider_id: provider.id.to_string(),
+                label: provider.label.clone(),
+                channel_url: provider.channel_url.clone(),
+                trusted_domain: provider.trusted_domain.clone(),
+                channel_order: provider.channel_order,
+                enable_outbound: provider.enable_outbound,
+            })
+            .collect(),
+        visible_provider_id: widgets
+            .visible
+            .map(|provider| provider.to_string())
+            .unwrap_or_default(),
     }
 }
 

@@ -136,9 +136,16 @@ fn snapshot_items(
                 .map(|item| pb::SnapshotItem { item: Some(item) })
                 .collect()
         }
-        Scope::Agent(agent) => vec![pb::SnapshotItem {
-            item: Some(Item::Desk(convert::desk(plane.desk(*agent)?))),
-        }],
+        Scope::Agent(agent) => {
+            let desk = Item::Desk(convert::desk(plane.desk(*agent)?));
+            let widgets = plane
+                .widgets(*agent)
+                .map(|widgets| Item::Widgets(convert::desk_widgets(&widgets)));
+            std::iter::once(desk)
+                .chain(widgets)
+                .map(|item| pb::SnapshotItem { item: Some(item) })
+                .collect()
+        }
         Scope::Everything => plane
             .desks()
             .map(|desk| pb::SnapshotItem {

@@ -146,6 +146,12 @@ pub struct Cli {
     #[arg(long, env = "CIF_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Let providers' channel URLs be http on this machine's loopback (127.0.0.1, localhost,
+    /// [::1]), which browsers treat as secure: for developing and testing widgets. Otherwise
+    /// they must be https.
+    #[arg(long, env = "CIF_LOOPBACK_HTTP_WIDGETS")]
+    pub loopback_http_widgets: bool,
+
     /// Web origins (`https://desk.example.com`, comma-separated) whose pages may call cifd
     /// over grpc-web from a browser (CORS). cifd's own pages need none; widgets never get
     /// one (they call through the desk page).
@@ -246,6 +252,7 @@ impl Cli {
             },
             closed_session_retention: self.closed_session_retention,
             desk_grace: self.desk_grace,
+            loopback_http_widgets: self.loopback_http_widgets,
             ..crate::domain::Settings::default()
         }
     }

@@ -152,6 +152,10 @@ pub enum EventKind {
         provider: ProviderId,
         admitted: bool,
     },
+    /// The desk's providers or its visible widget changed (rule 20).
+    DeskWidgetsChanged {
+        widgets: Widgets,
+    },
 }
 
 impl EventKind {
@@ -185,6 +189,25 @@ impl EventKind {
             _ => None,
         }
     }
+}
+
+/// The widgets of a desk (rule 20): the providers the agent admits, in channel order, and
+/// the one whose widget the panel shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Widgets {
+    pub providers: Vec<WidgetProvider>,
+    pub visible: Option<ProviderId>,
+}
+
+/// A provider as a desk hosts its widget.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetProvider {
+    pub id: ProviderId,
+    pub label: String,
+    pub channel_url: String,
+    pub trusted_domain: String,
+    pub channel_order: i32,
+    pub enable_outbound: bool,
 }
 
 /// A click on a click-to-act field.

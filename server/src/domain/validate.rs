@@ -119,6 +119,27 @@ impl Violations {
         }
     }
 
+    /// A widget's URL: an https URL as [`Self::https_url`] wants, or, when `loopback_http`,
+    /// also an http URL on this machine's loopback (127.0.0.1, localhost, [::1]), which
+    /// browsers treat as a secure context: for developing and testing widgets.
+    pub fn channel_url(&mut self, field: &str, value: &str, loopback_http: bool) {
+        if loopback_http && is_loopback_http(value) && value.chars().count() <= limits::URL {
+            return;
+        }
+        let before = self.0.len();
+        self.https_url(field, value);
+        if loopback_http && self.0.len() > before && value.starts_with("http://") {
+            self.0.truncate(before);
+            self.add(
+                field,
+                Reason::FieldMalformed,
+                format!(
+                    "{field} must be an https URL, or an http URL on 127.0.0.1, localhost or [::1]"
+                ),
+            );
+        }
+    }
+
     /// A required http or https URL (a third-party website) of at most [`limits::URL`]
     /// characters.
     pub fn web_url(&mut self, field: &str, value: &str) {
@@ -233,6 +254,31 @@ impl Violations {
     }
 }
 
+/// Whether `url` is http on the loopback interface: `http://127.x.x.x`, `http://localhost`
+/// or `http://[::1]`, with an optional port, then a path or nothing.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix("[::1]") {
+        Some(port) => return port.is_empty() || is_port(port),
+        None => authority,
+    };
+    let (host, port) = host.split_once(':').unwrap_or((host, ""));
+    let loopback_v4 = host
+        .parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|address| address.is_loopback());
+    (loopback_v4 || host.eq_ignore_ascii_case("localhost"))
+        && (port.is_empty() || is_port(&format!(":{port}")))
+}
+
+/// `:` then a port number.
+fn is_port(text: &str) -> bool {
+    text.strip_prefix(':')
+        .is_some_and(|port| port.parse::<u16>().is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +302,39 @@ mod tests {
             reasons(|v| v.required_text("title", "", 200)),
             [Reason::FieldRequired]
         );
+    }
+
+    #[test]
+    fn loopback_http_widgets_only_when_allowed() {
+        for url in [
+            "http://127.0.0.1:8080/widget",
+            "http://localhost/widget",
+            "http://[::1]:9/",
+            "http://127.0.0.2",
+        ] {
+            assert!(
+                reasons(|v| v.channel_url("u", url, true)).is_empty(),
+                "{url}"
+            );
+            assert_eq!(
+                reasons(|v| v.channel_url("u", url, false)),
+                [Reason::FieldMalformed],
+                "{url}"
+            );
+        }
+        for url in [
+            "http://widget.example.com/",
+            "http://127.0.0.1.example.com/",
+            "http://localhost:99999/",
+            "http://[::2]/",
+        ] {
+            assert_eq!(
+                reasons(|v| v.channel_url("u", url, true)),
+                [Reason::FieldMalformed],
+                "{url}"
+            );
+        }
+        assert!(reasons(|v| v.channel_url("u", "https://widget.example.com/", true)).is_empty());
     }
 
     #[test]

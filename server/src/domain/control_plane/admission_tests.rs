@@ -121,7 +121,11 @@ fn rule_18_taken_off_the_profile_the_provider_finds_nothing_of_that_desk() {
     );
     assert_eq!(
         heard(&mut world),
-        [("toast resolved", vec![chat]), ("not admitted", vec![chat])]
+        [
+            ("toast resolved", vec![chat]),
+            ("not admitted", vec![chat]),
+            ("widgets", vec![])
+        ]
     );
 
     // Everything about that desk answers as for what does not exist.
@@ -209,7 +213,9 @@ fn rule_18_taken_off_the_profile_the_provider_finds_nothing_of_that_desk() {
         [
             ("switched", vec![]),
             ("switched", vec![]),
-            ("closed", vec![])
+            ("closed", vec![]),
+            // In home, the only provider it admits shows: phone (rule 20).
+            ("widgets", vec![])
         ]
     );
 }
@@ -227,7 +233,10 @@ fn rule_18_admitted_again_the_provider_has_its_sessions_back_and_its_streams_res
     set_profile(&mut world, agent, &[phone]);
     world.plane.take_effects();
     set_profile(&mut world, agent, &[phone, chat]);
-    assert_eq!(heard(&mut world), [("admitted", vec![chat])]);
+    assert_eq!(
+        heard(&mut world),
+        [("admitted", vec![chat]), ("widgets", vec![])]
+    );
     let back = world.plane.provider_session(chat, session).unwrap();
     assert!(back.owner.unwrap().admitted);
     world

@@ -63,6 +63,7 @@ pub(super) fn heard(world: &mut World) -> Vec<(&'static str, Vec<ProviderId>)> {
                 EventKind::ProviderAdmissionChanged {
                     admitted: false, ..
                 } => "not admitted",
+                EventKind::DeskWidgetsChanged { .. } => "widgets",
             };
             (name, event.providers)
         })

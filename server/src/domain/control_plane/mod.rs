@@ -16,6 +16,7 @@ mod session_changes;
 mod session_commands;
 mod tab_commands;
 mod toast_commands;
+mod widgets;
 
 pub use crate::domain::desks::PanelChange;
 pub use crate::domain::paging::Page;
@@ -36,3 +37,5 @@ mod reconcile_tests;
 mod template_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod widget_tests;

@@ -131,7 +131,7 @@ impl ControlPlane {
             agents.iter().map(|agent| agent.id),
             now,
         );
-        Self {
+        let mut plane = Self {
             registry: Registry::restore(
                 operator_credential,
                 records.providers,
@@ -144,7 +144,12 @@ impl ControlPlane {
             catalogue: Catalogue::restore(records.templates),
             settings,
             effects: Effects::default(),
-        }
+        };
+        plane
+            .registry
+            .allow_loopback_http_widgets(plane.settings.loopback_http_widgets);
+        plane.settle_visible_widgets();
+        plane
     }
 }
 
@@ -152,6 +157,7 @@ impl ControlPlane {
 mod tests {
     use super::super::tests::World;
     use super::*;
+    use crate::domain::events::EventKind;
 
     /// Every record a state has, as the store would hold them after writing every change.
     fn keep<K, V>(values: Vec<(K, Option<V>)>) -> Vec<V> {
@@ -174,6 +180,35 @@ mod tests {
             toasts: keep(changes.toasts),
             resolved_toasts: keep(changes.resolved_toasts),
         }
+    }
+
+    #[test]
+    fn a_restored_desk_knows_its_visible_widget_and_announces_only_changes() {
+        let mut world = World::new();
+        let chat = world.provider("contoso_chat");
+        let agent = world.agent(&[chat]);
+        let records = stored(&mut world);
+        let mut restored = ControlPlane::restore(
+            Settings::default(),
+            super::super::tests::hash(0),
+            records,
+            SystemTime::now(),
+        );
+        // Home with one provider shows its widget; chat's own session shows the same one.
+        assert_eq!(restored.widgets(agent).unwrap().visible, Some(chat));
+        let (created, effects) = restored.execute(|plane| {
+            plane
+                .create_session(chat, super::super::tests::new_session(agent))
+                .map(drop)
+        });
+        created.unwrap();
+        assert!(
+            effects
+                .events
+                .iter()
+                .all(|event| !matches!(event.kind, EventKind::DeskWidgetsChanged { .. })),
+            "nothing changed for the desk's widgets"
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::domain::principal::{CredentialHash, Principal, Role};
 use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use crate::domain::toasts::{Canceller, Toasts};
 
+use super::widgets::WidgetChecks;
+
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -24,6 +26,8 @@ pub struct Settings {
     pub desk_grace: Duration,
     /// Ended toasts remembered, so a retry with the same id learns the outcome.
     pub resolved_toast_retention: usize,
+    /// Whether providers' channel URLs may be http on loopback, for developing widgets.
+    pub loopback_http_widgets: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +37,7 @@ impl Default for Settings {
             closed_session_retention: Duration::from_secs(24 * 3600),
             desk_grace: Duration::from_secs(30),
             resolved_toast_retention: 10_000,
+            loopback_http_widgets: false,
         }
     }
 }
@@ -67,14 +72,18 @@ pub(super) enum Changing {
 pub struct Effects {
     pub events: Vec<Event>,
     pub revoked: Vec<(Principal, DomainError)>,
+    /// The desks whose widgets the command may have changed, announced when it ends.
+    pub(super) widget_checks: WidgetChecks,
 }
 
 impl ControlPlane {
     pub fn new(settings: Settings, operator_credential: CredentialHash) -> Self {
+        let mut registry = Registry::new(operator_credential);
+        registry.allow_loopback_http_widgets(settings.loopback_http_widgets);
         Self {
             toasts: Toasts::new(settings.desk_grace, settings.resolved_toast_retention),
             settings,
-            registry: Registry::new(operator_credential),
+            registry,
             desks: Desks::default(),
             catalogue: Catalogue::default(),
             effects: Effects::default(),
@@ -90,12 +99,14 @@ impl ControlPlane {
         command: impl FnOnce(&mut Self) -> DomainResult<R>,
     ) -> (DomainResult<R>, Effects) {
         let result = command(self);
+        self.announce_widgets();
         (result, std::mem::take(&mut self.effects))
     }
 
     /// What the commands run outside [`Self::execute`] did (for the domain's own tests).
     #[cfg(test)]
     pub(super) fn take_effects(&mut self) -> Effects {
+        self.announce_widgets();
         std::mem::take(&mut self.effects)
     }
 
@@ -109,6 +120,13 @@ impl ControlPlane {
             && Some(snapshot.session.id) == session
         {
             snapshot.session.version = version;
+        }
+        match kind {
+            EventKind::SessionCreated { .. }
+            | EventKind::SessionSwitched { .. }
+            | EventKind::SessionClosed { .. } => self.focus_moved(agent, time),
+            EventKind::ProviderAdmissionChanged { .. } => self.providers_changed(agent, time),
+            _ => {}
         }
         let providers = self.audience(agent, &kind);
         self.effects.events.push(Event {
@@ -152,7 +170,9 @@ impl ControlPlane {
             | EventKind::PanelWidthChanged { .. }
             | EventKind::ClickToAct(_) => one(self.active_provider(agent)),
             EventKind::PresenceChanged { .. } => self.available_providers(agent),
-            EventKind::NotificationShown { .. } => Vec::new(),
+            EventKind::NotificationShown { .. } | EventKind::DeskWidgetsChanged { .. } => {
+                Vec::new()
+            }
             EventKind::CustomEvent(custom) => one(custom.to),
         };
         providers.retain(|provider| self.admits(agent, *provider));

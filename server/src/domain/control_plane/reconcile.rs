@@ -65,9 +65,15 @@ impl ControlPlane {
                 .map_err(|e| at(place, e))?;
         }
         for Declaration { place, item } in &declared.providers {
+            let shown_before = self.shown_on_desks_named(&item.unique_name);
             self.registry
                 .declare_provider(item.clone(), &mut credential, now)
                 .map_err(|e| at(place, e))?;
+            if self.shown_on_desks_named(&item.unique_name) != shown_before
+                && let Some(id) = self.registry.provider_named(&item.unique_name)
+            {
+                self.provider_widget_changed(id, now);
+            }
         }
         for Declaration { place, item } in &declared.templates {
             self.catalogue

@@ -10,7 +10,8 @@ use super::{ControlPlane, Page};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::registry::{
-    AdmissionsOf, AgentPatch, AgentRecord, NewAgent, NewProvider, ProviderPatch, ProviderRecord,
+    AdmissionsOf, AgentPatch, AgentRecord, NewAgent, NewProvider, ProviderFields, ProviderPatch,
+    ProviderRecord,
 };
 use crate::domain::toasts::Canceller;
 
@@ -22,7 +23,10 @@ impl ControlPlane {
         new: NewProvider,
         credential: CredentialHash,
     ) -> DomainResult<ProviderRecord> {
-        self.registry.create_provider(new, credential)
+        let record = self.registry.create_provider(new, credential)?;
+        // Desks whose profile is empty admit it at once: their widgets gain it.
+        self.provider_widget_changed(record.id, record.created);
+        Ok(record)
     }
 
     pub fn provider(&self, id: ProviderId) -> DomainResult<&ProviderRecord> {
@@ -42,7 +46,27 @@ impl ControlPlane {
         id: ProviderId,
         patch: ProviderPatch,
     ) -> DomainResult<ProviderRecord> {
-        self.registry.update_provider(id, patch)
+        // Read before the update, which checks the patch first (it needs no lookup).
+        let before = self
+            .registry
+            .provider(id)
+            .map(|record| record.fields.clone());
+        let record = self.registry.update_provider(id, patch)?;
+        if before.is_ok_and(|before| shown_on_desks(&before) != shown_on_desks(&record.fields)) {
+            self.provider_widget_changed(id, record.updated);
+        }
+        Ok(record)
+    }
+
+    /// What desks show of the provider with this unique name, if there is one.
+    pub(super) fn shown_on_desks_named(
+        &self,
+        unique_name: &str,
+    ) -> Option<(String, String, String, i32, bool)> {
+        let id = self.registry.provider_named(unique_name)?;
+        let fields = &self.registry.provider(id).ok()?.fields;
+        let (label, url, domain, order, outbound) = shown_on_desks(fields);
+        Some((label.into(), url.into(), domain.into(), order, outbound))
     }
 
     /// Activates or deactivates a provider; setting the state it already has changes nothing.
@@ -119,6 +143,9 @@ impl ControlPlane {
         let defaults = self.settings.default_limits;
         let record = self.registry.create_agent(id, new, credential, &defaults)?;
         self.desks.add_desk(id, record.created);
+        // A new desk is read whole; its widgets are news only when they change.
+        let visible = self.widgets(id).and_then(|widgets| widgets.visible);
+        self.desks.show_widget(id, visible);
         Ok(record)
     }
 
@@ -193,5 +220,17 @@ fn revoked(what: &str) -> DomainError {
         format!(
             "{what}: this stream's credential no longer works; ask the operator for a current one"
         ),
+    )
+}
+
+/// What desks show of a provider's widget (rule 20): a change of any of it is announced to
+/// the desks that host it.
+fn shown_on_desks(fields: &ProviderFields) -> (&str, &str, &str, i32, bool) {
+    (
+        &fields.label,
+        &fields.channel_url,
+        &fields.trusted_domain,
+        fields.channel_order,
+        fields.enable_outbound,
     )
 }

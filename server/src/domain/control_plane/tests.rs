@@ -490,17 +490,21 @@ fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
         .take_effects()
         .events
         .into_iter()
-        .map(|event| match event.kind {
+        .filter_map(|event| match event.kind {
             EventKind::SessionCreated { session } => {
-                (session.session.id, "created", session.focused)
+                Some((session.session.id, "created", session.focused))
             }
             EventKind::SessionSwitched { session, focused } => {
-                (session.session.id, "switched", focused)
+                Some((session.session.id, "switched", focused))
             }
-            EventKind::SessionClosed { session } => (session.session.id, "closed", session.focused),
+            EventKind::SessionClosed { session } => {
+                Some((session.session.id, "closed", session.focused))
+            }
             EventKind::SessionMarksChanged { session } => {
-                (session.session.id, "marks", session.focused)
+                Some((session.session.id, "marks", session.focused))
             }
+            // Which widget shows follows the focus: rule 20's own tests check it.
+            EventKind::DeskWidgetsChanged { .. } => None,
             other => panic!("not a session event: {other:?}"),
         })
         .collect()
@@ -540,13 +544,18 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     world.plane.take_effects();
     world.plane.switch_session(agent, first, None).unwrap();
     let effects = world.plane.take_effects();
-    assert_eq!(effects.events.len(), 2);
+    assert_eq!(effects.events.len(), 3);
     let owners: Vec<_> = effects
         .events
         .iter()
         .map(|event| event.providers.first().copied())
         .collect();
-    assert_eq!(owners, [Some(phone), Some(chat)]);
+    // Then the desk hears chat's widget shows instead of phone's (rule 20), no provider does.
+    assert_eq!(owners, [Some(phone), Some(chat), None]);
+    assert!(matches!(
+        &effects.events[2].kind,
+        EventKind::DeskWidgetsChanged { widgets } if widgets.visible == Some(chat)
+    ));
     let EventKind::SessionSwitched { session, focused } = &effects.events[1].kind else {
         panic!("a switch");
     };
@@ -677,11 +686,11 @@ fn rule_11_each_stream_scope_sees_only_its_share() {
     assert_eq!(count(only_bob), 1);
     assert_eq!(
         count(Scope::Agent(ada)),
-        4,
-        "home lost focus, created, lost focus, created"
+        5,
+        "home lost focus, created, lost focus, created, the widget shown (rule 20)"
     );
-    assert_eq!(count(Scope::Agent(bob)), 2);
-    assert_eq!(count(Scope::Everything), 6);
+    assert_eq!(count(Scope::Agent(bob)), 3);
+    assert_eq!(count(Scope::Everything), 8);
 }
 
 #[test]

@@ -52,6 +52,10 @@ pub struct Desks {
     closed: BTreeSet<(SystemTime, SessionId)>,
     /// The session each tab is in.
     tab_sessions: HashMap<TabId, SessionId>,
+    /// The provider whose widget each desk was last told is visible (rule 20), so a change is
+    /// announced once; desks showing none are absent. Derived from the rest of the state, so
+    /// never stored: worked out again when the state is restored.
+    visible_widgets: HashMap<AgentId, ProviderId>,
 }
 
 /// The desks part's records changed since the last look: each with its value now, or `None`
@@ -111,6 +115,11 @@ impl Desks {
 
     pub fn desk(&self, agent: AgentId) -> Option<&Desk> {
         self.desks.get(&agent)
+    }
+
+    /// The agents that have a desk.
+    pub fn agents(&self) -> Vec<AgentId> {
+        self.desks.keys().copied().collect()
     }
 
     pub fn session(&self, id: SessionId) -> Option<&Session> {
@@ -216,11 +225,22 @@ impl Desks {
             return;
         };
         debug_assert!(desk.open.is_empty(), "the desk's sessions closed first");
+        self.visible_widgets.remove(&agent);
         if let Some(home) = self.sessions.remove(&desk.home) {
             for tab in &home.tabs {
                 self.tab_sessions.remove(&tab.id);
             }
         }
+    }
+
+    /// Records the provider whose widget the desk is told is visible; returns whether that
+    /// changed.
+    pub fn show_widget(&mut self, agent: AgentId, provider: Option<ProviderId>) -> bool {
+        let before = match provider {
+            Some(provider) => self.visible_widgets.insert(agent, provider),
+            None => self.visible_widgets.remove(&agent),
+        };
+        before != provider
     }
 
     /// Counts one change of a desk and, when the change is about one, of a session; returns

@@ -1,12 +1,14 @@
-//! Desks (rules 3, 6 to 10, 13, 14): sessions, tabs, focus, marks, the panel and the presence,
-//! and the part that keeps them with their indexes.
+//! Desks (rules 3, 6 to 10, 13, 14, 20): sessions, tabs, focus, marks, the panel, the visible
+//! widget and the presence, and the part that keeps them with their indexes.
 
 mod desk;
 mod entries;
 mod session;
 mod tab;
+mod widgets;
 
 pub use desk::{Desk, PanelMode};
 pub use entries::{Desks, FocusMark, PanelChange};
 pub use session::{Context, Marks, Session, SessionKind};
 pub use tab::{NewTab, PageKind, Tab, TabPage, tab_not_found, validate_title};
+pub use widgets::visible_provider;

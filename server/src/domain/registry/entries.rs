@@ -39,6 +39,8 @@ pub struct Registry {
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
+    /// Whether channel URLs may be http on loopback (development; rule 20).
+    loopback_http_widgets: bool,
 }
 
 /// The registry's records changed since the last look: each with its value now, or `None`
@@ -61,7 +63,13 @@ impl Registry {
             agents: Tracked::default(),
             credentials: HashMap::new(),
             presences: Tracked::default(),
+            loopback_http_widgets: false,
         }
+    }
+
+    /// Lets providers' widgets be served over http on loopback (for development).
+    pub fn allow_loopback_http_widgets(&mut self, allowed: bool) {
+        self.loopback_http_widgets = allowed;
     }
 
     /// The registry as stored, every index derived again.
@@ -264,7 +272,7 @@ impl Registry {
         new: NewProvider,
         credential: CredentialHash,
     ) -> DomainResult<ProviderRecord> {
-        new.validate()?;
+        new.validate(self.loopback_http_widgets)?;
         let key = new.unique_name.to_lowercase();
         if self.unique_names.contains_key(&key) {
             return Err(DomainError::new(
@@ -300,7 +308,7 @@ impl Registry {
         id: ProviderId,
         patch: ProviderPatch,
     ) -> DomainResult<ProviderRecord> {
-        patch.validate()?;
+        patch.validate(self.loopback_http_widgets)?;
         let record = self.provider(id)?;
         refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let record = self.providers.get_mut(&id).expect("checked above");
@@ -615,7 +623,7 @@ impl Registry {
         credential: impl FnOnce() -> CredentialHash,
         now: SystemTime,
     ) -> DomainResult<()> {
-        new.validate()?;
+        new.validate(self.loopback_http_widgets)?;
         let mut fields = new.fields.clone();
         ProviderPatch::default().apply(&mut fields);
         match self

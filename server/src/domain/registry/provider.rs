@@ -63,10 +63,11 @@ pub struct ProviderRecord {
 }
 
 impl NewProvider {
-    pub fn validate(&self) -> DomainResult<()> {
+    /// `loopback_http`: whether widgets may be served over http on loopback (development).
+    pub fn validate(&self, loopback_http: bool) -> DomainResult<()> {
         let mut violations = Violations::new();
         violations.unique_name("provider.unique_name", &self.unique_name);
-        ProviderPatch::from(self.fields.clone()).check(&mut violations);
+        ProviderPatch::from(self.fields.clone()).check(&mut violations, loopback_http);
         violations.finish()
     }
 }
@@ -88,13 +89,14 @@ impl From<ProviderFields> for ProviderPatch {
 }
 
 impl ProviderPatch {
-    pub fn validate(&self) -> DomainResult<()> {
+    /// `loopback_http`: as for [`NewProvider::validate`].
+    pub fn validate(&self, loopback_http: bool) -> DomainResult<()> {
         let mut violations = Violations::new();
-        self.check(&mut violations);
+        self.check(&mut violations, loopback_http);
         violations.finish()
     }
 
-    fn check(&self, violations: &mut Violations) {
+    fn check(&self, violations: &mut Violations, loopback_http: bool) {
         if let Some(name) = &self.display_name {
             violations.required_text("provider.display_name", name, limits::NAME);
         }
@@ -102,7 +104,7 @@ impl ProviderPatch {
             violations.required_text("provider.label", label, limits::NAME);
         }
         if let Some(url) = &self.channel_url {
-            violations.https_url("provider.channel_url", url);
+            violations.channel_url("provider.channel_url", url, loopback_http);
         }
         if let Some(order) = self.channel_order {
             violations.range(

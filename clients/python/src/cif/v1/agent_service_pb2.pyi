@@ -49,6 +49,7 @@ class GetDeskResponse(_message.Message):
     DESK_FIELD_NUMBER: _builtins.int
     LOG_ID_FIELD_NUMBER: _builtins.int
     SEQUENCE_FIELD_NUMBER: _builtins.int
+    WIDGETS_FIELD_NUMBER: _builtins.int
     log_id: _builtins.str
     """The event log this answer belongs to."""
     sequence: _builtins.int
@@ -59,16 +60,23 @@ class GetDeskResponse(_message.Message):
     def desk(self) -> _desk_pb2.Desk:
         """The caller's desk."""
 
+    @_builtins.property
+    def widgets(self) -> _desk_pb2.DeskWidgets:
+        """The desk's widgets as of the same position: the providers the agent admits and which
+        one's widget the panel shows (rule 20).
+        """
+
     def __init__(
         self,
         *,
         desk: _desk_pb2.Desk | None = ...,
         log_id: _builtins.str = ...,
         sequence: _builtins.int = ...,
+        widgets: _desk_pb2.DeskWidgets | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "widgets", b"widgets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "log_id", b"log_id", "sequence", b"sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "log_id", b"log_id", "sequence", b"sequence", "widgets", b"widgets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -224,8 +232,8 @@ class AgentServiceSubscribeRequest(_message.Message):
     LOG_ID_FIELD_NUMBER: _builtins.int
     AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
     snapshot: _builtins.bool
-    """Start with a snapshot of the whole desk, then every event after it. Cannot be combined
-    with resuming (log_id).
+    """Start with a snapshot of the whole desk and its widgets (two snapshot items), then every
+    event after it. Cannot be combined with resuming (log_id).
     """
     log_id: _builtins.str
     """Resume: the log_id of the stream (or read) to continue from. Empty starts from now."""

@@ -115,7 +115,7 @@ class AgentServiceServicer:
 
     def GetDesk(self, request, context):
         """Reads the agent's desk: home, open sessions in order with their owners, focus, panel and
-        presence.
+        presence; and beside it the desk's widgets (its providers and the visible one).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,7 +141,7 @@ class AgentServiceServicer:
 
     def Subscribe(self, request, context):
         """Streams every event of the agent's desk, in order. See StreamMessage for snapshots (the
-        whole desk), resuming and heartbeats.
+        whole desk, then its widgets), resuming and heartbeats.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -37,7 +37,7 @@ class AgentServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AgentServiceAsyncStub: ...
     GetDesk: _grpc.UnaryUnaryMultiCallable[_agent_service_pb2.GetDeskRequest, _agent_service_pb2.GetDeskResponse]
     """Reads the agent's desk: home, open sessions in order with their owners, focus, panel and
-    presence.
+    presence; and beside it the desk's widgets (its providers and the visible one).
     """
     SwitchSession: _grpc.UnaryUnaryMultiCallable[_agent_service_pb2.SwitchSessionRequest, _agent_service_pb2.SwitchSessionResponse]
     """Moves the agent's focus to an open session or home. The owner of the session that had
@@ -51,7 +51,7 @@ class AgentServiceStub:
     """
     Subscribe: _grpc.UnaryStreamMultiCallable[_agent_service_pb2.AgentServiceSubscribeRequest, _agent_service_pb2.AgentServiceSubscribeResponse]
     """Streams every event of the agent's desk, in order. See StreamMessage for snapshots (the
-    whole desk), resuming and heartbeats.
+    whole desk, then its widgets), resuming and heartbeats.
     """
     FocusTab: _grpc.UnaryUnaryMultiCallable[_agent_service_pb2.AgentServiceFocusTabRequest, _agent_service_pb2.AgentServiceFocusTabResponse]
     """Makes any tab on the desk its session's focused tab."""
@@ -94,7 +94,7 @@ class AgentServiceAsyncStub(AgentServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetDesk: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.GetDeskRequest, _agent_service_pb2.GetDeskResponse]  # type: ignore[assignment]
     """Reads the agent's desk: home, open sessions in order with their owners, focus, panel and
-    presence.
+    presence; and beside it the desk's widgets (its providers and the visible one).
     """
     SwitchSession: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.SwitchSessionRequest, _agent_service_pb2.SwitchSessionResponse]  # type: ignore[assignment]
     """Moves the agent's focus to an open session or home. The owner of the session that had
@@ -108,7 +108,7 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """
     Subscribe: _aio.UnaryStreamMultiCallable[_agent_service_pb2.AgentServiceSubscribeRequest, _agent_service_pb2.AgentServiceSubscribeResponse]  # type: ignore[assignment]
     """Streams every event of the agent's desk, in order. See StreamMessage for snapshots (the
-    whole desk), resuming and heartbeats.
+    whole desk, then its widgets), resuming and heartbeats.
     """
     FocusTab: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.AgentServiceFocusTabRequest, _agent_service_pb2.AgentServiceFocusTabResponse]  # type: ignore[assignment]
     """Makes any tab on the desk its session's focused tab."""
@@ -154,7 +154,7 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_agent_service_pb2.GetDeskResponse, _abc.Awaitable[_agent_service_pb2.GetDeskResponse]]:
         """Reads the agent's desk: home, open sessions in order with their owners, focus, panel and
-        presence.
+        presence; and beside it the desk's widgets (its providers and the visible one).
         """
 
     @_abc_1.abstractmethod
@@ -186,7 +186,7 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_agent_service_pb2.AgentServiceSubscribeResponse], _abc.AsyncIterator[_agent_service_pb2.AgentServiceSubscribeResponse]]:
         """Streams every event of the agent's desk, in order. See StreamMessage for snapshots (the
-        whole desk), resuming and heartbeats.
+        whole desk, then its widgets), resuming and heartbeats.
         """
 
     @_abc_1.abstractmethod

@@ -28,7 +28,7 @@ from cif.v1 import tab_pb2 as cif_dot_v1_dot_tab__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x63if/v1/desk.proto\x12\x06\x63if.v1\x1a\x19\x63if/v1/notification.proto\x1a\x15\x63if/v1/presence.proto\x1a\x10\x63if/v1/tab.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n\x04\x44\x65sk\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12%\n\x0chome_session\x18\x02 \x01(\x0b\x32\x0f.cif.v1.Session\x12!\n\x08sessions\x18\x03 \x03(\x0b\x32\x0f.cif.v1.Session\x12\x1a\n\x12\x66ocused_session_id\x18\x04 \x01(\t\x12%\n\npanel_mode\x18\x05 \x01(\x0e\x32\x11.cif.v1.PanelMode\x12\x13\n\x0bpanel_width\x18\x06 \x01(\r\x12\"\n\x08presence\x18\x07 \x01(\x0b\x32\x10.cif.v1.Presence\x12+\n\rnotifications\x18\x08 \x03(\x0b\x32\x14.cif.v1.Notification\x12\x0f\n\x07version\x18\t \x01(\x04\"\xef\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12!\n\x04kind\x18\x03 \x01(\x0e\x32\x13.cif.v1.SessionKind\x12#\n\x05owner\x18\x04 \x01(\x0b\x32\x14.cif.v1.SessionOwner\x12\x10\n\x08template\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12-\n\x07\x63ontext\x18\x07 \x03(\x0b\x32\x1c.cif.v1.Session.ContextEntry\x12#\n\x05state\x18\x08 \x01(\x0e\x32\x14.cif.v1.SessionState\x12\x0f\n\x07\x66ocused\x18\t \x01(\x08\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nclose_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x04tabs\x18\x0c \x03(\x0b\x32\x0b.cif.v1.Tab\x12\x16\n\x0e\x66ocused_tab_id\x18\r \x01(\t\x12#\n\x05marks\x18\x0e \x01(\x0b\x32\x14.cif.v1.SessionMarks\x12\x0f\n\x07version\x18\x0f \x01(\x04\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa0\x01\n\x0cSessionMarks\x12\x1b\n\x13\x61ttention_requested\x18\x01 \x01(\x08\x12\x16\n\x0emessages_count\x18\x02 \x01(\r\x12\x14\n\x0cnew_activity\x18\x03 \x01(\x08\x12\x1a\n\x12new_activity_count\x18\x04 \x01(\r\x12\x14\n\x0ckpi_breached\x18\x05 \x01(\x08\x12\x13\n\x0bkpi_details\x18\x06 \x01(\t\"z\n\x0cSessionOwner\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x1c\n\x14provider_unique_name\x18\x02 \x01(\t\x12\x18\n\x10provider_deleted\x18\x03 \x01(\x08\x12\x1d\n\x15provider_not_admitted\x18\x04 \x01(\x08*]\n\x0bSessionKind\x12\x1c\n\x18SESSION_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11SESSION_KIND_HOME\x10\x01\x12\x19\n\x15SESSION_KIND_PROVIDER\x10\x02*_\n\x0cSessionState\x12\x1d\n\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SESSION_STATE_OPEN\x10\x01\x12\x18\n\x14SESSION_STATE_CLOSED\x10\x02*\x89\x01\n\tPanelMode\x12\x1a\n\x16PANEL_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14PANEL_MODE_MINIMIZED\x10\x01\x12\x15\n\x11PANEL_MODE_DOCKED\x10\x02\x12\x15\n\x11PANEL_MODE_HIDDEN\x10\x03\x12\x18\n\x14PANEL_MODE_COLLAPSED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x63if/v1/desk.proto\x12\x06\x63if.v1\x1a\x19\x63if/v1/notification.proto\x1a\x15\x63if/v1/presence.proto\x1a\x10\x63if/v1/tab.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n\x04\x44\x65sk\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12%\n\x0chome_session\x18\x02 \x01(\x0b\x32\x0f.cif.v1.Session\x12!\n\x08sessions\x18\x03 \x03(\x0b\x32\x0f.cif.v1.Session\x12\x1a\n\x12\x66ocused_session_id\x18\x04 \x01(\t\x12%\n\npanel_mode\x18\x05 \x01(\x0e\x32\x11.cif.v1.PanelMode\x12\x13\n\x0bpanel_width\x18\x06 \x01(\r\x12\"\n\x08presence\x18\x07 \x01(\x0b\x32\x10.cif.v1.Presence\x12+\n\rnotifications\x18\x08 \x03(\x0b\x32\x14.cif.v1.Notification\x12\x0f\n\x07version\x18\t \x01(\x04\"S\n\x0b\x44\x65skWidgets\x12\'\n\tproviders\x18\x01 \x03(\x0b\x32\x14.cif.v1.DeskProvider\x12\x1b\n\x13visible_provider_id\x18\x02 \x01(\t\"\x8f\x01\n\x0c\x44\x65skProvider\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x13\n\x0b\x63hannel_url\x18\x03 \x01(\t\x12\x16\n\x0etrusted_domain\x18\x04 \x01(\t\x12\x15\n\rchannel_order\x18\x05 \x01(\x05\x12\x17\n\x0f\x65nable_outbound\x18\x06 \x01(\x08\"\xef\x03\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12!\n\x04kind\x18\x03 \x01(\x0e\x32\x13.cif.v1.SessionKind\x12#\n\x05owner\x18\x04 \x01(\x0b\x32\x14.cif.v1.SessionOwner\x12\x10\n\x08template\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12-\n\x07\x63ontext\x18\x07 \x03(\x0b\x32\x1c.cif.v1.Session.ContextEntry\x12#\n\x05state\x18\x08 \x01(\x0e\x32\x14.cif.v1.SessionState\x12\x0f\n\x07\x66ocused\x18\t \x01(\x08\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nclose_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x04tabs\x18\x0c \x03(\x0b\x32\x0b.cif.v1.Tab\x12\x16\n\x0e\x66ocused_tab_id\x18\r \x01(\t\x12#\n\x05marks\x18\x0e \x01(\x0b\x32\x14.cif.v1.SessionMarks\x12\x0f\n\x07version\x18\x0f \x01(\x04\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa0\x01\n\x0cSessionMarks\x12\x1b\n\x13\x61ttention_requested\x18\x01 \x01(\x08\x12\x16\n\x0emessages_count\x18\x02 \x01(\r\x12\x14\n\x0cnew_activity\x18\x03 \x01(\x08\x12\x1a\n\x12new_activity_count\x18\x04 \x01(\r\x12\x14\n\x0ckpi_breached\x18\x05 \x01(\x08\x12\x13\n\x0bkpi_details\x18\x06 \x01(\t\"z\n\x0cSessionOwner\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x1c\n\x14provider_unique_name\x18\x02 \x01(\t\x12\x18\n\x10provider_deleted\x18\x03 \x01(\x08\x12\x1d\n\x15provider_not_admitted\x18\x04 \x01(\x08*]\n\x0bSessionKind\x12\x1c\n\x18SESSION_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11SESSION_KIND_HOME\x10\x01\x12\x19\n\x15SESSION_KIND_PROVIDER\x10\x02*_\n\x0cSessionState\x12\x1d\n\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SESSION_STATE_OPEN\x10\x01\x12\x18\n\x14SESSION_STATE_CLOSED\x10\x02*\x89\x01\n\tPanelMode\x12\x1a\n\x16PANEL_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14PANEL_MODE_MINIMIZED\x10\x01\x12\x15\n\x11PANEL_MODE_DOCKED\x10\x02\x12\x15\n\x11PANEL_MODE_HIDDEN\x10\x03\x12\x18\n\x14PANEL_MODE_COLLAPSED\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,20 +37,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SESSION_CONTEXTENTRY']._loaded_options = None
   _globals['_SESSION_CONTEXTENTRY']._serialized_options = b'8\001'
-  _globals['_SESSIONKIND']._serialized_start=1202
-  _globals['_SESSIONKIND']._serialized_end=1295
-  _globals['_SESSIONSTATE']._serialized_start=1297
-  _globals['_SESSIONSTATE']._serialized_end=1392
-  _globals['_PANELMODE']._serialized_start=1395
-  _globals['_PANELMODE']._serialized_end=1532
+  _globals['_SESSIONKIND']._serialized_start=1433
+  _globals['_SESSIONKIND']._serialized_end=1526
+  _globals['_SESSIONSTATE']._serialized_start=1528
+  _globals['_SESSIONSTATE']._serialized_end=1623
+  _globals['_PANELMODE']._serialized_start=1626
+  _globals['_PANELMODE']._serialized_end=1763
   _globals['_DESK']._serialized_start=131
   _globals['_DESK']._serialized_end=415
-  _globals['_SESSION']._serialized_start=418
-  _globals['_SESSION']._serialized_end=913
-  _globals['_SESSION_CONTEXTENTRY']._serialized_start=867
-  _globals['_SESSION_CONTEXTENTRY']._serialized_end=913
-  _globals['_SESSIONMARKS']._serialized_start=916
-  _globals['_SESSIONMARKS']._serialized_end=1076
-  _globals['_SESSIONOWNER']._serialized_start=1078
-  _globals['_SESSIONOWNER']._serialized_end=1200
+  _globals['_DESKWIDGETS']._serialized_start=417
+  _globals['_DESKWIDGETS']._serialized_end=500
+  _globals['_DESKPROVIDER']._serialized_start=503
+  _globals['_DESKPROVIDER']._serialized_end=646
+  _globals['_SESSION']._serialized_start=649
+  _globals['_SESSION']._serialized_end=1144
+  _globals['_SESSION_CONTEXTENTRY']._serialized_start=1098
+  _globals['_SESSION_CONTEXTENTRY']._serialized_end=1144
+  _globals['_SESSIONMARKS']._serialized_start=1147
+  _globals['_SESSIONMARKS']._serialized_end=1307
+  _globals['_SESSIONOWNER']._serialized_start=1309
+  _globals['_SESSIONOWNER']._serialized_end=1431
 # @@protoc_insertion_point(module_scope)

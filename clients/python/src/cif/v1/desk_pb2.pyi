@@ -175,6 +175,90 @@ class Desk(_message.Message):
 Global___Desk: _TypeAlias = Desk  # noqa: Y015
 
 @_typing.final
+class DeskWidgets(_message.Message):
+    """The widgets of an agent's desk (rule 20): the communication panel hosts the widget of every
+    provider the agent admits, all loaded (a softphone keeps running while hidden), and shows at
+    most one. Kept beside the Desk rather than in it, so the desk that SwitchSession and
+    CloseSession return does not grow with the providers.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDERS_FIELD_NUMBER: _builtins.int
+    VISIBLE_PROVIDER_ID_FIELD_NUMBER: _builtins.int
+    visible_provider_id: _builtins.str
+    """The provider whose widget the panel shows: the focused session's owner while the agent
+    admits it; in the home session, the single provider when the agent admits exactly one
+    (the home session belongs to no provider, so with several none is shown); otherwise
+    empty. The panel's mode and width are the desk's and apply to it; mode, width and
+    click-to-act still go to the active provider (in home with several providers, the
+    default provider).
+    """
+    @_builtins.property
+    def providers(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeskProvider]:
+        """The providers the agent admits now, in channel order (ties by unique name): the first is
+        the agent's default provider.
+        """
+
+    def __init__(
+        self,
+        *,
+        providers: _abc.Iterable[Global___DeskProvider] | None = ...,
+        visible_provider_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["providers", b"providers", "visible_provider_id", b"visible_provider_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeskWidgets: _TypeAlias = DeskWidgets  # noqa: Y015
+
+@_typing.final
+class DeskProvider(_message.Message):
+    """A provider as the agent's desk hosts it: what the desk needs to load and label its widget."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDER_ID_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    CHANNEL_URL_FIELD_NUMBER: _builtins.int
+    TRUSTED_DOMAIN_FIELD_NUMBER: _builtins.int
+    CHANNEL_ORDER_FIELD_NUMBER: _builtins.int
+    ENABLE_OUTBOUND_FIELD_NUMBER: _builtins.int
+    provider_id: _builtins.str
+    """The provider's id: sessions' owners and toasts name it."""
+    label: _builtins.str
+    """Title shown on the widget (CIF "Label")."""
+    channel_url: _builtins.str
+    """The widget's URL, loaded in a frame of the communication panel."""
+    trusted_domain: _builtins.str
+    """Another domain allowed to host the widget's pages, when it differs from the channel
+    URL's; empty when none.
+    """
+    channel_order: _builtins.int
+    """Precedence among the agent's providers, 0 to 1000: lower first."""
+    enable_outbound: _builtins.bool
+    """Whether click-to-act events go to this provider when it is the active one."""
+    def __init__(
+        self,
+        *,
+        provider_id: _builtins.str = ...,
+        label: _builtins.str = ...,
+        channel_url: _builtins.str = ...,
+        trusted_domain: _builtins.str = ...,
+        channel_order: _builtins.int = ...,
+        enable_outbound: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_order", b"channel_order", "channel_url", b"channel_url", "enable_outbound", b"enable_outbound", "label", b"label", "provider_id", b"provider_id", "trusted_domain", b"trusted_domain"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeskProvider: _TypeAlias = DeskProvider  # noqa: Y015
+
+@_typing.final
 class Session(_message.Message):
     """A session on an agent's desk: the home session, or a session a provider started."""
 

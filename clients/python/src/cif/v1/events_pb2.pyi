@@ -112,6 +112,7 @@ class SnapshotItem(_message.Message):
     DESK_FIELD_NUMBER: _builtins.int
     SESSION_FIELD_NUMBER: _builtins.int
     NOTIFICATION_FIELD_NUMBER: _builtins.int
+    WIDGETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def desk(self) -> _desk_pb2.Desk:
         """A whole desk (an agent's own stream, and the operator's watch: one per agent)."""
@@ -126,18 +127,25 @@ class SnapshotItem(_message.Message):
     def notification(self) -> _notification_pb2.Notification:
         """One of the provider's pending toasts (a provider's stream)."""
 
+    @_builtins.property
+    def widgets(self) -> _desk_pb2.DeskWidgets:
+        """The desk's widgets: its providers and the visible one (an agent's own stream, after
+        its desk).
+        """
+
     def __init__(
         self,
         *,
         desk: _desk_pb2.Desk | None = ...,
         session: _desk_pb2.Session | None = ...,
         notification: _notification_pb2.Notification | None = ...,
+        widgets: _desk_pb2.DeskWidgets | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "item", b"item", "notification", b"notification", "session", b"session"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "item", b"item", "notification", b"notification", "session", b"session", "widgets", b"widgets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "item", b"item", "notification", b"notification", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["desk", b"desk", "item", b"item", "notification", b"notification", "session", b"session", "widgets", b"widgets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["desk", "session", "notification"]  # noqa: Y015
+    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["desk", "session", "notification", "widgets"]  # noqa: Y015
     _WhichOneofArgType_item: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_item) -> _WhichOneofReturnType_item | None: ...
 
@@ -170,6 +178,7 @@ class Event(_message.Message):
     CLICK_TO_ACT_FIELD_NUMBER: _builtins.int
     CUSTOM_EVENT_FIELD_NUMBER: _builtins.int
     PROVIDER_ADMISSION_CHANGED_FIELD_NUMBER: _builtins.int
+    DESK_WIDGETS_CHANGED_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     """The desk the change happened on."""
     @_builtins.property
@@ -256,6 +265,12 @@ class Event(_message.Message):
         only: a provider's stream never carries it (see ProviderService.Subscribe).
         """
 
+    @_builtins.property
+    def desk_widgets_changed(self) -> Global___DeskWidgetsChanged:
+        """The desk's providers or its visible widget changed (rule 20). To the agent and
+        operators only.
+        """
+
     def __init__(
         self,
         *,
@@ -280,12 +295,13 @@ class Event(_message.Message):
         click_to_act: Global___ClickToAct | None = ...,
         custom_event: Global___CustomEvent | None = ...,
         provider_admission_changed: Global___ProviderAdmissionChanged | None = ...,
+        desk_widgets_changed: Global___DeskWidgetsChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_resolved", "click_to_act", "custom_event", "provider_admission_changed"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_resolved", "click_to_act", "custom_event", "provider_admission_changed", "desk_widgets_changed"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -802,3 +818,31 @@ class ProviderAdmissionChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProviderAdmissionChanged: _TypeAlias = ProviderAdmissionChanged  # noqa: Y015
+
+@_typing.final
+class DeskWidgetsChanged(_message.Message):
+    """The desk's widgets changed (rule 20): a provider was admitted or no longer (a profile edit,
+    an activation, a deactivation, a deletion), an admitted provider's label, URL, trusted
+    domain, order or outbound setting changed, or the focus moved so another widget (or none)
+    is visible.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WIDGETS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def widgets(self) -> _desk_pb2.DeskWidgets:
+        """The widgets as they are now."""
+
+    def __init__(
+        self,
+        *,
+        widgets: _desk_pb2.DeskWidgets | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["widgets", b"widgets"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["widgets", b"widgets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeskWidgetsChanged: _TypeAlias = DeskWidgetsChanged  # noqa: Y015

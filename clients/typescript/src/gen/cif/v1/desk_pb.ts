@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cif/v1/desk.proto.
  */
 export const file_cif_v1_desk: GenFile = /*@__PURE__*/
-  fileDesc("ChFjaWYvdjEvZGVzay5wcm90bxIGY2lmLnYxIpwCCgREZXNrEhAKCGFnZW50X2lkGAEgASgJEiUKDGhvbWVfc2Vzc2lvbhgCIAEoCzIPLmNpZi52MS5TZXNzaW9uEiEKCHNlc3Npb25zGAMgAygLMg8uY2lmLnYxLlNlc3Npb24SGgoSZm9jdXNlZF9zZXNzaW9uX2lkGAQgASgJEiUKCnBhbmVsX21vZGUYBSABKA4yES5jaWYudjEuUGFuZWxNb2RlEhMKC3BhbmVsX3dpZHRoGAYgASgNEiIKCHByZXNlbmNlGAcgASgLMhAuY2lmLnYxLlByZXNlbmNlEisKDW5vdGlmaWNhdGlvbnMYCCADKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uEg8KB3ZlcnNpb24YCSABKAQi7wMKB1Nlc3Npb24SCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSIQoEa2luZBgDIAEoDjITLmNpZi52MS5TZXNzaW9uS2luZBIjCgVvd25lchgEIAEoCzIULmNpZi52MS5TZXNzaW9uT3duZXISEAoIdGVtcGxhdGUYBSABKAkSDQoFdGl0bGUYBiABKAkSLQoHY29udGV4dBgHIAMoCzIcLmNpZi52MS5TZXNzaW9uLkNvbnRleHRFbnRyeRIjCgVzdGF0ZRgIIAEoDjIULmNpZi52MS5TZXNzaW9uU3RhdGUSDwoHZm9jdXNlZBgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoEdGFicxgMIAMoCzILLmNpZi52MS5UYWISFgoOZm9jdXNlZF90YWJfaWQYDSABKAkSIwoFbWFya3MYDiABKAsyFC5jaWYudjEuU2Vzc2lvbk1hcmtzEg8KB3ZlcnNpb24YDyABKAQaLgoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEioAEKDFNlc3Npb25NYXJrcxIbChNhdHRlbnRpb25fcmVxdWVzdGVkGAEgASgIEhYKDm1lc3NhZ2VzX2NvdW50GAIgASgNEhQKDG5ld19hY3Rpdml0eRgDIAEoCBIaChJuZXdfYWN0aXZpdHlfY291bnQYBCABKA0SFAoMa3BpX2JyZWFjaGVkGAUgASgIEhMKC2twaV9kZXRhaWxzGAYgASgJInoKDFNlc3Npb25Pd25lchITCgtwcm92aWRlcl9pZBgBIAEoCRIcChRwcm92aWRlcl91bmlxdWVfbmFtZRgCIAEoCRIYChBwcm92aWRlcl9kZWxldGVkGAMgASgIEh0KFXByb3ZpZGVyX25vdF9hZG1pdHRlZBgEIAEoCCpdCgtTZXNzaW9uS2luZBIcChhTRVNTSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIVChFTRVNTSU9OX0tJTkRfSE9NRRABEhkKFVNFU1NJT05fS0lORF9QUk9WSURFUhACKl8KDFNlc3Npb25TdGF0ZRIdChlTRVNTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU0VTU0lPTl9TVEFURV9PUEVOEAESGAoUU0VTU0lPTl9TVEFURV9DTE9TRUQQAiqJAQoJUGFuZWxNb2RlEhoKFlBBTkVMX01PREVfVU5TUEVDSUZJRUQQABIYChRQQU5FTF9NT0RFX01JTklNSVpFRBABEhUKEVBBTkVMX01PREVfRE9DS0VEEAISFQoRUEFORUxfTU9ERV9ISURERU4QAxIYChRQQU5FTF9NT0RFX0NPTExBUFNFRBAEYgZwcm90bzM", [file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
+  fileDesc("ChFjaWYvdjEvZGVzay5wcm90bxIGY2lmLnYxIpwCCgREZXNrEhAKCGFnZW50X2lkGAEgASgJEiUKDGhvbWVfc2Vzc2lvbhgCIAEoCzIPLmNpZi52MS5TZXNzaW9uEiEKCHNlc3Npb25zGAMgAygLMg8uY2lmLnYxLlNlc3Npb24SGgoSZm9jdXNlZF9zZXNzaW9uX2lkGAQgASgJEiUKCnBhbmVsX21vZGUYBSABKA4yES5jaWYudjEuUGFuZWxNb2RlEhMKC3BhbmVsX3dpZHRoGAYgASgNEiIKCHByZXNlbmNlGAcgASgLMhAuY2lmLnYxLlByZXNlbmNlEisKDW5vdGlmaWNhdGlvbnMYCCADKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uEg8KB3ZlcnNpb24YCSABKAQiUwoLRGVza1dpZGdldHMSJwoJcHJvdmlkZXJzGAEgAygLMhQuY2lmLnYxLkRlc2tQcm92aWRlchIbChN2aXNpYmxlX3Byb3ZpZGVyX2lkGAIgASgJIo8BCgxEZXNrUHJvdmlkZXISEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbGFiZWwYAiABKAkSEwoLY2hhbm5lbF91cmwYAyABKAkSFgoOdHJ1c3RlZF9kb21haW4YBCABKAkSFQoNY2hhbm5lbF9vcmRlchgFIAEoBRIXCg9lbmFibGVfb3V0Ym91bmQYBiABKAgi7wMKB1Nlc3Npb24SCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSIQoEa2luZBgDIAEoDjITLmNpZi52MS5TZXNzaW9uS2luZBIjCgVvd25lchgEIAEoCzIULmNpZi52MS5TZXNzaW9uT3duZXISEAoIdGVtcGxhdGUYBSABKAkSDQoFdGl0bGUYBiABKAkSLQoHY29udGV4dBgHIAMoCzIcLmNpZi52MS5TZXNzaW9uLkNvbnRleHRFbnRyeRIjCgVzdGF0ZRgIIAEoDjIULmNpZi52MS5TZXNzaW9uU3RhdGUSDwoHZm9jdXNlZBgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY2xvc2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoEdGFicxgMIAMoCzILLmNpZi52MS5UYWISFgoOZm9jdXNlZF90YWJfaWQYDSABKAkSIwoFbWFya3MYDiABKAsyFC5jaWYudjEuU2Vzc2lvbk1hcmtzEg8KB3ZlcnNpb24YDyABKAQaLgoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEioAEKDFNlc3Npb25NYXJrcxIbChNhdHRlbnRpb25fcmVxdWVzdGVkGAEgASgIEhYKDm1lc3NhZ2VzX2NvdW50GAIgASgNEhQKDG5ld19hY3Rpdml0eRgDIAEoCBIaChJuZXdfYWN0aXZpdHlfY291bnQYBCABKA0SFAoMa3BpX2JyZWFjaGVkGAUgASgIEhMKC2twaV9kZXRhaWxzGAYgASgJInoKDFNlc3Npb25Pd25lchITCgtwcm92aWRlcl9pZBgBIAEoCRIcChRwcm92aWRlcl91bmlxdWVfbmFtZRgCIAEoCRIYChBwcm92aWRlcl9kZWxldGVkGAMgASgIEh0KFXByb3ZpZGVyX25vdF9hZG1pdHRlZBgEIAEoCCpdCgtTZXNzaW9uS2luZBIcChhTRVNTSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIVChFTRVNTSU9OX0tJTkRfSE9NRRABEhkKFVNFU1NJT05fS0lORF9QUk9WSURFUhACKl8KDFNlc3Npb25TdGF0ZRIdChlTRVNTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU0VTU0lPTl9TVEFURV9PUEVOEAESGAoUU0VTU0lPTl9TVEFURV9DTE9TRUQQAiqJAQoJUGFuZWxNb2RlEhoKFlBBTkVMX01PREVfVU5TUEVDSUZJRUQQABIYChRQQU5FTF9NT0RFX01JTklNSVpFRBABEhUKEVBBTkVMX01PREVfRE9DS0VEEAISFQoRUEFORUxfTU9ERV9ISURERU4QAxIYChRQQU5FTF9NT0RFX0NPTExBUFNFRBAEYgZwcm90bzM", [file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
 
 /**
  * One agent's desk: the home session, the open sessions, which one has focus, and the
@@ -99,6 +99,100 @@ export type Desk = Message<"cif.v1.Desk"> & {
  */
 export const DeskSchema: GenMessage<Desk> = /*@__PURE__*/
   messageDesc(file_cif_v1_desk, 0);
+
+/**
+ * The widgets of an agent's desk (rule 20): the communication panel hosts the widget of every
+ * provider the agent admits, all loaded (a softphone keeps running while hidden), and shows at
+ * most one. Kept beside the Desk rather than in it, so the desk that SwitchSession and
+ * CloseSession return does not grow with the providers.
+ *
+ * @generated from message cif.v1.DeskWidgets
+ */
+export type DeskWidgets = Message<"cif.v1.DeskWidgets"> & {
+  /**
+   * The providers the agent admits now, in channel order (ties by unique name): the first is
+   * the agent's default provider.
+   *
+   * @generated from field: repeated cif.v1.DeskProvider providers = 1;
+   */
+  providers: DeskProvider[];
+
+  /**
+   * The provider whose widget the panel shows: the focused session's owner while the agent
+   * admits it; in the home session, the single provider when the agent admits exactly one
+   * (the home session belongs to no provider, so with several none is shown); otherwise
+   * empty. The panel's mode and width are the desk's and apply to it; mode, width and
+   * click-to-act still go to the active provider (in home with several providers, the
+   * default provider).
+   *
+   * @generated from field: string visible_provider_id = 2;
+   */
+  visibleProviderId: string;
+};
+
+/**
+ * Describes the message cif.v1.DeskWidgets.
+ * Use `create(DeskWidgetsSchema)` to create a new message.
+ */
+export const DeskWidgetsSchema: GenMessage<DeskWidgets> = /*@__PURE__*/
+  messageDesc(file_cif_v1_desk, 1);
+
+/**
+ * A provider as the agent's desk hosts it: what the desk needs to load and label its widget.
+ *
+ * @generated from message cif.v1.DeskProvider
+ */
+export type DeskProvider = Message<"cif.v1.DeskProvider"> & {
+  /**
+   * The provider's id: sessions' owners and toasts name it.
+   *
+   * @generated from field: string provider_id = 1;
+   */
+  providerId: string;
+
+  /**
+   * Title shown on the widget (CIF "Label").
+   *
+   * @generated from field: string label = 2;
+   */
+  label: string;
+
+  /**
+   * The widget's URL, loaded in a frame of the communication panel.
+   *
+   * @generated from field: string channel_url = 3;
+   */
+  channelUrl: string;
+
+  /**
+   * Another domain allowed to host the widget's pages, when it differs from the channel
+   * URL's; empty when none.
+   *
+   * @generated from field: string trusted_domain = 4;
+   */
+  trustedDomain: string;
+
+  /**
+   * Precedence among the agent's providers, 0 to 1000: lower first.
+   *
+   * @generated from field: int32 channel_order = 5;
+   */
+  channelOrder: number;
+
+  /**
+   * Whether click-to-act events go to this provider when it is the active one.
+   *
+   * @generated from field: bool enable_outbound = 6;
+   */
+  enableOutbound: boolean;
+};
+
+/**
+ * Describes the message cif.v1.DeskProvider.
+ * Use `create(DeskProviderSchema)` to create a new message.
+ */
+export const DeskProviderSchema: GenMessage<DeskProvider> = /*@__PURE__*/
+  messageDesc(file_cif_v1_desk, 2);
 
 /**
  * A session on an agent's desk: the home session, or a session a provider started.
@@ -225,7 +319,7 @@ export type Session = Message<"cif.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_cif_v1_desk, 1);
+  messageDesc(file_cif_v1_desk, 3);
 
 /**
  * Marks a session's owner sets so the agent's desk shows the session needs attention (rule 7).
@@ -283,7 +377,7 @@ export type SessionMarks = Message<"cif.v1.SessionMarks"> & {
  * Use `create(SessionMarksSchema)` to create a new message.
  */
 export const SessionMarksSchema: GenMessage<SessionMarks> = /*@__PURE__*/
-  messageDesc(file_cif_v1_desk, 2);
+  messageDesc(file_cif_v1_desk, 4);
 
 /**
  * The provider that owns a session.
@@ -327,7 +421,7 @@ export type SessionOwner = Message<"cif.v1.SessionOwner"> & {
  * Use `create(SessionOwnerSchema)` to create a new message.
  */
 export const SessionOwnerSchema: GenMessage<SessionOwner> = /*@__PURE__*/
-  messageDesc(file_cif_v1_desk, 3);
+  messageDesc(file_cif_v1_desk, 5);
 
 /**
  * Whether a session is the desk's home session or a provider's.
