@@ -643,6 +643,13 @@ pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
             "presence",
             (e.presence.clone().unwrap_or_default().presence_id, false),
         ),
+        Kind::NotificationQueued(e) => (
+            "toast queued",
+            (
+                e.notification.clone().unwrap_or_default().notification_id,
+                false,
+            ),
+        ),
         Kind::NotificationShown(e) => (
             "toast shown",
             (
@@ -667,6 +674,7 @@ pub fn describe(event: &pb::Event) -> (&'static str, String, bool) {
             },
             (e.provider_id.clone(), false),
         ),
+        Kind::VisibleWidgetChanged(e) => ("visible widget", (e.visible_provider_id.clone(), false)),
         Kind::DeskWidgetsChanged(e) => (
             "widgets",
             (

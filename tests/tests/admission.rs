@@ -368,7 +368,7 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
             "mode",
             "closed",
             "switched",
-            "widgets"
+            "visible widget"
         ]
     );
     assert_eq!(describe(&desk_heard[1]).1, chat.id());

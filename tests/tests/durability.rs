@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use cif_e2e::{
     AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, ProviderHandle, Stop, ToastCall,
-    caught_up, describe, events_until, eventually, expect_refused, raise, raw_event, raw_message,
-    raw_until_caught_up, restart, session_for, shown, website,
+    caught_up, describe, events_until, eventually, expect_refused, next_event, raise, raw_event,
+    raw_message, raw_until_caught_up, restart, session_for, shown, website,
 };
 use cif_sdk::{AdminClient, pb};
 use tonic::Code;
@@ -239,10 +239,13 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
         let on_screen = shown(&mut desk).await;
         assert_eq!(on_screen.notification_id, FIRST_TOAST);
         let second_call = raise(&phone, toast(&ada, SECOND_TOAST));
-        let before = eventually("both toasts pending", async || {
+        // The desk hears the second one waits; once committed, that is the state to keep.
+        let (queued_at, queued) = next_event(&mut desk).await;
+        assert_eq!(describe(&queued).0, "toast queued");
+        let before = eventually("both toasts pending and committed", async || {
             let before = everything(&harness.admin).await;
             let pending: usize = before.desks.iter().map(|d| d.notifications.len()).sum();
-            (pending == 2).then_some(before)
+            (pending == 2 && before.log.1 >= queued_at).then_some(before)
         })
         .await;
 

@@ -100,16 +100,16 @@ async fn switch_and_close_events_reach_exactly_the_right_owners() {
         [
             ("switched", home.clone(), false),
             ("created", a.id.clone(), true),
-            ("widgets", chat.id().to_owned(), false),
+            ("visible widget", chat.id().to_owned(), false),
             ("switched", a.id.clone(), false),
             ("created", b.id.clone(), true),
-            ("widgets", phone.id().to_owned(), false),
+            ("visible widget", phone.id().to_owned(), false),
             ("switched", b.id.clone(), false),
             ("switched", a.id.clone(), true),
-            ("widgets", chat.id().to_owned(), false),
+            ("visible widget", chat.id().to_owned(), false),
             ("closed", a.id.clone(), false),
             ("switched", b.id.clone(), true),
-            ("widgets", phone.id().to_owned(), false),
+            ("visible widget", phone.id().to_owned(), false),
         ]
     );
     // Every stream is in sequence order, and the switch carries the context.

@@ -362,6 +362,11 @@ pub fn event(event: &Event, audience: Audience) -> pb::Event {
                     .unwrap_or_default(),
             })
         }
+        EventKind::NotificationQueued { toast } => {
+            Kind::NotificationQueued(pb::NotificationQueued {
+                notification: Some(notification(&toast.0)),
+            })
+        }
         EventKind::NotificationShown { toast } => Kind::NotificationShown(pb::NotificationShown {
             notification: Some(notification(&toast.0)),
         }),
@@ -392,6 +397,11 @@ pub fn event(event: &Event, audience: Audience) -> pb::Event {
         EventKind::DeskWidgetsChanged { widgets } => {
             Kind::DeskWidgetsChanged(pb::DeskWidgetsChanged {
                 widgets: Some(desk_widgets(widgets)),
+            })
+        }
+        EventKind::VisibleWidgetChanged { visible } => {
+            Kind::VisibleWidgetChanged(pb::VisibleWidgetChanged {
+                visible_provider_id: visible.map(|p| p.to_string()).unwrap_or_default(),
             })
         }
     };

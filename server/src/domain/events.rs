@@ -135,6 +135,10 @@ pub enum EventKind {
         presence: Presence,
         set_by: Option<ProviderId>,
     },
+    /// A toast waits in the queue (rule 12).
+    NotificationQueued {
+        toast: ToastSnapshot,
+    },
     NotificationShown {
         toast: ToastSnapshot,
     },
@@ -152,9 +156,13 @@ pub enum EventKind {
         provider: ProviderId,
         admitted: bool,
     },
-    /// The desk's providers or its visible widget changed (rule 20).
+    /// The desk's providers changed (rule 20): the whole widgets, the visible one included.
     DeskWidgetsChanged {
         widgets: Widgets,
+    },
+    /// The focus moved and another provider's widget (or none) is visible (rule 20).
+    VisibleWidgetChanged {
+        visible: Option<ProviderId>,
     },
 }
 

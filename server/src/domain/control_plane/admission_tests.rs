@@ -215,7 +215,7 @@ fn rule_18_taken_off_the_profile_the_provider_finds_nothing_of_that_desk() {
             ("switched", vec![]),
             ("closed", vec![]),
             // In home, the only provider it admits shows: phone (rule 20).
-            ("widgets", vec![])
+            ("visible widget", vec![])
         ]
     );
 }

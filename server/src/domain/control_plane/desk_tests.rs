@@ -55,6 +55,7 @@ pub(super) fn heard(world: &mut World) -> Vec<(&'static str, Vec<ProviderId>)> {
                 EventKind::PanelModeChanged { .. } => "mode",
                 EventKind::PanelWidthChanged { .. } => "width",
                 EventKind::PresenceChanged { .. } => "presence",
+                EventKind::NotificationQueued { .. } => "toast queued",
                 EventKind::NotificationShown { .. } => "toast shown",
                 EventKind::NotificationResolved { .. } => "toast resolved",
                 EventKind::ClickToAct(_) => "click",
@@ -64,6 +65,7 @@ pub(super) fn heard(world: &mut World) -> Vec<(&'static str, Vec<ProviderId>)> {
                     admitted: false, ..
                 } => "not admitted",
                 EventKind::DeskWidgetsChanged { .. } => "widgets",
+                EventKind::VisibleWidgetChanged { .. } => "visible widget",
             };
             (name, event.providers)
         })

@@ -170,9 +170,10 @@ impl ControlPlane {
             | EventKind::PanelWidthChanged { .. }
             | EventKind::ClickToAct(_) => one(self.active_provider(agent)),
             EventKind::PresenceChanged { .. } => self.available_providers(agent),
-            EventKind::NotificationShown { .. } | EventKind::DeskWidgetsChanged { .. } => {
-                Vec::new()
-            }
+            EventKind::NotificationQueued { .. }
+            | EventKind::NotificationShown { .. }
+            | EventKind::DeskWidgetsChanged { .. }
+            | EventKind::VisibleWidgetChanged { .. } => Vec::new(),
             EventKind::CustomEvent(custom) => one(custom.to),
         };
         providers.retain(|provider| self.admits(agent, *provider));

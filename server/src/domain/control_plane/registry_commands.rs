@@ -144,8 +144,7 @@ impl ControlPlane {
         let record = self.registry.create_agent(id, new, credential, &defaults)?;
         self.desks.add_desk(id, record.created);
         // A new desk is read whole; its widgets are news only when they change.
-        let visible = self.widgets(id).and_then(|widgets| widgets.visible);
-        self.desks.show_widget(id, visible);
+        self.settle_visible_widget(id);
         Ok(record)
     }
 

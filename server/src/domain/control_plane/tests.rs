@@ -504,7 +504,7 @@ fn events(world: &mut World) -> Vec<(SessionId, &'static str, bool)> {
                 Some((session.session.id, "marks", session.focused))
             }
             // Which widget shows follows the focus: rule 20's own tests check it.
-            EventKind::DeskWidgetsChanged { .. } => None,
+            EventKind::DeskWidgetsChanged { .. } | EventKind::VisibleWidgetChanged { .. } => None,
             other => panic!("not a session event: {other:?}"),
         })
         .collect()
@@ -554,7 +554,7 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
     assert_eq!(owners, [Some(phone), Some(chat), None]);
     assert!(matches!(
         &effects.events[2].kind,
-        EventKind::DeskWidgetsChanged { widgets } if widgets.visible == Some(chat)
+        EventKind::VisibleWidgetChanged { visible } if *visible == Some(chat)
     ));
     let EventKind::SessionSwitched { session, focused } = &effects.events[1].kind else {
         panic!("a switch");

@@ -9,21 +9,37 @@ use super::*;
 use crate::domain::events::{EventKind, Widgets};
 use crate::domain::registry::{AgentPatch, ProviderPatch};
 
-/// The widget announcements a command made, with the providers that heard each.
+/// A widget announcement a command made: the desk, the visible provider, the whole widgets
+/// when the providers changed, and the providers that heard it.
+#[derive(Debug)]
+struct Announced {
+    agent: AgentId,
+    visible: Option<ProviderId>,
+    whole: Option<Widgets>,
+    heard_by: Vec<ProviderId>,
+}
+
 fn announced<R: std::fmt::Debug>(
     world: &mut World,
     command: impl FnOnce(&mut ControlPlane) -> crate::domain::DomainResult<R>,
-) -> Vec<(AgentId, Widgets, Vec<ProviderId>)> {
+) -> Vec<Announced> {
     let (result, effects) = world.plane.execute(command);
     result.expect("the command succeeds");
     effects
         .events
         .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::DeskWidgetsChanged { widgets } => {
-                Some((event.agent, widgets, event.providers))
-            }
-            _ => None,
+        .filter_map(|event| {
+            let (visible, whole) = match event.kind {
+                EventKind::DeskWidgetsChanged { widgets } => (widgets.visible, Some(widgets)),
+                EventKind::VisibleWidgetChanged { visible } => (visible, None),
+                _ => return None,
+            };
+            Some(Announced {
+                agent: event.agent,
+                visible,
+                whole,
+                heard_by: event.providers,
+            })
         })
         .collect()
 }
@@ -80,9 +96,13 @@ fn rule_20_the_visible_widget_follows_the_focus_while_admitted() {
         plane.create_session(chat, new_session(agent)).map(drop)
     });
     assert_eq!(created.len(), 1);
-    let (to, widgets, providers) = &created[0];
-    assert_eq!((*to, widgets.visible), (agent, Some(chat)));
-    assert!(providers.is_empty(), "to the agent and operators only");
+    let shown = &created[0];
+    assert_eq!((shown.agent, shown.visible), (agent, Some(chat)));
+    assert!(
+        shown.whole.is_none(),
+        "only the visible widget: the providers did not change"
+    );
+    assert!(shown.heard_by.is_empty(), "to the agent and operators only");
     let chats = world.plane.desk(agent).unwrap().desk.focused;
 
     let phones = {
@@ -99,11 +119,11 @@ fn rule_20_the_visible_widget_follows_the_focus_while_admitted() {
     let switched = announced(&mut world, |plane| {
         plane.switch_session(agent, chats, None).map(drop)
     });
-    assert_eq!(switched[0].1.visible, Some(chat));
+    assert_eq!(switched[0].visible, Some(chat));
     let to_home = announced(&mut world, |plane| {
         plane.switch_session(agent, home, None).map(drop)
     });
-    assert_eq!(to_home[0].1.visible, None);
+    assert_eq!(to_home[0].visible, None);
 
     // What leaves the visible widget as it is says nothing of widgets.
     assert!(
@@ -120,7 +140,7 @@ fn rule_20_the_visible_widget_follows_the_focus_while_admitted() {
     let switched = announced(&mut world, |plane| {
         plane.switch_session(agent, phones, None).map(drop)
     });
-    assert_eq!(switched[0].1.visible, Some(phone));
+    assert_eq!(switched[0].visible, Some(phone));
 
     // Closing the focused session moves focus back to home (focused just before), where
     // neither widget shows.
@@ -128,7 +148,7 @@ fn rule_20_the_visible_widget_follows_the_focus_while_admitted() {
         plane.close_session_as_agent(agent, phones, None).map(drop)
     });
     assert_eq!(closed.len(), 1, "one announcement per command: {closed:?}");
-    assert_eq!(closed[0].1.visible, None);
+    assert_eq!(closed[0].visible, None);
 }
 
 #[test]
@@ -143,8 +163,8 @@ fn rule_20_the_providers_follow_admissions_and_what_desks_show_of_them() {
     // provider left shows.
     let changed = announced(&mut world, profile(ada, &[chat]));
     assert_eq!(changed.len(), 1);
-    let (to, widgets, _) = &changed[0];
-    assert_eq!(*to, ada);
+    assert_eq!(changed[0].agent, ada);
+    let widgets = changed[0].whole.as_ref().expect("the whole widgets");
     assert_eq!(
         widgets.providers.iter().map(|p| p.id).collect::<Vec<_>>(),
         [chat]
@@ -164,13 +184,14 @@ fn rule_20_the_providers_follow_admissions_and_what_desks_show_of_them() {
     };
     assert_eq!(world.plane.desk(ada).unwrap().desk.focused, phones);
     let changed = announced(&mut world, profile(ada, &[chat]));
-    assert_eq!(changed[0].1.visible, None);
+    assert_eq!(changed[0].visible, None);
+    assert!(changed[0].whole.is_some());
 
     // A label every desk that hosts chat shows: both hear it; a field no desk shows: nobody.
     let relabelled = announced(&mut world, |plane| {
         plane.update_provider(chat, label("Chat"))
     });
-    let mut told: Vec<AgentId> = relabelled.iter().map(|(agent, ..)| *agent).collect();
+    let mut told: Vec<AgentId> = relabelled.iter().map(|told| told.agent).collect();
     told.sort();
     let mut both = vec![ada, bob];
     both.sort();
@@ -178,7 +199,7 @@ fn rule_20_the_providers_follow_admissions_and_what_desks_show_of_them() {
     assert!(
         relabelled
             .iter()
-            .all(|(_, widgets, _)| labels(widgets).contains(&"Chat"))
+            .all(|told| labels(told.whole.as_ref().unwrap()).contains(&"Chat"))
     );
     let unseen = ProviderPatch {
         custom_parameters: Some("region=eu".into()),
@@ -192,15 +213,18 @@ fn rule_20_the_providers_follow_admissions_and_what_desks_show_of_them() {
         plane.create_provider(super::tests::new_provider("contoso_mail"), credential)
     });
     assert_eq!(mail.len(), 1);
-    assert_eq!(mail[0].0, bob);
-    assert_eq!(mail[0].1.providers.len(), 3);
+    assert_eq!(mail[0].agent, bob);
+    assert_eq!(mail[0].whole.as_ref().unwrap().providers.len(), 3);
 
     // Deactivated, a provider leaves every desk that hosted it.
     let deactivated = announced(&mut world, |plane| plane.set_provider_active(chat, false));
     assert_eq!(deactivated.len(), 2);
-    assert!(
-        deactivated
+    assert!(deactivated.iter().all(|told| {
+        told.whole
+            .as_ref()
+            .unwrap()
+            .providers
             .iter()
-            .all(|(_, widgets, _)| widgets.providers.iter().all(|p| p.id != chat))
-    );
+            .all(|p| p.id != chat)
+    }));
 }

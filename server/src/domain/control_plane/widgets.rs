@@ -2,7 +2,8 @@
 //! communication panel, and at most one is visible. Both follow from the rest of the state
 //! (the registry's admissions and providers, the desk's focus), so a command never sets them;
 //! it notes which desks it may have changed, and [`ControlPlane::announce_widgets`] tells
-//! each desk whose widgets did change, once per command.
+//! each desk whose widgets did change, once per command: the whole widgets when its providers
+//! changed, only the visible one when the focus moved.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -28,10 +29,9 @@ struct Check {
 impl ControlPlane {
     /// The desk's widgets now, if the agent has a desk.
     pub fn widgets(&self, agent: AgentId) -> Option<Widgets> {
-        let desk = self.desks.desk(agent)?;
-        let admitted = self.available_providers(agent);
-        let focused_owner = self.desks.session(desk.focused).and_then(Session::owner);
-        let providers = admitted
+        let visible = self.visible_widget(agent)?;
+        let providers = self
+            .available_providers(agent)
             .iter()
             .filter_map(|id| self.registry.provider(*id).ok())
             .map(|record| WidgetProvider {
@@ -43,10 +43,20 @@ impl ControlPlane {
                 enable_outbound: record.fields.enable_outbound,
             })
             .collect();
-        Some(Widgets {
-            providers,
-            visible: visible_provider(focused_owner, &admitted),
-        })
+        Some(Widgets { providers, visible })
+    }
+
+    /// The provider whose widget the desk shows now (`None` inside: none), if the agent has a
+    /// desk. Cheaper than [`Self::widgets`]: every focus change asks it.
+    fn visible_widget(&self, agent: AgentId) -> Option<Option<ProviderId>> {
+        let desk = self.desks.desk(agent)?;
+        let owner = self.desks.session(desk.focused).and_then(Session::owner);
+        let owner_admitted = owner.is_some_and(|owner| self.admits(agent, owner));
+        let only_admitted = match owner {
+            None => self.registry.only_admitted(agent),
+            Some(_) => None,
+        };
+        Some(visible_provider(owner, owner_admitted, only_admitted))
     }
 
     /// The focus of the agent's desk moved: the visible widget may have changed.
@@ -80,12 +90,21 @@ impl ControlPlane {
     pub(super) fn announce_widgets(&mut self) {
         let checks = std::mem::take(&mut self.effects.widget_checks.0);
         for (agent, check) in checks {
-            let Some(widgets) = self.widgets(agent) else {
+            let Some(visible) = self.visible_widget(agent) else {
                 continue; // The desk is gone (its agent was deleted).
             };
-            let visible_changed = self.desks.show_widget(agent, widgets.visible);
-            if visible_changed || check.providers_changed {
-                self.emit(agent, check.time, EventKind::DeskWidgetsChanged { widgets });
+            let visible_changed = self.desks.show_widget(agent, visible);
+            if check.providers_changed {
+                if let Some(widgets) = self.widgets(agent) {
+                    self.emit(agent, check.time, EventKind::DeskWidgetsChanged { widgets });
+                }
+            } else if visible_changed {
+                // Focus moves often: the desk is told only which widget shows now.
+                self.emit(
+                    agent,
+                    check.time,
+                    EventKind::VisibleWidgetChanged { visible },
+                );
             }
         }
     }
@@ -93,8 +112,14 @@ impl ControlPlane {
     /// Works out which widget each desk shows, after the state was restored.
     pub(super) fn settle_visible_widgets(&mut self) {
         for agent in self.desks.agents() {
-            let visible = self.widgets(agent).and_then(|widgets| widgets.visible);
-            self.desks.show_widget(agent, visible);
+            self.settle_visible_widget(agent);
         }
+    }
+
+    /// Records which widget a desk shows without announcing it: a new or restored desk is
+    /// read whole.
+    pub(super) fn settle_visible_widget(&mut self, agent: AgentId) {
+        let visible = self.visible_widget(agent).flatten();
+        self.desks.show_widget(agent, visible);
     }
 }

@@ -3,17 +3,16 @@
 use cif_sdk::ids::ProviderId;
 
 /// The provider whose widget is visible: the focused session's owner while the agent admits
-/// it; in the home session (no owner), the single provider when the agent admits exactly
-/// one, since home belongs to no provider; otherwise none. `admitted` is the agent's
-/// admitted providers.
+/// it (`owner_admitted`); in the home session (no owner), the provider the agent admits when
+/// it admits exactly one (`only_admitted`), since home belongs to no provider; otherwise none.
 pub fn visible_provider(
     focused_owner: Option<ProviderId>,
-    admitted: &[ProviderId],
+    owner_admitted: bool,
+    only_admitted: Option<ProviderId>,
 ) -> Option<ProviderId> {
-    match (focused_owner, admitted) {
-        (Some(owner), _) => admitted.contains(&owner).then_some(owner),
-        (None, [only]) => Some(*only),
-        (None, _) => None,
+    match focused_owner {
+        Some(owner) => owner_admitted.then_some(owner),
+        None => only_admitted,
     }
 }
 
@@ -24,14 +23,12 @@ mod tests {
     #[test]
     fn rule_20_the_focused_owner_while_admitted_else_in_home_the_only_provider() {
         let (chat, phone) = (ProviderId::generate(), ProviderId::generate());
-        // A provider's session: its owner's widget, whoever else is admitted.
-        assert_eq!(visible_provider(Some(chat), &[chat, phone]), Some(chat));
-        assert_eq!(visible_provider(Some(chat), &[chat]), Some(chat));
-        // An owner the agent no longer admits shows nothing.
-        assert_eq!(visible_provider(Some(chat), &[phone]), None);
+        // A provider's session: its owner's widget while admitted, whoever else is.
+        assert_eq!(visible_provider(Some(chat), true, None), Some(chat));
+        // An owner the agent no longer admits shows nothing, even with one provider left.
+        assert_eq!(visible_provider(Some(chat), false, Some(phone)), None);
         // Home: the single provider's widget; with several (or none), none.
-        assert_eq!(visible_provider(None, &[phone]), Some(phone));
-        assert_eq!(visible_provider(None, &[chat, phone]), None);
-        assert_eq!(visible_provider(None, &[]), None);
+        assert_eq!(visible_provider(None, false, Some(phone)), Some(phone));
+        assert_eq!(visible_provider(None, false, None), None);
     }
 }

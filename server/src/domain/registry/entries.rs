@@ -206,6 +206,18 @@ impl Registry {
                 .is_some_and(|record| record.profile_includes(provider))
     }
 
+    /// The one provider the agent admits, if it admits exactly one.
+    pub fn only_admitted(&self, agent: AgentId) -> Option<ProviderId> {
+        let mut admitted = self
+            .providers
+            .keys()
+            .filter(|provider| self.admits(agent, **provider));
+        match (admitted.next(), admitted.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    }
+
     /// The agent's available providers: the ones it admits, in channel order, ties broken by
     /// unique name. The first is its default provider.
     pub fn available_providers(&self, agent: AgentId) -> Vec<ProviderId> {

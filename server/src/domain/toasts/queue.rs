@@ -186,9 +186,22 @@ impl Toasts {
         if let Some(deadline) = toast.deadline() {
             self.deadlines.insert((deadline, key));
         }
+        let waiting = ToastSnapshot(toast.clone());
         self.pending.insert(key, toast);
         self.queues.entry(agent).or_default().push_back(key);
         self.show_next(agent, now, &mut happened);
+        if self
+            .pending
+            .get(&key)
+            .is_some_and(|toast| toast.shown.is_none())
+        {
+            // Behind another toast, or on a desk not connected yet: the desk learns it waits.
+            happened.push(Happened {
+                agent,
+                time: now,
+                kind: EventKind::NotificationQueued { toast: waiting },
+            });
+        }
         let raised = match self.resolution(&key) {
             Some(resolution) => Raised::Resolved(resolution),
             None => Raised::Pending(key),
@@ -532,6 +545,33 @@ mod tests {
             restored.online(agent, now),
             "a restarted desk has its grace period"
         );
+    }
+
+    #[test]
+    fn a_toast_that_must_wait_tells_the_desk_it_is_queued() {
+        let (agent, provider, now) = (
+            AgentId::generate(),
+            ProviderId::generate(),
+            SystemTime::now(),
+        );
+        let kind = |happened: &[Happened]| -> Vec<&'static str> {
+            happened
+                .iter()
+                .map(|happened| match happened.kind {
+                    EventKind::NotificationShown { .. } => "shown",
+                    EventKind::NotificationQueued { .. } => "queued",
+                    _ => "other",
+                })
+                .collect()
+        };
+        let mut toasts = Toasts::new(Duration::from_secs(30), 10);
+        // A desk not connected yet: the toast waits.
+        let (_, happened) = toasts.raise(toast(agent, provider, now), 10, now);
+        assert_eq!(kind(&happened), ["queued"]);
+        // Connected: it shows; the next one waits behind it.
+        assert_eq!(kind(&toasts.connected(agent, now)), ["shown"]);
+        let (_, happened) = toasts.raise(toast(agent, provider, now), 10, now);
+        assert_eq!(kind(&happened), ["queued"]);
     }
 
     #[test]

@@ -174,11 +174,13 @@ class Event(_message.Message):
     PANEL_WIDTH_CHANGED_FIELD_NUMBER: _builtins.int
     PRESENCE_CHANGED_FIELD_NUMBER: _builtins.int
     NOTIFICATION_SHOWN_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_QUEUED_FIELD_NUMBER: _builtins.int
     NOTIFICATION_RESOLVED_FIELD_NUMBER: _builtins.int
     CLICK_TO_ACT_FIELD_NUMBER: _builtins.int
     CUSTOM_EVENT_FIELD_NUMBER: _builtins.int
     PROVIDER_ADMISSION_CHANGED_FIELD_NUMBER: _builtins.int
     DESK_WIDGETS_CHANGED_FIELD_NUMBER: _builtins.int
+    VISIBLE_WIDGET_CHANGED_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     """The desk the change happened on."""
     @_builtins.property
@@ -246,6 +248,12 @@ class Event(_message.Message):
         """A toast came on the agent's screen (to the agent)."""
 
     @_builtins.property
+    def notification_queued(self) -> Global___NotificationQueued:
+        """A toast waits in the queue, behind the one on screen or for the desk to connect (to the
+        agent).
+        """
+
+    @_builtins.property
     def notification_resolved(self) -> Global___NotificationResolved:
         """A toast ended (to the agent and the provider that raised it)."""
 
@@ -267,8 +275,12 @@ class Event(_message.Message):
 
     @_builtins.property
     def desk_widgets_changed(self) -> Global___DeskWidgetsChanged:
-        """The desk's providers or its visible widget changed (rule 20). To the agent and
-        operators only.
+        """The desk's providers changed (rule 20). To the agent and operators only."""
+
+    @_builtins.property
+    def visible_widget_changed(self) -> Global___VisibleWidgetChanged:
+        """The focus moved, and another provider's widget (or none) is visible (rule 20). To the
+        agent and operators only.
         """
 
     def __init__(
@@ -291,17 +303,19 @@ class Event(_message.Message):
         panel_width_changed: Global___PanelWidthChanged | None = ...,
         presence_changed: Global___PresenceChanged | None = ...,
         notification_shown: Global___NotificationShown | None = ...,
+        notification_queued: Global___NotificationQueued | None = ...,
         notification_resolved: Global___NotificationResolved | None = ...,
         click_to_act: Global___ClickToAct | None = ...,
         custom_event: Global___CustomEvent | None = ...,
         provider_admission_changed: Global___ProviderAdmissionChanged | None = ...,
         desk_widgets_changed: Global___DeskWidgetsChanged | None = ...,
+        visible_widget_changed: Global___VisibleWidgetChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_queued", b"notification_queued", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time", "visible_widget_changed", b"visible_widget_changed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "click_to_act", b"click_to_act", "custom_event", b"custom_event", "desk_widgets_changed", b"desk_widgets_changed", "kind", b"kind", "notification_queued", b"notification_queued", "notification_resolved", b"notification_resolved", "notification_shown", b"notification_shown", "panel_mode_changed", b"panel_mode_changed", "panel_width_changed", b"panel_width_changed", "presence_changed", b"presence_changed", "provider_admission_changed", b"provider_admission_changed", "session_closed", b"session_closed", "session_context_changed", b"session_context_changed", "session_created", b"session_created", "session_marks_changed", b"session_marks_changed", "session_retitled", b"session_retitled", "session_switched", b"session_switched", "tab_closed", b"tab_closed", "tab_created", b"tab_created", "tab_focused", b"tab_focused", "tab_refreshed", b"tab_refreshed", "tab_retitled", b"tab_retitled", "time", b"time", "visible_widget_changed", b"visible_widget_changed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_resolved", "click_to_act", "custom_event", "provider_admission_changed", "desk_widgets_changed"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["session_created", "session_switched", "session_closed", "session_retitled", "session_context_changed", "session_marks_changed", "tab_created", "tab_focused", "tab_refreshed", "tab_retitled", "tab_closed", "panel_mode_changed", "panel_width_changed", "presence_changed", "notification_shown", "notification_queued", "notification_resolved", "click_to_act", "custom_event", "provider_admission_changed", "desk_widgets_changed", "visible_widget_changed"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -692,6 +706,32 @@ class NotificationShown(_message.Message):
 Global___NotificationShown: _TypeAlias = NotificationShown  # noqa: Y015
 
 @_typing.final
+class NotificationQueued(_message.Message):
+    """A toast waits: raised while another is on the agent's screen, or before the desk
+    connected. NotificationShown follows when its turn comes, unless it ends first.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notification(self) -> _notification_pb2.Notification:
+        """The toast, waiting, with its expire time in the queue."""
+
+    def __init__(
+        self,
+        *,
+        notification: _notification_pb2.Notification | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationQueued: _TypeAlias = NotificationQueued  # noqa: Y015
+
+@_typing.final
 class NotificationResolved(_message.Message):
     """A toast ended."""
 
@@ -821,10 +861,9 @@ Global___ProviderAdmissionChanged: _TypeAlias = ProviderAdmissionChanged  # noqa
 
 @_typing.final
 class DeskWidgetsChanged(_message.Message):
-    """The desk's widgets changed (rule 20): a provider was admitted or no longer (a profile edit,
-    an activation, a deactivation, a deletion), an admitted provider's label, URL, trusted
-    domain, order or outbound setting changed, or the focus moved so another widget (or none)
-    is visible.
+    """The desk's providers changed (rule 20): a provider was admitted or no longer (a profile
+    edit, an activation, a deactivation, a deletion), or an admitted provider's label, URL,
+    trusted domain, order or outbound setting changed.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -832,7 +871,7 @@ class DeskWidgetsChanged(_message.Message):
     WIDGETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def widgets(self) -> _desk_pb2.DeskWidgets:
-        """The widgets as they are now."""
+        """The widgets as they are now, the visible provider included."""
 
     def __init__(
         self,
@@ -846,3 +885,27 @@ class DeskWidgetsChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeskWidgetsChanged: _TypeAlias = DeskWidgetsChanged  # noqa: Y015
+
+@_typing.final
+class VisibleWidgetChanged(_message.Message):
+    """The focus moved (a session was created, switched to or closed) and the panel shows another
+    provider's widget, or none (rule 20).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISIBLE_PROVIDER_ID_FIELD_NUMBER: _builtins.int
+    visible_provider_id: _builtins.str
+    """The provider whose widget is visible now; empty when none is."""
+    def __init__(
+        self,
+        *,
+        visible_provider_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["visible_provider_id", b"visible_provider_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisibleWidgetChanged: _TypeAlias = VisibleWidgetChanged  # noqa: Y015

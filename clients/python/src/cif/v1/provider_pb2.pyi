@@ -80,7 +80,10 @@ class Provider(_message.Message):
     label: _builtins.str
     """Title shown on the communication widget (CIF "Label"), 1 to 100 characters."""
     channel_url: _builtins.str
-    """URL of the widget hosted in the communication panel: https, at most 1024 characters."""
+    """URL of the widget hosted in the communication panel: https, at most 1024 characters. A
+    server started with --loopback-http-widgets (for development) also takes http on
+    127.0.0.1, localhost or [::1].
+    """
     enable_outbound: _builtins.bool
     """Whether click-to-act (outbound communication) events are sent to this provider.
     Defaults to false.

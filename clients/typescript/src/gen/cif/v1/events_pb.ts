@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cif/v1/events.proto.
  */
 export const file_cif_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaWYvdjEvZXZlbnRzLnByb3RvEgZjaWYudjEisAEKDVN0cmVhbU1lc3NhZ2USDgoGbG9nX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEh4KBWV2ZW50GAMgASgLMg0uY2lmLnYxLkV2ZW50SAASJgoJaGVhcnRiZWF0GAQgASgLMhEuY2lmLnYxLkhlYXJ0YmVhdEgAEi0KDXNuYXBzaG90X2l0ZW0YBSABKAsyFC5jaWYudjEuU25hcHNob3RJdGVtSABCBgoEa2luZCILCglIZWFydGJlYXQirgEKDFNuYXBzaG90SXRlbRIcCgRkZXNrGAEgASgLMgwuY2lmLnYxLkRlc2tIABIiCgdzZXNzaW9uGAIgASgLMg8uY2lmLnYxLlNlc3Npb25IABIsCgxub3RpZmljYXRpb24YAyABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uSAASJgoHd2lkZ2V0cxgEIAEoCzITLmNpZi52MS5EZXNrV2lkZ2V0c0gAQgYKBGl0ZW0i8AgKBUV2ZW50EhAKCGFnZW50X2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIWLmNpZi52MS5TZXNzaW9uQ3JlYXRlZEgAEjMKEHNlc3Npb25fc3dpdGNoZWQYCyABKAsyFy5jaWYudjEuU2Vzc2lvblN3aXRjaGVkSAASLwoOc2Vzc2lvbl9jbG9zZWQYDCABKAsyFS5jaWYudjEuU2Vzc2lvbkNsb3NlZEgAEjMKEHNlc3Npb25fcmV0aXRsZWQYDSABKAsyFy5jaWYudjEuU2Vzc2lvblJldGl0bGVkSAASQAoXc2Vzc2lvbl9jb250ZXh0X2NoYW5nZWQYDiABKAsyHS5jaWYudjEuU2Vzc2lvbkNvbnRleHRDaGFuZ2VkSAASPAoVc2Vzc2lvbl9tYXJrc19jaGFuZ2VkGA8gASgLMhsuY2lmLnYxLlNlc3Npb25NYXJrc0NoYW5nZWRIABIpCgt0YWJfY3JlYXRlZBgUIAEoCzISLmNpZi52MS5UYWJDcmVhdGVkSAASKQoLdGFiX2ZvY3VzZWQYFSABKAsyEi5jaWYudjEuVGFiRm9jdXNlZEgAEi0KDXRhYl9yZWZyZXNoZWQYFiABKAsyFC5jaWYudjEuVGFiUmVmcmVzaGVkSAASKwoMdGFiX3JldGl0bGVkGBcgASgLMhMuY2lmLnYxLlRhYlJldGl0bGVkSAASJwoKdGFiX2Nsb3NlZBgYIAEoCzIRLmNpZi52MS5UYWJDbG9zZWRIABI2ChJwYW5lbF9tb2RlX2NoYW5nZWQYHiABKAsyGC5jaWYudjEuUGFuZWxNb2RlQ2hhbmdlZEgAEjgKE3BhbmVsX3dpZHRoX2NoYW5nZWQYHyABKAsyGS5jaWYudjEuUGFuZWxXaWR0aENoYW5nZWRIABIzChBwcmVzZW5jZV9jaGFuZ2VkGCAgASgLMhcuY2lmLnYxLlByZXNlbmNlQ2hhbmdlZEgAEjcKEm5vdGlmaWNhdGlvbl9zaG93bhgoIAEoCzIZLmNpZi52MS5Ob3RpZmljYXRpb25TaG93bkgAEj0KFW5vdGlmaWNhdGlvbl9yZXNvbHZlZBgpIAEoCzIcLmNpZi52MS5Ob3RpZmljYXRpb25SZXNvbHZlZEgAEioKDGNsaWNrX3RvX2FjdBgyIAEoCzISLmNpZi52MS5DbGlja1RvQWN0SAASKwoMY3VzdG9tX2V2ZW50GDMgASgLMhMuY2lmLnYxLkN1c3RvbUV2ZW50SAASRgoacHJvdmlkZXJfYWRtaXNzaW9uX2NoYW5nZWQYPCABKAsyIC5jaWYudjEuUHJvdmlkZXJBZG1pc3Npb25DaGFuZ2VkSAASOgoUZGVza193aWRnZXRzX2NoYW5nZWQYPSABKAsyGi5jaWYudjEuRGVza1dpZGdldHNDaGFuZ2VkSABCBgoEa2luZCIyCg5TZXNzaW9uQ3JlYXRlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iRAoPU2Vzc2lvblN3aXRjaGVkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIPCgdmb2N1c2VkGAIgASgIIjEKDVNlc3Npb25DbG9zZWQSIAoHc2Vzc2lvbhgBIAEoCzIPLmNpZi52MS5TZXNzaW9uIjMKD1Nlc3Npb25SZXRpdGxlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iYQoVU2Vzc2lvbkNvbnRleHRDaGFuZ2VkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIQCghzZXRfa2V5cxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyADKAkiNwoTU2Vzc2lvbk1hcmtzQ2hhbmdlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iJgoKVGFiQ3JlYXRlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiYKClRhYkZvY3VzZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiIoCgxUYWJSZWZyZXNoZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiInCgtUYWJSZXRpdGxlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiUKCVRhYkNsb3NlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIjMKEFBhbmVsTW9kZUNoYW5nZWQSHwoEbW9kZRgBIAEoDjIRLmNpZi52MS5QYW5lbE1vZGUiIgoRUGFuZWxXaWR0aENoYW5nZWQSDQoFd2lkdGgYASABKA0iUQoPUHJlc2VuY2VDaGFuZ2VkEiIKCHByZXNlbmNlGAEgASgLMhAuY2lmLnYxLlByZXNlbmNlEhoKEnNldF9ieV9wcm92aWRlcl9pZBgCIAEoCSI/ChFOb3RpZmljYXRpb25TaG93bhIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIm4KFE5vdGlmaWNhdGlvblJlc29sdmVkEioKDG5vdGlmaWNhdGlvbhgBIAEoCzIULmNpZi52MS5Ob3RpZmljYXRpb24SKgoGcmVzdWx0GAIgASgLMhouY2lmLnYxLk5vdGlmaWNhdGlvblJlc3VsdCJWCgpDbGlja1RvQWN0Eg0KBXZhbHVlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZm9ybWF0GAMgASgJEhsKE2VudGl0eV9sb2dpY2FsX25hbWUYBCABKAkiXgoLQ3VzdG9tRXZlbnQSDAoEbmFtZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgJEhgKEGZyb21fcHJvdmlkZXJfaWQYAyABKAkSFgoOdG9fcHJvdmlkZXJfaWQYBCABKAkiQQoYUHJvdmlkZXJBZG1pc3Npb25DaGFuZ2VkEhMKC3Byb3ZpZGVyX2lkGAEgASgJEhAKCGFkbWl0dGVkGAIgASgIIjoKEkRlc2tXaWRnZXRzQ2hhbmdlZBIkCgd3aWRnZXRzGAEgASgLMhMuY2lmLnYxLkRlc2tXaWRnZXRzYgZwcm90bzM", [file_cif_v1_desk, file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaWYvdjEvZXZlbnRzLnByb3RvEgZjaWYudjEisAEKDVN0cmVhbU1lc3NhZ2USDgoGbG9nX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEh4KBWV2ZW50GAMgASgLMg0uY2lmLnYxLkV2ZW50SAASJgoJaGVhcnRiZWF0GAQgASgLMhEuY2lmLnYxLkhlYXJ0YmVhdEgAEi0KDXNuYXBzaG90X2l0ZW0YBSABKAsyFC5jaWYudjEuU25hcHNob3RJdGVtSABCBgoEa2luZCILCglIZWFydGJlYXQirgEKDFNuYXBzaG90SXRlbRIcCgRkZXNrGAEgASgLMgwuY2lmLnYxLkRlc2tIABIiCgdzZXNzaW9uGAIgASgLMg8uY2lmLnYxLlNlc3Npb25IABIsCgxub3RpZmljYXRpb24YAyABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uSAASJgoHd2lkZ2V0cxgEIAEoCzITLmNpZi52MS5EZXNrV2lkZ2V0c0gAQgYKBGl0ZW0i6wkKBUV2ZW50EhAKCGFnZW50X2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIWLmNpZi52MS5TZXNzaW9uQ3JlYXRlZEgAEjMKEHNlc3Npb25fc3dpdGNoZWQYCyABKAsyFy5jaWYudjEuU2Vzc2lvblN3aXRjaGVkSAASLwoOc2Vzc2lvbl9jbG9zZWQYDCABKAsyFS5jaWYudjEuU2Vzc2lvbkNsb3NlZEgAEjMKEHNlc3Npb25fcmV0aXRsZWQYDSABKAsyFy5jaWYudjEuU2Vzc2lvblJldGl0bGVkSAASQAoXc2Vzc2lvbl9jb250ZXh0X2NoYW5nZWQYDiABKAsyHS5jaWYudjEuU2Vzc2lvbkNvbnRleHRDaGFuZ2VkSAASPAoVc2Vzc2lvbl9tYXJrc19jaGFuZ2VkGA8gASgLMhsuY2lmLnYxLlNlc3Npb25NYXJrc0NoYW5nZWRIABIpCgt0YWJfY3JlYXRlZBgUIAEoCzISLmNpZi52MS5UYWJDcmVhdGVkSAASKQoLdGFiX2ZvY3VzZWQYFSABKAsyEi5jaWYudjEuVGFiRm9jdXNlZEgAEi0KDXRhYl9yZWZyZXNoZWQYFiABKAsyFC5jaWYudjEuVGFiUmVmcmVzaGVkSAASKwoMdGFiX3JldGl0bGVkGBcgASgLMhMuY2lmLnYxLlRhYlJldGl0bGVkSAASJwoKdGFiX2Nsb3NlZBgYIAEoCzIRLmNpZi52MS5UYWJDbG9zZWRIABI2ChJwYW5lbF9tb2RlX2NoYW5nZWQYHiABKAsyGC5jaWYudjEuUGFuZWxNb2RlQ2hhbmdlZEgAEjgKE3BhbmVsX3dpZHRoX2NoYW5nZWQYHyABKAsyGS5jaWYudjEuUGFuZWxXaWR0aENoYW5nZWRIABIzChBwcmVzZW5jZV9jaGFuZ2VkGCAgASgLMhcuY2lmLnYxLlByZXNlbmNlQ2hhbmdlZEgAEjcKEm5vdGlmaWNhdGlvbl9zaG93bhgoIAEoCzIZLmNpZi52MS5Ob3RpZmljYXRpb25TaG93bkgAEjkKE25vdGlmaWNhdGlvbl9xdWV1ZWQYKiABKAsyGi5jaWYudjEuTm90aWZpY2F0aW9uUXVldWVkSAASPQoVbm90aWZpY2F0aW9uX3Jlc29sdmVkGCkgASgLMhwuY2lmLnYxLk5vdGlmaWNhdGlvblJlc29sdmVkSAASKgoMY2xpY2tfdG9fYWN0GDIgASgLMhIuY2lmLnYxLkNsaWNrVG9BY3RIABIrCgxjdXN0b21fZXZlbnQYMyABKAsyEy5jaWYudjEuQ3VzdG9tRXZlbnRIABJGChpwcm92aWRlcl9hZG1pc3Npb25fY2hhbmdlZBg8IAEoCzIgLmNpZi52MS5Qcm92aWRlckFkbWlzc2lvbkNoYW5nZWRIABI6ChRkZXNrX3dpZGdldHNfY2hhbmdlZBg9IAEoCzIaLmNpZi52MS5EZXNrV2lkZ2V0c0NoYW5nZWRIABI+ChZ2aXNpYmxlX3dpZGdldF9jaGFuZ2VkGD4gASgLMhwuY2lmLnYxLlZpc2libGVXaWRnZXRDaGFuZ2VkSABCBgoEa2luZCIyCg5TZXNzaW9uQ3JlYXRlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iRAoPU2Vzc2lvblN3aXRjaGVkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIPCgdmb2N1c2VkGAIgASgIIjEKDVNlc3Npb25DbG9zZWQSIAoHc2Vzc2lvbhgBIAEoCzIPLmNpZi52MS5TZXNzaW9uIjMKD1Nlc3Npb25SZXRpdGxlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iYQoVU2Vzc2lvbkNvbnRleHRDaGFuZ2VkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIQCghzZXRfa2V5cxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyADKAkiNwoTU2Vzc2lvbk1hcmtzQ2hhbmdlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iJgoKVGFiQ3JlYXRlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiYKClRhYkZvY3VzZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiIoCgxUYWJSZWZyZXNoZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiInCgtUYWJSZXRpdGxlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiUKCVRhYkNsb3NlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIjMKEFBhbmVsTW9kZUNoYW5nZWQSHwoEbW9kZRgBIAEoDjIRLmNpZi52MS5QYW5lbE1vZGUiIgoRUGFuZWxXaWR0aENoYW5nZWQSDQoFd2lkdGgYASABKA0iUQoPUHJlc2VuY2VDaGFuZ2VkEiIKCHByZXNlbmNlGAEgASgLMhAuY2lmLnYxLlByZXNlbmNlEhoKEnNldF9ieV9wcm92aWRlcl9pZBgCIAEoCSI/ChFOb3RpZmljYXRpb25TaG93bhIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIkAKEk5vdGlmaWNhdGlvblF1ZXVlZBIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIm4KFE5vdGlmaWNhdGlvblJlc29sdmVkEioKDG5vdGlmaWNhdGlvbhgBIAEoCzIULmNpZi52MS5Ob3RpZmljYXRpb24SKgoGcmVzdWx0GAIgASgLMhouY2lmLnYxLk5vdGlmaWNhdGlvblJlc3VsdCJWCgpDbGlja1RvQWN0Eg0KBXZhbHVlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZm9ybWF0GAMgASgJEhsKE2VudGl0eV9sb2dpY2FsX25hbWUYBCABKAkiXgoLQ3VzdG9tRXZlbnQSDAoEbmFtZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgJEhgKEGZyb21fcHJvdmlkZXJfaWQYAyABKAkSFgoOdG9fcHJvdmlkZXJfaWQYBCABKAkiQQoYUHJvdmlkZXJBZG1pc3Npb25DaGFuZ2VkEhMKC3Byb3ZpZGVyX2lkGAEgASgJEhAKCGFkbWl0dGVkGAIgASgIIjoKEkRlc2tXaWRnZXRzQ2hhbmdlZBIkCgd3aWRnZXRzGAEgASgLMhMuY2lmLnYxLkRlc2tXaWRnZXRzIjMKFFZpc2libGVXaWRnZXRDaGFuZ2VkEhsKE3Zpc2libGVfcHJvdmlkZXJfaWQYASABKAliBnByb3RvMw", [file_cif_v1_desk, file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
 
 /**
  * One message of a subscription stream (ProviderService.Subscribe, AgentService.Subscribe,
@@ -311,6 +311,15 @@ export type Event = Message<"cif.v1.Event"> & {
     case: "notificationShown";
   } | {
     /**
+     * A toast waits in the queue, behind the one on screen or for the desk to connect (to the
+     * agent).
+     *
+     * @generated from field: cif.v1.NotificationQueued notification_queued = 42;
+     */
+    value: NotificationQueued;
+    case: "notificationQueued";
+  } | {
+    /**
      * A toast ended (to the agent and the provider that raised it).
      *
      * @generated from field: cif.v1.NotificationResolved notification_resolved = 41;
@@ -345,13 +354,21 @@ export type Event = Message<"cif.v1.Event"> & {
     case: "providerAdmissionChanged";
   } | {
     /**
-     * The desk's providers or its visible widget changed (rule 20). To the agent and
-     * operators only.
+     * The desk's providers changed (rule 20). To the agent and operators only.
      *
      * @generated from field: cif.v1.DeskWidgetsChanged desk_widgets_changed = 61;
      */
     value: DeskWidgetsChanged;
     case: "deskWidgetsChanged";
+  } | {
+    /**
+     * The focus moved, and another provider's widget (or none) is visible (rule 20). To the
+     * agent and operators only.
+     *
+     * @generated from field: cif.v1.VisibleWidgetChanged visible_widget_changed = 62;
+     */
+    value: VisibleWidgetChanged;
+    case: "visibleWidgetChanged";
   } | { case: undefined; value?: undefined };
 };
 
@@ -710,6 +727,28 @@ export const NotificationShownSchema: GenMessage<NotificationShown> = /*@__PURE_
   messageDesc(file_cif_v1_events, 18);
 
 /**
+ * A toast waits: raised while another is on the agent's screen, or before the desk
+ * connected. NotificationShown follows when its turn comes, unless it ends first.
+ *
+ * @generated from message cif.v1.NotificationQueued
+ */
+export type NotificationQueued = Message<"cif.v1.NotificationQueued"> & {
+  /**
+   * The toast, waiting, with its expire time in the queue.
+   *
+   * @generated from field: cif.v1.Notification notification = 1;
+   */
+  notification?: Notification | undefined;
+};
+
+/**
+ * Describes the message cif.v1.NotificationQueued.
+ * Use `create(NotificationQueuedSchema)` to create a new message.
+ */
+export const NotificationQueuedSchema: GenMessage<NotificationQueued> = /*@__PURE__*/
+  messageDesc(file_cif_v1_events, 19);
+
+/**
  * A toast ended.
  *
  * @generated from message cif.v1.NotificationResolved
@@ -735,7 +774,7 @@ export type NotificationResolved = Message<"cif.v1.NotificationResolved"> & {
  * Use `create(NotificationResolvedSchema)` to create a new message.
  */
 export const NotificationResolvedSchema: GenMessage<NotificationResolved> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 19);
+  messageDesc(file_cif_v1_events, 20);
 
 /**
  * The agent selected a click-to-act (outbound) field (CIF onclicktoact).
@@ -777,7 +816,7 @@ export type ClickToAct = Message<"cif.v1.ClickToAct"> & {
  * Use `create(ClickToActSchema)` to create a new message.
  */
 export const ClickToActSchema: GenMessage<ClickToAct> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 20);
+  messageDesc(file_cif_v1_events, 21);
 
 /**
  * A custom event (CIF raiseEvent).
@@ -819,7 +858,7 @@ export type CustomEvent = Message<"cif.v1.CustomEvent"> & {
  * Use `create(CustomEventSchema)` to create a new message.
  */
 export const CustomEventSchema: GenMessage<CustomEvent> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 21);
+  messageDesc(file_cif_v1_events, 22);
 
 /**
  * The agent admits a provider again, or no longer (rule 18): an operator changed the agent's
@@ -850,19 +889,18 @@ export type ProviderAdmissionChanged = Message<"cif.v1.ProviderAdmissionChanged"
  * Use `create(ProviderAdmissionChangedSchema)` to create a new message.
  */
 export const ProviderAdmissionChangedSchema: GenMessage<ProviderAdmissionChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 22);
+  messageDesc(file_cif_v1_events, 23);
 
 /**
- * The desk's widgets changed (rule 20): a provider was admitted or no longer (a profile edit,
- * an activation, a deactivation, a deletion), an admitted provider's label, URL, trusted
- * domain, order or outbound setting changed, or the focus moved so another widget (or none)
- * is visible.
+ * The desk's providers changed (rule 20): a provider was admitted or no longer (a profile
+ * edit, an activation, a deactivation, a deletion), or an admitted provider's label, URL,
+ * trusted domain, order or outbound setting changed.
  *
  * @generated from message cif.v1.DeskWidgetsChanged
  */
 export type DeskWidgetsChanged = Message<"cif.v1.DeskWidgetsChanged"> & {
   /**
-   * The widgets as they are now.
+   * The widgets as they are now, the visible provider included.
    *
    * @generated from field: cif.v1.DeskWidgets widgets = 1;
    */
@@ -874,5 +912,27 @@ export type DeskWidgetsChanged = Message<"cif.v1.DeskWidgetsChanged"> & {
  * Use `create(DeskWidgetsChangedSchema)` to create a new message.
  */
 export const DeskWidgetsChangedSchema: GenMessage<DeskWidgetsChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 23);
+  messageDesc(file_cif_v1_events, 24);
+
+/**
+ * The focus moved (a session was created, switched to or closed) and the panel shows another
+ * provider's widget, or none (rule 20).
+ *
+ * @generated from message cif.v1.VisibleWidgetChanged
+ */
+export type VisibleWidgetChanged = Message<"cif.v1.VisibleWidgetChanged"> & {
+  /**
+   * The provider whose widget is visible now; empty when none is.
+   *
+   * @generated from field: string visible_provider_id = 1;
+   */
+  visibleProviderId: string;
+};
+
+/**
+ * Describes the message cif.v1.VisibleWidgetChanged.
+ * Use `create(VisibleWidgetChangedSchema)` to create a new message.
+ */
+export const VisibleWidgetChangedSchema: GenMessage<VisibleWidgetChanged> = /*@__PURE__*/
+  messageDesc(file_cif_v1_events, 25);
 

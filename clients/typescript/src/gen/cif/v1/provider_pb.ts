@@ -53,7 +53,9 @@ export type Provider = Message<"cif.v1.Provider"> & {
   label: string;
 
   /**
-   * URL of the widget hosted in the communication panel: https, at most 1024 characters.
+   * URL of the widget hosted in the communication panel: https, at most 1024 characters. A
+   * server started with --loopback-http-widgets (for development) also takes http on
+   * 127.0.0.1, localhost or [::1].
    *
    * @generated from field: string channel_url = 5;
    */
