@@ -1,280 +1,40 @@
-// TypeScript client for the cif.v1 control plane. The generated messages and service
-// descriptors (protoc-gen-es, in ./gen) come with this small layer:
-//
-// - provider(), agent(), admin(): a Connect client for the role's service over gRPC (HTTP/2,
-//   Node), sending the credential with every call;
-// - CifError: the status code, the server's message, and the google.rpc.ErrorInfo reason,
-//   metadata and field violations;
-// - Subscription: an async iterator over a stream of events that resumes by itself after a
-//   disconnect (from the last sequence it saw, never yielding an event twice) and starts again
-//   from a snapshot when the server can no longer resume it.
+// TypeScript client for the cif.v1 control plane, for Node: the core (./core.ts: generated
+// messages and services, CifError, resuming subscriptions) over Connect's gRPC transport
+// (HTTP/2). In a browser, import ./web.ts instead: the same client over grpc-web.
 
-import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
-import { AdminService } from "./gen/cif/v1/admin_service_pb.js";
-import { AgentService } from "./gen/cif/v1/agent_service_pb.js";
-import type { Event, SnapshotItem, StreamMessage } from "./gen/cif/v1/events_pb.js";
-import { ProviderService } from "./gen/cif/v1/provider_service_pb.js";
-import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+import {
+  adminOver,
+  agentOver,
+  authenticating,
+  baseUrl,
+  providerOver,
+  type AdminClient,
+  type AgentClient,
+  type Connect,
+  type ProviderClient,
+} from "./core.js";
 
-export * from "./gen/cif/v1/admin_service_pb.js";
-export * from "./gen/cif/v1/agent_pb.js";
-export * from "./gen/cif/v1/agent_service_pb.js";
-export * from "./gen/cif/v1/desk_pb.js";
-export * from "./gen/cif/v1/events_pb.js";
-export * from "./gen/cif/v1/notification_pb.js";
-export * from "./gen/cif/v1/presence_pb.js";
-export * from "./gen/cif/v1/provider_pb.js";
-export * from "./gen/cif/v1/provider_service_pb.js";
-export * from "./gen/cif/v1/tab_pb.js";
-export * from "./gen/cif/v1/template_pb.js";
-export { Code } from "@connectrpc/connect";
+export * from "./core.js";
 
-/** A refused call: its gRPC code, the server's message and the machine-readable reason. */
-export class CifError extends Error {
-  constructor(
-    readonly code: Code,
-    readonly rawMessage: string,
-    readonly reason: string | undefined,
-    readonly metadata: Record<string, string>,
-    readonly fieldViolations: { field: string; description: string }[],
-  ) {
-    super(`${Code[code]} (${reason ?? "no reason"}): ${rawMessage}`);
-    this.name = "CifError";
-  }
-
-  /** The CifError an error from a call stands for (other errors are returned as they are). */
-  static from(error: unknown): unknown {
-    if (!(error instanceof ConnectError)) {
-      return error;
-    }
-    const [info] = error.findDetails(ErrorInfoSchema);
-    const fieldViolations = error
-      .findDetails(BadRequestSchema)
-      .flatMap((badRequest) => badRequest.fieldViolations)
-      .map(({ field, description }) => ({ field, description }));
-    return new CifError(error.code, error.rawMessage, info?.reason, info?.metadata ?? {}, fieldViolations);
-  }
+/** gRPC over HTTP/2 to `endpoint` (`http://host:port`, or `host:port`). */
+function grpc(endpoint: string): Connect {
+  return (credential) =>
+    createGrpcTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] });
 }
-
-function transport(endpoint: string, credential: string) {
-  const authenticate: Interceptor = (next) => async (request) => {
-    request.header.set("authorization", `Bearer ${credential}`);
-    return await next(request);
-  };
-  const baseUrl = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
-  return createGrpcTransport({ baseUrl, interceptors: [authenticate] });
-}
-
-/** A client whose unary calls throw CifError. */
-function client<S extends DescService>(service: S, endpoint: string, credential: string): Client<S> {
-  const inner = createClient(service, transport(endpoint, credential));
-  return new Proxy(inner, {
-    get(target, property, receiver) {
-      const method: unknown = Reflect.get(target, property, receiver);
-      if (typeof method !== "function") {
-        return method;
-      }
-      return (...args: unknown[]) => {
-        const result: unknown = (method as (...args: unknown[]) => unknown).apply(target, args);
-        return result instanceof Promise
-          ? result.catch((error: unknown) => {
-              throw CifError.from(error);
-            })
-          : result;
-      };
-    },
-  });
-}
-
-/** Where a stream starts. */
-export interface Start {
-  snapshot: boolean;
-  logId: string;
-  afterSequence: bigint;
-}
-
-export type ProviderClient = Client<typeof ProviderService> & {
-  /** The events of the caller's sessions (on agentIds only, unless empty). */
-  subscription(agentIds?: string[], snapshot?: boolean): Subscription;
-};
-export type AgentClient = Client<typeof AgentService> & {
-  /** Every event of the caller's desk. */
-  subscription(snapshot?: boolean): Subscription;
-};
-export type AdminClient = Client<typeof AdminService> & {
-  /** Every event of every desk. */
-  subscription(snapshot?: boolean): Subscription;
-};
 
 /** A channel provider's calls (cif.v1.ProviderService). */
 export function provider(endpoint: string, credential: string): ProviderClient {
-  return Object.assign(client(ProviderService, endpoint, credential), {
-    subscription(agentIds: string[] = [], snapshot = false) {
-      // A connection of its own, so unary calls never wait behind an unread stream.
-      const streams = createClient(ProviderService, transport(endpoint, credential));
-      return new Subscription(
-        (start, signal) =>
-          messages(streams.subscribe({ agentIds, ...start }, { signal })),
-        snapshot,
-      );
-    },
-  });
+  return providerOver(grpc(endpoint), credential);
 }
 
 /** The agent's desktop calls (cif.v1.AgentService). */
 export function agent(endpoint: string, credential: string): AgentClient {
-  return Object.assign(client(AgentService, endpoint, credential), {
-    subscription(snapshot = false) {
-      const streams = createClient(AgentService, transport(endpoint, credential));
-      return new Subscription((start, signal) => messages(streams.subscribe(start, { signal })), snapshot);
-    },
-  });
+  return agentOver(grpc(endpoint), credential);
 }
 
 /** The operator's calls (cif.v1.AdminService). */
 export function admin(endpoint: string, token: string): AdminClient {
-  return Object.assign(client(AdminService, endpoint, token), {
-    subscription(snapshot = false) {
-      const streams = createClient(AdminService, transport(endpoint, token));
-      return new Subscription((start, signal) => messages(streams.watch(start, { signal })), snapshot);
-    },
-  });
-}
-
-async function* messages(responses: AsyncIterable<{ message?: StreamMessage }>) {
-  for await (const response of responses) {
-    if (response.message) {
-      yield response.message;
-    }
-  }
-}
-
-/** What a subscription yields. */
-export type Update =
-  | { kind: "snapshot"; logId: string; sequence: bigint; items: SnapshotItem[]; resynchronized: boolean }
-  | { kind: "heartbeat"; logId: string; sequence: bigint }
-  | { kind: "event"; logId: string; sequence: bigint; event: Event };
-
-const RETRY = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.Canceled, Code.DeadlineExceeded]);
-/** The stream cannot go on without a gap (OUT_OF_RANGE): start again from a snapshot. */
-const RESYNCHRONIZE = new Set(["RESUME_POINT_COMPACTED", "LOG_CHANGED", "PROVIDER_READMITTED"]);
-
-/** A stream of updates that resumes by itself: iterate it with `for await`. */
-export class Subscription implements AsyncIterable<Update> {
-  /** The last log position seen: resuming from here misses nothing. */
-  position: { logId: string; sequence: bigint } | undefined;
-  private stream: AsyncIterator<StreamMessage> | undefined;
-  private abort = new AbortController();
-  private resynchronizing = false;
-  private expectingSnapshot = false;
-  private pending: SnapshotItem[] = [];
-  private delay: number;
-
-  constructor(
-    private readonly open: (start: Start, signal: AbortSignal) => AsyncIterable<StreamMessage>,
-    private wantsSnapshot: boolean,
-    private readonly backoff = { initialMs: 100, maxMs: 5000 },
-  ) {
-    this.delay = backoff.initialMs;
-  }
-
-  /** Starts after a saved position (a read's or an update's logId and sequence). */
-  resumingAfter(logId: string, sequence: bigint): this {
-    this.position = { logId, sequence };
-    return this;
-  }
-
-  /** Ends the subscription. */
-  close(): void {
-    this.abort.abort();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Update> {
-    return { next: async () => ({ done: false, value: await this.next() }) };
-  }
-
-  /** The next update. */
-  async next(): Promise<Update> {
-    for (;;) {
-      if (!this.stream) {
-        const snapshot = this.resynchronizing || (!this.position && this.wantsSnapshot);
-        const start: Start = snapshot || !this.position
-          ? { snapshot, logId: "", afterSequence: 0n }
-          : { snapshot: false, logId: this.position.logId, afterSequence: this.position.sequence };
-        this.expectingSnapshot = snapshot;
-        this.pending = [];
-        this.stream = this.open(start, this.abort.signal)[Symbol.asyncIterator]();
-      }
-      let result: IteratorResult<StreamMessage>;
-      try {
-        result = await this.stream.next();
-      } catch (error) {
-        this.stream = undefined;
-        await this.recover(CifError.from(error));
-        continue;
-      }
-      if (result.done) {
-        this.stream = undefined;
-        await this.wait();
-        continue;
-      }
-      this.delay = this.backoff.initialMs;
-      const update = this.receive(result.value);
-      if (update) {
-        return update;
-      }
-    }
-  }
-
-  private receive(message: StreamMessage): Update | undefined {
-    const { logId, sequence } = message;
-    switch (message.kind.case) {
-      case "snapshotItem":
-        this.pending.push(message.kind.value);
-        return undefined;
-      case "heartbeat": {
-        this.position = { logId, sequence };
-        if (!this.expectingSnapshot) {
-          return { kind: "heartbeat", logId, sequence };
-        }
-        // The first heartbeat completes the snapshot.
-        this.expectingSnapshot = this.wantsSnapshot = false;
-        const resynchronized = this.resynchronizing;
-        this.resynchronizing = false;
-        return { kind: "snapshot", logId, sequence, items: this.pending, resynchronized };
-      }
-      case "event":
-        if (this.position && this.position.logId === logId && sequence <= this.position.sequence) {
-          return undefined;
-        }
-        this.position = { logId, sequence };
-        return { kind: "event", logId, sequence, event: message.kind.value };
-      default:
-        return undefined;
-    }
-  }
-
-  private async recover(error: unknown): Promise<void> {
-    if (!(error instanceof CifError) || this.abort.signal.aborted) {
-      throw error;
-    }
-    if (error.code === Code.OutOfRange && RESYNCHRONIZE.has(error.reason ?? "")) {
-      this.resynchronizing = true;
-      this.position = undefined;
-    } else if (error.code === Code.ResourceExhausted && error.reason === "SUBSCRIBER_LAGGED") {
-      // Resume at once.
-    } else if (RETRY.has(error.code)) {
-      await this.wait();
-    } else {
-      throw error;
-    }
-  }
-
-  private async wait(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.delay));
-    this.delay = Math.min(this.delay * 2, this.backoff.maxMs);
-  }
+  return adminOver(grpc(endpoint), token);
 }
