@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project, installing the tools the tests use into
-# tests/tools (the buf CLI from npm; grpcurl, grpcio and the Python generators from PyPI) and
-# the TypeScript client's packages into clients/typescript first. Needs cargo, git, node/npm
-# and python3 with venv; nothing is installed outside this checkout.
+# tests/tools (the buf CLI from npm; grpcurl, grpcio and the Python generators from PyPI), the
+# TypeScript client's and the desk page's packages into clients/typescript and web, and, when
+# it runs as root, Debian's chromium for the browser tests. Needs cargo, git, node/npm and
+# python3 with venv.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -46,6 +47,14 @@ step "building and installing the clients (TypeScript into dist/, Python into th
 "$tools/venv/bin/pip" install --quiet --disable-pip-version-check ./clients/python
 rm -rf clients/python/build clients/python/src/*.egg-info
 
+step "the desk page (web/): strict TypeScript, and its committed bundle is what its sources build"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+if ! git diff --quiet -- server/assets/desk; then
+  git diff --stat -- server/assets/desk
+  echo "server/assets/desk differs from what web/ builds: run npm run build in web/ and commit it" >&2
+  exit 1
+fi
+
 step "no import circles between modules"
 python3 scripts/check-import-cycles.py server/src/lib.rs server/src/main.rs sdk/src/lib.rs \
   tests/src/lib.rs bench/src/main.rs
@@ -58,6 +67,21 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "cargo test (unit, end-to-end, grpcurl)"
 cargo test --locked --workspace
+
+step "browser tests: the desk in Chromium (Debian's chromium, driven by playwright-core)"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium > /dev/null
+  else
+    echo "Chromium is missing: install Debian's package (apt-get install chromium) or set CHROMIUM" >&2
+    exit 1
+  fi
+fi
+cargo build --locked --quiet -p cifd
+(cd web && CHROMIUM="$chromium" CIFD_BIN="$root/target/debug/cifd" npm test)
+echo "screenshots of each browser test's last state: target/browser-tests/"
 
 step "benchmark smoke run (figures: cargo run --release -p cif-bench)"
 cargo run --locked --quiet -p cif-bench -- --smoke

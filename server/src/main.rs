@@ -111,6 +111,8 @@ fn main() -> ExitCode {
                     "cifd operator token (generated, shown once): {token}"
                 );
             }
+            // The agent desk, on the same port (sign in with an agent's credential).
+            let _ = writeln!(stdout, "cifd desk at http://{address}/desk/");
             let _ = writeln!(stdout, "cifd listening on {address}");
             let _ = stdout.flush();
             tracing::info!(

@@ -1,9 +1,12 @@
-//! The front door on cifd's one port: native gRPC over HTTP/2 and grpc-web (tonic-web) for
-//! browsers over HTTP/1.1 or HTTP/2, with CORS (tower-http) for the configured origins only.
+//! The front door on cifd's one port: native gRPC over HTTP/2, grpc-web (tonic-web) for
+//! browsers over HTTP/1.1 or HTTP/2 with CORS (tower-http) for the configured origins only,
+//! and the agent desk's page, built into the binary.
 
 use std::time::Duration;
 
-use tonic::codegen::http::{HeaderName, HeaderValue, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tonic::codegen::http::{HeaderName, HeaderValue, Method, header};
 use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -35,9 +38,51 @@ pub fn front_door(grpc: Routes, auth: AuthLayer, cors_origins: &[String]) -> axu
         .layer(GrpcWebLayer::new())
         .layer(auth)
         .service(grpc.prepare().into_axum_router());
+    pages().fallback_service(grpc).layer(cors(cors_origins))
+}
+
+/// The desk page's files (web/, bundled by `npm run build` there; committed, so building
+/// cifd needs no npm).
+const DESK_HTML: &[u8] = include_bytes!("../../assets/desk/index.html");
+const DESK_JS: &[u8] = include_bytes!("../../assets/desk/desk.js");
+const DESK_CSS: &[u8] = include_bytes!("../../assets/desk/desk.css");
+
+/// What the desk page may do: its own scripts, styles and calls; frames for widgets and
+/// website tabs on other origins (the page itself refuses its own origin there, where a frame
+/// could read the agent's credential); and no one may frame it.
+const DESK_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self' data:; frame-src http: https:; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'self'";
+
+fn pages() -> axum::Router {
     axum::Router::new()
-        .fallback_service(grpc)
-        .layer(cors(cors_origins))
+        .route("/", get(|| async { Redirect::to("/desk/") }))
+        .route("/desk", get(|| async { Redirect::to("/desk/") }))
+        .route(
+            "/desk/",
+            get(|| async { page(DESK_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/desk/desk.js",
+            get(|| async { page(DESK_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/desk/desk.css",
+            get(|| async { page(DESK_CSS, "text/css; charset=utf-8") }),
+        )
+}
+
+fn page(body: &'static [u8], content_type: &'static str) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_SECURITY_POLICY, DESK_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        // A new cifd may serve a new page: browsers check before using what they kept.
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    (headers, body).into_response()
 }
 
 /// CORS for the given origins, none by default: cifd's own pages are same-origin and need

@@ -1,0 +1,145 @@
+// What the browser tests stand on: a real cifd (the binary the test command builds), widget
+// pages served from this machine's loopback, the TypeScript client (Node, gRPC) as providers
+// and operator, and Debian's Chromium driven by playwright-core (no browser download).
+
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+import { admin, provider } from "../../clients/typescript/dist/src/index.js";
+
+const repository = fileURLToPath(new URL("../..", import.meta.url));
+export const OPERATOR_TOKEN = "browser-tests-operator-token-0123456789";
+/** Where each test leaves a screenshot of its last state (a CI artefact). */
+export const ARTIFACTS = join(repository, "target", "browser-tests");
+
+/** How long a test waits for what should come at once: generous for a loaded machine. */
+export const PATIENCE = 15_000;
+
+/** Starts cifd on a free port of 127.0.0.1; `dataDir` keeps state across restarts. */
+export async function startCifd({ dataDir, listen = "127.0.0.1:0", args = [] } = {}) {
+  const binary = process.env.CIFD_BIN ?? join(repository, "target", "debug", "cifd");
+  const storage = dataDir ? ["--data-dir", dataDir] : ["--in-memory"];
+  const child = spawn(
+    binary,
+    [...storage, "--listen", listen, "--loopback-http-widgets", "--heartbeat-interval", "500ms", ...args],
+    { env: { ...process.env, CIF_ADMIN_TOKEN: OPERATOR_TOKEN, CIF_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const address = await new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`cifd exited (${code}) before listening`)));
+    lines.on("line", (line) => {
+      const found = line.match(/^cifd listening on (.+)$/);
+      if (found) resolve(found[1]);
+    });
+  });
+  const endpoint = `http://${address}`;
+  return {
+    address,
+    endpoint,
+    admin: admin(endpoint, OPERATOR_TOKEN),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A durable data directory, removed at the end. */
+export function dataDirectory() {
+  const path = mkdtempSync(join(tmpdir(), "cif-desk-"));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A provider's widget page, served on a port of its own (so an origin of its own). */
+export async function widgetServer(label) {
+  const server = createServer((request, response) => {
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    response.end(`<!doctype html><html lang="en"><title>${label}</title><h1>${label} widget</h1></html>`);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/widget`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Creates a provider whose widget is `widgetUrl`, and its client. */
+export async function createProvider(cifd, uniqueName, label, widgetUrl) {
+  const created = await cifd.admin.createProvider({
+    provider: { uniqueName, displayName: label, label, channelUrl: widgetUrl },
+  });
+  return { id: created.provider.id, client: provider(cifd.endpoint, created.credential), credential: created.credential };
+}
+
+export async function createAgent(cifd, name, providers) {
+  const created = await cifd.admin.createAgent({
+    agent: { displayName: name, providerIds: providers.map((p) => p.id) },
+  });
+  return { id: created.agent.id, credential: created.credential };
+}
+
+/** Debian's Chromium, headless, without a sandbox (tests run as root), without reaching out. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      // Nothing resolves a name beyond this machine.
+      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    ],
+  });
+}
+
+/** Opens the desk and signs in. */
+export async function signIn(browser, cifd, credential) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(PATIENCE);
+  await page.goto(`${cifd.endpoint}/desk/`);
+  await page.getByLabel("Agent credential").fill(credential);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  return page;
+}
+
+/** Keeps the page's last state as a screenshot in the artefacts folder. */
+export async function keepScreenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Cleanups for a test that run when it ends, the last registered first (so a screenshot
+ * taken at the end sees the servers still running).
+ */
+export function deferred(t) {
+  const cleanups = [];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  return (cleanup) => cleanups.push(cleanup);
+}
+
+/** A subscription that has caught up (its first heartbeat came): it hears what follows. */
+export async function caughtUp(subscription) {
+  const first = await subscription.next();
+  if (first.kind !== "heartbeat") throw new Error(`expected the catch-up heartbeat, got ${first.kind}`);
+  return subscription;
+}
+
+/** A UUID for a toast. */
+export function toastId(n) {
+  return `0199f0c8-51c4-7bb0-9d8e-${String(n).padStart(12, "0")}`;
+}
