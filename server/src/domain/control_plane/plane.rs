@@ -1,6 +1,7 @@
 //! The control plane itself: the parts it holds, how what happened becomes events with their
 //! audiences (rule 11), and the checks every command shares.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
@@ -12,8 +13,6 @@ use crate::domain::events::{Event, EventKind, Happened, OwnerSnapshot, SessionSn
 use crate::domain::principal::{CredentialHash, Principal, Role};
 use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use crate::domain::toasts::{Canceller, Toasts};
-
-use super::widgets::WidgetChecks;
 
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
@@ -64,6 +63,18 @@ pub struct ControlPlane {
 pub(super) enum Changing {
     Session,
     Tabs,
+}
+
+/// The desks a command may have changed the widgets of (rule 20), with when: see
+/// `ControlPlane::announce_widgets`.
+#[derive(Debug, Default)]
+pub struct WidgetChecks(pub(super) BTreeMap<AgentId, WidgetCheck>);
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WidgetCheck {
+    pub(super) time: SystemTime,
+    /// The list of providers changed, not only (perhaps) the visible one.
+    pub(super) providers_changed: bool,
 }
 
 /// What a command did besides changing the state: the events it produced, in order, and the

@@ -5,26 +5,15 @@
 //! each desk whose widgets did change, once per command: the whole widgets when its providers
 //! changed, only the visible one when the focus moved.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId};
 
 use super::ControlPlane;
+use super::plane::WidgetCheck;
 use crate::domain::desks::{Session, visible_provider};
 use crate::domain::events::{EventKind, WidgetProvider, Widgets};
 use crate::domain::registry::AdmissionsOf;
-
-/// The desks a command may have changed the widgets of, with when.
-#[derive(Debug, Default)]
-pub struct WidgetChecks(BTreeMap<AgentId, Check>);
-
-#[derive(Debug, Clone, Copy)]
-struct Check {
-    time: SystemTime,
-    /// The list of providers changed, not only (perhaps) the visible one.
-    providers_changed: bool,
-}
 
 impl ControlPlane {
     /// The desk's widgets now, if the agent has a desk.
@@ -77,10 +66,15 @@ impl ControlPlane {
     }
 
     fn note_widgets(&mut self, agent: AgentId, time: SystemTime, providers_changed: bool) {
-        let check = self.effects.widget_checks.0.entry(agent).or_insert(Check {
-            time,
-            providers_changed: false,
-        });
+        let check = self
+            .effects
+            .widget_checks
+            .0
+            .entry(agent)
+            .or_insert(WidgetCheck {
+                time,
+                providers_changed: false,
+            });
         check.time = time;
         check.providers_changed |= providers_changed;
     }
