@@ -324,3 +324,72 @@ test("no serious accessibility violations (axe-core) on the signed-in desk", asy
   await page.getByRole("alert").getByRole("button", { name: "Accept" }).click();
   await offered;
 });
+
+test("a replaced agent credential sends the page back to sign-in, saying why", async (t) => {
+  const later = deferred(t);
+  const { cifd, agent } = await twoProviders(later);
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "credential-replaced"));
+  await cifd.admin.rotateAgentCredential({ agentId: agent.id });
+  await page.getByRole("alert").filter({ hasText: "your credential was revoked or replaced" }).waitFor();
+  await page.getByLabel("Agent credential").waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("cif.desk.credential")), null);
+});
+
+test("the same agent in two browser tabs: one desk in both, widgets in the newest only", async (t) => {
+  const later = deferred(t);
+  const { cifd, chat, agent } = await twoProviders(later);
+  const chats = (await chat.client.createSession({ agentId: agent.id, title: "Maria Garcia" })).session.id;
+  // Two tabs of one browser share its origin's channels; session storage is per tab.
+  const context = await browser.newContext();
+  later(() => context.close());
+  const open = async () => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(PATIENCE);
+    await page.goto(`${cifd.endpoint}/desk/`);
+    await page.getByLabel("Agent credential").fill(agent.credential);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+    return page;
+  };
+  const first = await open();
+  await widget(first, chat).waitFor({ state: "visible" });
+  const second = await open();
+  later(() => keepScreenshot(first, "two-tabs-older"));
+  await widget(second, chat).waitFor({ state: "visible" });
+  // The older tab unloads its widgets and offers to take them back.
+  await widget(first, chat).waitFor({ state: "detached" });
+  await first.getByRole("button", { name: "Run them here" }).waitFor();
+  // Both show the same desk as it changes.
+  await chat.client.setSessionTitle({ sessionId: chats, title: "Maria Garcia (VIP)" });
+  for (const page of [first, second]) await session(page, chats).getByText("Maria Garcia (VIP)").waitFor();
+  // Taken over: the first runs them again, the second lets go.
+  await first.getByRole("button", { name: "Run them here" }).click();
+  await widget(first, chat).waitFor({ state: "visible" });
+  await widget(second, chat).waitFor({ state: "detached" });
+});
+
+test("RefreshTab reloads the tab's frame", async (t) => {
+  const later = deferred(t);
+  const { cifd, chat, agent } = await twoProviders(later);
+  const site = await widgetServer("Customer record");
+  later(() => site.close());
+  const chats = (await chat.client.createSession({ agentId: agent.id, title: "Maria Garcia" })).session.id;
+  const tab = (
+    await chat.client.createTab({
+      sessionId: chats,
+      title: "Customer",
+      page: { kind: 5 /* THIRD_PARTY_WEBSITE */, url: site.url },
+      focus: true,
+    })
+  ).tab.id;
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "refresh-tab"));
+  const frame = page.locator(`iframe[data-tab-id="${tab}"]`);
+  await frame.contentFrame().getByRole("heading", { name: "Customer record widget" }).waitFor();
+  // Mark the loaded document; a reload replaces it.
+  await frame.contentFrame().locator("body").evaluate((body) => body.setAttribute("data-marked", "yes"));
+  await chat.client.refreshTab({ tabId: tab });
+  await frame.contentFrame().locator('body[data-marked="yes"]').waitFor({ state: "detached" });
+  await frame.contentFrame().getByRole("heading", { name: "Customer record widget" }).waitFor();
+});
