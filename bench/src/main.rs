@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod baseline;
+mod desk;
 mod fanout;
 mod mix;
 mod recovery;
@@ -69,6 +70,7 @@ enum Scenario {
     Fanout,
     Scale,
     Recovery,
+    Desk,
 }
 
 /// The allocator cifd uses, so the baseline differs from it only in doing no work.
@@ -237,6 +239,13 @@ async fn suite(args: Args, placement: Placement) -> usize {
             "\nThe log was filled at {:.0} events/s (durable, 256 calls in flight).",
             measured.logging_rate
         );
+    }
+    if wanted(Scenario::Desk) {
+        // Without Node and Chromium the full suite goes on; its smoke run (CI) must measure.
+        let unmeasured = desk_in_a_browser(if args.smoke { 20 } else { 200 });
+        if args.smoke {
+            failures += unmeasured;
+        }
     }
     failures
 }
@@ -583,4 +592,59 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usi
         measured.filling.as_secs_f64()
     );
     usize::from(errors > 0)
+}
+
+/// The desk page's figures: event to screen, first render, bundle size (targets: p99 <= 50 ms
+/// on loopback, first render <= 1 s, bundle <= 250 KB gzipped).
+fn desk_in_a_browser(events: usize) -> usize {
+    let figures = match desk::run(events) {
+        Ok(figures) => figures,
+        Err(why) => {
+            println!("\n### The desk in a browser\n\nnot measured: {why}");
+            return 1;
+        }
+    };
+    let number = |key: &str| figures[key].as_f64().unwrap_or(f64::NAN);
+    let table = Table::new(
+        &format!(
+            "The desk in a browser (Chromium): {} changes, one at a time; first render of {} sessions with {} tabs",
+            number("events"),
+            number("sessions"),
+            number("tabs")
+        ),
+        &["figure", "measured", "target"],
+    );
+    table.row(vec![
+        "provider call to the page showing it, p50 (the call's own answer)".into(),
+        format!(
+            "{:.2} ms ({:.2} ms)",
+            number("p50_ms"),
+            number("answer_p50_ms")
+        ),
+        "".into(),
+    ]);
+    table.row(vec![
+        "provider call to the page showing it, p99 (the call's own answer)".into(),
+        format!(
+            "{:.2} ms ({:.2} ms)",
+            number("p99_ms"),
+            number("answer_p99_ms")
+        ),
+        "<= 50 ms".into(),
+    ]);
+    table.row(vec![
+        "first render after sign-in".into(),
+        format!("{:.0} ms", number("first_render_ms")),
+        "<= 1000 ms".into(),
+    ]);
+    table.row(vec![
+        "page bundle (gzipped)".into(),
+        format!(
+            "{:.1} KB ({:.1} KB raw)",
+            number("bundle_gzip_bytes") / 1000.0,
+            number("bundle_bytes") / 1000.0
+        ),
+        "<= 250 KB".into(),
+    ]);
+    0
 }
