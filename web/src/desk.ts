@@ -60,25 +60,7 @@ function signIn(): void {
           .then(() => {
             // Kept for this browser tab only, never in a URL.
             sessionStorage.setItem(CREDENTIAL, credential);
-            /**
- * Re-renders a part of the page and gives keyboard focus back to the control that had it
- * (found again by its data attributes), so live updates never throw a keyboard user out.
- */
-function keepingFocus(part: HTMLElement, render: () => void): void {
-  const active = document.activeElement;
-  const had = active instanceof HTMLElement && part.contains(active) ? focusKey(active) : undefined;
-  render();
-  if (had) {
-    const again = [...part.querySelectorAll<HTMLElement>("button, select, input")].find((e) => focusKey(e) === had);
-    again?.focus();
-  }
-}
-
-function focusKey(element: HTMLElement): string {
-  return [element.className, element.dataset.sessionId, element.dataset.tabId, element.getAttribute("aria-label")].join("|");
-}
-
-start();
+            start();
           })
           .catch((failure: unknown) => {
             error.textContent = describe(failure);

@@ -30,8 +30,11 @@ after(async () => {
   await browser?.close();
 });
 
-/** A cifd with two providers (each with its own widget page) and one agent admitting both. */
-async function twoProviders(later) {
+/**
+ * A cifd with two providers (each with its own widget page) and one agent admitting both, or
+ * those `admitted` picks.
+ */
+async function twoProviders(later, admitted = (chat, phone) => [chat, phone]) {
   const cifd = await startCifd();
   const chatWidget = await widgetServer("Chat");
   const phoneWidget = await widgetServer("Phone");
@@ -42,7 +45,7 @@ async function twoProviders(later) {
   });
   const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
   const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
-  const agent = await createAgent(cifd, "Ada", [chat, phone]);
+  const agent = await createAgent(cifd, "Ada", admitted(chat, phone));
   return { cifd, chat, phone, agent };
 }
 
@@ -146,17 +149,7 @@ test("attention marks, the agent's switch and close, as the providers hear them"
 
 test("one provider's widget shows in home; the panel follows the agent and the provider", async (t) => {
   const later = deferred(t);
-  const cifd = await startCifd();
-  const phoneWidget = await widgetServer("Phone");
-  const chatWidget = await widgetServer("Chat");
-  later(async () => {
-    await cifd.stop();
-    await phoneWidget.close();
-    await chatWidget.close();
-  });
-  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
-  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
-  const agent = await createAgent(cifd, "Ada", [phone]);
+  const { cifd, chat, phone, agent } = await twoProviders(later, (_, phone) => [phone]);
   const page = await signIn(browser, cifd, agent.credential);
   later(() => keepScreenshot(page, "one-provider-panel"));
   const panel = page.getByRole("complementary", { name: "Communication panel" });
@@ -303,13 +296,8 @@ test("no serious accessibility violations (axe-core) on the signed-in desk", asy
   await chat.client.createTab({ sessionId: chats, title: "Customer", page: { kind: 1 /* DASHBOARD */ } });
   // The desk's policy allows its own scripts only; this context lets the test inject axe.
   const context = await browser.newContext({ bypassCSP: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(PATIENCE);
   later(() => context.close());
-  await page.goto(`${cifd.endpoint}/desk/`);
-  await page.getByLabel("Agent credential").fill(agent.credential);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  const page = await signIn(context, cifd, agent.credential);
   const offered = chat.client.notifyEvent({ agentId: agent.id, notificationId: toastId(9), title: "Incoming chat", countdownSeconds: 60 });
   await page.getByRole("alert").filter({ hasText: "Incoming chat" }).waitFor();
   const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -343,15 +331,7 @@ test("the same agent in two browser tabs: one desk in both, widgets in the newes
   // Two tabs of one browser share its origin's channels; session storage is per tab.
   const context = await browser.newContext();
   later(() => context.close());
-  const open = async () => {
-    const page = await context.newPage();
-    page.setDefaultTimeout(PATIENCE);
-    await page.goto(`${cifd.endpoint}/desk/`);
-    await page.getByLabel("Agent credential").fill(agent.credential);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
-    return page;
-  };
+  const open = () => signIn(context, cifd, agent.credential);
   const first = await open();
   await widget(first, chat).waitFor({ state: "visible" });
   const second = await open();

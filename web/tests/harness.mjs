@@ -103,7 +103,7 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the desk and signs in. */
+/** Opens the desk in a new page of `browser` (or of a browser context) and signs in. */
 export async function signIn(browser, cifd, credential) {
   const page = await browser.newPage();
   page.setDefaultTimeout(PATIENCE);

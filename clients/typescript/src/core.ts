@@ -162,6 +162,20 @@ export function adminOver(connect: Connect, token: string): AdminClient {
   });
 }
 
+/**
+ * The three roles' clients for endpoints reached through `transport` (gRPC over HTTP/2 in
+ * Node, grpc-web in browsers): `provider` (cif.v1.ProviderService), `agent` (AgentService)
+ * and `admin` (AdminService), each taking an endpoint and the caller's credential.
+ */
+export function rolesOver(transport: (endpoint: string) => Connect) {
+  return {
+    provider: (endpoint: string, credential: string): ProviderClient =>
+      providerOver(transport(endpoint), credential),
+    agent: (endpoint: string, credential: string): AgentClient => agentOver(transport(endpoint), credential),
+    admin: (endpoint: string, token: string): AdminClient => adminOver(transport(endpoint), token),
+  };
+}
+
 async function* messages(responses: AsyncIterable<{ message?: StreamMessage }>) {
   for await (const response of responses) {
     if (response.message) {

@@ -4,37 +4,13 @@
 
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
-import {
-  adminOver,
-  agentOver,
-  authenticating,
-  baseUrl,
-  providerOver,
-  type AdminClient,
-  type AgentClient,
-  type Connect,
-  type ProviderClient,
-} from "./core.js";
+import { authenticating, baseUrl, rolesOver } from "./core.js";
 
 export * from "./core.js";
 
-/** gRPC over HTTP/2 to `endpoint` (`http://host:port`, or `host:port`). */
-function grpc(endpoint: string): Connect {
-  return (credential) =>
-    createGrpcTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] });
-}
-
-/** A channel provider's calls (cif.v1.ProviderService). */
-export function provider(endpoint: string, credential: string): ProviderClient {
-  return providerOver(grpc(endpoint), credential);
-}
-
-/** The agent's desktop calls (cif.v1.AgentService). */
-export function agent(endpoint: string, credential: string): AgentClient {
-  return agentOver(grpc(endpoint), credential);
-}
-
-/** The operator's calls (cif.v1.AdminService). */
-export function admin(endpoint: string, token: string): AdminClient {
-  return adminOver(grpc(endpoint), token);
-}
+/** A channel provider's, an agent's desktop's and an operator's calls, over gRPC to an
+ * endpoint (`http://host:port`, or `host:port`). */
+export const { provider, agent, admin } = rolesOver(
+  (endpoint) => (credential) =>
+    createGrpcTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] }),
+);

@@ -3,37 +3,13 @@
 
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 
-import {
-  adminOver,
-  agentOver,
-  authenticating,
-  baseUrl,
-  providerOver,
-  type AdminClient,
-  type AgentClient,
-  type Connect,
-  type ProviderClient,
-} from "./core.js";
+import { authenticating, baseUrl, rolesOver } from "./core.js";
 
 export * from "./core.js";
 
-/** grpc-web to `endpoint` (a base URL; the page's own origin for cifd's pages). */
-export function grpcWeb(endpoint: string): Connect {
-  return (credential) =>
-    createGrpcWebTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] });
-}
-
-/** A channel provider's calls (cif.v1.ProviderService). */
-export function provider(endpoint: string, credential: string): ProviderClient {
-  return providerOver(grpcWeb(endpoint), credential);
-}
-
-/** The agent's desktop calls (cif.v1.AgentService). */
-export function agent(endpoint: string, credential: string): AgentClient {
-  return agentOver(grpcWeb(endpoint), credential);
-}
-
-/** The operator's calls (cif.v1.AdminService). */
-export function admin(endpoint: string, token: string): AdminClient {
-  return adminOver(grpcWeb(endpoint), token);
-}
+/** A channel provider's, an agent's desktop's and an operator's calls, over grpc-web to an
+ * endpoint (a base URL; the page's own origin for cifd's pages). */
+export const { provider, agent, admin } = rolesOver(
+  (endpoint) => (credential) =>
+    createGrpcWebTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] }),
+);

@@ -186,20 +186,17 @@ impl Toasts {
         if let Some(deadline) = toast.deadline() {
             self.deadlines.insert((deadline, key));
         }
-        let waiting = ToastSnapshot(toast.clone());
         self.pending.insert(key, toast);
         self.queues.entry(agent).or_default().push_back(key);
         self.show_next(agent, now, &mut happened);
-        if self
-            .pending
-            .get(&key)
-            .is_some_and(|toast| toast.shown.is_none())
-        {
+        if let Some(waiting) = self.pending.get(&key).filter(|toast| toast.shown.is_none()) {
             // Behind another toast, or on a desk not connected yet: the desk learns it waits.
             happened.push(Happened {
                 agent,
                 time: now,
-                kind: EventKind::NotificationQueued { toast: waiting },
+                kind: EventKind::NotificationQueued {
+                    toast: ToastSnapshot(waiting.clone()),
+                },
             });
         }
         let raised = match self.resolution(&key) {
