@@ -3,7 +3,7 @@
 // session's tabs, toasts, and the communication panel hosting every admitted provider's
 // widget. One stream per page: over plain HTTP/1.1 a browser shares six connections per host.
 
-import { h, fill } from "./dom.js";
+import { h, fill, tablist } from "./dom.js";
 import { DeskModel, MODES } from "./model.js";
 import { WidgetFrames, websiteFrame } from "./frames.js";
 import { Toasts, millis } from "./toasts.js";
@@ -225,10 +225,7 @@ class DeskPage {
   }
 
   private renderBar(model: DeskModel): void {
-    const list = h("div", { role: "tablist", "aria-label": "Sessions" });
-    for (const session of model.sessions()) {
-      list.append(this.sessionTab(model, session));
-    }
+    const list = tablist("Sessions", model.sessions().map((session) => this.sessionTab(model, session)));
     keepingFocus(this.bar, () => fill(this.bar, list));
   }
 
@@ -298,9 +295,9 @@ class DeskPage {
     for (const id of this.tabFrames.keys()) if (!open.has(id)) this.tabFrames.delete(id);
     const session = model.focused();
     if (!session) return;
-    const tabs = h("div", { role: "tablist", "aria-label": "Tabs" });
-    for (const tab of session.tabs) {
-      tabs.append(
+    const tabs = tablist(
+      "Tabs",
+      session.tabs.map((tab) =>
         h(
           "button",
           {
@@ -312,8 +309,8 @@ class DeskPage {
           },
           tab.title,
         ),
-      );
-    }
+      ),
+    );
     const heading = session.kind === SessionKind.HOME ? "Home" : `${session.title} (${model.ownerLabel(session)})`;
     const focusedTab = session.tabs.find((tab) => tab.focused);
     const closeTab =

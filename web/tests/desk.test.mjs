@@ -132,8 +132,15 @@ test("attention marks, the agent's switch and close, as the providers hear them"
   await chat.client.requestFocusSession({ sessionId: chats, messagesCount: 3 });
   await session(page, chats).getByText("! 3 messages").waitFor();
 
-  // The agent switches to it: the mark clears, and chat hears it has focus.
-  await session(page, chats).click();
+  // The agent switches to it with the keyboard (only the selected tab is in the Tab order;
+  // an arrow key moves, Enter switches): the mark clears, and chat hears it has focus.
+  const home = page.getByRole("tab", { name: /^Home/ });
+  assert.equal(await home.getAttribute("tabindex"), "0");
+  assert.equal(await session(page, chats).getAttribute("tabindex"), "-1");
+  await home.focus();
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.sessionId), chats);
+  await page.keyboard.press("Enter");
   const focused = await next(chatEvents, (event) => event.kind.case === "sessionSwitched" && event.kind.value.focused);
   assert.equal(focused.kind.value.session.id, chats);
   await session(page, chats).getByText("! 3 messages").waitFor({ state: "detached" });
