@@ -85,7 +85,10 @@ pub async fn serve(
     let (state, writer) = match opened.durable {
         None => {
             let core = Core::in_memory(
-                ControlPlane::new(cli.domain_settings(), operator_credential),
+                ControlPlane::new(
+                    cli.domain_settings(listener.local_addr()?),
+                    operator_credential,
+                ),
                 EventLog::new(cli.log_settings()),
                 cli.request_retention(),
             );
@@ -93,7 +96,7 @@ pub async fn serve(
         }
         Some((store, loaded)) => {
             let plane = ControlPlane::restore(
-                cli.domain_settings(),
+                cli.domain_settings(listener.local_addr()?),
                 operator_credential,
                 loaded.records,
                 now,

@@ -234,3 +234,87 @@ async fn loopback_http_widgets_only_when_the_server_allows_them() {
         Some("FIELD_MALFORMED"),
     );
 }
+
+#[tokio::test]
+async fn nothing_on_the_desks_own_origin_is_framed() {
+    // A frame on the desk's origin could read the agent's credential from the desk's storage:
+    // cifd refuses such channel and website tab URLs, on its own address and on the origins
+    // the operator says the desk is reached by.
+    let harness = Harness::start_with(
+        Options::default()
+            .arg("--loopback-http-widgets")
+            .arg("--desk-origins=https://desk.example.com"),
+    )
+    .await;
+    let port = harness.cifd.address.port();
+    let refused_channel = |url: String| {
+        let admin = harness.admin.clone();
+        async move {
+            let refused = admin
+                .create_provider(pb::CreateProviderRequest {
+                    provider: Some(pb::Provider {
+                        channel_url: url.clone(),
+                        ..provider_spec("nosy_widget")
+                    }),
+                    ..Default::default()
+                })
+                .await;
+            let error = expect_refused(
+                refused,
+                tonic::Code::InvalidArgument,
+                Some("FIELD_MALFORMED"),
+            );
+            assert!(
+                error.to_string().contains("desk's own origin"),
+                "{url}: {error}"
+            );
+        }
+    };
+    refused_channel(format!("http://127.0.0.1:{port}/desk/")).await;
+    refused_channel(format!("http://localhost:{port}/elsewhere")).await;
+    refused_channel("https://DESK.example.com/widget".into()).await;
+
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[]).await;
+    let session = chat
+        .client
+        .create_session(session_for(&ada, "Maria Garcia"))
+        .await
+        .unwrap()
+        .session
+        .unwrap();
+    let website = |url: String| pb::CreateTabRequest {
+        session_id: session.id.clone(),
+        title: "Customer".into(),
+        page: Some(pb::TabPage {
+            kind: pb::PageKind::ThirdPartyWebsite as i32,
+            url,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let refused = chat
+        .client
+        .create_tab(website(format!("http://[::1]:{port}/desk/desk.js")))
+        .await;
+    let error = expect_refused(
+        refused,
+        tonic::Code::InvalidArgument,
+        Some("FIELD_MALFORMED"),
+    );
+    assert!(error.to_string().contains("page.url"), "{error}");
+    // Nothing half-applied: the session still has only the tabs it had.
+    let desk = ada.client.get_desk(pb::GetDeskRequest {}).await.unwrap();
+    let now = desk
+        .desk
+        .unwrap()
+        .sessions
+        .into_iter()
+        .find(|s| s.id == session.id)
+        .unwrap();
+    assert_eq!(now.tabs.len(), session.tabs.len());
+    chat.client
+        .create_tab(website(format!("http://127.0.0.1:{}/crm", port ^ 1)))
+        .await
+        .expect("another origin on the same host is framed");
+}

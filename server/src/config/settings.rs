@@ -159,6 +159,13 @@ pub struct Cli {
           value_parser = web_origin)]
     pub cors_origins: Vec<String>,
 
+    /// Origins agents open the desk page on besides cifd's own address (a load balancer's
+    /// `https://desk.example.com`, comma-separated). Channel and website tab URLs on the
+    /// desk's origins are refused: a frame there could read the agent's credential.
+    #[arg(long, env = "CIF_DESK_ORIGINS", value_name = "ORIGINS", value_delimiter = ',',
+          value_parser = web_origin)]
+    pub desk_origins: Vec<String>,
+
     /// How long a connection may leave what cifd sent unacknowledged before it is closed, so
     /// a browser that vanished without closing (a suspended laptop) ends its streams and its
     /// desk goes offline in bounded time, on HTTP/1.1 as on HTTP/2.
@@ -242,8 +249,8 @@ impl Cli {
         }
     }
 
-    /// The domain settings these flags give.
-    pub fn domain_settings(&self) -> crate::domain::Settings {
+    /// The domain settings these flags give, for a server listening on `listening`.
+    pub fn domain_settings(&self, listening: SocketAddr) -> crate::domain::Settings {
         crate::domain::Settings {
             default_limits: crate::domain::registry::AgentLimits {
                 max_open_sessions: self.default_max_open_sessions,
@@ -252,9 +259,29 @@ impl Cli {
             },
             closed_session_retention: self.closed_session_retention,
             desk_grace: self.desk_grace,
-            loopback_http_widgets: self.loopback_http_widgets,
+            urls: crate::domain::UrlPolicy {
+                loopback_http_widgets: self.loopback_http_widgets,
+                desk_origins: self.all_desk_origins(listening),
+            },
             ..crate::domain::Settings::default()
         }
+    }
+
+    /// The origins the desk page is served on: cifd's own address (on loopback or every
+    /// address, by each loopback name a browser may use) and those `--desk-origins` adds.
+    fn all_desk_origins(&self, listening: SocketAddr) -> Vec<String> {
+        let port = listening.port();
+        let mut origins = if listening.ip().is_loopback() || listening.ip().is_unspecified() {
+            vec![
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+                format!("http://[::1]:{port}"),
+            ]
+        } else {
+            vec![format!("http://{listening}")]
+        };
+        origins.extend(self.desk_origins.iter().cloned());
+        origins
     }
 }
 
@@ -433,6 +460,30 @@ mod tests {
             );
         }
         assert!(Cli::load_from(["cifd"]).unwrap().cors_origins.is_empty());
+    }
+
+    #[test]
+    fn the_desk_is_on_cifds_own_address_and_the_declared_origins() {
+        let cli = Cli::load_from(["cifd", "--desk-origins", "https://Desk.example.com"]).unwrap();
+        let on = |address: &str| {
+            cli.domain_settings(address.parse().unwrap())
+                .urls
+                .desk_origins
+        };
+        assert_eq!(
+            on("127.0.0.1:8080"),
+            [
+                "http://127.0.0.1:8080",
+                "http://localhost:8080",
+                "http://[::1]:8080",
+                "https://desk.example.com"
+            ]
+        );
+        assert_eq!(on("0.0.0.0:9").len(), 4);
+        assert_eq!(
+            on("10.1.2.3:9"),
+            ["http://10.1.2.3:9", "https://desk.example.com"]
+        );
     }
 
     #[test]

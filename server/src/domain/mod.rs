@@ -20,3 +20,4 @@ pub mod validate;
 pub use control_plane::{ControlPlane, Settings};
 pub use error::{DomainError, DomainResult, ErrorClass, Reason};
 pub use principal::{CredentialHash, Principal, Role};
+pub use validate::UrlPolicy;

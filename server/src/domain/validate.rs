@@ -119,10 +119,40 @@ impl Violations {
         }
     }
 
-    /// A widget's URL: an https URL as [`Self::https_url`] wants, or, when `loopback_http`,
-    /// also an http URL on this machine's loopback (127.0.0.1, localhost, [::1]), which
-    /// browsers treat as a secure context: for developing and testing widgets.
-    pub fn channel_url(&mut self, field: &str, value: &str, loopback_http: bool) {
+    /// A widget's URL: an https URL as [`Self::https_url`] wants, or, when the policy allows
+    /// loopback http, also an http URL on this machine's loopback (127.0.0.1, localhost,
+    /// [::1]), which browsers treat as a secure context: for developing and testing widgets.
+    /// Never on the desk's own origin.
+    pub fn channel_url(&mut self, field: &str, value: &str, policy: &UrlPolicy) {
+        let before = self.0.len();
+        self.widget_or_https_url(field, value, policy.loopback_http_widgets);
+        if self.0.len() == before {
+            self.off_desk_origin(field, value, policy);
+        }
+    }
+
+    /// A third-party website a tab frames: an http or https URL, never on the desk's origin.
+    pub fn website_url(&mut self, field: &str, value: &str, policy: &UrlPolicy) {
+        let before = self.0.len();
+        self.web_url(field, value);
+        if self.0.len() == before {
+            self.off_desk_origin(field, value, policy);
+        }
+    }
+
+    fn off_desk_origin(&mut self, field: &str, value: &str, policy: &UrlPolicy) {
+        if policy.on_desk_origin(value) {
+            self.add(
+                field,
+                Reason::FieldMalformed,
+                format!(
+                    "{field} is on the agent desk's own origin, where a framed page could read the agent's credential; serve it from another origin"
+                ),
+            );
+        }
+    }
+
+    fn widget_or_https_url(&mut self, field: &str, value: &str, loopback_http: bool) {
         if loopback_http && is_loopback_http(value) && value.chars().count() <= limits::URL {
             return;
         }
@@ -254,6 +284,51 @@ impl Violations {
     }
 }
 
+/// Which URLs the desk may frame: providers' widgets and website tabs.
+#[derive(Debug, Clone, Default)]
+pub struct UrlPolicy {
+    /// Whether providers' channel URLs may be http on loopback, for developing widgets.
+    pub loopback_http_widgets: bool,
+    /// The origins the desk page is served on (`http://127.0.0.1:8080`), lowercase. A frame on
+    /// one of them could read the agent's credential from the desk's storage.
+    pub desk_origins: Vec<String>,
+}
+
+impl UrlPolicy {
+    /// Whether `url` (http or https) is on one of the desk's origins.
+    pub fn on_desk_origin(&self, url: &str) -> bool {
+        origin_of(url).is_some_and(|origin| {
+            self.desk_origins
+                .iter()
+                .any(|desk| origin_of(desk).as_ref() == Some(&origin))
+        })
+    }
+}
+
+/// A URL's origin as browsers compare it: scheme, host (lowercase) and port, the scheme's
+/// default port written out.
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials before the host do not change the origin.
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (host, port) = match authority.rfind(':') {
+        Some(colon) if !authority[colon..].contains(']') => {
+            (&authority[..colon], authority[colon + 1..].parse().ok()?)
+        }
+        _ => (authority, default_port),
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
 /// Whether `url` is http on the loopback interface: `http://127.x.x.x`, `http://localhost`
 /// or `http://[::1]`, with an optional port, then a path or nothing.
 fn is_loopback_http(url: &str) -> bool {
@@ -304,6 +379,55 @@ mod tests {
         );
     }
 
+    fn loopback(allowed: bool) -> UrlPolicy {
+        UrlPolicy {
+            loopback_http_widgets: allowed,
+            desk_origins: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nothing_framed_on_the_desks_origin() {
+        let policy = UrlPolicy {
+            loopback_http_widgets: true,
+            desk_origins: vec![
+                "http://127.0.0.1:8080".into(),
+                "https://desk.example.com".into(),
+            ],
+        };
+        for url in [
+            "http://127.0.0.1:8080/widget",
+            "HTTP://127.0.0.1:8080",
+            "https://desk.example.com/desk/",
+            "https://DESK.example.com:443/x",
+            "https://user@desk.example.com/x",
+        ] {
+            assert!(policy.on_desk_origin(url), "{url}");
+            assert_eq!(
+                reasons(|v| v.website_url("u", url, &policy)),
+                [Reason::FieldMalformed],
+                "{url}"
+            );
+        }
+        for url in [
+            "http://127.0.0.1:8081/widget",
+            "http://localhost:8080/",
+            "https://desk.example.com:8443/",
+            "http://desk.example.com/",
+            "https://widget.example.com/?next=https://desk.example.com",
+        ] {
+            assert!(!policy.on_desk_origin(url), "{url}");
+            assert!(
+                reasons(|v| v.website_url("u", url, &policy)).is_empty(),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            reasons(|v| v.channel_url("u", "http://127.0.0.1:8080/w", &policy)),
+            [Reason::FieldMalformed]
+        );
+    }
+
     #[test]
     fn loopback_http_widgets_only_when_allowed() {
         for url in [
@@ -313,11 +437,11 @@ mod tests {
             "http://127.0.0.2",
         ] {
             assert!(
-                reasons(|v| v.channel_url("u", url, true)).is_empty(),
+                reasons(|v| v.channel_url("u", url, &loopback(true))).is_empty(),
                 "{url}"
             );
             assert_eq!(
-                reasons(|v| v.channel_url("u", url, false)),
+                reasons(|v| v.channel_url("u", url, &loopback(false))),
                 [Reason::FieldMalformed],
                 "{url}"
             );
@@ -329,12 +453,15 @@ mod tests {
             "http://[::2]/",
         ] {
             assert_eq!(
-                reasons(|v| v.channel_url("u", url, true)),
+                reasons(|v| v.channel_url("u", url, &loopback(true))),
                 [Reason::FieldMalformed],
                 "{url}"
             );
         }
-        assert!(reasons(|v| v.channel_url("u", "https://widget.example.com/", true)).is_empty());
+        assert!(
+            reasons(|v| v.channel_url("u", "https://widget.example.com/", &loopback(true)))
+                .is_empty()
+        );
     }
 
     #[test]

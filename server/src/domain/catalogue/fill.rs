@@ -13,7 +13,7 @@ use crate::domain::desks::{PageKind, Tab, TabPage};
 use crate::domain::error::DomainResult;
 use crate::domain::slug;
 use crate::domain::toasts::ToastContent;
-use crate::domain::validate::{Violations, limits};
+use crate::domain::validate::{UrlPolicy, Violations, limits};
 
 /// What a slug value filled into a URL keeps as it is: RFC 3986's unreserved characters.
 const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -88,6 +88,7 @@ pub fn draft_tab(
     overrides: &BTreeMap<String, String>,
     context: &Context,
     field: &str,
+    urls: &UrlPolicy,
 ) -> DomainResult<TabDraft> {
     // The call's parameters replace the template's of the same name; all of them fill slugs.
     let mut parameters = spec.parameters.clone();
@@ -121,7 +122,7 @@ pub fn draft_tab(
     };
     let mut violations = Violations::new();
     if spec.page_kind == PageKind::ThirdPartyWebsite {
-        violations.web_url(&format!("{field}.url"), &url);
+        violations.website_url(&format!("{field}.url"), &url, urls);
     } else {
         violations.optional_text(&format!("{field}.url"), &url, limits::URL);
     }

@@ -145,9 +145,7 @@ impl ControlPlane {
             settings,
             effects: Effects::default(),
         };
-        plane
-            .registry
-            .allow_loopback_http_widgets(plane.settings.loopback_http_widgets);
+        plane.registry.set_url_policy(plane.settings.urls.clone());
         plane.settle_visible_widgets();
         plane
     }

@@ -13,6 +13,7 @@ use crate::domain::events::{Event, EventKind, Happened, OwnerSnapshot, SessionSn
 use crate::domain::principal::{CredentialHash, Principal, Role};
 use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use crate::domain::toasts::{Canceller, Toasts};
+use crate::domain::validate::UrlPolicy;
 
 /// Server-wide settings the domain needs.
 #[derive(Debug, Clone)]
@@ -25,8 +26,8 @@ pub struct Settings {
     pub desk_grace: Duration,
     /// Ended toasts remembered, so a retry with the same id learns the outcome.
     pub resolved_toast_retention: usize,
-    /// Whether providers' channel URLs may be http on loopback, for developing widgets.
-    pub loopback_http_widgets: bool,
+    /// Which URLs the desk may frame (widgets, website tabs).
+    pub urls: UrlPolicy,
 }
 
 impl Default for Settings {
@@ -36,7 +37,7 @@ impl Default for Settings {
             closed_session_retention: Duration::from_secs(24 * 3600),
             desk_grace: Duration::from_secs(30),
             resolved_toast_retention: 10_000,
-            loopback_http_widgets: false,
+            urls: UrlPolicy::default(),
         }
     }
 }
@@ -90,7 +91,7 @@ pub struct Effects {
 impl ControlPlane {
     pub fn new(settings: Settings, operator_credential: CredentialHash) -> Self {
         let mut registry = Registry::new(operator_credential);
-        registry.allow_loopback_http_widgets(settings.loopback_http_widgets);
+        registry.set_url_policy(settings.urls.clone());
         Self {
             toasts: Toasts::new(settings.desk_grace, settings.resolved_toast_retention),
             settings,

@@ -139,8 +139,15 @@ impl ControlPlane {
             for (index, (name, tab_spec)) in tab_specs.iter().enumerate() {
                 let overrides = new.tab_parameters.get(*name).unwrap_or(&no_overrides);
                 let field = format!("tab_parameters[{name}]");
-                let mut tab = draft_tab(name, tab_spec, overrides, &context, &field)?
-                    .into_tab(id, caller, now);
+                let mut tab = draft_tab(
+                    name,
+                    tab_spec,
+                    overrides,
+                    &context,
+                    &field,
+                    &self.settings.urls,
+                )?
+                .into_tab(id, caller, now);
                 if index == 0 && spec.anchor_tab.is_some() {
                     (tab.anchor, tab.can_close) = (true, false);
                 }

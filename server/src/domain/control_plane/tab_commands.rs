@@ -22,7 +22,7 @@ enum TabActor {
 impl ControlPlane {
     /// CreateTab.
     pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
-        new.validate()?;
+        new.validate(&self.settings.urls)?;
         self.acting_provider(caller)?;
         let session =
             self.session_to_change(caller, new.session, Changing::Tabs, new.expected_version)?;
@@ -68,6 +68,7 @@ impl ControlPlane {
                     &new.parameters,
                     &session.context,
                     "parameters",
+                    &self.settings.urls,
                 )?
                 .into_tab(new.session, caller, now);
                 if !new.title.is_empty() {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use crate::domain::error::{DomainResult, Reason};
-use crate::domain::validate::{Violations, limits};
+use crate::domain::validate::{UrlPolicy, Violations, limits};
 
 /// CIF's page types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,7 +73,8 @@ pub struct NewTab {
 }
 
 impl NewTab {
-    pub fn validate(&self) -> DomainResult<()> {
+    /// `urls`: which website tabs the desk may frame.
+    pub fn validate(&self, urls: &UrlPolicy) -> DomainResult<()> {
         let mut violations = Violations::new();
         violations.optional_text("template", &self.template, limits::TEMPLATE_NAME);
         if self.template.is_empty() {
@@ -91,7 +92,7 @@ impl NewTab {
                         limits::TAB_PARAMETERS,
                     );
                     if page.kind == PageKind::ThirdPartyWebsite {
-                        violations.web_url("page.url", &page.url);
+                        violations.website_url("page.url", &page.url, urls);
                     } else {
                         violations.optional_text("page.url", &page.url, limits::URL);
                     }

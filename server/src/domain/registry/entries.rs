@@ -15,6 +15,7 @@ use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed}
 use crate::domain::paging::{self, Page};
 use crate::domain::principal::{CredentialHash, Principal, Role};
 use crate::domain::tracked::Tracked;
+use crate::domain::validate::UrlPolicy;
 
 /// Whose admissions a registry change may flip.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +41,8 @@ pub struct Registry {
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
     /// Whether channel URLs may be http on loopback (development; rule 20).
-    loopback_http_widgets: bool,
+    /// Which channel URLs providers may have.
+    urls: UrlPolicy,
 }
 
 /// The registry's records changed since the last look: each with its value now, or `None`
@@ -63,13 +65,13 @@ impl Registry {
             agents: Tracked::default(),
             credentials: HashMap::new(),
             presences: Tracked::default(),
-            loopback_http_widgets: false,
+            urls: UrlPolicy::default(),
         }
     }
 
-    /// Lets providers' widgets be served over http on loopback (for development).
-    pub fn allow_loopback_http_widgets(&mut self, allowed: bool) {
-        self.loopback_http_widgets = allowed;
+    /// Which channel URLs providers may have (loopback http, never the desk's origin).
+    pub fn set_url_policy(&mut self, urls: UrlPolicy) {
+        self.urls = urls;
     }
 
     /// The registry as stored, every index derived again.
@@ -284,7 +286,7 @@ impl Registry {
         new: NewProvider,
         credential: CredentialHash,
     ) -> DomainResult<ProviderRecord> {
-        new.validate(self.loopback_http_widgets)?;
+        new.validate(&self.urls)?;
         let key = new.unique_name.to_lowercase();
         if self.unique_names.contains_key(&key) {
             return Err(DomainError::new(
@@ -320,7 +322,7 @@ impl Registry {
         id: ProviderId,
         patch: ProviderPatch,
     ) -> DomainResult<ProviderRecord> {
-        patch.validate(self.loopback_http_widgets)?;
+        patch.validate(&self.urls)?;
         let record = self.provider(id)?;
         refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let record = self.providers.get_mut(&id).expect("checked above");
@@ -635,7 +637,7 @@ impl Registry {
         credential: impl FnOnce() -> CredentialHash,
         now: SystemTime,
     ) -> DomainResult<()> {
-        new.validate(self.loopback_http_widgets)?;
+        new.validate(&self.urls)?;
         let mut fields = new.fields.clone();
         ProviderPatch::default().apply(&mut fields);
         match self

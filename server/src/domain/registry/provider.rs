@@ -6,7 +6,7 @@ use cif_sdk::ids::ProviderId;
 
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::principal::CredentialHash;
-use crate::domain::validate::{Violations, limits};
+use crate::domain::validate::{UrlPolicy, Violations, limits};
 
 /// The only CIF API version providers may declare.
 const CIF_API_VERSION: &str = "2";
@@ -63,11 +63,11 @@ pub struct ProviderRecord {
 }
 
 impl NewProvider {
-    /// `loopback_http`: whether widgets may be served over http on loopback (development).
-    pub fn validate(&self, loopback_http: bool) -> DomainResult<()> {
+    /// `urls`: where widgets may be served from.
+    pub fn validate(&self, urls: &UrlPolicy) -> DomainResult<()> {
         let mut violations = Violations::new();
         violations.unique_name("provider.unique_name", &self.unique_name);
-        ProviderPatch::from(self.fields.clone()).check(&mut violations, loopback_http);
+        ProviderPatch::from(self.fields.clone()).check(&mut violations, urls);
         violations.finish()
     }
 }
@@ -89,14 +89,14 @@ impl From<ProviderFields> for ProviderPatch {
 }
 
 impl ProviderPatch {
-    /// `loopback_http`: as for [`NewProvider::validate`].
-    pub fn validate(&self, loopback_http: bool) -> DomainResult<()> {
+    /// `urls`: as for [`NewProvider::validate`].
+    pub fn validate(&self, urls: &UrlPolicy) -> DomainResult<()> {
         let mut violations = Violations::new();
-        self.check(&mut violations, loopback_http);
+        self.check(&mut violations, urls);
         violations.finish()
     }
 
-    fn check(&self, violations: &mut Violations, loopback_http: bool) {
+    fn check(&self, violations: &mut Violations, urls: &UrlPolicy) {
         if let Some(name) = &self.display_name {
             violations.required_text("provider.display_name", name, limits::NAME);
         }
@@ -104,7 +104,7 @@ impl ProviderPatch {
             violations.required_text("provider.label", label, limits::NAME);
         }
         if let Some(url) = &self.channel_url {
-            violations.channel_url("provider.channel_url", url, loopback_http);
+            violations.channel_url("provider.channel_url", url, urls);
         }
         if let Some(order) = self.channel_order {
             violations.range(
