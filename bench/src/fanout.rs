@@ -331,6 +331,7 @@ impl Mutator {
                         session: Some(session),
                     })),
                 })),
+                widgets: None,
             }),
         };
         let mut request = tonic::Request::new(Bytes::from(event.encode_to_vec()));

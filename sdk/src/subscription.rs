@@ -58,6 +58,9 @@ pub enum Update {
         log_id: String,
         sequence: u64,
         event: Box<pb::Event>,
+        /// On an agent's stream: the event as the providers that hear it hear it, and which
+        /// ones, for a desk that hosts their widgets.
+        widgets: Option<Box<pb::WidgetDelivery>>,
     },
 }
 
@@ -211,6 +214,7 @@ impl Subscription {
             log_id,
             sequence,
             kind,
+            widgets,
         } = message;
         match kind? {
             Kind::SnapshotItem(item) => {
@@ -254,6 +258,7 @@ impl Subscription {
                     log_id,
                     sequence,
                     event: Box::new(event),
+                    widgets: widgets.map(Box::new),
                 })
             }
         }

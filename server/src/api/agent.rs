@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, SessionId, TabId};
+use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
 use cif_sdk::pb;
 use cif_sdk::pb::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use super::call::{Context, caller_agent, command, query};
 use super::stream::{ResponseStream, open, opening};
 use super::{convert, parse};
-use crate::app::Idempotency;
+use crate::app::{CredentialKind, Idempotency, issue_credential};
 use crate::domain::Principal;
 use crate::domain::control_plane::PanelChange;
 use crate::domain::events::{ClickToAct, Scope};
@@ -284,6 +284,38 @@ impl AgentService for AgentApi {
             let provider = plane.agent_raise_event(caller, to, request.name, request.payload)?;
             Ok(pb::AgentServiceRaiseEventResponse {
                 provider_id: provider.to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn issue_widget_credential(
+        &self,
+        request: Request<pb::IssueWidgetCredentialRequest>,
+    ) -> Result<Response<pb::IssueWidgetCredentialResponse>, Status> {
+        let caller = caller_agent(&request)?;
+        let provider: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
+        let (credential, hash) = issue_credential(CredentialKind::Widget);
+        command(&self.0.state, None, move |plane| {
+            let expires =
+                plane.issue_widget_credential(caller, provider, hash, SystemTime::now())?;
+            Ok(pb::IssueWidgetCredentialResponse {
+                credential,
+                expire_time: Some(convert::timestamp(expires)),
+            })
+        })
+        .await
+    }
+
+    async fn revoke_widget_credentials(
+        &self,
+        request: Request<pb::RevokeWidgetCredentialsRequest>,
+    ) -> Result<Response<pb::RevokeWidgetCredentialsResponse>, Status> {
+        let caller = caller_agent(&request)?;
+        command(&self.0.state, None, move |plane| {
+            let revoked = plane.revoke_widget_credentials(caller)?;
+            Ok(pb::RevokeWidgetCredentialsResponse {
+                revoked: u32::try_from(revoked).unwrap_or(u32::MAX),
             })
         })
         .await

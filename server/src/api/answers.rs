@@ -49,6 +49,7 @@ with_credential!(
     RotateProviderCredentialResponse,
     CreateAgentResponse,
     RotateAgentCredentialResponse,
+    IssueWidgetCredentialResponse,
 );
 
 impl Answer for pb::RaiseEventResponse {
@@ -58,6 +59,7 @@ impl Answer for pb::RaiseEventResponse {
 }
 
 plain!(
+    RevokeWidgetCredentialsResponse,
     CreateSessionTemplateResponse,
     UpdateSessionTemplateResponse,
     DeleteSessionTemplateResponse,

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId};
+use cif_sdk::ids::AgentId;
 use tonic::{Request, Response, Status};
 
 use super::page_token::PageTokens;
 use super::status::to_status;
 use crate::app::{Answer, Core, Idempotency, Position, SharedCore, read, write};
+use crate::domain::principal::ProviderCaller;
 use crate::domain::{ControlPlane, DomainResult, Principal};
 
 /// The protobuf package this server serves, and the CIF version whose model it follows.
@@ -52,13 +53,12 @@ pub(super) fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
         .ok_or_else(|| Status::internal("the request was not authenticated"))
 }
 
-pub(super) fn caller_provider<T>(request: &Request<T>) -> Result<ProviderId, Status> {
-    match principal(request)? {
-        Principal::Provider(id) => Ok(id),
-        _ => Err(Status::internal(
-            "a provider call without a provider principal",
-        )),
-    }
+/// The provider calling, and the one desk it is limited to when it calls with a widget
+/// credential (rule 21).
+pub(super) fn caller_provider<T>(request: &Request<T>) -> Result<ProviderCaller, Status> {
+    principal(request)?
+        .provider_caller()
+        .ok_or_else(|| Status::internal("a provider call without a provider principal"))
 }
 
 pub(super) fn caller_agent<T>(request: &Request<T>) -> Result<AgentId, Status> {

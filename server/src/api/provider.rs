@@ -16,22 +16,20 @@ use crate::app::{Idempotency, write};
 use crate::domain::control_plane::{FocusedSession, Marked, NewSession, PanelChange};
 use crate::domain::desks::NewTab;
 use crate::domain::events::Scope;
+use crate::domain::principal::ProviderCaller;
 use crate::domain::toasts::{Raised, ToastKey};
-use crate::domain::{DomainError, Principal, Reason};
+use crate::domain::{DomainError, Reason};
 
 pub struct ProviderApi(pub Context);
 
 /// The request id of a provider's request.
 fn once<M: prost::Message>(
-    caller: cif_sdk::ids::ProviderId,
+    caller: ProviderCaller,
     request_id: &str,
     request: &M,
 ) -> Result<Option<Idempotency>, Status> {
-    Ok(Idempotency::of(
-        Principal::Provider(caller),
-        request_id,
-        request,
-    )?)
+    // A widget's request ids are its own: it cannot replay its provider's answers.
+    Ok(Idempotency::of(caller.principal(), request_id, request)?)
 }
 
 #[tonic::async_trait]
@@ -170,11 +168,12 @@ impl ProviderService for ProviderApi {
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = caller_provider(&request)?;
+        caller.check_may_subscribe()?;
         let request = request.into_inner();
         let agents = agent_filter(&request.agent_ids)?;
         let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
         let scope = Scope::Provider {
-            provider: caller,
+            provider: caller.provider,
             agents,
         };
         let stream = open(&self.0.state, scope, opening).await?;
@@ -528,7 +527,7 @@ impl ProviderService for ProviderApi {
         let answer_by = caller_deadline(request.metadata());
         let new = parse::new_toast(request.into_inner())?;
         let key = ToastKey {
-            provider: caller,
+            provider: caller.provider,
             id: new.id,
         };
         let (raised, waiting) = {
@@ -599,7 +598,7 @@ impl ProviderService for ProviderApi {
             Ok(pb::CancelEventResponse {
                 result: Some(convert::notification_result(
                     ToastKey {
-                        provider: caller,
+                        provider: caller.provider,
                         id,
                     },
                     resolution,
@@ -657,7 +656,7 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::GetEnvironmentResponse>, Status> {
         let caller = caller_provider(&request)?;
         let (environment, _) = query(&self.0.state, |core| {
-            let provider = core.plane.provider(caller)?;
+            let provider = core.plane.provider(caller.provider)?;
             Ok(pb::GetEnvironmentResponse {
                 provider_id: provider.id.to_string(),
                 unique_name: provider.unique_name.clone(),

@@ -62,6 +62,8 @@ pub async fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<
         Scope::Provider { .. } => convert::Audience::Provider,
         Scope::Agent(_) | Scope::Everything => convert::Audience::Desk,
     };
+    // A desk's stream also carries what its widgets hear (rule 21).
+    let for_widgets = matches!(subscription.scope(), Scope::Agent(_));
     let prelude: VecDeque<pb::StreamMessage> = subscription
         .snapshot
         .take()
@@ -71,6 +73,7 @@ pub async fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<
             log_id: log_id.clone(),
             sequence: subscription.sequence,
             kind: Some(pb::stream_message::Kind::SnapshotItem(item)),
+            widgets: None,
         })
         .collect();
     let updates = subscription.map(move |update| {
@@ -82,11 +85,23 @@ pub async fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<
                     &logged.event,
                     audience,
                 ))),
+                widgets: (for_widgets && !logged.event.providers.is_empty()).then(|| {
+                    pb::WidgetDelivery {
+                        provider_ids: logged
+                            .event
+                            .providers
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect(),
+                        event: Some(convert::event(&logged.event, convert::Audience::Provider)),
+                    }
+                }),
             },
             Update::Heartbeat(sequence) => pb::StreamMessage {
                 log_id: log_id.clone(),
                 sequence,
                 kind: Some(pb::stream_message::Kind::Heartbeat(pb::Heartbeat {})),
+                widgets: None,
             },
         })
     });

@@ -207,8 +207,11 @@ impl Core {
 
     /// Who holds `credential`, if they may call a service for `role`.
     pub fn authenticate(&self, credential: &str, role: Role) -> DomainResult<Principal> {
-        self.plane
-            .authenticate(&super::credentials::hash_credential(credential), role)
+        self.plane.authenticate(
+            &super::credentials::hash_credential(credential),
+            role,
+            SystemTime::now(),
+        )
     }
 
     /// A read of the state: answered once everything it reflects is durable.

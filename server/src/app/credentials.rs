@@ -14,6 +14,8 @@ pub enum CredentialKind {
     Operator,
     Provider,
     Agent,
+    /// A widget on one agent's desk (rule 21).
+    Widget,
 }
 
 /// A new 256-bit random credential and its hash. The credential is shown once; only the hash
@@ -25,6 +27,7 @@ pub fn issue_credential(kind: CredentialKind) -> (String, CredentialHash) {
         CredentialKind::Operator => "cifo_",
         CredentialKind::Provider => "cifp_",
         CredentialKind::Agent => "cifa_",
+        CredentialKind::Widget => "cifw_",
     };
     let credential = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(secret));
     let hash = hash_credential(&credential);

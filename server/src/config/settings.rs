@@ -159,6 +159,12 @@ pub struct Cli {
           value_parser = web_origin)]
     pub cors_origins: Vec<String>,
 
+    /// How long a widget credential works (the desk page renews it while the widget is
+    /// loaded): short, so one copied out of a browser soon stops working.
+    #[arg(long, env = "CIF_WIDGET_CREDENTIAL_LIFETIME", value_name = "DURATION",
+          default_value = "10m", value_parser = positive_duration)]
+    pub widget_credential_lifetime: Duration,
+
     /// Origins agents open the desk page on besides cifd's own address (a load balancer's
     /// `https://desk.example.com`, comma-separated). Channel and website tab URLs on the
     /// desk's origins are refused: a frame there could read the agent's credential.
@@ -263,6 +269,7 @@ impl Cli {
                 loopback_http_widgets: self.loopback_http_widgets,
                 desk_origins: self.all_desk_origins(listening),
             },
+            widget_credential_lifetime: self.widget_credential_lifetime,
             ..crate::domain::Settings::default()
         }
     }

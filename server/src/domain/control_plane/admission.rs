@@ -12,20 +12,24 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use super::ControlPlane;
 use crate::domain::desks::{Session, SessionKind};
 use crate::domain::events::EventKind;
+use crate::domain::principal::ProviderCaller;
 use crate::domain::registry::AdmissionsOf;
 use crate::domain::toasts::Canceller;
 
 impl ControlPlane {
-    /// Rules 2 and 18: whether `caller` may see `session`: its own session, or the home
-    /// session, on a desk that admits it. Anything else looks missing. A deleted agent's
-    /// sessions are all closed and stay readable by their owners (rule 17).
-    pub(super) fn provider_sees(&self, caller: ProviderId, session: &Session) -> bool {
+    /// Rules 2, 18 and 21: whether `caller` may see `session`: its own session, or the home
+    /// session, on a desk that admits it (a widget: on its own desk only). Anything else looks
+    /// missing. A deleted agent's sessions are all closed and stay readable by their owners
+    /// (rule 17).
+    pub(super) fn provider_sees(&self, caller: ProviderCaller, session: &Session) -> bool {
         let visible_kind = match session.kind {
-            SessionKind::Provider(owner) => owner == caller,
+            SessionKind::Provider(owner) => owner == caller.provider,
             SessionKind::Home => true,
         };
         let desk_gone = self.desks.desk(session.agent).is_none();
-        visible_kind && (desk_gone || self.admits(session.agent, caller))
+        visible_kind
+            && caller.reaches(session.agent)
+            && (desk_gone || self.admits(session.agent, caller.provider))
     }
 
     /// The (agent, provider) pairs admitted now among those `of` names.
@@ -47,6 +51,8 @@ impl ControlPlane {
     ) {
         let after = self.admissions(of);
         for &(agent, provider) in before.difference(&after) {
+            self.registry
+                .revoke_widget_credentials(|a, p| a == agent && p == provider);
             self.cancel_toasts(Canceller::ProviderNotAdmitted, now, Some(agent), |toast| {
                 toast.key.provider == provider
             });

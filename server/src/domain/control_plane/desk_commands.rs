@@ -9,6 +9,7 @@ use super::ControlPlane;
 use crate::domain::desks::{Desk, PanelChange, Session};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{ClickToAct, CustomEvent, EventKind};
+use crate::domain::principal::ProviderCaller;
 use crate::domain::registry::{Presence, PresencePatch};
 use crate::domain::validate::{Violations, limits};
 
@@ -49,12 +50,12 @@ impl ControlPlane {
 
     /// Whether `caller` may set the agent's panel now: one of its sessions has focus, or home
     /// has focus and it is the agent's only provider.
-    fn check_panel_owner(&self, caller: ProviderId, agent: AgentId) -> DomainResult<()> {
+    fn check_panel_owner(&self, caller: ProviderCaller, agent: AgentId) -> DomainResult<()> {
         self.agent(agent)?;
         let desk = self.desks.desk(agent).expect("every agent has a desk");
         if desk.focused == desk.home {
             let providers = self.available_providers(agent);
-            if providers == [caller] {
+            if providers == [caller.provider] {
                 return Ok(());
             }
             return Err(DomainError::new(
@@ -67,7 +68,7 @@ impl ControlPlane {
             .with("agent_id", agent)
             .with("providers", providers.len()));
         }
-        if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller) {
+        if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller.provider) {
             return Ok(());
         }
         Err(DomainError::new(
@@ -94,14 +95,15 @@ impl ControlPlane {
     /// expect (rule 19).
     pub fn provider_set_panel(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: AgentId,
         change: PanelChange,
         expected_version: Option<u64>,
     ) -> DomainResult<&Desk> {
+        let caller: ProviderCaller = caller.into();
         validate_panel(change)?;
         Self::refuse_shared_version("the desk", expected_version)?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.agent_for_provider(caller, agent)?;
         self.check_panel_owner(caller, agent)?;
         Ok(self.apply_panel(agent, change))
@@ -121,8 +123,13 @@ impl ControlPlane {
     }
 
     /// GetMode / GetWidth / GetPresence by a provider of the agent.
-    pub fn provider_desk(&self, caller: ProviderId, agent: AgentId) -> DomainResult<&Desk> {
-        self.acting_provider(caller)?;
+    pub fn provider_desk(
+        &self,
+        caller: impl Into<ProviderCaller>,
+        agent: AgentId,
+    ) -> DomainResult<&Desk> {
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         self.agent_for_provider(caller, agent)?;
         Ok(self.desks.desk(agent).expect("every agent has a desk"))
     }
@@ -169,19 +176,20 @@ impl ControlPlane {
     /// provider has no desk version to expect (rule 19).
     pub fn provider_set_presence(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: AgentId,
         text: &str,
         expected_version: Option<u64>,
     ) -> DomainResult<Presence> {
+        let caller: ProviderCaller = caller.into();
         let mut violations = Violations::new();
         violations.required_text("presence_text", text, limits::NAME);
         violations.finish()?;
         Self::refuse_shared_version("the desk", expected_version)?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.agent_for_provider(caller, agent)?;
         let presence = self.registry.presence_by_text(text)?.clone();
-        Ok(self.set_presence(agent, presence, Some(caller)))
+        Ok(self.set_presence(agent, presence, Some(caller.provider)))
     }
 
     /// SetPresence by the agent, by id.
@@ -244,18 +252,19 @@ impl ControlPlane {
     /// RaiseEvent by a provider: to the desk of an agent it may act for.
     pub fn provider_raise_event(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: AgentId,
         name: String,
         payload: String,
     ) -> DomainResult<()> {
+        let caller: ProviderCaller = caller.into();
         validate_custom_event(&name, &payload)?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.agent_for_provider(caller, agent)?;
         let event = CustomEvent {
             name,
             payload,
-            from: Some(caller),
+            from: Some(caller.provider),
             to: None,
         };
         self.emit(agent, SystemTime::now(), EventKind::CustomEvent(event));

@@ -16,6 +16,7 @@ mod session_changes;
 mod session_commands;
 mod tab_commands;
 mod toast_commands;
+mod widget_credentials;
 mod widgets;
 
 pub use crate::domain::desks::PanelChange;

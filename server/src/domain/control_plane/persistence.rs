@@ -255,7 +255,7 @@ mod tests {
         );
         assert!(
             restored
-                .authenticate(&credential, crate::domain::Role::Agent)
+                .authenticate(&credential, crate::domain::Role::Agent, SystemTime::now())
                 .is_ok()
         );
         assert!(restored.toasts.online(agent, now), "grace after a restart");

@@ -10,7 +10,7 @@ use crate::domain::catalogue::Catalogue;
 use crate::domain::desks::{Desks, Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{Event, EventKind, Happened, OwnerSnapshot, SessionSnapshot};
-use crate::domain::principal::{CredentialHash, Principal, Role};
+use crate::domain::principal::{CredentialHash, Principal, ProviderCaller, Role};
 use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use crate::domain::toasts::{Canceller, Toasts};
 use crate::domain::validate::UrlPolicy;
@@ -28,6 +28,8 @@ pub struct Settings {
     pub resolved_toast_retention: usize,
     /// Which URLs the desk may frame (widgets, website tabs).
     pub urls: UrlPolicy,
+    /// How long a widget credential works (rule 21).
+    pub widget_credential_lifetime: Duration,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             desk_grace: Duration::from_secs(30),
             resolved_toast_retention: 10_000,
             urls: UrlPolicy::default(),
+            widget_credential_lifetime: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -232,8 +235,13 @@ impl ControlPlane {
 
     /// Who holds `credential`, if they may call a service for `role` (see
     /// [`Registry::authenticate`]).
-    pub fn authenticate(&self, credential: &CredentialHash, role: Role) -> DomainResult<Principal> {
-        self.registry.authenticate(credential, role)
+    pub fn authenticate(
+        &self,
+        credential: &CredentialHash,
+        role: Role,
+        now: SystemTime,
+    ) -> DomainResult<Principal> {
+        self.registry.authenticate(credential, role, now)
     }
 
     /// The calling provider's record, if it may act now.
@@ -304,7 +312,7 @@ impl ControlPlane {
     /// open.
     pub(super) fn session_to_change(
         &self,
-        caller: ProviderId,
+        caller: ProviderCaller,
         session: SessionId,
         changing: Changing,
         expected_version: Option<u64>,
@@ -314,7 +322,7 @@ impl ControlPlane {
             .session(session)
             .filter(|record| {
                 self.provider_sees(caller, record)
-                    && (changing == Changing::Tabs || record.owner() == Some(caller))
+                    && (changing == Changing::Tabs || record.owner() == Some(caller.provider))
             })
             .ok_or_else(|| DomainError::session_not_found(session))?;
         match record.kind {
@@ -355,14 +363,17 @@ impl ControlPlane {
         self.registry.agent(agent)
     }
 
-    /// The agent, if `provider` may act for it; otherwise the same NOT_FOUND as for an agent
-    /// that does not exist.
+    /// The agent, if `caller` may act for it (a widget only for its own desk, rule 21);
+    /// otherwise the same NOT_FOUND as for an agent that does not exist.
     pub(super) fn agent_for_provider(
         &self,
-        provider: ProviderId,
+        caller: ProviderCaller,
         agent: AgentId,
     ) -> DomainResult<&AgentRecord> {
-        self.registry.agent_for_provider(provider, agent)
+        if !caller.reaches(agent) {
+            return Err(DomainError::agent_not_found(agent));
+        }
+        self.registry.agent_for_provider(caller.provider, agent)
     }
 
     /// Closes an open session now: off its desk, readable until retention forgets it. If it

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use cif_sdk::ids::{ProviderId, SessionId};
+use cif_sdk::ids::SessionId;
 
 use super::plane::Changing;
 use super::{ControlPlane, SessionView};
@@ -13,6 +13,7 @@ use crate::domain::desks::FocusMark;
 use crate::domain::desks::validate_title;
 use crate::domain::error::{DomainResult, Reason};
 use crate::domain::events::EventKind;
+use crate::domain::principal::ProviderCaller;
 use crate::domain::validate::{Violations, limits};
 
 /// What a request for attention did: marked the session, or found it already in focus.
@@ -25,12 +26,12 @@ pub enum Marked {
 impl ControlPlane {
     fn mark_for_focus(
         &mut self,
-        caller: ProviderId,
+        caller: ProviderCaller,
         session: SessionId,
         expected_version: Option<u64>,
         mark: FocusMark,
     ) -> DomainResult<Marked> {
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
         if self.desks.is_focused(session) {
             return Ok(Marked::AlreadyFocused);
@@ -53,11 +54,12 @@ impl ControlPlane {
     /// RequestFocusSession: marks the session for attention; nothing switches.
     pub fn request_focus_session(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         session: SessionId,
         expected_version: Option<u64>,
         messages: u32,
     ) -> DomainResult<Marked> {
+        let caller: ProviderCaller = caller.into();
         self.mark_for_focus(
             caller,
             session,
@@ -69,11 +71,12 @@ impl ControlPlane {
     /// NotifyNewActivity: marks the session with a count of new activities.
     pub fn notify_new_activity(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         session: SessionId,
         expected_version: Option<u64>,
         count: i32,
     ) -> DomainResult<Marked> {
+        let caller: ProviderCaller = caller.into();
         let mut violations = Violations::new();
         violations.range("count", count, 0, i32::MAX);
         violations.finish()?;
@@ -89,16 +92,17 @@ impl ControlPlane {
     /// NotifyKpiBreach: flags or resets a KPI breach; a switch does not clear it.
     pub fn notify_kpi_breach(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         session: SessionId,
         expected_version: Option<u64>,
         reset: bool,
         details: String,
     ) -> DomainResult<()> {
+        let caller: ProviderCaller = caller.into();
         let mut violations = Violations::new();
         violations.optional_text("details", &details, limits::KPI_DETAILS);
         violations.finish()?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
         if self
             .desks
@@ -119,13 +123,14 @@ impl ControlPlane {
     /// SetSessionTitle.
     pub fn set_session_title(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         session: SessionId,
         expected_version: Option<u64>,
         title: String,
     ) -> DomainResult<SessionView<'_>> {
+        let caller: ProviderCaller = caller.into();
         validate_title(&title)?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
         if self.desks.set_title(session, title) {
             let agent = self.desks.session(session).expect("checked above").agent;
@@ -142,12 +147,13 @@ impl ControlPlane {
     /// UpdateSessionContext: sets and deletes keys; the result must stay within the limits.
     pub fn update_session_context(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         session: SessionId,
         expected_version: Option<u64>,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
     ) -> DomainResult<SessionView<'_>> {
+        let caller: ProviderCaller = caller.into();
         let mut violations = Violations::new();
         violations.context("set", &set);
         for (index, key) in delete.iter().enumerate() {
@@ -161,7 +167,7 @@ impl ControlPlane {
             }
         }
         violations.finish()?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
         let current = &self.desks.session(session).expect("checked above").context;
         let keys_after = current

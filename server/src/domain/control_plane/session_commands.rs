@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+use cif_sdk::ids::{AgentId, SessionId};
 
 use super::{ControlPlane, Page, PanelChange, SessionView};
 use crate::domain::catalogue::{Dictionary, draft_tab};
@@ -11,6 +11,7 @@ use crate::domain::desks::{Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::paging;
+use crate::domain::principal::ProviderCaller;
 use crate::domain::slug;
 use crate::domain::validate::{Violations, limits};
 
@@ -97,11 +98,12 @@ impl ControlPlane {
     /// anchor tab (focused, never closed) and additional tabs, its panel mode.
     pub fn create_session(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         new: NewSession,
     ) -> DomainResult<SessionView<'_>> {
+        let caller: ProviderCaller = caller.into();
         new.validate()?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         let limits = self.agent_for_provider(caller, new.agent)?.limits;
         let open = self.desks.desk(new.agent).map_or(0, |desk| desk.open.len());
         let mut context: crate::domain::desks::Context =
@@ -147,7 +149,7 @@ impl ControlPlane {
                     &field,
                     &self.settings.urls,
                 )?
-                .into_tab(id, caller, now);
+                .into_tab(id, caller.provider, now);
                 if index == 0 && spec.anchor_tab.is_some() {
                     (tab.anchor, tab.can_close) = (true, false);
                 }
@@ -182,7 +184,7 @@ impl ControlPlane {
         let session = Session {
             id,
             agent: new.agent,
-            kind: SessionKind::Provider(caller),
+            kind: SessionKind::Provider(caller.provider),
             template: new.template.into(),
             title,
             title_pattern: title_pattern.map(Into::into),
@@ -225,10 +227,11 @@ impl ControlPlane {
     /// How many more sessions the agent's desk takes (rule 5).
     pub fn can_create_session(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: AgentId,
     ) -> DomainResult<CanCreate> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         let limit = self
             .agent_for_provider(caller, agent)?
             .limits
@@ -245,30 +248,32 @@ impl ControlPlane {
     /// else is the same NOT_FOUND as a session that does not exist (rule 2).
     pub fn provider_session(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         id: SessionId,
     ) -> DomainResult<SessionView<'_>> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         self.desks
             .session(id)
             .filter(|session| self.provider_sees(caller, session))
-            .map(|session| self.view_for(session, Some(caller)))
+            .map(|session| self.view_for(session, Some(caller.provider)))
             .ok_or_else(|| DomainError::session_not_found(id))
     }
 
     /// The caller's own sessions in creation order, for one agent or all (rule 2).
     pub fn provider_sessions(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: Option<AgentId>,
         show_closed: bool,
         after: Option<SessionId>,
         limit: usize,
     ) -> DomainResult<Page<SessionView<'_>, SessionId>> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         let entries = self
             .desks
-            .owned_after(caller, after)
+            .owned_after(caller.provider, after)
             .filter(|session| agent.is_none_or(|agent| session.agent == agent))
             .filter(|session| show_closed || session.is_open())
             .filter(|session| self.provider_sees(caller, session))
@@ -279,15 +284,17 @@ impl ControlPlane {
     /// Which session has the agent's focus, as far as the caller may know (rule 2).
     pub fn focused_session(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agent: AgentId,
     ) -> DomainResult<FocusedSession> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         self.agent_for_provider(caller, agent)?;
         let desk = self.desks.desk(agent).expect("every agent has a desk");
         Ok(if desk.focused == desk.home {
             FocusedSession::Home(desk.home)
-        } else if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller) {
+        } else if self.desks.session(desk.focused).and_then(Session::owner) == Some(caller.provider)
+        {
             FocusedSession::Own(desk.focused)
         } else {
             FocusedSession::Elsewhere
@@ -304,7 +311,7 @@ impl ControlPlane {
             Scope::Provider { provider, agents } => {
                 self.acting_provider(*provider)?;
                 for agent in agents.iter().flatten() {
-                    self.agent_for_provider(*provider, *agent)?;
+                    self.agent_for_provider((*provider).into(), *agent)?;
                 }
                 Ok(())
             }
@@ -317,13 +324,14 @@ impl ControlPlane {
     /// snapshot.
     pub fn provider_open_sessions(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agents: Option<&std::collections::BTreeSet<AgentId>>,
     ) -> DomainResult<Vec<SessionView<'_>>> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         Ok(self
             .desks
-            .owned_after(caller, None)
+            .owned_after(caller.provider, None)
             .filter(|session| session.is_open() && self.provider_sees(caller, session))
             .filter(|session| agents.is_none_or(|agents| agents.contains(&session.agent)))
             .map(|session| self.view(session))
@@ -334,17 +342,19 @@ impl ControlPlane {
     /// given desks or all: part of a provider's snapshot.
     pub fn provider_home_tabs(
         &self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         agents: Option<&std::collections::BTreeSet<AgentId>>,
     ) -> Vec<SessionView<'_>> {
+        let caller: ProviderCaller = caller.into();
         self.desks
-            .homes_with_tabs_of(caller)
+            .homes_with_tabs_of(caller.provider)
             .into_iter()
             .filter(|home| {
-                self.admits(home.agent, caller)
+                caller.reaches(home.agent)
+                    && self.admits(home.agent, caller.provider)
                     && agents.is_none_or(|agents| agents.contains(&home.agent))
             })
-            .map(|home| self.view_for(home, Some(caller)))
+            .map(|home| self.view_for(home, Some(caller.provider)))
             .collect()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId, TabId};
+use cif_sdk::ids::{AgentId, TabId};
 
 use super::plane::Changing;
 use super::{ControlPlane, SessionView};
@@ -11,19 +11,25 @@ use crate::domain::catalogue::draft_tab;
 use crate::domain::desks::{NewTab, Session, SessionKind, Tab, tab_not_found, validate_title};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
+use crate::domain::principal::ProviderCaller;
 
 /// Who is acting on a tab.
 #[derive(Debug, Clone, Copy)]
 enum TabActor {
-    Provider(ProviderId),
+    Provider(ProviderCaller),
     Agent(AgentId),
 }
 
 impl ControlPlane {
     /// CreateTab.
-    pub fn create_tab(&mut self, caller: ProviderId, new: NewTab) -> DomainResult<(Tab, bool)> {
+    pub fn create_tab(
+        &mut self,
+        caller: impl Into<ProviderCaller>,
+        new: NewTab,
+    ) -> DomainResult<(Tab, bool)> {
+        let caller: ProviderCaller = caller.into();
         new.validate(&self.settings.urls)?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         let session =
             self.session_to_change(caller, new.session, Changing::Tabs, new.expected_version)?;
         let limit = self.agent(session.agent)?.limits.max_tabs_per_session;
@@ -57,7 +63,7 @@ impl ControlPlane {
                 anchor: false,
                 title_pattern: None,
                 parameters: Default::default(),
-                opened_by: caller,
+                opened_by: caller.provider,
                 created: now,
             },
             None => {
@@ -70,7 +76,7 @@ impl ControlPlane {
                     "parameters",
                     &self.settings.urls,
                 )?
-                .into_tab(new.session, caller, now);
+                .into_tab(new.session, caller.provider, now);
                 if !new.title.is_empty() {
                     (tab.title, tab.title_pattern) = (new.title, None);
                 }
@@ -103,7 +109,8 @@ impl ControlPlane {
             .filter(|(session, record)| match actor {
                 TabActor::Provider(caller) => {
                     self.provider_sees(caller, session)
-                        && (session.kind != SessionKind::Home || record.opened_by == caller)
+                        && (session.kind != SessionKind::Home
+                            || record.opened_by == caller.provider)
                 }
                 TabActor::Agent(agent) => session.agent == agent,
             })
@@ -116,7 +123,7 @@ impl ControlPlane {
 
     fn check_actor(&self, actor: TabActor) -> DomainResult<()> {
         match actor {
-            TabActor::Provider(caller) => self.acting_provider(caller).map(drop),
+            TabActor::Provider(caller) => self.acting_provider(caller.provider).map(drop),
             TabActor::Agent(agent) => self.agent(agent).map(drop),
         }
     }
@@ -167,7 +174,7 @@ impl ControlPlane {
             self.emit(agent, now, EventKind::TabFocused { tab: next });
         }
         let viewer = match actor {
-            TabActor::Provider(caller) => Some(caller),
+            TabActor::Provider(caller) => Some(caller.provider),
             TabActor::Agent(_) => None,
         };
         let session = self.desks.session(session_id).expect("still there");
@@ -175,7 +182,12 @@ impl ControlPlane {
     }
 
     /// FocusTab by a provider.
-    pub fn provider_focus_tab(&mut self, caller: ProviderId, tab: TabId) -> DomainResult<Tab> {
+    pub fn provider_focus_tab(
+        &mut self,
+        caller: impl Into<ProviderCaller>,
+        tab: TabId,
+    ) -> DomainResult<Tab> {
+        let caller: ProviderCaller = caller.into();
         self.focus_tab(TabActor::Provider(caller), tab)
     }
 
@@ -187,9 +199,10 @@ impl ControlPlane {
     /// CloseTab by a provider.
     pub fn provider_close_tab(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         tab: TabId,
     ) -> DomainResult<SessionView<'_>> {
+        let caller: ProviderCaller = caller.into();
         self.close_tab(TabActor::Provider(caller), tab)
     }
 
@@ -199,7 +212,12 @@ impl ControlPlane {
     }
 
     /// RefreshTab: the desk reloads the tab.
-    pub fn refresh_tab(&mut self, caller: ProviderId, tab: TabId) -> DomainResult<Tab> {
+    pub fn refresh_tab(
+        &mut self,
+        caller: impl Into<ProviderCaller>,
+        tab: TabId,
+    ) -> DomainResult<Tab> {
+        let caller: ProviderCaller = caller.into();
         self.check_actor(TabActor::Provider(caller))?;
         let (session, record) = self.actionable_tab(TabActor::Provider(caller), tab)?;
         let focused = session.focused_tab == Some(tab);
@@ -220,10 +238,11 @@ impl ControlPlane {
     /// SetTabTitle.
     pub fn set_tab_title(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         tab: TabId,
         title: String,
     ) -> DomainResult<Tab> {
+        let caller: ProviderCaller = caller.into();
         validate_title(&title)?;
         self.check_actor(TabActor::Provider(caller))?;
         let (session, _) = self.actionable_tab(TabActor::Provider(caller), tab)?;

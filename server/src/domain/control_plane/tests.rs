@@ -262,7 +262,11 @@ fn rule_17_an_inactive_provider_is_refused_and_its_sessions_stay() {
     world.plane.set_provider_active(chat, false).unwrap();
 
     assert_eq!(
-        reason(world.plane.authenticate(&credential, Role::Provider)),
+        reason(
+            world
+                .plane
+                .authenticate(&credential, Role::Provider, std::time::SystemTime::now())
+        ),
         Reason::ProviderInactive
     );
     assert_eq!(reason(world.session(chat, agent)), Reason::ProviderInactive);
@@ -275,7 +279,7 @@ fn rule_17_an_inactive_provider_is_refused_and_its_sessions_stay() {
     assert!(
         world
             .plane
-            .authenticate(&credential, Role::Provider)
+            .authenticate(&credential, Role::Provider, std::time::SystemTime::now())
             .is_ok()
     );
 }
@@ -290,7 +294,11 @@ fn rule_17_deleting_a_provider_revokes_it_and_marks_its_sessions() {
     world.plane.delete_provider(chat).unwrap();
 
     assert_eq!(
-        reason(world.plane.authenticate(&credential, Role::Provider)),
+        reason(
+            world
+                .plane
+                .authenticate(&credential, Role::Provider, std::time::SystemTime::now())
+        ),
         Reason::CredentialInvalid
     );
     let view = world.plane.session(session).unwrap();
@@ -322,7 +330,11 @@ fn rule_17_deleting_an_agent_with_sessions_needs_force() {
 
     assert_eq!(world.plane.delete_agent(agent, true).unwrap(), [session]);
     assert_eq!(
-        reason(world.plane.authenticate(&credential, Role::Agent)),
+        reason(
+            world
+                .plane
+                .authenticate(&credential, Role::Agent, std::time::SystemTime::now())
+        ),
         Reason::CredentialInvalid
     );
     assert_eq!(reason(world.plane.desk(agent)), Reason::AgentNotFound);
@@ -372,30 +384,53 @@ fn credentials_authenticate_for_their_own_role_only() {
     let agent_credential = world.plane.agent_record(agent).unwrap().credential;
 
     assert_eq!(
-        world.plane.authenticate(&hash(0), Role::Operator).unwrap(),
+        world
+            .plane
+            .authenticate(&hash(0), Role::Operator, std::time::SystemTime::now())
+            .unwrap(),
         Principal::Operator
     );
     assert_eq!(
         world
             .plane
-            .authenticate(&provider_credential, Role::Provider)
+            .authenticate(
+                &provider_credential,
+                Role::Provider,
+                std::time::SystemTime::now()
+            )
             .unwrap(),
         Principal::Provider(chat)
     );
     assert_eq!(
-        reason(world.plane.authenticate(&provider_credential, Role::Agent)),
+        reason(world.plane.authenticate(
+            &provider_credential,
+            Role::Agent,
+            std::time::SystemTime::now()
+        )),
         Reason::RoleNotAllowed
     );
     assert_eq!(
-        reason(world.plane.authenticate(&agent_credential, Role::Provider)),
+        reason(world.plane.authenticate(
+            &agent_credential,
+            Role::Provider,
+            std::time::SystemTime::now()
+        )),
         Reason::RoleNotAllowed
     );
     assert_eq!(
-        reason(world.plane.authenticate(&hash(0), Role::Agent)),
+        reason(
+            world
+                .plane
+                .authenticate(&hash(0), Role::Agent, std::time::SystemTime::now())
+        ),
         Reason::RoleNotAllowed
     );
     assert_eq!(
-        reason(world.plane.authenticate(&hash(200), Role::Provider)),
+        reason(
+            world
+                .plane
+                .authenticate(&hash(200), Role::Provider, std::time::SystemTime::now())
+        ),
         Reason::CredentialInvalid
     );
 }
@@ -408,10 +443,19 @@ fn rotation_revokes_the_old_credential_at_once() {
     let new = world.credential();
     world.plane.rotate_provider_credential(chat, new).unwrap();
     assert_eq!(
-        reason(world.plane.authenticate(&old, Role::Provider)),
+        reason(
+            world
+                .plane
+                .authenticate(&old, Role::Provider, std::time::SystemTime::now())
+        ),
         Reason::CredentialInvalid
     );
-    assert!(world.plane.authenticate(&new, Role::Provider).is_ok());
+    assert!(
+        world
+            .plane
+            .authenticate(&new, Role::Provider, std::time::SystemTime::now())
+            .is_ok()
+    );
 }
 
 #[test]

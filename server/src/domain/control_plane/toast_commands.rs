@@ -8,6 +8,7 @@ use cif_sdk::ids::{AgentId, NotificationId, ProviderId};
 use super::ControlPlane;
 use crate::domain::catalogue::{Dictionary, toast_content};
 use crate::domain::error::{DomainError, DomainResult, Reason};
+use crate::domain::principal::ProviderCaller;
 use crate::domain::toasts::{Canceller, NewToast, Raised, Resolution, Toast, ToastKey};
 
 impl ControlPlane {
@@ -15,16 +16,17 @@ impl ControlPlane {
     /// at once when the queue is full. A retry with the same id gets the same toast.
     pub fn raise_toast(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         new: NewToast,
         now: SystemTime,
     ) -> DomainResult<Raised> {
+        let caller: ProviderCaller = caller.into();
         new.validate()?;
-        self.acting_provider(caller)?;
+        self.acting_provider(caller.provider)?;
         let agent = self.agent_for_provider(caller, new.agent)?;
         let limit = agent.limits.max_queued_notifications as usize;
         let key = ToastKey {
-            provider: caller,
+            provider: caller.provider,
             id: new.id,
         };
         let reused = || {
@@ -55,7 +57,9 @@ impl ControlPlane {
             let record = self
                 .desks
                 .session(session)
-                .filter(|record| record.owner() == Some(caller) && record.agent == new.agent)
+                .filter(|record| {
+                    record.owner() == Some(caller.provider) && record.agent == new.agent
+                })
                 .ok_or_else(|| DomainError::session_not_found(session))?;
             if !record.is_open() {
                 return Err(Self::session_not_open(session));
@@ -116,19 +120,20 @@ impl ControlPlane {
     /// its outcome. A toast on a desk that no longer admits the caller looks missing (rule 18).
     pub fn cancel_toast(
         &mut self,
-        caller: ProviderId,
+        caller: impl Into<ProviderCaller>,
         id: NotificationId,
         now: SystemTime,
     ) -> DomainResult<Resolution> {
-        self.acting_provider(caller)?;
+        let caller: ProviderCaller = caller.into();
+        self.acting_provider(caller.provider)?;
         let key = ToastKey {
-            provider: caller,
+            provider: caller.provider,
             id,
         };
         let visible = self
             .toasts
             .desk_of(&key)
-            .is_some_and(|agent| self.admits(agent, caller));
+            .is_some_and(|agent| caller.reaches(agent) && self.admits(agent, caller.provider));
         if !visible {
             return Err(DomainError::notification_not_found(id));
         }

@@ -11,6 +11,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use super::agent::{AgentLimits, AgentPatch, AgentRecord, NewAgent, dedup_profile};
 use super::presence::{Presence, PresencePatch};
 use super::provider::{NewProvider, ProviderPatch, ProviderRecord};
+use super::widget_credentials::{Issued, Lookup, WidgetCredentials};
 use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
 use crate::domain::paging::{self, Page};
 use crate::domain::principal::{CredentialHash, Principal, Role};
@@ -38,6 +39,8 @@ pub struct Registry {
     agents: Tracked<AgentId, AgentRecord>,
     /// Issued credentials by [`CredentialHash::lookup_key`].
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
+    /// Credentials of widgets on desks (rule 21), kept in memory only.
+    widgets: WidgetCredentials,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
     /// Whether channel URLs may be http on loopback (development; rule 20).
@@ -64,6 +67,7 @@ impl Registry {
             deleted_provider_names: Tracked::default(),
             agents: Tracked::default(),
             credentials: HashMap::new(),
+            widgets: WidgetCredentials::default(),
             presences: Tracked::default(),
             urls: UrlPolicy::default(),
         }
@@ -119,23 +123,40 @@ impl Registry {
 
     // === who is calling ===
 
-    /// Who holds `credential`, if they may call a service for `role`. Unknown or revoked
-    /// credentials are UNAUTHENTICATED; another role's credential, or an inactive provider's,
-    /// PERMISSION_DENIED.
-    pub fn authenticate(&self, credential: &CredentialHash, role: Role) -> DomainResult<Principal> {
+    /// Who holds `credential` at `now`, if they may call a service for `role`. Unknown,
+    /// revoked or expired credentials are UNAUTHENTICATED; another role's credential, or an
+    /// inactive provider's, PERMISSION_DENIED.
+    pub fn authenticate(
+        &self,
+        credential: &CredentialHash,
+        role: Role,
+        now: SystemTime,
+    ) -> DomainResult<Principal> {
+        let issued = self
+            .credentials
+            .get(&credential.lookup_key())
+            .and_then(|candidates| candidates.iter().find(|(hash, _)| hash.matches(credential)))
+            .map(|(_, principal)| *principal);
         let principal = if credential.matches(&self.operator_credential) {
             Principal::Operator
+        } else if let Some(principal) = issued {
+            principal
         } else {
-            self.credentials
-                .get(&credential.lookup_key())
-                .and_then(|candidates| candidates.iter().find(|(hash, _)| hash.matches(credential)))
-                .map(|(_, principal)| *principal)
-                .ok_or_else(|| {
-                    DomainError::new(
+            match self.widgets.lookup(credential, now) {
+                Lookup::Holder { agent, provider } => Principal::Widget { provider, agent },
+                Lookup::Expired => {
+                    return Err(DomainError::new(
+                        Reason::CredentialInvalid,
+                        "the widget credential expired; the desk issues a new one (AgentService.IssueWidgetCredential)",
+                    ));
+                }
+                Lookup::Unknown => {
+                    return Err(DomainError::new(
                         Reason::CredentialInvalid,
                         "the credential is not valid: it is unknown, was rotated, or its provider or agent was deleted; ask the operator for a current one",
-                    )
-                })?
+                    ));
+                }
+            }
         };
         if principal.role() != role {
             return Err(DomainError::new(
@@ -148,8 +169,8 @@ impl Registry {
             .with("principal_role", principal.role())
             .with("service_role", role));
         }
-        if let Principal::Provider(provider) = principal {
-            self.acting_provider(provider)?;
+        if let Some(caller) = principal.provider_caller() {
+            self.acting_provider(caller.provider)?;
         }
         Ok(principal)
     }
@@ -174,6 +195,29 @@ impl Registry {
             .with("unique_name", &record.unique_name));
         }
         Ok(record)
+    }
+
+    /// Issues the credential of `provider`'s widget on `agent`'s desk (rule 21), replacing the
+    /// previous one. NOT_FOUND unless the agent admits the provider now.
+    pub fn issue_widget_credential(
+        &mut self,
+        agent: AgentId,
+        provider: ProviderId,
+        issued: Issued,
+    ) -> DomainResult<()> {
+        if !self.admits(agent, provider) {
+            return Err(DomainError::provider_not_found(provider));
+        }
+        self.widgets.issue(agent, provider, issued);
+        Ok(())
+    }
+
+    /// Revokes the widget credentials whose (agent, provider) `which` picks; returns how many.
+    pub fn revoke_widget_credentials(
+        &mut self,
+        which: impl Fn(AgentId, ProviderId) -> bool,
+    ) -> usize {
+        self.widgets.revoke(which)
     }
 
     fn add_credential(&mut self, hash: CredentialHash, principal: Principal) {
@@ -357,6 +401,7 @@ impl Registry {
         refuse_if_managed(record.managed, "provider", &record.unique_name)?;
         let record = self.providers.remove(&id).expect("checked above");
         self.remove_credential(&record.credential);
+        self.widgets.revoke(|_, provider| provider == id);
         self.unique_names.remove(&record.unique_name.to_lowercase());
         if keep_name {
             self.deleted_provider_names.insert(id, record.unique_name);
@@ -383,6 +428,8 @@ impl Registry {
         let old = std::mem::replace(&mut record.credential, credential);
         self.remove_credential(&old);
         self.add_credential(credential, Principal::Provider(id));
+        // Its widgets' credentials act as it: a rotation ends them too.
+        self.widgets.revoke(|_, provider| provider == id);
         Ok(())
     }
 
@@ -499,6 +546,7 @@ impl Registry {
         self.check_agent_deletable(id)?;
         let record = self.agents.remove(&id).expect("checked above");
         self.remove_credential(&record.credential);
+        self.widgets.revoke(|agent, _| agent == id);
         Ok(record)
     }
 
@@ -514,6 +562,8 @@ impl Registry {
         let old = std::mem::replace(&mut record.credential, credential);
         self.remove_credential(&old);
         self.add_credential(credential, Principal::Agent(id));
+        // The desk that issued them signed in with the old credential.
+        self.widgets.revoke(|agent, _| agent == id);
         Ok(())
     }
 

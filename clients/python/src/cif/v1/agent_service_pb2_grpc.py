@@ -106,6 +106,16 @@ class AgentServiceStub:
                 request_serializer=cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventResponse.FromString,
                 _registered_method=True)
+        self.IssueWidgetCredential = channel.unary_unary(
+                '/cif.v1.AgentService/IssueWidgetCredential',
+                request_serializer=cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialResponse.FromString,
+                _registered_method=True)
+        self.RevokeWidgetCredentials = channel.unary_unary(
+                '/cif.v1.AgentService/RevokeWidgetCredentials',
+                request_serializer=cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -223,6 +233,29 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueWidgetCredential(self, request, context):
+        """Issues a widget credential: it calls ProviderService as the named provider, for this
+        agent's desk only (any other agent's work answers NOT_FOUND, as if it did not exist), so
+        the desk page makes a widget's calls without the provider's own credential ever reaching
+        a browser. The provider must be one the agent admits (NOT_FOUND otherwise). It expires
+        after the server's widget credential lifetime; issue a new one before then (the previous
+        one for the same provider stops working at once). It is revoked when the agent signs out
+        (RevokeWidgetCredentials), when the agent no longer admits the provider, and when either
+        one's credential is rotated or either is deactivated or deleted. It cannot call
+        AgentService or AdminService, nor open a stream: the widget hears its events through the
+        desk's own stream (StreamMessage.widgets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeWidgetCredentials(self, request, context):
+        """Revokes every widget credential issued to this agent (the desk page signs out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -295,6 +328,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.RaiseEvent,
                     request_deserializer=cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventRequest.FromString,
                     response_serializer=cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventResponse.SerializeToString,
+            ),
+            'IssueWidgetCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueWidgetCredential,
+                    request_deserializer=cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialResponse.SerializeToString,
+            ),
+            'RevokeWidgetCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeWidgetCredentials,
+                    request_deserializer=cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -677,6 +720,60 @@ class AgentService:
             '/cif.v1.AgentService/RaiseEvent',
             cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventRequest.SerializeToString,
             cif_dot_v1_dot_agent__service__pb2.AgentServiceRaiseEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueWidgetCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AgentService/IssueWidgetCredential',
+            cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialRequest.SerializeToString,
+            cif_dot_v1_dot_agent__service__pb2.IssueWidgetCredentialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeWidgetCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AgentService/RevokeWidgetCredentials',
+            cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsRequest.SerializeToString,
+            cif_dot_v1_dot_agent__service__pb2.RevokeWidgetCredentialsResponse.FromString,
             options,
             channel_credentials,
             insecure,

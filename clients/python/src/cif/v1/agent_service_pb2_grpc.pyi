@@ -84,6 +84,20 @@ class AgentServiceStub:
     """Sends a custom event to one of the agent's providers, or to the active provider when none
     is named (rule 16).
     """
+    IssueWidgetCredential: _grpc.UnaryUnaryMultiCallable[_agent_service_pb2.IssueWidgetCredentialRequest, _agent_service_pb2.IssueWidgetCredentialResponse]
+    """Issues a widget credential: it calls ProviderService as the named provider, for this
+    agent's desk only (any other agent's work answers NOT_FOUND, as if it did not exist), so
+    the desk page makes a widget's calls without the provider's own credential ever reaching
+    a browser. The provider must be one the agent admits (NOT_FOUND otherwise). It expires
+    after the server's widget credential lifetime; issue a new one before then (the previous
+    one for the same provider stops working at once). It is revoked when the agent signs out
+    (RevokeWidgetCredentials), when the agent no longer admits the provider, and when either
+    one's credential is rotated or either is deactivated or deleted. It cannot call
+    AgentService or AdminService, nor open a stream: the widget hears its events through the
+    desk's own stream (StreamMessage.widgets).
+    """
+    RevokeWidgetCredentials: _grpc.UnaryUnaryMultiCallable[_agent_service_pb2.RevokeWidgetCredentialsRequest, _agent_service_pb2.RevokeWidgetCredentialsResponse]
+    """Revokes every widget credential issued to this agent (the desk page signs out)."""
 
 @_typing.type_check_only
 class AgentServiceAsyncStub(AgentServiceStub):
@@ -141,6 +155,20 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """Sends a custom event to one of the agent's providers, or to the active provider when none
     is named (rule 16).
     """
+    IssueWidgetCredential: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.IssueWidgetCredentialRequest, _agent_service_pb2.IssueWidgetCredentialResponse]  # type: ignore[assignment]
+    """Issues a widget credential: it calls ProviderService as the named provider, for this
+    agent's desk only (any other agent's work answers NOT_FOUND, as if it did not exist), so
+    the desk page makes a widget's calls without the provider's own credential ever reaching
+    a browser. The provider must be one the agent admits (NOT_FOUND otherwise). It expires
+    after the server's widget credential lifetime; issue a new one before then (the previous
+    one for the same provider stops working at once). It is revoked when the agent signs out
+    (RevokeWidgetCredentials), when the agent no longer admits the provider, and when either
+    one's credential is rotated or either is deactivated or deleted. It cannot call
+    AgentService or AdminService, nor open a stream: the widget hears its events through the
+    desk's own stream (StreamMessage.widgets).
+    """
+    RevokeWidgetCredentials: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.RevokeWidgetCredentialsRequest, _agent_service_pb2.RevokeWidgetCredentialsResponse]  # type: ignore[assignment]
+    """Revokes every widget credential issued to this agent (the desk page signs out)."""
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     """What the agent's desktop can do, authenticated with the agent's own credential
@@ -279,5 +307,31 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Sends a custom event to one of the agent's providers, or to the active provider when none
         is named (rule 16).
         """
+
+    @_abc_1.abstractmethod
+    def IssueWidgetCredential(
+        self,
+        request: _agent_service_pb2.IssueWidgetCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_service_pb2.IssueWidgetCredentialResponse, _abc.Awaitable[_agent_service_pb2.IssueWidgetCredentialResponse]]:
+        """Issues a widget credential: it calls ProviderService as the named provider, for this
+        agent's desk only (any other agent's work answers NOT_FOUND, as if it did not exist), so
+        the desk page makes a widget's calls without the provider's own credential ever reaching
+        a browser. The provider must be one the agent admits (NOT_FOUND otherwise). It expires
+        after the server's widget credential lifetime; issue a new one before then (the previous
+        one for the same provider stops working at once). It is revoked when the agent signs out
+        (RevokeWidgetCredentials), when the agent no longer admits the provider, and when either
+        one's credential is rotated or either is deactivated or deleted. It cannot call
+        AgentService or AdminService, nor open a stream: the widget hears its events through the
+        desk's own stream (StreamMessage.widgets).
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeWidgetCredentials(
+        self,
+        request: _agent_service_pb2.RevokeWidgetCredentialsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_service_pb2.RevokeWidgetCredentialsResponse, _abc.Awaitable[_agent_service_pb2.RevokeWidgetCredentialsResponse]]:
+        """Revokes every widget credential issued to this agent (the desk page signs out)."""
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

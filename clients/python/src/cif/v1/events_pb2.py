@@ -29,7 +29,7 @@ from cif.v1 import tab_pb2 as cif_dot_v1_dot_tab__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63if/v1/events.proto\x12\x06\x63if.v1\x1a\x11\x63if/v1/desk.proto\x1a\x19\x63if/v1/notification.proto\x1a\x15\x63if/v1/presence.proto\x1a\x10\x63if/v1/tab.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\rStreamMessage\x12\x0e\n\x06log_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x1e\n\x05\x65vent\x18\x03 \x01(\x0b\x32\r.cif.v1.EventH\x00\x12&\n\theartbeat\x18\x04 \x01(\x0b\x32\x11.cif.v1.HeartbeatH\x00\x12-\n\rsnapshot_item\x18\x05 \x01(\x0b\x32\x14.cif.v1.SnapshotItemH\x00\x42\x06\n\x04kind\"\x0b\n\tHeartbeat\"\xae\x01\n\x0cSnapshotItem\x12\x1c\n\x04\x64\x65sk\x18\x01 \x01(\x0b\x32\x0c.cif.v1.DeskH\x00\x12\"\n\x07session\x18\x02 \x01(\x0b\x32\x0f.cif.v1.SessionH\x00\x12,\n\x0cnotification\x18\x03 \x01(\x0b\x32\x14.cif.v1.NotificationH\x00\x12&\n\x07widgets\x18\x04 \x01(\x0b\x32\x13.cif.v1.DeskWidgetsH\x00\x42\x06\n\x04item\"\xeb\t\n\x05\x45vent\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0fsession_created\x18\n \x01(\x0b\x32\x16.cif.v1.SessionCreatedH\x00\x12\x33\n\x10session_switched\x18\x0b \x01(\x0b\x32\x17.cif.v1.SessionSwitchedH\x00\x12/\n\x0esession_closed\x18\x0c \x01(\x0b\x32\x15.cif.v1.SessionClosedH\x00\x12\x33\n\x10session_retitled\x18\r \x01(\x0b\x32\x17.cif.v1.SessionRetitledH\x00\x12@\n\x17session_context_changed\x18\x0e \x01(\x0b\x32\x1d.cif.v1.SessionContextChangedH\x00\x12<\n\x15session_marks_changed\x18\x0f \x01(\x0b\x32\x1b.cif.v1.SessionMarksChangedH\x00\x12)\n\x0btab_created\x18\x14 \x01(\x0b\x32\x12.cif.v1.TabCreatedH\x00\x12)\n\x0btab_focused\x18\x15 \x01(\x0b\x32\x12.cif.v1.TabFocusedH\x00\x12-\n\rtab_refreshed\x18\x16 \x01(\x0b\x32\x14.cif.v1.TabRefreshedH\x00\x12+\n\x0ctab_retitled\x18\x17 \x01(\x0b\x32\x13.cif.v1.TabRetitledH\x00\x12\'\n\ntab_closed\x18\x18 \x01(\x0b\x32\x11.cif.v1.TabClosedH\x00\x12\x36\n\x12panel_mode_changed\x18\x1e \x01(\x0b\x32\x18.cif.v1.PanelModeChangedH\x00\x12\x38\n\x13panel_width_changed\x18\x1f \x01(\x0b\x32\x19.cif.v1.PanelWidthChangedH\x00\x12\x33\n\x10presence_changed\x18  \x01(\x0b\x32\x17.cif.v1.PresenceChangedH\x00\x12\x37\n\x12notification_shown\x18( \x01(\x0b\x32\x19.cif.v1.NotificationShownH\x00\x12\x39\n\x13notification_queued\x18* \x01(\x0b\x32\x1a.cif.v1.NotificationQueuedH\x00\x12=\n\x15notification_resolved\x18) \x01(\x0b\x32\x1c.cif.v1.NotificationResolvedH\x00\x12*\n\x0c\x63lick_to_act\x18\x32 \x01(\x0b\x32\x12.cif.v1.ClickToActH\x00\x12+\n\x0c\x63ustom_event\x18\x33 \x01(\x0b\x32\x13.cif.v1.CustomEventH\x00\x12\x46\n\x1aprovider_admission_changed\x18< \x01(\x0b\x32 .cif.v1.ProviderAdmissionChangedH\x00\x12:\n\x14\x64\x65sk_widgets_changed\x18= \x01(\x0b\x32\x1a.cif.v1.DeskWidgetsChangedH\x00\x12>\n\x16visible_widget_changed\x18> \x01(\x0b\x32\x1c.cif.v1.VisibleWidgetChangedH\x00\x42\x06\n\x04kind\"2\n\x0eSessionCreated\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"D\n\x0fSessionSwitched\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\x12\x0f\n\x07\x66ocused\x18\x02 \x01(\x08\"1\n\rSessionClosed\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"3\n\x0fSessionRetitled\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"a\n\x15SessionContextChanged\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\x12\x10\n\x08set_keys\x18\x02 \x03(\t\x12\x14\n\x0c\x64\x65leted_keys\x18\x03 \x03(\t\"7\n\x13SessionMarksChanged\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"&\n\nTabCreated\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"&\n\nTabFocused\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"(\n\x0cTabRefreshed\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"\'\n\x0bTabRetitled\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"%\n\tTabClosed\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"3\n\x10PanelModeChanged\x12\x1f\n\x04mode\x18\x01 \x01(\x0e\x32\x11.cif.v1.PanelMode\"\"\n\x11PanelWidthChanged\x12\r\n\x05width\x18\x01 \x01(\r\"Q\n\x0fPresenceChanged\x12\"\n\x08presence\x18\x01 \x01(\x0b\x32\x10.cif.v1.Presence\x12\x1a\n\x12set_by_provider_id\x18\x02 \x01(\t\"?\n\x11NotificationShown\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\"@\n\x12NotificationQueued\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\"n\n\x14NotificationResolved\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x1a.cif.v1.NotificationResult\"V\n\nClickToAct\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x1b\n\x13\x65ntity_logical_name\x18\x04 \x01(\t\"^\n\x0b\x43ustomEvent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\t\x12\x18\n\x10\x66rom_provider_id\x18\x03 \x01(\t\x12\x16\n\x0eto_provider_id\x18\x04 \x01(\t\"A\n\x18ProviderAdmissionChanged\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x64mitted\x18\x02 \x01(\x08\":\n\x12\x44\x65skWidgetsChanged\x12$\n\x07widgets\x18\x01 \x01(\x0b\x32\x13.cif.v1.DeskWidgets\"3\n\x14VisibleWidgetChanged\x12\x1b\n\x13visible_provider_id\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63if/v1/events.proto\x12\x06\x63if.v1\x1a\x11\x63if/v1/desk.proto\x1a\x19\x63if/v1/notification.proto\x1a\x15\x63if/v1/presence.proto\x1a\x10\x63if/v1/tab.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\rStreamMessage\x12\x0e\n\x06log_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x1e\n\x05\x65vent\x18\x03 \x01(\x0b\x32\r.cif.v1.EventH\x00\x12&\n\theartbeat\x18\x04 \x01(\x0b\x32\x11.cif.v1.HeartbeatH\x00\x12-\n\rsnapshot_item\x18\x05 \x01(\x0b\x32\x14.cif.v1.SnapshotItemH\x00\x12\'\n\x07widgets\x18\x06 \x01(\x0b\x32\x16.cif.v1.WidgetDeliveryB\x06\n\x04kind\"D\n\x0eWidgetDelivery\x12\x14\n\x0cprovider_ids\x18\x01 \x03(\t\x12\x1c\n\x05\x65vent\x18\x02 \x01(\x0b\x32\r.cif.v1.Event\"\x0b\n\tHeartbeat\"\xae\x01\n\x0cSnapshotItem\x12\x1c\n\x04\x64\x65sk\x18\x01 \x01(\x0b\x32\x0c.cif.v1.DeskH\x00\x12\"\n\x07session\x18\x02 \x01(\x0b\x32\x0f.cif.v1.SessionH\x00\x12,\n\x0cnotification\x18\x03 \x01(\x0b\x32\x14.cif.v1.NotificationH\x00\x12&\n\x07widgets\x18\x04 \x01(\x0b\x32\x13.cif.v1.DeskWidgetsH\x00\x42\x06\n\x04item\"\xeb\t\n\x05\x45vent\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0fsession_created\x18\n \x01(\x0b\x32\x16.cif.v1.SessionCreatedH\x00\x12\x33\n\x10session_switched\x18\x0b \x01(\x0b\x32\x17.cif.v1.SessionSwitchedH\x00\x12/\n\x0esession_closed\x18\x0c \x01(\x0b\x32\x15.cif.v1.SessionClosedH\x00\x12\x33\n\x10session_retitled\x18\r \x01(\x0b\x32\x17.cif.v1.SessionRetitledH\x00\x12@\n\x17session_context_changed\x18\x0e \x01(\x0b\x32\x1d.cif.v1.SessionContextChangedH\x00\x12<\n\x15session_marks_changed\x18\x0f \x01(\x0b\x32\x1b.cif.v1.SessionMarksChangedH\x00\x12)\n\x0btab_created\x18\x14 \x01(\x0b\x32\x12.cif.v1.TabCreatedH\x00\x12)\n\x0btab_focused\x18\x15 \x01(\x0b\x32\x12.cif.v1.TabFocusedH\x00\x12-\n\rtab_refreshed\x18\x16 \x01(\x0b\x32\x14.cif.v1.TabRefreshedH\x00\x12+\n\x0ctab_retitled\x18\x17 \x01(\x0b\x32\x13.cif.v1.TabRetitledH\x00\x12\'\n\ntab_closed\x18\x18 \x01(\x0b\x32\x11.cif.v1.TabClosedH\x00\x12\x36\n\x12panel_mode_changed\x18\x1e \x01(\x0b\x32\x18.cif.v1.PanelModeChangedH\x00\x12\x38\n\x13panel_width_changed\x18\x1f \x01(\x0b\x32\x19.cif.v1.PanelWidthChangedH\x00\x12\x33\n\x10presence_changed\x18  \x01(\x0b\x32\x17.cif.v1.PresenceChangedH\x00\x12\x37\n\x12notification_shown\x18( \x01(\x0b\x32\x19.cif.v1.NotificationShownH\x00\x12\x39\n\x13notification_queued\x18* \x01(\x0b\x32\x1a.cif.v1.NotificationQueuedH\x00\x12=\n\x15notification_resolved\x18) \x01(\x0b\x32\x1c.cif.v1.NotificationResolvedH\x00\x12*\n\x0c\x63lick_to_act\x18\x32 \x01(\x0b\x32\x12.cif.v1.ClickToActH\x00\x12+\n\x0c\x63ustom_event\x18\x33 \x01(\x0b\x32\x13.cif.v1.CustomEventH\x00\x12\x46\n\x1aprovider_admission_changed\x18< \x01(\x0b\x32 .cif.v1.ProviderAdmissionChangedH\x00\x12:\n\x14\x64\x65sk_widgets_changed\x18= \x01(\x0b\x32\x1a.cif.v1.DeskWidgetsChangedH\x00\x12>\n\x16visible_widget_changed\x18> \x01(\x0b\x32\x1c.cif.v1.VisibleWidgetChangedH\x00\x42\x06\n\x04kind\"2\n\x0eSessionCreated\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"D\n\x0fSessionSwitched\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\x12\x0f\n\x07\x66ocused\x18\x02 \x01(\x08\"1\n\rSessionClosed\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"3\n\x0fSessionRetitled\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"a\n\x15SessionContextChanged\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\x12\x10\n\x08set_keys\x18\x02 \x03(\t\x12\x14\n\x0c\x64\x65leted_keys\x18\x03 \x03(\t\"7\n\x13SessionMarksChanged\x12 \n\x07session\x18\x01 \x01(\x0b\x32\x0f.cif.v1.Session\"&\n\nTabCreated\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"&\n\nTabFocused\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"(\n\x0cTabRefreshed\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"\'\n\x0bTabRetitled\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"%\n\tTabClosed\x12\x18\n\x03tab\x18\x01 \x01(\x0b\x32\x0b.cif.v1.Tab\"3\n\x10PanelModeChanged\x12\x1f\n\x04mode\x18\x01 \x01(\x0e\x32\x11.cif.v1.PanelMode\"\"\n\x11PanelWidthChanged\x12\r\n\x05width\x18\x01 \x01(\r\"Q\n\x0fPresenceChanged\x12\"\n\x08presence\x18\x01 \x01(\x0b\x32\x10.cif.v1.Presence\x12\x1a\n\x12set_by_provider_id\x18\x02 \x01(\t\"?\n\x11NotificationShown\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\"@\n\x12NotificationQueued\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\"n\n\x14NotificationResolved\x12*\n\x0cnotification\x18\x01 \x01(\x0b\x32\x14.cif.v1.Notification\x12*\n\x06result\x18\x02 \x01(\x0b\x32\x1a.cif.v1.NotificationResult\"V\n\nClickToAct\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x1b\n\x13\x65ntity_logical_name\x18\x04 \x01(\t\"^\n\x0b\x43ustomEvent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\t\x12\x18\n\x10\x66rom_provider_id\x18\x03 \x01(\t\x12\x16\n\x0eto_provider_id\x18\x04 \x01(\t\"A\n\x18ProviderAdmissionChanged\x12\x13\n\x0bprovider_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x64mitted\x18\x02 \x01(\x08\":\n\x12\x44\x65skWidgetsChanged\x12$\n\x07widgets\x18\x01 \x01(\x0b\x32\x13.cif.v1.DeskWidgets\"3\n\x14VisibleWidgetChanged\x12\x1b\n\x13visible_provider_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,55 +37,57 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cif.v1.events_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STREAMMESSAGE']._serialized_start=152
-  _globals['_STREAMMESSAGE']._serialized_end=328
-  _globals['_HEARTBEAT']._serialized_start=330
-  _globals['_HEARTBEAT']._serialized_end=341
-  _globals['_SNAPSHOTITEM']._serialized_start=344
-  _globals['_SNAPSHOTITEM']._serialized_end=518
-  _globals['_EVENT']._serialized_start=521
-  _globals['_EVENT']._serialized_end=1780
-  _globals['_SESSIONCREATED']._serialized_start=1782
-  _globals['_SESSIONCREATED']._serialized_end=1832
-  _globals['_SESSIONSWITCHED']._serialized_start=1834
-  _globals['_SESSIONSWITCHED']._serialized_end=1902
-  _globals['_SESSIONCLOSED']._serialized_start=1904
-  _globals['_SESSIONCLOSED']._serialized_end=1953
-  _globals['_SESSIONRETITLED']._serialized_start=1955
-  _globals['_SESSIONRETITLED']._serialized_end=2006
-  _globals['_SESSIONCONTEXTCHANGED']._serialized_start=2008
-  _globals['_SESSIONCONTEXTCHANGED']._serialized_end=2105
-  _globals['_SESSIONMARKSCHANGED']._serialized_start=2107
-  _globals['_SESSIONMARKSCHANGED']._serialized_end=2162
-  _globals['_TABCREATED']._serialized_start=2164
-  _globals['_TABCREATED']._serialized_end=2202
-  _globals['_TABFOCUSED']._serialized_start=2204
-  _globals['_TABFOCUSED']._serialized_end=2242
-  _globals['_TABREFRESHED']._serialized_start=2244
-  _globals['_TABREFRESHED']._serialized_end=2284
-  _globals['_TABRETITLED']._serialized_start=2286
-  _globals['_TABRETITLED']._serialized_end=2325
-  _globals['_TABCLOSED']._serialized_start=2327
-  _globals['_TABCLOSED']._serialized_end=2364
-  _globals['_PANELMODECHANGED']._serialized_start=2366
-  _globals['_PANELMODECHANGED']._serialized_end=2417
-  _globals['_PANELWIDTHCHANGED']._serialized_start=2419
-  _globals['_PANELWIDTHCHANGED']._serialized_end=2453
-  _globals['_PRESENCECHANGED']._serialized_start=2455
-  _globals['_PRESENCECHANGED']._serialized_end=2536
-  _globals['_NOTIFICATIONSHOWN']._serialized_start=2538
-  _globals['_NOTIFICATIONSHOWN']._serialized_end=2601
-  _globals['_NOTIFICATIONQUEUED']._serialized_start=2603
-  _globals['_NOTIFICATIONQUEUED']._serialized_end=2667
-  _globals['_NOTIFICATIONRESOLVED']._serialized_start=2669
-  _globals['_NOTIFICATIONRESOLVED']._serialized_end=2779
-  _globals['_CLICKTOACT']._serialized_start=2781
-  _globals['_CLICKTOACT']._serialized_end=2867
-  _globals['_CUSTOMEVENT']._serialized_start=2869
-  _globals['_CUSTOMEVENT']._serialized_end=2963
-  _globals['_PROVIDERADMISSIONCHANGED']._serialized_start=2965
-  _globals['_PROVIDERADMISSIONCHANGED']._serialized_end=3030
-  _globals['_DESKWIDGETSCHANGED']._serialized_start=3032
-  _globals['_DESKWIDGETSCHANGED']._serialized_end=3090
-  _globals['_VISIBLEWIDGETCHANGED']._serialized_start=3092
-  _globals['_VISIBLEWIDGETCHANGED']._serialized_end=3143
+  _globals['_STREAMMESSAGE']._serialized_end=369
+  _globals['_WIDGETDELIVERY']._serialized_start=371
+  _globals['_WIDGETDELIVERY']._serialized_end=439
+  _globals['_HEARTBEAT']._serialized_start=441
+  _globals['_HEARTBEAT']._serialized_end=452
+  _globals['_SNAPSHOTITEM']._serialized_start=455
+  _globals['_SNAPSHOTITEM']._serialized_end=629
+  _globals['_EVENT']._serialized_start=632
+  _globals['_EVENT']._serialized_end=1891
+  _globals['_SESSIONCREATED']._serialized_start=1893
+  _globals['_SESSIONCREATED']._serialized_end=1943
+  _globals['_SESSIONSWITCHED']._serialized_start=1945
+  _globals['_SESSIONSWITCHED']._serialized_end=2013
+  _globals['_SESSIONCLOSED']._serialized_start=2015
+  _globals['_SESSIONCLOSED']._serialized_end=2064
+  _globals['_SESSIONRETITLED']._serialized_start=2066
+  _globals['_SESSIONRETITLED']._serialized_end=2117
+  _globals['_SESSIONCONTEXTCHANGED']._serialized_start=2119
+  _globals['_SESSIONCONTEXTCHANGED']._serialized_end=2216
+  _globals['_SESSIONMARKSCHANGED']._serialized_start=2218
+  _globals['_SESSIONMARKSCHANGED']._serialized_end=2273
+  _globals['_TABCREATED']._serialized_start=2275
+  _globals['_TABCREATED']._serialized_end=2313
+  _globals['_TABFOCUSED']._serialized_start=2315
+  _globals['_TABFOCUSED']._serialized_end=2353
+  _globals['_TABREFRESHED']._serialized_start=2355
+  _globals['_TABREFRESHED']._serialized_end=2395
+  _globals['_TABRETITLED']._serialized_start=2397
+  _globals['_TABRETITLED']._serialized_end=2436
+  _globals['_TABCLOSED']._serialized_start=2438
+  _globals['_TABCLOSED']._serialized_end=2475
+  _globals['_PANELMODECHANGED']._serialized_start=2477
+  _globals['_PANELMODECHANGED']._serialized_end=2528
+  _globals['_PANELWIDTHCHANGED']._serialized_start=2530
+  _globals['_PANELWIDTHCHANGED']._serialized_end=2564
+  _globals['_PRESENCECHANGED']._serialized_start=2566
+  _globals['_PRESENCECHANGED']._serialized_end=2647
+  _globals['_NOTIFICATIONSHOWN']._serialized_start=2649
+  _globals['_NOTIFICATIONSHOWN']._serialized_end=2712
+  _globals['_NOTIFICATIONQUEUED']._serialized_start=2714
+  _globals['_NOTIFICATIONQUEUED']._serialized_end=2778
+  _globals['_NOTIFICATIONRESOLVED']._serialized_start=2780
+  _globals['_NOTIFICATIONRESOLVED']._serialized_end=2890
+  _globals['_CLICKTOACT']._serialized_start=2892
+  _globals['_CLICKTOACT']._serialized_end=2978
+  _globals['_CUSTOMEVENT']._serialized_start=2980
+  _globals['_CUSTOMEVENT']._serialized_end=3074
+  _globals['_PROVIDERADMISSIONCHANGED']._serialized_start=3076
+  _globals['_PROVIDERADMISSIONCHANGED']._serialized_end=3141
+  _globals['_DESKWIDGETSCHANGED']._serialized_start=3143
+  _globals['_DESKWIDGETSCHANGED']._serialized_end=3201
+  _globals['_VISIBLEWIDGETCHANGED']._serialized_start=3203
+  _globals['_VISIBLEWIDGETCHANGED']._serialized_end=3254
 # @@protoc_insertion_point(module_scope)

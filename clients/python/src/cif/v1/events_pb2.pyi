@@ -44,6 +44,7 @@ class StreamMessage(_message.Message):
     EVENT_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     SNAPSHOT_ITEM_FIELD_NUMBER: _builtins.int
+    WIDGETS_FIELD_NUMBER: _builtins.int
     log_id: _builtins.str
     """The log the sequence belongs to. A server whose state was lost (an in-memory server that
     restarted) has a new log_id; sequences of different logs are not comparable.
@@ -67,6 +68,14 @@ class StreamMessage(_message.Message):
         the last part ends the snapshot.
         """
 
+    @_builtins.property
+    def widgets(self) -> Global___WidgetDelivery:
+        """On an agent's stream, beside an event that providers hear: the event as they hear it
+        (rules 11, 18 and 19 decide it exactly as for their own streams), and which providers
+        hear it. The desk page passes it to those providers' widgets only. Unset on other
+        streams, and when no provider hears the event.
+        """
+
     def __init__(
         self,
         *,
@@ -75,16 +84,47 @@ class StreamMessage(_message.Message):
         event: Global___Event | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
         snapshot_item: Global___SnapshotItem | None = ...,
+        widgets: Global___WidgetDelivery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "heartbeat", b"heartbeat", "kind", b"kind", "snapshot_item", b"snapshot_item"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "heartbeat", b"heartbeat", "kind", b"kind", "snapshot_item", b"snapshot_item", "widgets", b"widgets"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "heartbeat", b"heartbeat", "kind", b"kind", "log_id", b"log_id", "sequence", b"sequence", "snapshot_item", b"snapshot_item"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "heartbeat", b"heartbeat", "kind", b"kind", "log_id", b"log_id", "sequence", b"sequence", "snapshot_item", b"snapshot_item", "widgets", b"widgets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["event", "heartbeat", "snapshot_item"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___StreamMessage: _TypeAlias = StreamMessage  # noqa: Y015
+
+@_typing.final
+class WidgetDelivery(_message.Message):
+    """An event for some of a desk's widgets."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDER_IDS_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def provider_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The providers whose widgets hear the event."""
+
+    @_builtins.property
+    def event(self) -> Global___Event:
+        """The event as those providers hear it."""
+
+    def __init__(
+        self,
+        *,
+        provider_ids: _abc.Iterable[_builtins.str] | None = ...,
+        event: Global___Event | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "provider_ids", b"provider_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WidgetDelivery: _TypeAlias = WidgetDelivery  # noqa: Y015
 
 @_typing.final
 class Heartbeat(_message.Message):

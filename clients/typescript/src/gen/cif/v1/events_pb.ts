@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cif/v1/events.proto.
  */
 export const file_cif_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaWYvdjEvZXZlbnRzLnByb3RvEgZjaWYudjEisAEKDVN0cmVhbU1lc3NhZ2USDgoGbG9nX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEh4KBWV2ZW50GAMgASgLMg0uY2lmLnYxLkV2ZW50SAASJgoJaGVhcnRiZWF0GAQgASgLMhEuY2lmLnYxLkhlYXJ0YmVhdEgAEi0KDXNuYXBzaG90X2l0ZW0YBSABKAsyFC5jaWYudjEuU25hcHNob3RJdGVtSABCBgoEa2luZCILCglIZWFydGJlYXQirgEKDFNuYXBzaG90SXRlbRIcCgRkZXNrGAEgASgLMgwuY2lmLnYxLkRlc2tIABIiCgdzZXNzaW9uGAIgASgLMg8uY2lmLnYxLlNlc3Npb25IABIsCgxub3RpZmljYXRpb24YAyABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uSAASJgoHd2lkZ2V0cxgEIAEoCzITLmNpZi52MS5EZXNrV2lkZ2V0c0gAQgYKBGl0ZW0i6wkKBUV2ZW50EhAKCGFnZW50X2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIWLmNpZi52MS5TZXNzaW9uQ3JlYXRlZEgAEjMKEHNlc3Npb25fc3dpdGNoZWQYCyABKAsyFy5jaWYudjEuU2Vzc2lvblN3aXRjaGVkSAASLwoOc2Vzc2lvbl9jbG9zZWQYDCABKAsyFS5jaWYudjEuU2Vzc2lvbkNsb3NlZEgAEjMKEHNlc3Npb25fcmV0aXRsZWQYDSABKAsyFy5jaWYudjEuU2Vzc2lvblJldGl0bGVkSAASQAoXc2Vzc2lvbl9jb250ZXh0X2NoYW5nZWQYDiABKAsyHS5jaWYudjEuU2Vzc2lvbkNvbnRleHRDaGFuZ2VkSAASPAoVc2Vzc2lvbl9tYXJrc19jaGFuZ2VkGA8gASgLMhsuY2lmLnYxLlNlc3Npb25NYXJrc0NoYW5nZWRIABIpCgt0YWJfY3JlYXRlZBgUIAEoCzISLmNpZi52MS5UYWJDcmVhdGVkSAASKQoLdGFiX2ZvY3VzZWQYFSABKAsyEi5jaWYudjEuVGFiRm9jdXNlZEgAEi0KDXRhYl9yZWZyZXNoZWQYFiABKAsyFC5jaWYudjEuVGFiUmVmcmVzaGVkSAASKwoMdGFiX3JldGl0bGVkGBcgASgLMhMuY2lmLnYxLlRhYlJldGl0bGVkSAASJwoKdGFiX2Nsb3NlZBgYIAEoCzIRLmNpZi52MS5UYWJDbG9zZWRIABI2ChJwYW5lbF9tb2RlX2NoYW5nZWQYHiABKAsyGC5jaWYudjEuUGFuZWxNb2RlQ2hhbmdlZEgAEjgKE3BhbmVsX3dpZHRoX2NoYW5nZWQYHyABKAsyGS5jaWYudjEuUGFuZWxXaWR0aENoYW5nZWRIABIzChBwcmVzZW5jZV9jaGFuZ2VkGCAgASgLMhcuY2lmLnYxLlByZXNlbmNlQ2hhbmdlZEgAEjcKEm5vdGlmaWNhdGlvbl9zaG93bhgoIAEoCzIZLmNpZi52MS5Ob3RpZmljYXRpb25TaG93bkgAEjkKE25vdGlmaWNhdGlvbl9xdWV1ZWQYKiABKAsyGi5jaWYudjEuTm90aWZpY2F0aW9uUXVldWVkSAASPQoVbm90aWZpY2F0aW9uX3Jlc29sdmVkGCkgASgLMhwuY2lmLnYxLk5vdGlmaWNhdGlvblJlc29sdmVkSAASKgoMY2xpY2tfdG9fYWN0GDIgASgLMhIuY2lmLnYxLkNsaWNrVG9BY3RIABIrCgxjdXN0b21fZXZlbnQYMyABKAsyEy5jaWYudjEuQ3VzdG9tRXZlbnRIABJGChpwcm92aWRlcl9hZG1pc3Npb25fY2hhbmdlZBg8IAEoCzIgLmNpZi52MS5Qcm92aWRlckFkbWlzc2lvbkNoYW5nZWRIABI6ChRkZXNrX3dpZGdldHNfY2hhbmdlZBg9IAEoCzIaLmNpZi52MS5EZXNrV2lkZ2V0c0NoYW5nZWRIABI+ChZ2aXNpYmxlX3dpZGdldF9jaGFuZ2VkGD4gASgLMhwuY2lmLnYxLlZpc2libGVXaWRnZXRDaGFuZ2VkSABCBgoEa2luZCIyCg5TZXNzaW9uQ3JlYXRlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iRAoPU2Vzc2lvblN3aXRjaGVkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIPCgdmb2N1c2VkGAIgASgIIjEKDVNlc3Npb25DbG9zZWQSIAoHc2Vzc2lvbhgBIAEoCzIPLmNpZi52MS5TZXNzaW9uIjMKD1Nlc3Npb25SZXRpdGxlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iYQoVU2Vzc2lvbkNvbnRleHRDaGFuZ2VkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIQCghzZXRfa2V5cxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyADKAkiNwoTU2Vzc2lvbk1hcmtzQ2hhbmdlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iJgoKVGFiQ3JlYXRlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiYKClRhYkZvY3VzZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiIoCgxUYWJSZWZyZXNoZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiInCgtUYWJSZXRpdGxlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiUKCVRhYkNsb3NlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIjMKEFBhbmVsTW9kZUNoYW5nZWQSHwoEbW9kZRgBIAEoDjIRLmNpZi52MS5QYW5lbE1vZGUiIgoRUGFuZWxXaWR0aENoYW5nZWQSDQoFd2lkdGgYASABKA0iUQoPUHJlc2VuY2VDaGFuZ2VkEiIKCHByZXNlbmNlGAEgASgLMhAuY2lmLnYxLlByZXNlbmNlEhoKEnNldF9ieV9wcm92aWRlcl9pZBgCIAEoCSI/ChFOb3RpZmljYXRpb25TaG93bhIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIkAKEk5vdGlmaWNhdGlvblF1ZXVlZBIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIm4KFE5vdGlmaWNhdGlvblJlc29sdmVkEioKDG5vdGlmaWNhdGlvbhgBIAEoCzIULmNpZi52MS5Ob3RpZmljYXRpb24SKgoGcmVzdWx0GAIgASgLMhouY2lmLnYxLk5vdGlmaWNhdGlvblJlc3VsdCJWCgpDbGlja1RvQWN0Eg0KBXZhbHVlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZm9ybWF0GAMgASgJEhsKE2VudGl0eV9sb2dpY2FsX25hbWUYBCABKAkiXgoLQ3VzdG9tRXZlbnQSDAoEbmFtZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgJEhgKEGZyb21fcHJvdmlkZXJfaWQYAyABKAkSFgoOdG9fcHJvdmlkZXJfaWQYBCABKAkiQQoYUHJvdmlkZXJBZG1pc3Npb25DaGFuZ2VkEhMKC3Byb3ZpZGVyX2lkGAEgASgJEhAKCGFkbWl0dGVkGAIgASgIIjoKEkRlc2tXaWRnZXRzQ2hhbmdlZBIkCgd3aWRnZXRzGAEgASgLMhMuY2lmLnYxLkRlc2tXaWRnZXRzIjMKFFZpc2libGVXaWRnZXRDaGFuZ2VkEhsKE3Zpc2libGVfcHJvdmlkZXJfaWQYASABKAliBnByb3RvMw", [file_cif_v1_desk, file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaWYvdjEvZXZlbnRzLnByb3RvEgZjaWYudjEi2QEKDVN0cmVhbU1lc3NhZ2USDgoGbG9nX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEh4KBWV2ZW50GAMgASgLMg0uY2lmLnYxLkV2ZW50SAASJgoJaGVhcnRiZWF0GAQgASgLMhEuY2lmLnYxLkhlYXJ0YmVhdEgAEi0KDXNuYXBzaG90X2l0ZW0YBSABKAsyFC5jaWYudjEuU25hcHNob3RJdGVtSAASJwoHd2lkZ2V0cxgGIAEoCzIWLmNpZi52MS5XaWRnZXREZWxpdmVyeUIGCgRraW5kIkQKDldpZGdldERlbGl2ZXJ5EhQKDHByb3ZpZGVyX2lkcxgBIAMoCRIcCgVldmVudBgCIAEoCzINLmNpZi52MS5FdmVudCILCglIZWFydGJlYXQirgEKDFNuYXBzaG90SXRlbRIcCgRkZXNrGAEgASgLMgwuY2lmLnYxLkRlc2tIABIiCgdzZXNzaW9uGAIgASgLMg8uY2lmLnYxLlNlc3Npb25IABIsCgxub3RpZmljYXRpb24YAyABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uSAASJgoHd2lkZ2V0cxgEIAEoCzITLmNpZi52MS5EZXNrV2lkZ2V0c0gAQgYKBGl0ZW0i6wkKBUV2ZW50EhAKCGFnZW50X2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIWLmNpZi52MS5TZXNzaW9uQ3JlYXRlZEgAEjMKEHNlc3Npb25fc3dpdGNoZWQYCyABKAsyFy5jaWYudjEuU2Vzc2lvblN3aXRjaGVkSAASLwoOc2Vzc2lvbl9jbG9zZWQYDCABKAsyFS5jaWYudjEuU2Vzc2lvbkNsb3NlZEgAEjMKEHNlc3Npb25fcmV0aXRsZWQYDSABKAsyFy5jaWYudjEuU2Vzc2lvblJldGl0bGVkSAASQAoXc2Vzc2lvbl9jb250ZXh0X2NoYW5nZWQYDiABKAsyHS5jaWYudjEuU2Vzc2lvbkNvbnRleHRDaGFuZ2VkSAASPAoVc2Vzc2lvbl9tYXJrc19jaGFuZ2VkGA8gASgLMhsuY2lmLnYxLlNlc3Npb25NYXJrc0NoYW5nZWRIABIpCgt0YWJfY3JlYXRlZBgUIAEoCzISLmNpZi52MS5UYWJDcmVhdGVkSAASKQoLdGFiX2ZvY3VzZWQYFSABKAsyEi5jaWYudjEuVGFiRm9jdXNlZEgAEi0KDXRhYl9yZWZyZXNoZWQYFiABKAsyFC5jaWYudjEuVGFiUmVmcmVzaGVkSAASKwoMdGFiX3JldGl0bGVkGBcgASgLMhMuY2lmLnYxLlRhYlJldGl0bGVkSAASJwoKdGFiX2Nsb3NlZBgYIAEoCzIRLmNpZi52MS5UYWJDbG9zZWRIABI2ChJwYW5lbF9tb2RlX2NoYW5nZWQYHiABKAsyGC5jaWYudjEuUGFuZWxNb2RlQ2hhbmdlZEgAEjgKE3BhbmVsX3dpZHRoX2NoYW5nZWQYHyABKAsyGS5jaWYudjEuUGFuZWxXaWR0aENoYW5nZWRIABIzChBwcmVzZW5jZV9jaGFuZ2VkGCAgASgLMhcuY2lmLnYxLlByZXNlbmNlQ2hhbmdlZEgAEjcKEm5vdGlmaWNhdGlvbl9zaG93bhgoIAEoCzIZLmNpZi52MS5Ob3RpZmljYXRpb25TaG93bkgAEjkKE25vdGlmaWNhdGlvbl9xdWV1ZWQYKiABKAsyGi5jaWYudjEuTm90aWZpY2F0aW9uUXVldWVkSAASPQoVbm90aWZpY2F0aW9uX3Jlc29sdmVkGCkgASgLMhwuY2lmLnYxLk5vdGlmaWNhdGlvblJlc29sdmVkSAASKgoMY2xpY2tfdG9fYWN0GDIgASgLMhIuY2lmLnYxLkNsaWNrVG9BY3RIABIrCgxjdXN0b21fZXZlbnQYMyABKAsyEy5jaWYudjEuQ3VzdG9tRXZlbnRIABJGChpwcm92aWRlcl9hZG1pc3Npb25fY2hhbmdlZBg8IAEoCzIgLmNpZi52MS5Qcm92aWRlckFkbWlzc2lvbkNoYW5nZWRIABI6ChRkZXNrX3dpZGdldHNfY2hhbmdlZBg9IAEoCzIaLmNpZi52MS5EZXNrV2lkZ2V0c0NoYW5nZWRIABI+ChZ2aXNpYmxlX3dpZGdldF9jaGFuZ2VkGD4gASgLMhwuY2lmLnYxLlZpc2libGVXaWRnZXRDaGFuZ2VkSABCBgoEa2luZCIyCg5TZXNzaW9uQ3JlYXRlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iRAoPU2Vzc2lvblN3aXRjaGVkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIPCgdmb2N1c2VkGAIgASgIIjEKDVNlc3Npb25DbG9zZWQSIAoHc2Vzc2lvbhgBIAEoCzIPLmNpZi52MS5TZXNzaW9uIjMKD1Nlc3Npb25SZXRpdGxlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iYQoVU2Vzc2lvbkNvbnRleHRDaGFuZ2VkEiAKB3Nlc3Npb24YASABKAsyDy5jaWYudjEuU2Vzc2lvbhIQCghzZXRfa2V5cxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyADKAkiNwoTU2Vzc2lvbk1hcmtzQ2hhbmdlZBIgCgdzZXNzaW9uGAEgASgLMg8uY2lmLnYxLlNlc3Npb24iJgoKVGFiQ3JlYXRlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiYKClRhYkZvY3VzZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiIoCgxUYWJSZWZyZXNoZWQSGAoDdGFiGAEgASgLMgsuY2lmLnYxLlRhYiInCgtUYWJSZXRpdGxlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIiUKCVRhYkNsb3NlZBIYCgN0YWIYASABKAsyCy5jaWYudjEuVGFiIjMKEFBhbmVsTW9kZUNoYW5nZWQSHwoEbW9kZRgBIAEoDjIRLmNpZi52MS5QYW5lbE1vZGUiIgoRUGFuZWxXaWR0aENoYW5nZWQSDQoFd2lkdGgYASABKA0iUQoPUHJlc2VuY2VDaGFuZ2VkEiIKCHByZXNlbmNlGAEgASgLMhAuY2lmLnYxLlByZXNlbmNlEhoKEnNldF9ieV9wcm92aWRlcl9pZBgCIAEoCSI/ChFOb3RpZmljYXRpb25TaG93bhIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIkAKEk5vdGlmaWNhdGlvblF1ZXVlZBIqCgxub3RpZmljYXRpb24YASABKAsyFC5jaWYudjEuTm90aWZpY2F0aW9uIm4KFE5vdGlmaWNhdGlvblJlc29sdmVkEioKDG5vdGlmaWNhdGlvbhgBIAEoCzIULmNpZi52MS5Ob3RpZmljYXRpb24SKgoGcmVzdWx0GAIgASgLMhouY2lmLnYxLk5vdGlmaWNhdGlvblJlc3VsdCJWCgpDbGlja1RvQWN0Eg0KBXZhbHVlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZm9ybWF0GAMgASgJEhsKE2VudGl0eV9sb2dpY2FsX25hbWUYBCABKAkiXgoLQ3VzdG9tRXZlbnQSDAoEbmFtZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgJEhgKEGZyb21fcHJvdmlkZXJfaWQYAyABKAkSFgoOdG9fcHJvdmlkZXJfaWQYBCABKAkiQQoYUHJvdmlkZXJBZG1pc3Npb25DaGFuZ2VkEhMKC3Byb3ZpZGVyX2lkGAEgASgJEhAKCGFkbWl0dGVkGAIgASgIIjoKEkRlc2tXaWRnZXRzQ2hhbmdlZBIkCgd3aWRnZXRzGAEgASgLMhMuY2lmLnYxLkRlc2tXaWRnZXRzIjMKFFZpc2libGVXaWRnZXRDaGFuZ2VkEhsKE3Zpc2libGVfcHJvdmlkZXJfaWQYASABKAliBnByb3RvMw", [file_cif_v1_desk, file_cif_v1_notification, file_cif_v1_presence, file_cif_v1_tab, file_google_protobuf_timestamp]);
 
 /**
  * One message of a subscription stream (ProviderService.Subscribe, AgentService.Subscribe,
@@ -85,6 +85,16 @@ export type StreamMessage = Message<"cif.v1.StreamMessage"> & {
     value: SnapshotItem;
     case: "snapshotItem";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * On an agent's stream, beside an event that providers hear: the event as they hear it
+   * (rules 11, 18 and 19 decide it exactly as for their own streams), and which providers
+   * hear it. The desk page passes it to those providers' widgets only. Unset on other
+   * streams, and when no provider hears the event.
+   *
+   * @generated from field: cif.v1.WidgetDelivery widgets = 6;
+   */
+  widgets?: WidgetDelivery | undefined;
 };
 
 /**
@@ -93,6 +103,34 @@ export type StreamMessage = Message<"cif.v1.StreamMessage"> & {
  */
 export const StreamMessageSchema: GenMessage<StreamMessage> = /*@__PURE__*/
   messageDesc(file_cif_v1_events, 0);
+
+/**
+ * An event for some of a desk's widgets.
+ *
+ * @generated from message cif.v1.WidgetDelivery
+ */
+export type WidgetDelivery = Message<"cif.v1.WidgetDelivery"> & {
+  /**
+   * The providers whose widgets hear the event.
+   *
+   * @generated from field: repeated string provider_ids = 1;
+   */
+  providerIds: string[];
+
+  /**
+   * The event as those providers hear it.
+   *
+   * @generated from field: cif.v1.Event event = 2;
+   */
+  event?: Event | undefined;
+};
+
+/**
+ * Describes the message cif.v1.WidgetDelivery.
+ * Use `create(WidgetDeliverySchema)` to create a new message.
+ */
+export const WidgetDeliverySchema: GenMessage<WidgetDelivery> = /*@__PURE__*/
+  messageDesc(file_cif_v1_events, 1);
 
 /**
  * Progress: the stream has sent everything up to the message's sequence.
@@ -107,7 +145,7 @@ export type Heartbeat = Message<"cif.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 1);
+  messageDesc(file_cif_v1_events, 2);
 
 /**
  * One part of a snapshot: the state the caller may see as of the message's sequence.
@@ -162,7 +200,7 @@ export type SnapshotItem = Message<"cif.v1.SnapshotItem"> & {
  * Use `create(SnapshotItemSchema)` to create a new message.
  */
 export const SnapshotItemSchema: GenMessage<SnapshotItem> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 2);
+  messageDesc(file_cif_v1_events, 3);
 
 /**
  * A change on one agent's desk.
@@ -377,7 +415,7 @@ export type Event = Message<"cif.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 3);
+  messageDesc(file_cif_v1_events, 4);
 
 /**
  * A provider started a session; it has focus (the previously focused session's owner hears
@@ -399,7 +437,7 @@ export type SessionCreated = Message<"cif.v1.SessionCreated"> & {
  * Use `create(SessionCreatedSchema)` to create a new message.
  */
 export const SessionCreatedSchema: GenMessage<SessionCreated> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 4);
+  messageDesc(file_cif_v1_events, 5);
 
 /**
  * A session gained or lost focus (CIF onSessionSwitched). The owner of the session that lost
@@ -428,7 +466,7 @@ export type SessionSwitched = Message<"cif.v1.SessionSwitched"> & {
  * Use `create(SessionSwitchedSchema)` to create a new message.
  */
 export const SessionSwitchedSchema: GenMessage<SessionSwitched> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 5);
+  messageDesc(file_cif_v1_events, 6);
 
 /**
  * A session was closed (CIF onSessionClosed). If it had focus, focus moves to the most
@@ -450,7 +488,7 @@ export type SessionClosed = Message<"cif.v1.SessionClosed"> & {
  * Use `create(SessionClosedSchema)` to create a new message.
  */
 export const SessionClosedSchema: GenMessage<SessionClosed> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 6);
+  messageDesc(file_cif_v1_events, 7);
 
 /**
  * The owner changed a session's title.
@@ -471,7 +509,7 @@ export type SessionRetitled = Message<"cif.v1.SessionRetitled"> & {
  * Use `create(SessionRetitledSchema)` to create a new message.
  */
 export const SessionRetitledSchema: GenMessage<SessionRetitled> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 7);
+  messageDesc(file_cif_v1_events, 8);
 
 /**
  * The owner changed a session's context (automation dictionary).
@@ -506,7 +544,7 @@ export type SessionContextChanged = Message<"cif.v1.SessionContextChanged"> & {
  * Use `create(SessionContextChangedSchema)` to create a new message.
  */
 export const SessionContextChangedSchema: GenMessage<SessionContextChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 8);
+  messageDesc(file_cif_v1_events, 9);
 
 /**
  * A session's marks changed (rule 7).
@@ -527,7 +565,7 @@ export type SessionMarksChanged = Message<"cif.v1.SessionMarksChanged"> & {
  * Use `create(SessionMarksChangedSchema)` to create a new message.
  */
 export const SessionMarksChangedSchema: GenMessage<SessionMarksChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 9);
+  messageDesc(file_cif_v1_events, 10);
 
 /**
  * A tab was opened.
@@ -548,7 +586,7 @@ export type TabCreated = Message<"cif.v1.TabCreated"> & {
  * Use `create(TabCreatedSchema)` to create a new message.
  */
 export const TabCreatedSchema: GenMessage<TabCreated> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 10);
+  messageDesc(file_cif_v1_events, 11);
 
 /**
  * A tab became its session's focused tab.
@@ -569,7 +607,7 @@ export type TabFocused = Message<"cif.v1.TabFocused"> & {
  * Use `create(TabFocusedSchema)` to create a new message.
  */
 export const TabFocusedSchema: GenMessage<TabFocused> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 11);
+  messageDesc(file_cif_v1_events, 12);
 
 /**
  * The provider asked the desk to reload a tab.
@@ -590,7 +628,7 @@ export type TabRefreshed = Message<"cif.v1.TabRefreshed"> & {
  * Use `create(TabRefreshedSchema)` to create a new message.
  */
 export const TabRefreshedSchema: GenMessage<TabRefreshed> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 12);
+  messageDesc(file_cif_v1_events, 13);
 
 /**
  * A tab's title changed.
@@ -611,7 +649,7 @@ export type TabRetitled = Message<"cif.v1.TabRetitled"> & {
  * Use `create(TabRetitledSchema)` to create a new message.
  */
 export const TabRetitledSchema: GenMessage<TabRetitled> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 13);
+  messageDesc(file_cif_v1_events, 14);
 
 /**
  * A tab was closed.
@@ -632,7 +670,7 @@ export type TabClosed = Message<"cif.v1.TabClosed"> & {
  * Use `create(TabClosedSchema)` to create a new message.
  */
 export const TabClosedSchema: GenMessage<TabClosed> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 14);
+  messageDesc(file_cif_v1_events, 15);
 
 /**
  * The communication panel's mode changed.
@@ -653,7 +691,7 @@ export type PanelModeChanged = Message<"cif.v1.PanelModeChanged"> & {
  * Use `create(PanelModeChangedSchema)` to create a new message.
  */
 export const PanelModeChangedSchema: GenMessage<PanelModeChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 15);
+  messageDesc(file_cif_v1_events, 16);
 
 /**
  * The communication panel's width changed.
@@ -674,7 +712,7 @@ export type PanelWidthChanged = Message<"cif.v1.PanelWidthChanged"> & {
  * Use `create(PanelWidthChangedSchema)` to create a new message.
  */
 export const PanelWidthChangedSchema: GenMessage<PanelWidthChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 16);
+  messageDesc(file_cif_v1_events, 17);
 
 /**
  * The agent's presence changed.
@@ -703,7 +741,7 @@ export type PresenceChanged = Message<"cif.v1.PresenceChanged"> & {
  * Use `create(PresenceChangedSchema)` to create a new message.
  */
 export const PresenceChangedSchema: GenMessage<PresenceChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 17);
+  messageDesc(file_cif_v1_events, 18);
 
 /**
  * A toast came on the agent's screen: everything needed to show and answer it.
@@ -724,7 +762,7 @@ export type NotificationShown = Message<"cif.v1.NotificationShown"> & {
  * Use `create(NotificationShownSchema)` to create a new message.
  */
 export const NotificationShownSchema: GenMessage<NotificationShown> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 18);
+  messageDesc(file_cif_v1_events, 19);
 
 /**
  * A toast waits: raised while another is on the agent's screen, or before the desk
@@ -746,7 +784,7 @@ export type NotificationQueued = Message<"cif.v1.NotificationQueued"> & {
  * Use `create(NotificationQueuedSchema)` to create a new message.
  */
 export const NotificationQueuedSchema: GenMessage<NotificationQueued> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 19);
+  messageDesc(file_cif_v1_events, 20);
 
 /**
  * A toast ended.
@@ -774,7 +812,7 @@ export type NotificationResolved = Message<"cif.v1.NotificationResolved"> & {
  * Use `create(NotificationResolvedSchema)` to create a new message.
  */
 export const NotificationResolvedSchema: GenMessage<NotificationResolved> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 20);
+  messageDesc(file_cif_v1_events, 21);
 
 /**
  * The agent selected a click-to-act (outbound) field (CIF onclicktoact).
@@ -816,7 +854,7 @@ export type ClickToAct = Message<"cif.v1.ClickToAct"> & {
  * Use `create(ClickToActSchema)` to create a new message.
  */
 export const ClickToActSchema: GenMessage<ClickToAct> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 21);
+  messageDesc(file_cif_v1_events, 22);
 
 /**
  * A custom event (CIF raiseEvent).
@@ -858,7 +896,7 @@ export type CustomEvent = Message<"cif.v1.CustomEvent"> & {
  * Use `create(CustomEventSchema)` to create a new message.
  */
 export const CustomEventSchema: GenMessage<CustomEvent> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 22);
+  messageDesc(file_cif_v1_events, 23);
 
 /**
  * The agent admits a provider again, or no longer (rule 18): an operator changed the agent's
@@ -889,7 +927,7 @@ export type ProviderAdmissionChanged = Message<"cif.v1.ProviderAdmissionChanged"
  * Use `create(ProviderAdmissionChangedSchema)` to create a new message.
  */
 export const ProviderAdmissionChangedSchema: GenMessage<ProviderAdmissionChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 23);
+  messageDesc(file_cif_v1_events, 24);
 
 /**
  * The desk's providers changed (rule 20): a provider was admitted or no longer (a profile
@@ -912,7 +950,7 @@ export type DeskWidgetsChanged = Message<"cif.v1.DeskWidgetsChanged"> & {
  * Use `create(DeskWidgetsChangedSchema)` to create a new message.
  */
 export const DeskWidgetsChangedSchema: GenMessage<DeskWidgetsChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 24);
+  messageDesc(file_cif_v1_events, 25);
 
 /**
  * The focus moved (a session was created, switched to or closed) and the panel shows another
@@ -934,5 +972,5 @@ export type VisibleWidgetChanged = Message<"cif.v1.VisibleWidgetChanged"> & {
  * Use `create(VisibleWidgetChangedSchema)` to create a new message.
  */
 export const VisibleWidgetChangedSchema: GenMessage<VisibleWidgetChanged> = /*@__PURE__*/
-  messageDesc(file_cif_v1_events, 25);
+  messageDesc(file_cif_v1_events, 26);
 
