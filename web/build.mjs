@@ -1,4 +1,4 @@
-// Bundles the desk page into server/assets/desk, which cifd embeds and serves at /desk/.
+// Bundles the desk page (and the CIF library its widgets load) into server/assets/desk, which cifd embeds and serves at /desk/.
 // The output is committed; the test command rebuilds it and checks nothing changed, so the
 // bundle always matches its sources (esbuild is pinned in package-lock.json).
 import { build } from "esbuild";
@@ -14,6 +14,18 @@ await build({
   target: "es2022",
   legalComments: "none",
   outfile: new URL("desk.js", out).pathname,
+  logLevel: "warning",
+});
+// CIF 2.0's widget library, which widgets on other origins load from cifd
+// (/webresources/Widget/msdyn_ciLibrary.js).
+await build({
+  entryPoints: [new URL("src/cif/library.ts", import.meta.url).pathname],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2022",
+  legalComments: "none",
+  outfile: new URL("msdyn_ciLibrary.js", out).pathname,
   logLevel: "warning",
 });
 for (const file of ["index.html", "desk.css"]) {

@@ -178,3 +178,30 @@ async fn cors_opens_to_the_configured_origins_only() {
     // Unauthenticated: the status travels in the headers of a trailers-only answer.
     assert!(head.contains("grpc-status: 16"), "{head}");
 }
+
+#[tokio::test]
+async fn widgets_load_cifs_library_from_the_desk_by_its_path_in_any_case() {
+    let harness = Harness::start().await;
+    let address = harness.cifd.address.to_string();
+    let get = |path: &str| {
+        http1_head(
+            &address,
+            &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    for path in [
+        "/webresources/Widget/msdyn_ciLibrary.js",
+        "/WebResources/widget/msdyn_cilibrary.js",
+        "/webresources/Widget/msdyn_ciLibrary.js?v=2",
+    ] {
+        let head = get(path);
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        assert!(head.contains("content-type: text/javascript"), "{head}");
+        // Widgets on other origins load it with a script tag.
+        assert!(
+            head.contains("cross-origin-resource-policy: cross-origin"),
+            "{head}"
+        );
+    }
+    assert!(!get("/webresources/Widget/other.js").starts_with("http/1.1 200"));
+}

@@ -6,6 +6,7 @@
 import { h, fill, tablist } from "./dom.js";
 import { DeskModel, MODES } from "./model.js";
 import { WidgetFrames, websiteFrame } from "./frames.js";
+import { WidgetHost } from "./cif/host.js";
 import { Toasts, millis } from "./toasts.js";
 import { Ownership } from "./ownership.js";
 import {
@@ -91,6 +92,8 @@ class DeskPage {
   private model: DeskModel | undefined;
   private subscription: Subscription | undefined;
   private readonly widgets = new WidgetFrames();
+  /** CIF's widget API for the widgets in those frames (rule 21). */
+  private readonly host: WidgetHost;
   private readonly toasts: Toasts;
   private ownership: Ownership | undefined;
   private presences: Presence[] = [];
@@ -109,6 +112,7 @@ class DeskPage {
   constructor(credential: string) {
     this.client = agent(location.origin, credential);
     this.toasts = new Toasts((toast, accept) => this.respond(toast, accept));
+    this.host = new WidgetHost(this.client, () => this.model?.desk.agentId ?? "", (id) => this.widgets.frame(id));
   }
 
   async run(): Promise<void> {
@@ -155,6 +159,7 @@ class DeskPage {
             this.toasts.shown(update.event.kind.value.notification, serverTime);
           }
           for (const tab of effects.refreshed) this.reload(tab);
+          if (update.widgets) this.host.deliver(update.widgets);
         } else {
           continue;
         }
@@ -171,6 +176,7 @@ class DeskPage {
   }
 
   private signOut(because?: string): void {
+    void this.host.signOut();
     this.subscription?.close();
     this.ownership?.close();
     sessionStorage.removeItem(CREDENTIAL);
@@ -358,6 +364,7 @@ class DeskPage {
     const visible = model.widgets?.visibleProviderId ?? "";
     const active = this.ownership?.active ?? false;
     this.widgets.update(providers, visible, active);
+    this.host.update(active ? providers : []);
     const mode = h(
       "select",
       { id: "panel-mode", "aria-label": "Panel mode" },

@@ -72,6 +72,34 @@ export async function widgetServer(label) {
   };
 }
 
+/**
+ * A CIF 2.0 widget: a page on its own origin that loads CIF's library from the desk the way
+ * CIF documents (a script tag with data-crmurl and data-cifid), then runs `code`, written
+ * only against `Microsoft.CIFramework`. `log(line)` adds a line to the page's log list.
+ */
+export async function cifWidgetServer(label, cifd, code) {
+  const page = `<!doctype html><html lang="en"><title>${label}</title><h1>${label} widget</h1>
+<ul id="log" aria-label="Log"></ul>
+<script src="${cifd.endpoint}/webresources/widget/msdyn_cilibrary.js" data-crmurl="${cifd.endpoint}" data-cifid="CIFMainLibrary"></script>
+<script>
+function log(line) {
+  const item = document.createElement("li");
+  item.textContent = line;
+  document.getElementById("log").append(item);
+}
+${code}
+</script></html>`;
+  const server = createServer((request, response) => {
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    response.end(page);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/widget`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 /** Creates a provider whose widget is `widgetUrl`, and its client. */
 export async function createProvider(cifd, uniqueName, label, widgetUrl) {
   const created = await cifd.admin.createProvider({

@@ -22,7 +22,7 @@ import {
 
 import { AdminService } from "./gen/cif/v1/admin_service_pb.js";
 import { AgentService } from "./gen/cif/v1/agent_service_pb.js";
-import type { Event, SnapshotItem, StreamMessage } from "./gen/cif/v1/events_pb.js";
+import type { Event, SnapshotItem, StreamMessage, WidgetDelivery } from "./gen/cif/v1/events_pb.js";
 import { ProviderService } from "./gen/cif/v1/provider_service_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 
@@ -188,7 +188,9 @@ async function* messages(responses: AsyncIterable<{ message?: StreamMessage }>) 
 export type Update =
   | { kind: "snapshot"; logId: string; sequence: bigint; items: SnapshotItem[]; resynchronized: boolean }
   | { kind: "heartbeat"; logId: string; sequence: bigint }
-  | { kind: "event"; logId: string; sequence: bigint; event: Event };
+  /** `widgets`: on an agent's stream, the event as the providers that hear it hear it, and
+   * which ones, for a desk that hosts their widgets. */
+  | { kind: "event"; logId: string; sequence: bigint; event: Event; widgets?: WidgetDelivery };
 
 const RETRY = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.Canceled, Code.DeadlineExceeded]);
 /** The stream cannot go on without a gap (OUT_OF_RANGE): start again from a snapshot. */
@@ -290,7 +292,7 @@ export class Subscription implements AsyncIterable<Update> {
           return undefined;
         }
         this.position = { logId, sequence };
-        return { kind: "event", logId, sequence, event: message.kind.value };
+        return { kind: "event", logId, sequence, event: message.kind.value, widgets: message.widgets };
       default:
         return undefined;
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use tonic::codegen::http::{HeaderName, HeaderValue, Method, header};
+use tonic::codegen::http::{self, HeaderName, HeaderValue, Method, header};
 use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -38,7 +38,33 @@ pub fn front_door(grpc: Routes, auth: AuthLayer, cors_origins: &[String]) -> axu
         .layer(GrpcWebLayer::new())
         .layer(auth)
         .service(grpc.prepare().into_axum_router());
-    pages().fallback_service(grpc).layer(cors(cors_origins))
+    let routed = tower::ServiceBuilder::new()
+        .map_request(library_path_in_any_case)
+        .service(pages().fallback_service(grpc));
+    axum::Router::new()
+        .fallback_service(routed)
+        .layer(cors(cors_origins))
+}
+
+/// Where CIF 2.0 widgets load their library from, on the desk's origin.
+const LIBRARY_PATH: &str = "/webresources/Widget/msdyn_ciLibrary.js";
+
+/// Widgets write the library's path in varying case (`msdyn_cilibrary.js`): any case finds it.
+fn library_path_in_any_case<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let path = request.uri().path();
+    if path != LIBRARY_PATH && path.eq_ignore_ascii_case(LIBRARY_PATH) {
+        let mut parts = request.uri().clone().into_parts();
+        let query = parts
+            .path_and_query
+            .as_ref()
+            .and_then(|pq| pq.query())
+            .map_or(String::new(), |query| format!("?{query}"));
+        parts.path_and_query = format!("{LIBRARY_PATH}{query}").parse().ok();
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// The desk page's files (web/, bundled by `npm run build` there; committed, so building
@@ -46,6 +72,7 @@ pub fn front_door(grpc: Routes, auth: AuthLayer, cors_origins: &[String]) -> axu
 const DESK_HTML: &[u8] = include_bytes!("../../assets/desk/index.html");
 const DESK_JS: &[u8] = include_bytes!("../../assets/desk/desk.js");
 const DESK_CSS: &[u8] = include_bytes!("../../assets/desk/desk.css");
+const CIF_LIBRARY: &[u8] = include_bytes!("../../assets/desk/msdyn_ciLibrary.js");
 
 /// What the desk page may do: its own scripts, styles and calls; frames for widgets and
 /// website tabs on other origins (the page itself refuses its own origin there, where a frame
@@ -70,6 +97,22 @@ fn pages() -> axum::Router {
             "/desk/desk.css",
             get(|| async { page(DESK_CSS, "text/css; charset=utf-8") }),
         )
+        .route(LIBRARY_PATH, get(|| async { library() }))
+}
+
+/// CIF's widget library: a script that pages on other origins (the widgets) load, so it may
+/// be embedded cross-origin; it holds nothing secret.
+fn library() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-cache"),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "cross-origin",
+        ),
+    ];
+    (headers, CIF_LIBRARY).into_response()
 }
 
 fn page(body: &'static [u8], content_type: &'static str) -> Response {

@@ -1,0 +1,176 @@
+// CIF 2.0 widgets on cifd's desk, in Chromium: widget pages written only against
+// Microsoft.CIFramework as CIF's documentation shows it, served from their own origins, load
+// the library from cifd and run unchanged (rule 21).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+
+import {
+  PATIENCE,
+  cifWidgetServer,
+  createAgent,
+  createProvider,
+  deferred,
+  keepScreenshot,
+  launchBrowser,
+  signIn,
+  startCifd,
+} from "./harness.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const PANEL = { MINIMIZED: 1, DOCKED: 2 };
+
+const widget = (page, provider) => page.locator(`section.widget[data-provider-id="${provider.id}"]`);
+const frameOf = (page, provider) => widget(page, provider).locator("iframe").contentFrame();
+const session = (page, id) => page.locator(`button[role="tab"][data-session-id="${id}"]`);
+
+/** Waits until the widget's log shows a line matching `pattern`, and returns it. */
+async function logged(page, provider, pattern) {
+  const line = frameOf(page, provider).getByRole("listitem", { includeHidden: true }).filter({ hasText: pattern });
+  await line.first().waitFor({ state: "attached", timeout: PATIENCE });
+  return line.first().textContent();
+}
+
+/** The seed's telephony provider: a default session with a dialer tab, then docked. */
+async function dialerTemplates(cifd) {
+  await cifd.admin.createTabTemplate({
+    tabTemplate: { uniqueName: "phone_dialer", displayName: "Dialer", title: "Dialer", pageKind: 1 /* DASHBOARD */ },
+  });
+  await cifd.admin.createSessionTemplate({
+    sessionTemplate: { uniqueName: "phone_default", displayName: "Phone", title: "Phone", anchorTab: "phone_dialer" },
+  });
+}
+
+const PHONE_WIDGET = `
+Microsoft.CIFramework.addHandler("onSessionSwitched", (data) => {
+  const event = JSON.parse(data);
+  log("switched " + event.sessionId + " focused=" + event.focused);
+});
+window.addEventListener("CIFInitDone", async () => {
+  const sessionId = await Microsoft.CIFramework.createSession({ templateName: "phone_default", templateParameters: {} });
+  log("session " + sessionId);
+  await Microsoft.CIFramework.setMode(1);
+  log("docked, mode " + (await Microsoft.CIFramework.getMode()));
+});`;
+
+const CHAT_WIDGET = `window.addEventListener("CIFInitDone", () => log("ready"));`;
+
+test("the seed's multiple-providers pattern: a widget's default session and setMode(1), unchanged CIF code", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd();
+  later(() => cifd.stop());
+  await dialerTemplates(cifd);
+  const chatWidget = await cifWidgetServer("Chat", cifd, CHAT_WIDGET);
+  const phoneWidget = await cifWidgetServer("Phone", cifd, PHONE_WIDGET);
+  later(() => chatWidget.close());
+  later(() => phoneWidget.close());
+  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
+  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
+  const agent = await createAgent(cifd, "Ada", [chat, phone]);
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "cif-default-session-docked"));
+
+  // The phone widget's own initialisation: its default session, focused, with the dialer tab;
+  // its widget shows, docked.
+  const sessionId = (await logged(page, phone, /^session /)).slice("session ".length);
+  await session(page, sessionId).and(page.locator('[aria-selected="true"]')).waitFor();
+  await page.getByRole("tab", { name: "Dialer" }).waitFor();
+  assert.equal(await logged(page, phone, /^docked/), "docked, mode 1");
+  await widget(page, phone).waitFor({ state: "visible" });
+  assert.equal(await page.locator("#panel-mode").inputValue(), String(PANEL.DOCKED));
+  await logged(page, chat, "ready");
+  assert.equal(await widget(page, chat).isVisible(), false);
+
+  // Home with two providers: no widget shows, and a widget's setMode there is refused with
+  // CIF's error shape (a message, and cifd's reason).
+  await page.getByRole("tab", { name: /^Home/ }).click();
+  assert.equal(await logged(page, phone, /^switched /), `switched ${sessionId} focused=false`);
+  await widget(page, phone).waitFor({ state: "hidden" });
+  const refused = await frameOf(page, chat)
+    .locator("body")
+    .evaluate(() => Microsoft.CIFramework.setMode(1).then(() => undefined, (error) => error));
+  assert.equal(refused.reason, "HOME_SESSION_MODE_UNSUPPORTED");
+  assert.equal(refused.msdyn_name, "setMode");
+  assert.match(refused.message, /home session/);
+});
+
+test("a widget reaches only its own work; the desk ignores frames it did not make; sign-out revokes", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd();
+  later(() => cifd.stop());
+  await dialerTemplates(cifd);
+  const chatWidget = await cifWidgetServer("Chat", cifd, CHAT_WIDGET);
+  const phoneWidget = await cifWidgetServer("Phone", cifd, PHONE_WIDGET);
+  later(() => chatWidget.close());
+  later(() => phoneWidget.close());
+  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
+  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
+  const agent = await createAgent(cifd, "Ada", [chat, phone]);
+
+  const page = await browser.newPage();
+  page.setDefaultTimeout(PATIENCE);
+  // The widget credentials the desk is issued, read off the wire to replay them later.
+  const credentials = [];
+  page.on("response", async (response) => {
+    if (response.url().endsWith("/cif.v1.AgentService/IssueWidgetCredential")) {
+      const body = await response.body();
+      const token = body.toString("latin1").match(/cifw_[A-Za-z0-9_-]{43}/);
+      if (token) credentials.push(token[0]);
+    }
+  });
+  await page.goto(`${cifd.endpoint}/desk/`);
+  await page.getByLabel("Agent credential").fill(agent.credential);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  later(() => keepScreenshot(page, "cif-isolation"));
+
+  const phoneSession = (await logged(page, phone, /^session /)).slice("session ".length);
+  await logged(page, chat, "ready");
+  const chatFrame = frameOf(page, chat).locator("body");
+
+  // Chat cannot touch phone's session, nor see it.
+  const refused = await chatFrame.evaluate(
+    (_, id) => Microsoft.CIFramework.requestFocusSession(id, 2).then(() => undefined, (error) => error),
+    phoneSession,
+  );
+  assert.equal(refused.reason, "SESSION_NOT_FOUND", refused.message);
+  assert.deepEqual(await chatFrame.evaluate(() => Microsoft.CIFramework.getAllSessions()), []);
+
+  // A frame the desk did not make, on chat's own origin, posts a call: ignored. The real chat
+  // widget's call after it is answered, and only that one made a session.
+  await page.evaluate((url) => {
+    const forged = document.createElement("iframe");
+    forged.src = url;
+    forged.id = "forged";
+    document.body.append(forged);
+  }, chatWidget.url);
+  const forged = page.frameLocator("#forged").locator("body");
+  await page.frameLocator("#forged").getByRole("heading", { name: "Chat widget" }).waitFor();
+  await forged.evaluate((_, desk) => {
+    window.parent.postMessage({ cif: "call", id: 1, method: "createSession", args: [{ templateName: "phone_default" }] }, desk);
+  }, cifd.endpoint);
+  const own = await chatFrame.evaluate(() => Microsoft.CIFramework.createSession({ templateName: "phone_default" }));
+  const listed = await chat.client.listSessions({ agentId: agent.id });
+  assert.deepEqual(listed.sessions.map((s) => s.id), [own], "the forged call made nothing");
+  assert.equal(await forged.evaluate(() => document.getElementById("log").children.length), 0, "never initialised");
+
+  // Sign-out: the page revokes its widget credentials; a replay of one is refused.
+  assert.ok(credentials.length >= 2, `the desk was issued widget credentials (${credentials.length})`);
+  const revoked = page.waitForResponse((r) => r.url().endsWith("/cif.v1.AgentService/RevokeWidgetCredentials"));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await revoked;
+  const { provider } = await import("../../clients/typescript/dist/src/index.js");
+  for (const credential of credentials) {
+    await assert.rejects(provider(cifd.endpoint, credential).getMode({ agentId: agent.id }), (error) => {
+      assert.equal(error.reason, "CREDENTIAL_INVALID");
+      return true;
+    });
+  }
+});
