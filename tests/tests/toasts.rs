@@ -551,3 +551,63 @@ async fn rule_12_only_the_toast_on_screen_can_be_answered() {
         Some("NOTIFICATION_NOT_FOUND"),
     );
 }
+
+#[tokio::test]
+async fn rule_12_answer_when_queued_returns_at_once_and_the_outcome_comes_as_an_event() {
+    let Setup {
+        harness: _running,
+        phone,
+        ada,
+        mut desk,
+    } = setup().await;
+    let mut phone_events = caught_up(phone.client.subscribe(vec![], false)).await;
+    let queued = phone
+        .client
+        .notify_event(pb::NotifyEventRequest {
+            answer_when_queued: true,
+            ..toast(&ada, &uuid(21), None)
+        })
+        .await
+        .expect("accepted for display")
+        .result
+        .unwrap();
+    assert_eq!(queued.notification_id, uuid(21));
+    assert_eq!(
+        queued.outcome(),
+        pb::NotificationOutcome::Unspecified,
+        "still pending"
+    );
+
+    // The agent accepts: the provider hears the outcome on its stream.
+    let on_screen = shown(&mut desk).await;
+    respond(&ada, &on_screen, true).await;
+    let resolved =
+        cif_e2e::update_where(
+            &mut phone_events,
+            "the toast's outcome",
+            |update| match update {
+                Update::Event { event, .. } => match event.kind {
+                    Some(pb::event::Kind::NotificationResolved(resolved)) => Some(resolved),
+                    _ => None,
+                },
+                _ => None,
+            },
+        )
+        .await;
+    let result = resolved.result.expect("the outcome");
+    assert_eq!(result.notification_id, uuid(21));
+    assert_eq!(result.outcome(), pb::NotificationOutcome::Accepted);
+
+    // Asked again once it ended, it answers with the outcome at once.
+    let again = phone
+        .client
+        .notify_event(pb::NotifyEventRequest {
+            answer_when_queued: true,
+            ..toast(&ada, &uuid(21), None)
+        })
+        .await
+        .unwrap()
+        .result
+        .unwrap();
+    assert_eq!(again.outcome(), pb::NotificationOutcome::Accepted);
+}

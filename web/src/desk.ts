@@ -112,7 +112,11 @@ class DeskPage {
   constructor(credential: string) {
     this.client = agent(location.origin, credential);
     this.toasts = new Toasts((toast, accept) => this.respond(toast, accept));
-    this.host = new WidgetHost(this.client, () => this.model?.desk.agentId ?? "", (id) => this.widgets.frame(id));
+    this.host = new WidgetHost(
+      this.client,
+      () => ({ agentId: this.model?.desk.agentId ?? "", focusedSessionId: this.model?.desk.focusedSessionId ?? "" }),
+      (id) => this.widgets.frame(id),
+    );
   }
 
   async run(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   cifWidgetServer,
   createAgent,
   createProvider,
+  dataDirectory,
   deferred,
   keepScreenshot,
   launchBrowser,
@@ -30,6 +31,10 @@ const PANEL = { MINIMIZED: 1, DOCKED: 2 };
 const widget = (page, provider) => page.locator(`section.widget[data-provider-id="${provider.id}"]`);
 const frameOf = (page, provider) => widget(page, provider).locator("iframe").contentFrame();
 const session = (page, id) => page.locator(`button[role="tab"][data-session-id="${id}"]`);
+
+/** Waits until the page shows the panel in `mode`. */
+const panelIs = (page, mode) =>
+  page.waitForFunction((mode) => document.querySelector(".panel")?.getAttribute("data-mode") === mode, mode);
 
 /** Waits until the widget's log shows a line matching `pattern`, and returns it. */
 async function logged(page, provider, pattern) {
@@ -173,4 +178,194 @@ test("a widget reaches only its own work; the desk ignores frames it did not mak
       return true;
     });
   }
+});
+
+const SINGLE_PHONE_WIDGET = `
+Microsoft.CIFramework.addHandler("onSessionClosed", async (data) => {
+  log("closed " + JSON.parse(data).sessionId);
+  await Microsoft.CIFramework.setMode(1);
+  log("docked again");
+});
+window.addEventListener("CIFInitDone", async () => {
+  await Microsoft.CIFramework.setMode(1);
+  log("docked, mode " + (await Microsoft.CIFramework.getMode()));
+});`;
+
+test("the seed's single-telephony-provider pattern: docked in home at init, and again when its last session closes", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd();
+  later(() => cifd.stop());
+  const phoneWidget = await cifWidgetServer("Phone", cifd, SINGLE_PHONE_WIDGET);
+  later(() => phoneWidget.close());
+  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
+  const agent = await createAgent(cifd, "Ada", [phone]);
+  // The agent had minimised the panel.
+  const { agent: agentOver } = await import("../../clients/typescript/dist/src/index.js");
+  await agentOver(cifd.endpoint, agent.credential).setMode({ mode: PANEL.MINIMIZED, requestId: crypto.randomUUID() });
+
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "cif-single-provider-docked"));
+  assert.equal(await logged(page, phone, /^docked, mode/), "docked, mode 1");
+  await panelIs(page, "docked");
+  await widget(page, phone).waitFor({ state: "visible" });
+
+  // A call: the agent minimises the panel, then closes the call; the widget's onSessionClosed
+  // handler docks the panel again, in home.
+  const call = await frameOf(page, phone)
+    .locator("body")
+    .evaluate(() => Microsoft.CIFramework.createSession({ templateName: "", templateParameters: {} }).catch((e) => e));
+  assert.equal(call.reason, "FIELD_REQUIRED", "a session needs a template or a title; CIF's createSession gives a template");
+  const sessionId = (await phone.client.createSession({ agentId: agent.id, title: "+1 555 0100" })).session.id;
+  await session(page, sessionId).and(page.locator('[aria-selected="true"]')).waitFor();
+  await page.getByLabel("Panel mode").selectOption({ label: "Minimized" });
+  await panelIs(page, "minimized");
+  await page.getByRole("button", { name: "Close +1 555 0100" }).click();
+  await page.getByRole("button", { name: "Close", exact: true }).click();
+  assert.equal(await logged(page, phone, /^closed /), `closed ${sessionId}`);
+  await logged(page, phone, "docked again");
+  await panelIs(page, "docked");
+  await widget(page, phone).waitFor({ state: "visible" });
+});
+
+const CONSENT_WIDGET = `
+window.addEventListener("CIFInitDone", () => log("ready"));
+async function offer(customerName) {
+  const answer = JSON.parse(await Microsoft.CIFramework.notifyEvent({
+    templateName: "chat_consent",
+    templateParameters: { customerName },
+    cancellationToken: "conversation-" + customerName,
+  }));
+  log("outcome " + answer.value.actionName + "/" + answer.value.responseReason);
+  if (answer.value.actionName === "Accept") {
+    log("session " + (await Microsoft.CIFramework.createSession({ templateName: "chat_session", templateParameters: { customerName } })));
+  }
+}`;
+
+async function chatTemplates(cifd) {
+  await cifd.admin.createNotificationTemplate({
+    notificationTemplate: {
+      uniqueName: "chat_consent",
+      displayName: "Chat request",
+      title: "Chat with {customerName}?",
+      fields: [{ label: "Customer", value: "{customerName}" }],
+      countdownSeconds: 120,
+      acceptText: "Take it",
+    },
+  });
+  await cifd.admin.createSessionTemplate({
+    sessionTemplate: { uniqueName: "chat_session", displayName: "Chat", title: "Chat with {customerName}" },
+  });
+}
+
+test("requestFocusSession marks an unfocused session; notifyEvent as a consent toast, accepted in the page, then createSession", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd();
+  later(() => cifd.stop());
+  await chatTemplates(cifd);
+  const chatWidget = await cifWidgetServer("Chat", cifd, CONSENT_WIDGET);
+  later(() => chatWidget.close());
+  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
+  const agent = await createAgent(cifd, "Ada", [chat]);
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "cif-consent-toast"));
+  await logged(page, chat, "ready");
+  const chatFrame = frameOf(page, chat).locator("body");
+
+  // Consent first: the toast shows in the page; the agent takes it; the widget's promise
+  // resolves with CIF's result, and the widget starts the session.
+  const offered = chatFrame.evaluate(() => offer("Maria"));
+  const toast = page.getByRole("alert").filter({ hasText: "Chat with Maria?" });
+  await toast.waitFor();
+  await toast.getByRole("button", { name: "Take it" }).click();
+  await offered;
+  assert.equal(await logged(page, chat, /^outcome /), "outcome Accept/Accept");
+  const sessionId = (await logged(page, chat, /^session /)).slice("session ".length);
+  await session(page, sessionId).and(page.locator('[aria-selected="true"]')).waitFor();
+  assert.match(await session(page, sessionId).innerText(), /Chat with Maria/);
+
+  // The agent goes home; the widget asks for attention on its session: the mark shows.
+  await page.getByRole("tab", { name: /^Home/ }).click();
+  await page.getByRole("tab", { name: /^Home/ }).and(page.locator('[aria-selected="true"]')).waitFor();
+  await chatFrame.evaluate((_, id) => Microsoft.CIFramework.requestFocusSession(id, 3), sessionId);
+  await session(page, sessionId).getByText("! 3 messages").waitFor();
+});
+
+test("a widget credential renewed while notifyEvent waits: the outcome arrives once", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd({ args: ["--widget-credential-lifetime", "2s"] });
+  later(() => cifd.stop());
+  await chatTemplates(cifd);
+  const chatWidget = await cifWidgetServer("Chat", cifd, CONSENT_WIDGET);
+  later(() => chatWidget.close());
+  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
+  const agent = await createAgent(cifd, "Ada", [chat]);
+
+  const page = await browser.newPage();
+  page.setDefaultTimeout(PATIENCE);
+  let issued = 0;
+  page.on("response", (response) => {
+    if (response.url().endsWith("/cif.v1.AgentService/IssueWidgetCredential")) issued += 1;
+  });
+  await page.goto(`${cifd.endpoint}/desk/`);
+  await page.getByLabel("Agent credential").fill(agent.credential);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  later(() => keepScreenshot(page, "cif-renewed-while-waiting"));
+  await logged(page, chat, "ready");
+  const chatFrame = frameOf(page, chat).locator("body");
+
+  const offered = chatFrame.evaluate(() => offer("Maria"));
+  const toast = page.getByRole("alert").filter({ hasText: "Chat with Maria?" });
+  await toast.waitFor();
+  // The credential the call was made with is replaced (and the old one stops working).
+  const before = issued;
+  await page.waitForResponse((r) => r.url().endsWith("/cif.v1.AgentService/IssueWidgetCredential"));
+  assert.ok(issued > before);
+  await toast.getByRole("button", { name: "Take it" }).click();
+  await offered;
+  await logged(page, chat, /^session /);
+  const outcomes = await frameOf(page, chat).getByRole("listitem", { includeHidden: true }).filter({ hasText: /^outcome / }).count();
+  assert.equal(outcomes, 1, "the outcome arrived once");
+});
+
+const MODE_WIDGET = `
+Microsoft.CIFramework.addHandler("onmodechanged", (data) => log("mode " + JSON.parse(data).value));
+window.addEventListener("CIFInitDone", () => log("ready"));`;
+
+test("across a cifd restart a widget's calls go on and its events are neither lost nor repeated", async (t) => {
+  const later = deferred(t);
+  const data = dataDirectory();
+  let cifd = await startCifd({ dataDir: data.path });
+  const phoneWidget = await cifWidgetServer("Phone", cifd, MODE_WIDGET);
+  later(async () => {
+    await cifd.stop();
+    await phoneWidget.close();
+    data.remove();
+  });
+  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
+  const agent = await createAgent(cifd, "Ada", [phone]);
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "cif-restart"));
+  await logged(page, phone, "ready");
+  const modes = () =>
+    frameOf(page, phone)
+      .getByRole("listitem", { includeHidden: true })
+      .filter({ hasText: /^mode / })
+      .allTextContents();
+
+  await page.getByLabel("Panel mode").selectOption({ label: "Minimized" });
+  await logged(page, phone, "mode 0");
+
+  // cifd stops and starts again on the same port and data; it forgot the widget credentials
+  // (kept in memory only), so the desk issues new ones when the widget next calls.
+  const address = cifd.address;
+  await cifd.stop();
+  await page.getByRole("status").filter({ hasText: "Reconnecting" }).waitFor();
+  cifd = await startCifd({ dataDir: data.path, listen: address });
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  const mode = await frameOf(page, phone).locator("body").evaluate(() => Microsoft.CIFramework.getMode());
+  assert.equal(mode, 0, "minimized, read after the restart");
+  await page.getByLabel("Panel mode").selectOption({ label: "Docked" });
+  await logged(page, phone, "mode 1");
+  assert.deepEqual(await modes(), ["mode 0", "mode 1"]);
 });

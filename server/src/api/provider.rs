@@ -525,7 +525,9 @@ impl ProviderService for ProviderApi {
     ) -> Result<Response<pb::NotifyEventResponse>, Status> {
         let caller = caller_provider(&request)?;
         let answer_by = caller_deadline(request.metadata());
-        let new = parse::new_toast(request.into_inner())?;
+        let request = request.into_inner();
+        let answer_when_queued = request.answer_when_queued;
+        let new = parse::new_toast(request)?;
         let key = ToastKey {
             provider: caller.provider,
             id: new.id,
@@ -535,11 +537,19 @@ impl ProviderService for ProviderApi {
             let committed =
                 core.execute(|plane| plane.raise_toast(caller, new, SystemTime::now()))?;
             // Subscribed under the same lock, so the outcome cannot slip by.
-            let waiting =
-                matches!(committed.answer(), Raised::Pending(_)).then(|| core.wait_for_toast(key));
+            let waiting = (matches!(committed.answer(), Raised::Pending(_)) && !answer_when_queued)
+                .then(|| core.wait_for_toast(key));
             (committed, waiting)
         };
         let (raised, _) = raised.confirmed().await?;
+        if answer_when_queued && matches!(raised, Raised::Pending(_)) {
+            return Ok(Response::new(pb::NotifyEventResponse {
+                result: Some(pb::NotificationResult {
+                    notification_id: key.id.to_string(),
+                    ..Default::default()
+                }),
+            }));
+        }
         let (Raised::Pending(_), Some(mut waiting)) = (raised, waiting) else {
             let Raised::Resolved(resolution) = raised else {
                 unreachable!("a pending toast has a waiter");

@@ -6,11 +6,14 @@
 
 import {
   CifError,
+  Code,
   PanelMode,
+  PresenceStatus,
   provider as providerOver,
   type AgentClient,
   type DeskProvider,
   type Event,
+  type NotificationResult,
   type ProviderClient,
   type WidgetDelivery,
 } from "../../../clients/typescript/src/web.js";
@@ -24,10 +27,22 @@ interface Hosted {
   renewal: number;
 }
 
-/** What a CIF call runs with: the widget's provider client and the agent it acts for. */
+/** What a CIF call runs with: the widget's provider client, the agent it acts for, and the
+ * desk's state and toasts it needs. */
 interface CallContext {
   client: ProviderClient;
   agentId: string;
+  providerId: string;
+  focusedSessionId: () => string;
+  /** notifyEvent's result: resolved once, when the toast ends (heard on the desk's stream). */
+  toastOutcome: (notificationId: string) => Promise<string>;
+  toastEnded: (result: NotificationResult) => void;
+}
+
+/** Where the desk is now, as CIF's calls on "the focused session" need it. */
+export interface DeskNow {
+  agentId: string;
+  focusedSessionId: string;
 }
 
 type Method = (context: CallContext, args: unknown[]) => Promise<unknown>;
@@ -35,10 +50,12 @@ type Method = (context: CallContext, args: unknown[]) => Promise<unknown>;
 export class WidgetHost {
   private readonly hosted = new Map<string, Hosted>();
   private providers: DeskProvider[] = [];
+  /** notifyEvent calls waiting for their toast's outcome, by provider and notification id. */
+  private readonly toasts = new Map<string, { outcome: Promise<string>; end: (result: NotificationResult) => void }>();
 
   constructor(
     private readonly agent: AgentClient,
-    private readonly agentId: () => string,
+    private readonly desk: () => DeskNow,
     private readonly frameOf: (providerId: string) => HTMLIFrameElement | undefined,
   ) {
     window.addEventListener("message", (event) => void this.received(event));
@@ -57,6 +74,9 @@ export class WidgetHost {
     if (!delivery.event) return;
     for (const providerId of delivery.providerIds) {
       if (!this.hosted.has(providerId)) continue;
+      if (delivery.event.kind.case === "notificationResolved" && delivery.event.kind.value.result) {
+        this.toastEnded(providerId, delivery.event.kind.value.result);
+      }
       for (const [name, data] of cifEvents(delivery.event)) this.post(providerId, { cif: "event", name, data });
     }
   }
@@ -101,12 +121,52 @@ export class WidgetHost {
       const answer: Answer = { cif: "answer", id: message.id };
       try {
         const hosted = this.hosted.get(provider.providerId) ?? (await this.host(provider));
-        answer.result = await run(message.method, { client: hosted.client, agentId: this.agentId() }, message.args);
+        answer.result = await run(message.method, this.context(provider.providerId, hosted), message.args).catch(
+          async (failure: unknown) => {
+            // A widget credential cifd no longer knows (it restarted, and keeps them in
+            // memory only): issue a new one and call again, once.
+            if (!(failure instanceof CifError && failure.code === Code.Unauthenticated)) throw failure;
+            const renewed = await this.host(provider);
+            return run(message.method, this.context(provider.providerId, renewed), message.args);
+          },
+        );
       } catch (failure) {
         answer.error = refusal(failure);
       }
       this.post(provider.providerId, answer);
     }
+  }
+
+  private context(providerId: string, hosted: Hosted): CallContext {
+    const desk = this.desk();
+    return {
+      client: hosted.client,
+      agentId: desk.agentId,
+      providerId,
+      focusedSessionId: () => this.desk().focusedSessionId,
+      toastOutcome: (notificationId) => this.toastOutcome(providerId, notificationId),
+      toastEnded: (result) => this.toastEnded(providerId, result),
+    };
+  }
+
+  private toastOutcome(providerId: string, notificationId: string): Promise<string> {
+    const key = `${providerId}/${notificationId}`;
+    let waiting = this.toasts.get(key);
+    if (!waiting) {
+      let end: (result: NotificationResult) => void = () => {};
+      const outcome = new Promise<string>((resolve) => {
+        end = (result) => resolve(cifOutcome(result));
+      });
+      waiting = { outcome, end };
+      this.toasts.set(key, waiting);
+    }
+    return waiting.outcome;
+  }
+
+  private toastEnded(providerId: string, result: NotificationResult): void {
+    const key = `${providerId}/${result.notificationId}`;
+    this.toasts.get(key)?.end(result);
+    this.toasts.delete(key);
   }
 
   /** Issues the widget's credential, and renews it before it expires while the widget stays. */
@@ -144,44 +204,138 @@ function refusal(failure: unknown): NonNullable<Answer["error"]> {
 
 const requestId = () => crypto.randomUUID();
 
+/** Base presence statuses as CIF shows them. */
+const BASE_STATUS: Record<PresenceStatus, string> = {
+  [PresenceStatus.UNSPECIFIED]: "",
+  [PresenceStatus.AVAILABLE]: "Available",
+  [PresenceStatus.BUSY]: "Busy",
+  [PresenceStatus.BUSY_DND]: "Busy - DND",
+  [PresenceStatus.AWAY]: "Away",
+  [PresenceStatus.OFFLINE]: "Offline",
+};
+
 /** CIF's panel mode numbers are the proto's minus one (0 minimized ... 3 collapsed). */
 const cifMode = (mode: PanelMode) => mode - 1;
+
+/** The widget's own input object (CIF passes JSON objects, sometimes as strings). */
+function input(value: unknown): Record<string, unknown> {
+  if (typeof value === "string") {
+    try {
+      return input(JSON.parse(value));
+    } catch {
+      return {};
+    }
+  }
+  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== "string" || value === "") throw new Error(`${what} is required`);
+  return value;
+}
+
+/** The focused session, which CIF's tab calls act on. */
+function focused(context: CallContext): string {
+  return context.focusedSessionId();
+}
 
 const METHODS: Record<string, Method> = {
   async canCreateSession({ client, agentId }) {
     return (await client.canCreateSession({ agentId })).canCreate;
   },
-  async createSession({ client, agentId }, [input]) {
-    const given = (input ?? {}) as { templateName?: string; templateParameters?: Record<string, unknown>; context?: Record<string, unknown> };
+  async createSession({ client, agentId }, [given]) {
+    const { templateName, templateParameters, context } = input(given);
     const parameters: Record<string, string> = {};
     const tabParameters: Record<string, { values: Record<string, string> }> = {};
-    for (const [name, value] of Object.entries(given.templateParameters ?? {})) {
-      if (value !== null && typeof value === "object") tabParameters[name] = { values: strings(value as Record<string, unknown>) };
+    for (const [name, value] of Object.entries(input(templateParameters))) {
+      if (value !== null && typeof value === "object") tabParameters[name] = { values: strings(input(value)) };
       else parameters[name] = String(value);
     }
     const created = await client.createSession({
       agentId,
-      template: given.templateName ?? "",
+      template: typeof templateName === "string" ? templateName : "",
       parameters,
       tabParameters,
-      context: strings(given.context ?? {}),
+      context: strings(input(context)),
       requestId: requestId(),
     });
     return created.session?.id;
   },
+  async getSession({ client }, [sessionId]) {
+    const { session } = await client.getSession({ sessionId: text(sessionId, "sessionId") });
+    return {
+      sessionId: session?.id,
+      conversationId: "",
+      context: session?.context ?? {},
+      isFocused: session?.focused ?? false,
+      title: session?.title,
+    };
+  },
   async getFocusedSession({ client, agentId }) {
-    const focused = await client.getFocusedSession({ agentId });
-    return focused.sessionId || null;
+    const focusedSession = await client.getFocusedSession({ agentId });
+    return focusedSession.sessionId || null;
   },
   async getAllSessions({ client, agentId }) {
     return (await client.listSessions({ agentId, pageSize: 100 })).sessions.map((session) => session.id);
   },
   async requestFocusSession({ client }, [sessionId, messagesCount]) {
     await client.requestFocusSession({
-      sessionId: String(sessionId),
+      sessionId: text(sessionId, "sessionId"),
       messagesCount: typeof messagesCount === "number" ? messagesCount : 0,
       requestId: requestId(),
     });
+  },
+  async setSessionTitle(context, [given]) {
+    const { sessionId, title } = input(given);
+    await context.client.setSessionTitle({
+      sessionId: typeof sessionId === "string" && sessionId ? sessionId : focused(context),
+      title: text(title, "title"),
+      requestId: requestId(),
+    });
+  },
+  async updateContext({ client }, [given, sessionId, isDelete]) {
+    const values = input(given);
+    const session = text(sessionId, "sessionId");
+    await client.updateSessionContext(
+      isDelete === true
+        ? { sessionId: session, delete: Object.keys(values), requestId: requestId() }
+        : { sessionId: session, set: strings(values), requestId: requestId() },
+    );
+    const { session: updated } = await client.getSession({ sessionId: session });
+    return JSON.stringify(updated?.context ?? {});
+  },
+  async createTab(context, [given]) {
+    const { templateName, templateParameters, isFocused } = input(given);
+    const created = await context.client.createTab({
+      sessionId: focused(context),
+      template: text(templateName, "templateName"),
+      parameters: strings(input(templateParameters)),
+      focus: isFocused !== false,
+      requestId: requestId(),
+    });
+    return created.tab?.id;
+  },
+  async getTabs(context, [templateName]) {
+    const { tabs } = await context.client.listTabs({ sessionId: focused(context) });
+    return tabs.filter((tab) => !templateName || tab.template === templateName).map((tab) => tab.id);
+  },
+  async getFocusedTab(context) {
+    const { tab } = await context.client.getFocusedTab({ sessionId: focused(context) });
+    return tab?.id || null;
+  },
+  async focusTab({ client }, [tabId]) {
+    await client.focusTab({ tabId: text(tabId, "tabId"), requestId: requestId() });
+  },
+  async refreshTab({ client }, [tabId]) {
+    await client.refreshTab({ tabId: text(tabId, "tabId"), requestId: requestId() });
+  },
+  async setTabTitle({ client }, [tabId, given]) {
+    const id = text(tabId, "tabId");
+    await client.setTabTitle({ tabId: id, title: text(input(given).title, "title"), requestId: requestId() });
+    return id;
+  },
+  async closeTab({ client }, [tabId]) {
+    await client.closeTab({ tabId: text(tabId, "tabId"), requestId: requestId() });
   },
   async setMode({ client, agentId }, [value]) {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 3) {
@@ -191,6 +345,55 @@ const METHODS: Record<string, Method> = {
   },
   async getMode({ client, agentId }) {
     return cifMode((await client.getMode({ agentId })).mode);
+  },
+  async setWidth({ client, agentId }, [value]) {
+    if (typeof value !== "number" || !(value > 0)) {
+      throw new Error("The setWidth parameter value is invalid. Provide a positive number to the parameter.");
+    }
+    // CIF ignores widths below 300 pixels.
+    if (value < 300) return;
+    await client.setWidth({ agentId, width: Math.round(value), requestId: requestId() });
+  },
+  async getWidth({ client, agentId }) {
+    return (await client.getWidth({ agentId })).width;
+  },
+  async notifyEvent(context, [given, , token]) {
+    const { templateName, templateParameters, cancellationToken } = input(given);
+    const notificationId = await notificationIdOf(context.providerId, cancellationToken ?? token);
+    const outcome = context.toastOutcome(notificationId);
+    const answered = await context.client.notifyEvent({
+      agentId: context.agentId,
+      notificationId,
+      template: text(templateName, "templateName"),
+      parameters: strings(input(templateParameters)),
+      answerWhenQueued: true,
+    });
+    if (answered.result?.outcome) context.toastEnded(answered.result);
+    return outcome;
+  },
+  async cancelEvent(context, [token]) {
+    const notificationId = await notificationIdOf(context.providerId, token);
+    await context.client.cancelEvent({ notificationId, requestId: requestId() });
+    return token;
+  },
+  async notifyNewActivity({ client }, [sessionId, count]) {
+    if (typeof count !== "number" || count < 0) throw new Error("count must be a number, 0 or more");
+    await client.notifyNewActivity({ sessionId: text(sessionId, "sessionId"), count, requestId: requestId() });
+  },
+  async notifyKpiBreach({ client }, [sessionId, shouldReset, details]) {
+    await client.notifyKpiBreach({
+      sessionId: text(sessionId, "sessionId"),
+      reset: shouldReset === true,
+      details: typeof details === "string" ? details : "",
+      requestId: requestId(),
+    });
+  },
+  async setPresence({ client, agentId }, [presenceText]) {
+    await client.setPresence({ agentId, presenceText: text(presenceText, "presenceText"), requestId: requestId() });
+    return true;
+  },
+  async getPresence({ client, agentId }) {
+    return (await client.getPresence({ agentId })).presence?.text ?? "";
   },
   async getEnvironment({ client }) {
     const environment = await client.getEnvironment({});
@@ -204,7 +407,35 @@ const METHODS: Record<string, Method> = {
       uniqueName: environment.uniqueName,
     });
   },
+  async raiseEvent({ client, agentId }, [eventName, parameters]) {
+    await client.raiseEvent({
+      agentId,
+      name: text(eventName, "eventName"),
+      payload: typeof parameters === "string" ? parameters : JSON.stringify(parameters ?? {}),
+      requestId: requestId(),
+    });
+    return true;
+  },
 };
+
+/**
+ * CIF's cancellation token is free-form; cifd names toasts by UUID. The same token of the same
+ * provider always maps to the same UUID (so cancelEvent finds the toast notifyEvent raised);
+ * without a token a toast gets a fresh one.
+ */
+async function notificationIdOf(providerId: string, token: unknown): Promise<string> {
+  if (typeof token !== "string" || token === "") return crypto.randomUUID();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${providerId}\n${token}`)));
+  digest[6] = (digest[6]! & 0x0f) | 0x80; // version 8: made here, from a name
+  digest[8] = (digest[8]! & 0x3f) | 0x80; // the RFC 9562 variant
+  const hex = [...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** notifyEvent's result as CIF's widgets parse it: a JSON string of {value: {actionName, responseReason}}. */
+function cifOutcome(result: NotificationResult): string {
+  return JSON.stringify({ value: { actionName: result.cifActionName, responseReason: result.cifResponseReason } });
+}
 
 function run(method: string, context: CallContext, args: unknown[]): Promise<unknown> {
   const implementation = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
@@ -233,6 +464,24 @@ function cifEvents(event: Event): [string, string][] {
       return [["onSessionClosed", JSON.stringify({ sessionId: kind.value.session?.id, context: kind.value.session?.context ?? {} })]];
     case "panelModeChanged":
       return [["onmodechanged", JSON.stringify({ value: cifMode(kind.value.mode) })]];
+    case "panelWidthChanged":
+      return [["onsizechanged", JSON.stringify({ value: kind.value.width })]];
+    case "clickToAct": {
+      const { value, name, format, entityLogicalName } = kind.value;
+      return [["onclicktoact", JSON.stringify({ value, name, format, entityLogicalName })]];
+    }
+    case "presenceChanged": {
+      const presence = kind.value.presence;
+      const presenceInfo = {
+        basePresenceStatus: BASE_STATUS[presence?.baseStatus ?? PresenceStatus.UNSPECIFIED],
+        presenceColor: presence?.color ?? "",
+        presenceId: presence?.presenceId ?? "",
+        presenceText: presence?.text ?? "",
+      };
+      return [["onPresenceChange", JSON.stringify({ presenceId: presenceInfo.presenceId, presenceInfo })]];
+    }
+    case "customEvent":
+      return [[kind.value.name, kind.value.payload]];
     default:
       return [];
   }

@@ -1566,6 +1566,7 @@ class NotifyEventRequest(_message.Message):
     AUTO_ACCEPT_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
+    ANSWER_WHEN_QUEUED_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     """The agent to show the toast to. Required."""
     notification_id: _builtins.str
@@ -1598,6 +1599,13 @@ class NotifyEventRequest(_message.Message):
     countdown, buttons and auto-accept come from it. Optional; an unknown one is NOT_FOUND
     (TEMPLATE_NOT_FOUND).
     """
+    answer_when_queued: _builtins.bool
+    """Answer as soon as the toast is accepted for display (shown or queued) instead of waiting
+    for its outcome, so no call holds a connection for minutes (a browser has few): the
+    result's outcome is then NOTIFICATION_OUTCOME_UNSPECIFIED, and the outcome reaches the
+    provider's events (NotificationResolved). A toast that already ended answers with its
+    outcome either way.
+    """
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[_notification_pb2.NotificationField]:
         """Label and value pairs, at most 10. With a template, leave out (as every field below but
@@ -1625,10 +1633,11 @@ class NotifyEventRequest(_message.Message):
         auto_accept: _builtins.bool = ...,
         template: _builtins.str = ...,
         parameters: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        answer_when_queued: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_countdown_seconds", b"_countdown_seconds", "_show_reject", b"_show_reject", "countdown_seconds", b"countdown_seconds", "show_reject", b"show_reject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_countdown_seconds", b"_countdown_seconds", "_show_reject", b"_show_reject", "accept_text", b"accept_text", "agent_id", b"agent_id", "auto_accept", b"auto_accept", "countdown_seconds", b"countdown_seconds", "fields", b"fields", "notification_id", b"notification_id", "parameters", b"parameters", "reject_text", b"reject_text", "session_id", b"session_id", "show_reject", b"show_reject", "template", b"template", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_countdown_seconds", b"_countdown_seconds", "_show_reject", b"_show_reject", "accept_text", b"accept_text", "agent_id", b"agent_id", "answer_when_queued", b"answer_when_queued", "auto_accept", b"auto_accept", "countdown_seconds", b"countdown_seconds", "fields", b"fields", "notification_id", b"notification_id", "parameters", b"parameters", "reject_text", b"reject_text", "session_id", b"session_id", "show_reject", b"show_reject", "template", b"template", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__countdown_seconds: _TypeAlias = _typing.Literal["countdown_seconds"]  # noqa: Y015
     _WhichOneofArgType__countdown_seconds: _TypeAlias = _typing.Literal["_countdown_seconds", b"_countdown_seconds"]  # noqa: Y015

@@ -373,7 +373,8 @@ class ProviderServiceServicer:
 
     def NotifyEvent(self, request, context):
         """Shows the agent a toast and waits until it ends (rule 12): the answer is the outcome,
-        never an error once the toast is accepted for display. If the caller's deadline passes
+        never an error once the toast is accepted for display (or, with answer_when_queued, as
+        soon as it is accepted). If the caller's deadline passes
         first the call ends (DEADLINE_EXCEEDED) and the toast stays; calling again with the same
         notification_id waits for the same toast. FAILED_PRECONDITION (DESK_OFFLINE) when no
         desk of the agent is online to see it.

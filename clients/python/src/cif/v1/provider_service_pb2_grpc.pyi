@@ -122,7 +122,8 @@ class ProviderServiceStub:
     """Reads the panel's width."""
     NotifyEvent: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.NotifyEventRequest, _provider_service_pb2.NotifyEventResponse]
     """Shows the agent a toast and waits until it ends (rule 12): the answer is the outcome,
-    never an error once the toast is accepted for display. If the caller's deadline passes
+    never an error once the toast is accepted for display (or, with answer_when_queued, as
+    soon as it is accepted). If the caller's deadline passes
     first the call ends (DEADLINE_EXCEEDED) and the toast stays; calling again with the same
     notification_id waits for the same toast. FAILED_PRECONDITION (DESK_OFFLINE) when no
     desk of the agent is online to see it.
@@ -232,7 +233,8 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     """Reads the panel's width."""
     NotifyEvent: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.NotifyEventRequest, _provider_service_pb2.NotifyEventResponse]  # type: ignore[assignment]
     """Shows the agent a toast and waits until it ends (rule 12): the answer is the outcome,
-    never an error once the toast is accepted for display. If the caller's deadline passes
+    never an error once the toast is accepted for display (or, with answer_when_queued, as
+    soon as it is accepted). If the caller's deadline passes
     first the call ends (DEADLINE_EXCEEDED) and the toast stays; calling again with the same
     notification_id waits for the same toast. FAILED_PRECONDITION (DESK_OFFLINE) when no
     desk of the agent is online to see it.
@@ -477,7 +479,8 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provider_service_pb2.NotifyEventResponse, _abc.Awaitable[_provider_service_pb2.NotifyEventResponse]]:
         """Shows the agent a toast and waits until it ends (rule 12): the answer is the outcome,
-        never an error once the toast is accepted for display. If the caller's deadline passes
+        never an error once the toast is accepted for display (or, with answer_when_queued, as
+        soon as it is accepted). If the caller's deadline passes
         first the call ends (DEADLINE_EXCEEDED) and the toast stays; calling again with the same
         notification_id waits for the same toast. FAILED_PRECONDITION (DESK_OFFLINE) when no
         desk of the agent is online to see it.
