@@ -299,3 +299,70 @@ async fn widget_credentials_end_on_sign_out_renewal_profile_change_rotation_and_
         "it worked for its lifetime"
     );
 }
+
+#[tokio::test]
+async fn a_widget_turns_click_to_act_on_for_its_own_desk_only() {
+    let harness = Harness::start().await;
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[&chat]).await;
+    let bob = harness.agent("Bob", &[&chat]).await;
+    let click = || pb::ClickToActRequest {
+        value: "+1 555 0100".into(),
+        name: "mobilephone".into(),
+        format: "phone".into(),
+        entity_logical_name: "contact".into(),
+        ..Default::default()
+    };
+    let refused = ada.client.click_to_act(click()).await;
+    expect_refused(
+        refused,
+        tonic::Code::FailedPrecondition,
+        Some("CLICK_TO_ACT_DISABLED"),
+    );
+
+    let (_, widget) = issue_widget(&harness, &ada, chat.id()).await;
+    widget
+        .set_click_to_act(pb::SetClickToActRequest {
+            agent_id: ada.id().into(),
+            enabled: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let enabled = |client: &ProviderClient, agent: &AgentHandle| {
+        let request = pb::GetClickToActRequest {
+            agent_id: agent.id().into(),
+        };
+        let client = client.clone();
+        async move { client.get_click_to_act(request).await.unwrap().enabled }
+    };
+    assert!(enabled(&widget, &ada).await);
+    assert!(
+        !enabled(&chat.client, &bob).await,
+        "Bob's desk keeps the default"
+    );
+    ada.client.click_to_act(click()).await.expect("on for Ada");
+    let refused = bob.client.click_to_act(click()).await;
+    expect_refused(
+        refused,
+        tonic::Code::FailedPrecondition,
+        Some("CLICK_TO_ACT_DISABLED"),
+    );
+    let refused = widget
+        .set_click_to_act(pb::SetClickToActRequest {
+            agent_id: bob.id().into(),
+            enabled: true,
+            ..Default::default()
+        })
+        .await;
+    expect_refused(refused, tonic::Code::NotFound, Some("AGENT_NOT_FOUND"));
+    // The desk's widgets say so.
+    let widgets = ada
+        .client
+        .get_desk(pb::GetDeskRequest {})
+        .await
+        .unwrap()
+        .widgets
+        .unwrap();
+    assert!(widgets.providers[0].enable_outbound);
+}

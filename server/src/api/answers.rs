@@ -60,6 +60,7 @@ impl Answer for pb::RaiseEventResponse {
 
 plain!(
     RevokeWidgetCredentialsResponse,
+    SetClickToActResponse,
     CreateSessionTemplateResponse,
     UpdateSessionTemplateResponse,
     DeleteSessionTemplateResponse,

@@ -645,6 +645,34 @@ impl ProviderService for ProviderApi {
         .await
     }
 
+    async fn set_click_to_act(
+        &self,
+        request: Request<pb::SetClickToActRequest>,
+    ) -> Result<Response<pb::SetClickToActResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let request = request.into_inner();
+        let once = once(caller, &request.request_id, &request)?;
+        let agent: AgentId = parse::id("agent_id", &request.agent_id)?;
+        command(&self.0.state, once, move |plane| {
+            plane.provider_set_click_to_act(caller, agent, request.enabled)?;
+            Ok(pb::SetClickToActResponse {})
+        })
+        .await
+    }
+
+    async fn get_click_to_act(
+        &self,
+        request: Request<pb::GetClickToActRequest>,
+    ) -> Result<Response<pb::GetClickToActResponse>, Status> {
+        let caller = caller_provider(&request)?;
+        let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let (enabled, _) = query(&self.0.state, |core| {
+            core.plane.provider_click_to_act(caller, agent)
+        })
+        .await?;
+        Ok(Response::new(pb::GetClickToActResponse { enabled }))
+    }
+
     async fn get_presence(
         &self,
         request: Request<pb::GetPresenceRequest>,

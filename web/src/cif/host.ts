@@ -407,6 +407,14 @@ const METHODS: Record<string, Method> = {
       uniqueName: environment.uniqueName,
     });
   },
+  async setClickToAct({ client, agentId }, [value]) {
+    if (typeof value !== "boolean") throw new Error("setClickToAct needs true or false");
+    await client.setClickToAct({ agentId, enabled: value, requestId: requestId() });
+    return null;
+  },
+  async getClickToAct({ client, agentId }) {
+    return (await client.getClickToAct({ agentId })).enabled;
+  },
   async raiseEvent({ client, agentId }, [eventName, parameters]) {
     await client.raiseEvent({
       agentId,

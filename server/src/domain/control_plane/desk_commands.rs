@@ -8,7 +8,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use super::ControlPlane;
 use crate::domain::desks::{Desk, PanelChange, Session};
 use crate::domain::error::{DomainError, DomainResult, Reason};
-use crate::domain::events::{ClickToAct, CustomEvent, EventKind};
+use crate::domain::events::{CustomEvent, EventKind};
 use crate::domain::principal::ProviderCaller;
 use crate::domain::registry::{Presence, PresencePatch};
 use crate::domain::validate::{Violations, limits};
@@ -211,7 +211,7 @@ impl ControlPlane {
     // === click-to-act and custom events (rule 16) ===
 
     /// The active provider, or why there is none.
-    fn require_active_provider(&self, agent: AgentId) -> DomainResult<ProviderId> {
+    pub(super) fn require_active_provider(&self, agent: AgentId) -> DomainResult<ProviderId> {
         self.active_provider(agent).ok_or_else(|| {
             DomainError::new(
                 Reason::NoActiveProvider,
@@ -219,34 +219,6 @@ impl ControlPlane {
             )
             .with("agent_id", agent)
         })
-    }
-
-    /// ClickToAct: to the active provider, if its outbound is on.
-    pub fn click_to_act(&mut self, agent: AgentId, click: ClickToAct) -> DomainResult<ProviderId> {
-        let mut violations = Violations::new();
-        violations.required_text("value", &click.value, limits::CLICK_TO_ACT_VALUE);
-        violations.optional_text("name", &click.name, limits::NAME);
-        violations.optional_text("format", &click.format, limits::NAME);
-        violations.optional_text(
-            "entity_logical_name",
-            &click.entity_logical_name,
-            limits::NAME,
-        );
-        violations.finish()?;
-        self.agent(agent)?;
-        let provider = self.require_active_provider(agent)?;
-        let record = self.registry.provider(provider).ok();
-        if !record.is_some_and(|record| record.active && record.fields.enable_outbound) {
-            return Err(DomainError::new(
-                Reason::ClickToActDisabled,
-                format!(
-                    "the active provider {provider} does not take outbound (click-to-act) requests; an operator can enable outbound on it"
-                ),
-            )
-            .with("provider_id", provider));
-        }
-        self.emit(agent, SystemTime::now(), EventKind::ClickToAct(click));
-        Ok(provider)
     }
 
     /// RaiseEvent by a provider: to the desk of an agent it may act for.

@@ -6,6 +6,7 @@
 
 mod admission;
 mod agent_commands;
+mod click_to_act;
 mod desk_commands;
 mod persistence;
 mod plane;

@@ -228,3 +228,51 @@ fn rule_20_the_providers_follow_admissions_and_what_desks_show_of_them() {
             .all(|p| p.id != chat)
     }));
 }
+
+#[test]
+fn click_to_act_set_by_a_widget_holds_on_its_desk_only_and_the_desk_hears_it() {
+    let mut world = World::new();
+    let phone = world.provider("contoso_phone");
+    let ada = world.agent(&[phone]);
+    let bob = world.agent(&[phone]);
+    let outbound = |world: &World, agent| world.plane.provider_click_to_act(phone, agent).unwrap();
+    assert!(!outbound(&world, ada), "the record's default: off");
+
+    let heard = announced(&mut world, |plane| {
+        plane.provider_set_click_to_act(phone, ada, true)
+    });
+    assert_eq!(heard.len(), 1);
+    let whole = heard[0]
+        .whole
+        .as_ref()
+        .expect("the desk's providers changed");
+    assert!(whole.providers[0].enable_outbound);
+    assert!(outbound(&world, ada));
+    assert!(!outbound(&world, bob), "another desk keeps the default");
+
+    // Setting it again changes nothing and says nothing.
+    assert!(
+        announced(&mut world, |plane| plane
+            .provider_set_click_to_act(phone, ada, true))
+        .is_empty()
+    );
+    // The record's default turned on: the desk that turned it on keeps its own setting.
+    world
+        .plane
+        .update_provider(
+            phone,
+            ProviderPatch {
+                enable_outbound: Some(true),
+                ..ProviderPatch::default()
+            },
+        )
+        .unwrap();
+    announced(&mut world, |plane| {
+        plane.provider_set_click_to_act(phone, ada, false)
+    });
+    assert!(!outbound(&world, ada));
+    assert!(outbound(&world, bob));
+    // Inactive: off everywhere.
+    world.plane.set_provider_active(phone, false).unwrap();
+    assert!(!world.plane.outbound_on(bob, phone));
+}

@@ -29,7 +29,7 @@ impl ControlPlane {
                 channel_url: record.fields.channel_url.clone(),
                 trusted_domain: record.fields.trusted_domain.clone(),
                 channel_order: record.fields.channel_order,
-                enable_outbound: record.fields.enable_outbound,
+                enable_outbound: self.outbound_on(agent, record.id),
             })
             .collect();
         Some(Widgets { providers, visible })

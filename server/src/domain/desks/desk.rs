@@ -1,7 +1,9 @@
 //! One agent's desk: which sessions are open, which has focus, the communication panel and
 //! the presence.
 
-use cif_sdk::ids::SessionId;
+use std::collections::BTreeMap;
+
+use cif_sdk::ids::{ProviderId, SessionId};
 
 use crate::domain::registry::Presence;
 
@@ -38,6 +40,10 @@ pub struct Desk {
     pub presence: Option<Presence>,
     /// Counts the desk's changes (one per event on it), for optimistic concurrency.
     pub version: u64,
+    /// Click-to-act turned on or off for a provider on this desk by its widget (CIF
+    /// setClickToAct); a provider absent here follows its record's `enable_outbound`.
+    #[serde(default)]
+    pub click_to_act: BTreeMap<ProviderId, bool>,
 }
 
 impl Desk {
@@ -51,6 +57,7 @@ impl Desk {
             panel_width: DEFAULT_PANEL_WIDTH,
             presence: None,
             version: 0,
+            click_to_act: BTreeMap::new(),
         }
     }
 

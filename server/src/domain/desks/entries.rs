@@ -274,6 +274,25 @@ impl Desks {
         true
     }
 
+    /// Turns click-to-act on or off for `provider` on the desk; `false` when it already was.
+    pub fn set_click_to_act(
+        &mut self,
+        agent: AgentId,
+        provider: ProviderId,
+        enabled: bool,
+    ) -> bool {
+        if self
+            .desks
+            .get(&agent)
+            .is_none_or(|desk| desk.click_to_act.get(&provider) == Some(&enabled))
+        {
+            return false;
+        }
+        let desk = self.desks.get_mut(&agent).expect("checked above");
+        desk.click_to_act.insert(provider, enabled);
+        true
+    }
+
     /// Sets the presence; `false` when it already was this one.
     pub fn set_presence(&mut self, agent: AgentId, presence: &Presence) -> bool {
         if self

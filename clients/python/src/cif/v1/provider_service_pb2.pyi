@@ -1853,6 +1853,97 @@ class GetPresenceResponse(_message.Message):
 Global___GetPresenceResponse: _TypeAlias = GetPresenceResponse  # noqa: Y015
 
 @_typing.final
+class SetClickToActRequest(_message.Message):
+    """Request of ProviderService.SetClickToAct."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The agent whose desk it applies to."""
+    enabled: _builtins.bool
+    """On or off."""
+    request_id: _builtins.str
+    """Makes the call safe to retry (AIP-155): a UUID, new for each change."""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "enabled", b"enabled", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetClickToActRequest: _TypeAlias = SetClickToActRequest  # noqa: Y015
+
+@_typing.final
+class SetClickToActResponse(_message.Message):
+    """Response of ProviderService.SetClickToAct."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetClickToActResponse: _TypeAlias = SetClickToActResponse  # noqa: Y015
+
+@_typing.final
+class GetClickToActRequest(_message.Message):
+    """Request of ProviderService.GetClickToAct."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The agent whose desk is asked about."""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClickToActRequest: _TypeAlias = GetClickToActRequest  # noqa: Y015
+
+@_typing.final
+class GetClickToActResponse(_message.Message):
+    """Response of ProviderService.GetClickToAct."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    """Whether the caller takes click-to-act requests on that desk now."""
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClickToActResponse: _TypeAlias = GetClickToActResponse  # noqa: Y015
+
+@_typing.final
 class GetEnvironmentRequest(_message.Message):
     """Request of ProviderService.GetEnvironment."""
 

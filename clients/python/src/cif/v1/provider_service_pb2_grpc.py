@@ -180,6 +180,16 @@ class ProviderServiceStub:
                 request_serializer=cif_dot_v1_dot_provider__service__pb2.RaiseEventRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_provider__service__pb2.RaiseEventResponse.FromString,
                 _registered_method=True)
+        self.SetClickToAct = channel.unary_unary(
+                '/cif.v1.ProviderService/SetClickToAct',
+                request_serializer=cif_dot_v1_dot_provider__service__pb2.SetClickToActRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_provider__service__pb2.SetClickToActResponse.FromString,
+                _registered_method=True)
+        self.GetClickToAct = channel.unary_unary(
+                '/cif.v1.ProviderService/GetClickToAct',
+                request_serializer=cif_dot_v1_dot_provider__service__pb2.GetClickToActRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_provider__service__pb2.GetClickToActResponse.FromString,
+                _registered_method=True)
 
 
 class ProviderServiceServicer:
@@ -418,6 +428,22 @@ class ProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetClickToAct(self, request, context):
+        """Turns click-to-act (outbound) on or off for the caller on one agent's desk only (CIF
+        setClickToAct); the provider record's enable_outbound stays the default elsewhere. The
+        desk hears it in its widgets (DeskWidgetsChanged).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClickToAct(self, request, context):
+        """Reads whether the caller takes click-to-act requests on the agent's desk.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -560,6 +586,16 @@ def add_ProviderServiceServicer_to_server(servicer, server):
                     servicer.RaiseEvent,
                     request_deserializer=cif_dot_v1_dot_provider__service__pb2.RaiseEventRequest.FromString,
                     response_serializer=cif_dot_v1_dot_provider__service__pb2.RaiseEventResponse.SerializeToString,
+            ),
+            'SetClickToAct': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClickToAct,
+                    request_deserializer=cif_dot_v1_dot_provider__service__pb2.SetClickToActRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_provider__service__pb2.SetClickToActResponse.SerializeToString,
+            ),
+            'GetClickToAct': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClickToAct,
+                    request_deserializer=cif_dot_v1_dot_provider__service__pb2.GetClickToActRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_provider__service__pb2.GetClickToActResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1324,6 +1360,60 @@ class ProviderService:
             '/cif.v1.ProviderService/RaiseEvent',
             cif_dot_v1_dot_provider__service__pb2.RaiseEventRequest.SerializeToString,
             cif_dot_v1_dot_provider__service__pb2.RaiseEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClickToAct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.ProviderService/SetClickToAct',
+            cif_dot_v1_dot_provider__service__pb2.SetClickToActRequest.SerializeToString,
+            cif_dot_v1_dot_provider__service__pb2.SetClickToActResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClickToAct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.ProviderService/GetClickToAct',
+            cif_dot_v1_dot_provider__service__pb2.GetClickToActRequest.SerializeToString,
+            cif_dot_v1_dot_provider__service__pb2.GetClickToActResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -138,6 +138,13 @@ class ProviderServiceStub:
     """Reads the caller's environment: its custom parameters and the versions."""
     RaiseEvent: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.RaiseEventRequest, _provider_service_pb2.RaiseEventResponse]
     """Sends a custom event to the desk of an agent the caller may act for (rule 16)."""
+    SetClickToAct: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.SetClickToActRequest, _provider_service_pb2.SetClickToActResponse]
+    """Turns click-to-act (outbound) on or off for the caller on one agent's desk only (CIF
+    setClickToAct); the provider record's enable_outbound stays the default elsewhere. The
+    desk hears it in its widgets (DeskWidgetsChanged).
+    """
+    GetClickToAct: _grpc.UnaryUnaryMultiCallable[_provider_service_pb2.GetClickToActRequest, _provider_service_pb2.GetClickToActResponse]
+    """Reads whether the caller takes click-to-act requests on the agent's desk."""
 
 @_typing.type_check_only
 class ProviderServiceAsyncStub(ProviderServiceStub):
@@ -249,6 +256,13 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     """Reads the caller's environment: its custom parameters and the versions."""
     RaiseEvent: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.RaiseEventRequest, _provider_service_pb2.RaiseEventResponse]  # type: ignore[assignment]
     """Sends a custom event to the desk of an agent the caller may act for (rule 16)."""
+    SetClickToAct: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.SetClickToActRequest, _provider_service_pb2.SetClickToActResponse]  # type: ignore[assignment]
+    """Turns click-to-act (outbound) on or off for the caller on one agent's desk only (CIF
+    setClickToAct); the provider record's enable_outbound stays the default elsewhere. The
+    desk hears it in its widgets (DeskWidgetsChanged).
+    """
+    GetClickToAct: _aio.UnaryUnaryMultiCallable[_provider_service_pb2.GetClickToActRequest, _provider_service_pb2.GetClickToActResponse]  # type: ignore[assignment]
+    """Reads whether the caller takes click-to-act requests on the agent's desk."""
 
 class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
     """What a channel provider can do, authenticated with its own credential
@@ -525,5 +539,24 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provider_service_pb2.RaiseEventResponse, _abc.Awaitable[_provider_service_pb2.RaiseEventResponse]]:
         """Sends a custom event to the desk of an agent the caller may act for (rule 16)."""
+
+    @_abc_1.abstractmethod
+    def SetClickToAct(
+        self,
+        request: _provider_service_pb2.SetClickToActRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provider_service_pb2.SetClickToActResponse, _abc.Awaitable[_provider_service_pb2.SetClickToActResponse]]:
+        """Turns click-to-act (outbound) on or off for the caller on one agent's desk only (CIF
+        setClickToAct); the provider record's enable_outbound stays the default elsewhere. The
+        desk hears it in its widgets (DeskWidgetsChanged).
+        """
+
+    @_abc_1.abstractmethod
+    def GetClickToAct(
+        self,
+        request: _provider_service_pb2.GetClickToActRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_provider_service_pb2.GetClickToActResponse, _abc.Awaitable[_provider_service_pb2.GetClickToActResponse]]:
+        """Reads whether the caller takes click-to-act requests on the agent's desk."""
 
 def add_ProviderServiceServicer_to_server(servicer: ProviderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
