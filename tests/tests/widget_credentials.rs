@@ -264,12 +264,35 @@ async fn widget_credentials_end_on_sign_out_renewal_profile_change_rotation_and_
     let (_, phones) = issue_widget(&harness, &ada, phone.id()).await;
     refused_from_now_on(&first, &ada).await;
     works(renewed.clone()).await;
+    // Operators see who holds which, until when (never the credentials).
+    let held = |harness: &Harness| {
+        let admin = harness.admin.clone();
+        let agent_id = ada.id().to_owned();
+        async move {
+            let listed = admin
+                .list_widget_credentials(pb::ListWidgetCredentialsRequest { agent_id })
+                .await
+                .unwrap();
+            let mut providers: Vec<_> = listed
+                .widget_credentials
+                .into_iter()
+                .inspect(|held| assert!(held.expire_time.is_some()))
+                .map(|held| held.provider_id)
+                .collect();
+            providers.sort();
+            providers
+        }
+    };
+    let mut both = vec![chat.id().to_owned(), phone.id().to_owned()];
+    both.sort();
+    assert_eq!(held(&harness).await, both);
     let revoked = ada
         .client
         .revoke_widget_credentials(pb::RevokeWidgetCredentialsRequest {})
         .await
         .unwrap();
     assert_eq!(revoked.revoked, 2);
+    assert!(held(&harness).await.is_empty());
     refused_from_now_on(&renewed, &ada).await;
     refused_from_now_on(&phones, &ada).await;
 

@@ -23,6 +23,28 @@ fn once<M: prost::Message>(request_id: &str, request: &M) -> Result<Option<Idemp
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    async fn list_widget_credentials(
+        &self,
+        request: Request<pb::ListWidgetCredentialsRequest>,
+    ) -> Result<Response<pb::ListWidgetCredentialsResponse>, Status> {
+        let agent: AgentId = parse::id("agent_id", &request.get_ref().agent_id)?;
+        let (held, _) = query(&self.0.state, |core| {
+            core.plane
+                .widget_credentials(agent, std::time::SystemTime::now())
+        })
+        .await?;
+        Ok(Response::new(pb::ListWidgetCredentialsResponse {
+            widget_credentials: held
+                .into_iter()
+                .map(|(provider, expires)| pb::WidgetCredential {
+                    agent_id: agent.to_string(),
+                    provider_id: provider.to_string(),
+                    expire_time: Some(convert::timestamp(expires)),
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_server_info(
         &self,
         _request: Request<pb::GetServerInfoRequest>,

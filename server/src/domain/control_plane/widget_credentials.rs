@@ -29,6 +29,16 @@ impl ControlPlane {
         Ok(expires)
     }
 
+    /// The widget credentials `agent`'s desk holds that work at `now`: provider and expiry.
+    pub fn widget_credentials(
+        &self,
+        agent: AgentId,
+        now: SystemTime,
+    ) -> DomainResult<Vec<(ProviderId, SystemTime)>> {
+        self.agent(agent)?;
+        Ok(self.registry.widget_credentials(agent, now))
+    }
+
     /// Revokes every widget credential of `agent`'s desk (the desk signs out); returns how
     /// many.
     pub fn revoke_widget_credentials(&mut self, agent: AgentId) -> DomainResult<usize> {

@@ -212,6 +212,15 @@ impl Registry {
         Ok(())
     }
 
+    /// The widget credentials `agent`'s desk holds that work at `now`.
+    pub fn widget_credentials(
+        &self,
+        agent: AgentId,
+        now: SystemTime,
+    ) -> Vec<(ProviderId, SystemTime)> {
+        self.widgets.held_by(agent, now)
+    }
+
     /// Revokes the widget credentials whose (agent, provider) `which` picks; returns how many.
     pub fn revoke_widget_credentials(
         &mut self,

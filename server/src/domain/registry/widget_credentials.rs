@@ -70,6 +70,19 @@ impl WidgetCredentials {
         }
     }
 
+    /// The credentials `agent`'s desk holds that work at `now`: provider and expiry, by
+    /// provider.
+    pub fn held_by(&self, agent: AgentId, now: SystemTime) -> Vec<(ProviderId, SystemTime)> {
+        let mut held: Vec<_> = self
+            .by_holder
+            .iter()
+            .filter(|((holder, _), issued)| *holder == agent && now < issued.expires)
+            .map(|((_, provider), issued)| (*provider, issued.expires))
+            .collect();
+        held.sort();
+        held
+    }
+
     /// Revokes every credential whose (agent, provider) `which` picks; returns how many.
     pub fn revoke(&mut self, which: impl Fn(AgentId, ProviderId) -> bool) -> usize {
         let before = self.by_holder.len();
@@ -139,6 +152,8 @@ mod tests {
             Lookup::Unknown,
             "replaced"
         );
+        assert_eq!(credentials.held_by(agent, now), [(provider, expires)]);
+        assert!(credentials.held_by(agent, expires).is_empty());
         assert_eq!(
             credentials.lookup(&hash(2), now),
             Lookup::Holder { agent, provider }

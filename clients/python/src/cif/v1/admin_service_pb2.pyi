@@ -2111,3 +2111,81 @@ class DeleteNotificationTemplateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteNotificationTemplateResponse: _TypeAlias = DeleteNotificationTemplateResponse  # noqa: Y015
+
+@_typing.final
+class ListWidgetCredentialsRequest(_message.Message):
+    """Request of AdminService.ListWidgetCredentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The agent whose desk holds them."""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWidgetCredentialsRequest: _TypeAlias = ListWidgetCredentialsRequest  # noqa: Y015
+
+@_typing.final
+class ListWidgetCredentialsResponse(_message.Message):
+    """Response of AdminService.ListWidgetCredentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WIDGET_CREDENTIALS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def widget_credentials(self) -> _containers.RepeatedCompositeFieldContainer[Global___WidgetCredential]:
+        """The desk's widget credentials that work now, by provider."""
+
+    def __init__(
+        self,
+        *,
+        widget_credentials: _abc.Iterable[Global___WidgetCredential] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["widget_credentials", b"widget_credentials"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWidgetCredentialsResponse: _TypeAlias = ListWidgetCredentialsResponse  # noqa: Y015
+
+@_typing.final
+class WidgetCredential(_message.Message):
+    """A widget credential as operators see it: who holds it, until when."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_ID_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The agent whose desk holds it."""
+    provider_id: _builtins.str
+    """The provider it acts as, on that desk only."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When it stops working unless the desk renews it."""
+
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        provider_id: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "expire_time", b"expire_time", "provider_id", b"provider_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WidgetCredential: _TypeAlias = WidgetCredential  # noqa: Y015

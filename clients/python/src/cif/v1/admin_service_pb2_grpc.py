@@ -113,6 +113,11 @@ class AdminServiceStub:
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialResponse.FromString,
                 _registered_method=True)
+        self.ListWidgetCredentials = channel.unary_unary(
+                '/cif.v1.AdminService/ListWidgetCredentials',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.FromString,
+                _registered_method=True)
         self.GetDesk = channel.unary_unary(
                 '/cif.v1.AdminService/GetDesk',
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.AdminServiceGetDeskRequest.SerializeToString,
@@ -343,6 +348,14 @@ class AdminServiceServicer:
     def RotateAgentCredential(self, request, context):
         """Issues a new credential for an agent, shown only in this response; the old one stops
         working at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWidgetCredentials(self, request, context):
+        """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
+        for which provider, until when. Never the credentials themselves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -590,6 +603,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RotateAgentCredential,
                     request_deserializer=cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialRequest.FromString,
                     response_serializer=cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialResponse.SerializeToString,
+            ),
+            'ListWidgetCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWidgetCredentials,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.SerializeToString,
             ),
             'GetDesk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDesk,
@@ -1116,6 +1134,33 @@ class AdminService:
             '/cif.v1.AdminService/RotateAgentCredential',
             cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialRequest.SerializeToString,
             cif_dot_v1_dot_admin__service__pb2.RotateAgentCredentialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWidgetCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/ListWidgetCredentials',
+            cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -79,6 +79,10 @@ class AdminServiceStub:
     """Issues a new credential for an agent, shown only in this response; the old one stops
     working at once.
     """
+    ListWidgetCredentials: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListWidgetCredentialsRequest, _admin_service_pb2.ListWidgetCredentialsResponse]
+    """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
+    for which provider, until when. Never the credentials themselves.
+    """
     GetDesk: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]
     """Reads any agent's desk."""
     GetSession: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetSessionRequest, _admin_service_pb2.AdminServiceGetSessionResponse]
@@ -184,6 +188,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     RotateAgentCredential: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RotateAgentCredentialRequest, _admin_service_pb2.RotateAgentCredentialResponse]  # type: ignore[assignment]
     """Issues a new credential for an agent, shown only in this response; the old one stops
     working at once.
+    """
+    ListWidgetCredentials: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListWidgetCredentialsRequest, _admin_service_pb2.ListWidgetCredentialsResponse]  # type: ignore[assignment]
+    """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
+    for which provider, until when. Never the credentials themselves.
     """
     GetDesk: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]  # type: ignore[assignment]
     """Reads any agent's desk."""
@@ -377,6 +385,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_service_pb2.RotateAgentCredentialResponse, _abc.Awaitable[_admin_service_pb2.RotateAgentCredentialResponse]]:
         """Issues a new credential for an agent, shown only in this response; the old one stops
         working at once.
+        """
+
+    @_abc_1.abstractmethod
+    def ListWidgetCredentials(
+        self,
+        request: _admin_service_pb2.ListWidgetCredentialsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListWidgetCredentialsResponse, _abc.Awaitable[_admin_service_pb2.ListWidgetCredentialsResponse]]:
+        """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
+        for which provider, until when. Never the credentials themselves.
         """
 
     @_abc_1.abstractmethod
