@@ -65,7 +65,12 @@ window.addEventListener("CIFInitDone", async () => {
   log("docked, mode " + (await Microsoft.CIFramework.getMode()));
 });`;
 
-const CHAT_WIDGET = `window.addEventListener("CIFInitDone", () => log("ready"));`;
+const CHAT_WIDGET = `
+Microsoft.CIFramework.addHandler("onSessionSwitched", (data) => {
+  const event = JSON.parse(data);
+  log("switched " + event.sessionId + " focused=" + event.focused);
+});
+window.addEventListener("CIFInitDone", () => log("ready"));`;
 
 test("the seed's multiple-providers pattern: a widget's default session and setMode(1), unchanged CIF code", async (t) => {
   const later = deferred(t);
@@ -165,6 +170,19 @@ test("a widget reaches only its own work; the desk ignores frames it did not mak
   const listed = await chat.client.listSessions({ agentId: agent.id });
   assert.deepEqual(listed.sessions.map((s) => s.id), [own], "the forged call made nothing");
   assert.equal(await forged.evaluate(() => document.getElementById("log").children.length), 0, "never initialised");
+
+  // Each widget's handlers hear of its own sessions only: the agent switches to phone's
+  // session (chat's loses focus), then back.
+  await session(page, phoneSession).click();
+  assert.equal(await logged(page, phone, `switched ${phoneSession} focused=true`), `switched ${phoneSession} focused=true`);
+  await logged(page, chat, `switched ${own} focused=false`);
+  await session(page, own).click();
+  await logged(page, chat, `switched ${own} focused=true`);
+  await logged(page, phone, `switched ${phoneSession} focused=false`);
+  const heard = async (provider) =>
+    frameOf(page, provider).getByRole("listitem", { includeHidden: true }).filter({ hasText: /^switched / }).allTextContents();
+  for (const line of await heard(chat)) assert.match(line, new RegExp(`^switched ${own} `));
+  for (const line of await heard(phone)) assert.match(line, new RegExp(`^switched ${phoneSession} `));
 
   // Sign-out: the page revokes its widget credentials; a replay of one is refused.
   assert.ok(credentials.length >= 2, `the desk was issued widget credentials (${credentials.length})`);

@@ -18,7 +18,7 @@ import {
   type WidgetDelivery,
 } from "../../../clients/typescript/src/web.js";
 import { millis } from "../toasts.js";
-import type { Answer, DeskMessage, WidgetMessage } from "./protocol.js";
+import type { Answer, DeskMessage, DeskMethod, WidgetMessage } from "./protocol.js";
 
 /** A provider's widget as the desk hosts it. */
 interface Hosted {
@@ -239,7 +239,7 @@ function focused(context: CallContext): string {
   return context.focusedSessionId();
 }
 
-const METHODS: Record<string, Method> = {
+const METHODS: Record<DeskMethod, Method> = {
   async canCreateSession({ client, agentId }) {
     return (await client.canCreateSession({ agentId })).canCreate;
   },
@@ -446,7 +446,7 @@ function cifOutcome(result: NotificationResult): string {
 }
 
 function run(method: string, context: CallContext, args: unknown[]): Promise<unknown> {
-  const implementation = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
+  const implementation = Object.hasOwn(METHODS, method) ? METHODS[method as DeskMethod] : undefined;
   if (!implementation) return Promise.reject(new Error(`${method} is not supported by this desk yet`));
   return implementation(context, args);
 }

@@ -5,7 +5,7 @@
 // desk's origin comes from the script tag (`data-crmurl`, as CIF documents) or the widget
 // URL's `ucilib` parameter; messages from any other window or origin are ignored.
 
-import { CRM_METHODS, type Answer, type DeskMessage, type WidgetMessage } from "./protocol.js";
+import { CRM_METHODS, DESK_METHODS, type Answer, type DeskMessage, type WidgetMessage } from "./protocol.js";
 
 type Handler = (data: unknown) => unknown;
 
@@ -91,38 +91,11 @@ window.addEventListener("message", (event: MessageEvent<DeskMessage>) => {
   }
 });
 
-/** Every CIF method the desk answers: the call goes to the desk with its arguments. */
-const DESK_METHODS = [
-  "canCreateSession",
-  "createSession",
-  "getSession",
-  "getFocusedSession",
-  "getAllSessions",
-  "requestFocusSession",
-  "setSessionTitle",
-  "updateContext",
-  "createTab",
-  "getTabs",
-  "getFocusedTab",
-  "focusTab",
-  "refreshTab",
-  "setTabTitle",
-  "closeTab",
-  "setMode",
-  "getMode",
-  "setWidth",
-  "getWidth",
-  "notifyEvent",
-  "cancelEvent",
-  "notifyNewActivity",
-  "notifyKpiBreach",
-  "setPresence",
-  "getPresence",
-  "getEnvironment",
-  "raiseEvent",
-  "setClickToAct",
-  "getClickToAct",
-] as const;
+// The declarations (msdyn_ciLibrary.d.ts) and what the library serves name the same calls.
+type Declared = keyof typeof Microsoft.CIFramework;
+type Served = (typeof DESK_METHODS)[number] | (typeof CRM_METHODS)[number] | "addHandler" | "removeHandler";
+const declaredAreServed: [Exclude<Declared, Served>, Exclude<Served, Declared>] extends [never, never] ? true : false = true;
+void declaredAreServed;
 
 const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
 for (const method of DESK_METHODS) api[method] = (...args) => call(method, args);

@@ -37,3 +37,39 @@ export const CRM_METHODS = [
   "updateConversation",
   "logAnalyticsEvent",
 ] as const;
+
+/** Every CIF call the desk answers: the library sends it to the desk with its arguments. */
+export const DESK_METHODS = [
+  "canCreateSession",
+  "createSession",
+  "getSession",
+  "getFocusedSession",
+  "getAllSessions",
+  "requestFocusSession",
+  "setSessionTitle",
+  "updateContext",
+  "createTab",
+  "getTabs",
+  "getFocusedTab",
+  "focusTab",
+  "refreshTab",
+  "setTabTitle",
+  "closeTab",
+  "setMode",
+  "getMode",
+  "setWidth",
+  "getWidth",
+  "notifyEvent",
+  "cancelEvent",
+  "notifyNewActivity",
+  "notifyKpiBreach",
+  "setPresence",
+  "getPresence",
+  "getEnvironment",
+  "raiseEvent",
+  "setClickToAct",
+  "getClickToAct",
+] as const;
+
+/** A call the desk answers. */
+export type DeskMethod = (typeof DESK_METHODS)[number];
