@@ -2,7 +2,8 @@
 // provider's call to the page showing its effect (a MutationObserver in the page timestamps
 // the change), p50 and p99 over EVENTS changes made one at a time, beside the call's own
 // round trip in the same run; the first render after
-// sign-in of a desk with SESSIONS sessions of TABS tabs; the bundle's size, raw and gzipped.
+// sign-in of a desk with SESSIONS sessions of TABS tabs; the sizes of the page's bundle and
+// of the CIF library widgets load, raw and gzipped.
 // Prints one line of JSON. Needs what the browser tests need (CIFD_BIN, CHROMIUM).
 
 import { readFileSync } from "node:fs";
@@ -79,6 +80,7 @@ try {
   const rendered = await (await fresh.waitForFunction(() => globalThis.__rendered)).jsonValue();
 
   const bundle = readFileSync(new URL("../../server/assets/desk/desk.js", import.meta.url));
+  const library = readFileSync(new URL("../../server/assets/desk/msdyn_ciLibrary.js", import.meta.url));
   console.log(
     JSON.stringify({
       events: latencies.length,
@@ -92,6 +94,8 @@ try {
       tabs: TABS,
       bundle_bytes: bundle.length,
       bundle_gzip_bytes: gzipSync(bundle, { level: 9 }).length,
+      library_bytes: library.length,
+      library_gzip_bytes: gzipSync(library, { level: 9 }).length,
     }),
   );
 } finally {

@@ -12,6 +12,7 @@ import {
   createProvider,
   dataDirectory,
   deferred,
+  exampleWidgetServer,
   keepScreenshot,
   launchBrowser,
   signIn,
@@ -386,4 +387,40 @@ test("across a cifd restart a widget's calls go on and its events are neither lo
   await page.getByLabel("Panel mode").selectOption({ label: "Docked" });
   await logged(page, phone, "mode 1");
   assert.deepEqual(await modes(), ["mode 0", "mode 1"]);
+});
+
+test("the example widget (examples/cif-widget) runs as the README says: a call offered, accepted, its session opened", async (t) => {
+  const later = deferred(t);
+  const cifd = await startCifd();
+  later(() => cifd.stop());
+  const example = await exampleWidgetServer();
+  later(() => example.close());
+  await cifd.admin.createNotificationTemplate({
+    notificationTemplate: {
+      uniqueName: "example_incoming_call",
+      displayName: "Incoming call",
+      title: "Call from {caller}",
+      fields: [{ label: "Caller", value: "{caller}" }],
+    },
+  });
+  await cifd.admin.createSessionTemplate({
+    sessionTemplate: { uniqueName: "example_call", displayName: "Call", title: "Call {caller}" },
+  });
+  const library = `${cifd.endpoint}/webresources/Widget/msdyn_ciLibrary.js`;
+  const phone = await createProvider(cifd, "example_phone", "Phone", `${example.origin}/?ucilib=${encodeURIComponent(library)}`);
+  const agent = await createAgent(cifd, "Ada", [phone]);
+  const page = await signIn(browser, cifd, agent.credential);
+  later(() => keepScreenshot(page, "cif-example-widget"));
+  const frame = frameOf(page, phone);
+  await frame.getByRole("status").filter({ hasText: "Ready as example_phone" }).waitFor();
+  await logged(page, phone, "docked");
+
+  await frame.getByRole("button", { name: "Simulate an incoming call" }).click();
+  const toast = page.getByRole("alert").filter({ hasText: "Call from +1 555 0100" });
+  await toast.waitFor();
+  await toast.getByRole("button", { name: "Accept" }).click();
+  assert.equal(await logged(page, phone, /^toast: /), "toast: Accept (Accept)");
+  const sessionId = (await logged(page, phone, /^call session /)).slice("call session ".length);
+  await session(page, sessionId).and(page.locator('[aria-selected="true"]')).waitFor();
+  assert.match(await session(page, sessionId).innerText(), /Call \+1 555 0100/);
 });

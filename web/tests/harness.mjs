@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -96,6 +96,20 @@ ${code}
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}/widget`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** The example CIF widget (examples/cif-widget), served on its own origin as a provider would. */
+export async function exampleWidgetServer() {
+  const page = readFileSync(join(repository, "examples", "cif-widget", "index.html"));
+  const server = createServer((request, response) => {
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    response.end(page);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
