@@ -185,6 +185,27 @@ test("a widget reaches only its own work; the desk ignores frames it did not mak
   for (const line of await heard(chat)) assert.match(line, new RegExp(`^switched ${own} `));
   for (const line of await heard(phone)) assert.match(line, new RegExp(`^switched ${phoneSession} `));
 
+  // The frame the desk made for chat goes to another origin (phone's widget page, which runs
+  // phone's widget code): what it posts from there is not chat's, and is ignored: the desk
+  // issues no credential for it and answers nothing.
+  let issuedSince = 0;
+  page.on("request", (request) => {
+    if (request.url().endsWith("/cif.v1.AgentService/IssueWidgetCredential")) issuedSince += 1;
+  });
+  await chatFrame.evaluate((_, url) => {
+    location.href = url;
+  }, phoneWidget.url);
+  const moved = frameOf(page, chat);
+  await moved.getByRole("heading", { name: "Phone widget", includeHidden: true }).waitFor({ state: "attached" });
+  // Its library has loaded, and so has posted its hello to the desk...
+  await moved.locator("body").evaluate(
+    () => new Promise((resolve) => (function loaded() { window.Microsoft?.CIFramework ? resolve() : setTimeout(loaded, 10); })()),
+  );
+  // ...which the desk has handled once its own queue got this far.
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+  assert.equal(issuedSince, 0, "no credential for a frame at the wrong origin");
+  assert.equal(await moved.locator("#log li").count(), 0, "never initialised");
+
   // Sign-out: the page revokes its widget credentials; a replay of one is refused.
   assert.ok(credentials.length >= 2, `the desk was issued widget credentials (${credentials.length})`);
   const revoked = page.waitForResponse((r) => r.url().endsWith("/cif.v1.AgentService/RevokeWidgetCredentials"));
