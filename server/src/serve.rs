@@ -12,7 +12,7 @@ use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
 
 use crate::api::{
-    AdminApi, AgentApi, AuthLayer, CommitMetrics, Metrics, ProviderApi, Services, front_door,
+    AdminApi, AgentApi, AuthLayer, CommitMetrics, FrontDoorLayer, Metrics, ProviderApi, Services,
 };
 use crate::app::log::EventLog;
 use crate::app::{Core, Store as _, Timers, read, write};
@@ -197,7 +197,13 @@ pub async fn serve(
     let server = transport()
         // grpc-web from browsers over HTTP/1.1 (without TLS they speak nothing else).
         .accept_http1(true)
-        .add_routes(front_door(grpc, auth, &cli.cors_origins).into())
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(FrontDoorLayer::new(&cli.cors_origins))
+                .layer(auth)
+                .into_inner(),
+        )
+        .add_routes(grpc)
         .serve_with_incoming_shutdown(incoming(listener, cli.dead_peer_timeout), async move {
             let _ = drained.await;
             health

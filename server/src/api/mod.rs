@@ -24,7 +24,7 @@ pub use auth::AuthLayer;
 pub use metrics::{CommitMetrics, Metrics, serve as serve_metrics};
 pub use provider::ProviderApi;
 pub use services::Services;
-pub use web::front_door;
+pub use web::FrontDoorLayer;
 
 #[cfg(test)]
 mod tests;

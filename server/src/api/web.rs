@@ -1,17 +1,22 @@
-//! The front door on cifd's one port: native gRPC over HTTP/2, grpc-web (tonic-web) for
-//! browsers over HTTP/1.1 or HTTP/2 with CORS (tower-http) for the configured origins only,
-//! and the agent desk's page, built into the binary.
+//! The front door on cifd's one port: native gRPC over HTTP/2 straight to the services,
+//! and for browsers grpc-web (tonic-web) over HTTP/1.1 or HTTP/2 with CORS (tower-http) for
+//! the configured origins only, the agent desk's page and CIF's widget library, built into
+//! the binary.
 
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use tonic::body::Body;
 use tonic::codegen::http::{self, HeaderName, HeaderValue, Method, header};
-use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
+use tower::util::Either;
+use tower::util::future::EitherResponseFuture;
+use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-
-use super::auth::AuthLayer;
 
 /// What a browser may send and read across origins: the grpc-web headers (as tonic-web's
 /// own CORS defaults had them), the credential, and the status trailers a client needs to
@@ -26,21 +31,113 @@ const REQUEST_HEADERS: [&str; 6] = [
 ];
 const EXPOSED_HEADERS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
 
-/// The whole HTTP service: every gRPC service over native gRPC and grpc-web, each call
-/// authenticated first.
+/// The front door, as a layer around the authenticated services (`Server::layer`): native
+/// gRPC goes straight to them, anything else through the browser's stack.
+#[derive(Clone)]
+pub struct FrontDoorLayer {
+    cors_origins: Vec<String>,
+}
+
+impl FrontDoorLayer {
+    pub fn new(cors_origins: &[String]) -> Self {
+        Self {
+            cors_origins: cors_origins.to_vec(),
+        }
+    }
+}
+
+impl<S> Layer<S> for FrontDoorLayer
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Service = FrontDoor<S>;
+
+    fn layer(&self, services: S) -> FrontDoor<S> {
+        FrontDoor {
+            browser: tower::util::MapResponseLayer::new(tonic_body as ToTonicBody)
+                .layer(browser(services.clone(), &self.cors_origins)),
+            native: services,
+        }
+    }
+}
+
+/// Native gRPC (`application/grpc`, not grpc-web) to `native`; pages, preflights and
+/// grpc-web to `browser`. The browser's layers (a router, CORS headers, tonic-web's body
+/// wrapping) cost a native call microseconds it has no use for.
+#[derive(Clone)]
+pub struct FrontDoor<S> {
+    native: S,
+    browser: Browser,
+}
+
+type ToTonicBody = fn(http::Response<axum::body::Body>) -> http::Response<Body>;
+type Browser = tower::util::MapResponse<axum::Router, ToTonicBody>;
+
+fn tonic_body(response: http::Response<axum::body::Body>) -> http::Response<Body> {
+    response.map(Body::new)
+}
+
+/// Whether a request is native gRPC: `application/grpc`, `application/grpc+proto` and the
+/// like, but not grpc-web's `application/grpc-web...`.
+fn is_native_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("application/grpc"))
+        .is_some_and(|rest| !rest.starts_with("-web"))
+}
+
+impl<S> Service<http::Request<Body>> for FrontDoor<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future =
+        EitherResponseFuture<S::Future, <Browser as Service<http::Request<Body>>>::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.native.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if is_native_grpc(&request) {
+            // The clone that was made ready is the one that must serve this request.
+            let clone = self.native.clone();
+            let ready = std::mem::replace(&mut self.native, clone);
+            Either::<S, Browser>::Left(ready).call(request)
+        } else {
+            Either::<S, Browser>::Right(self.browser.clone()).call(request)
+        }
+    }
+}
+
+/// What browsers get: the desk's pages and CIF's library, and every gRPC service over
+/// grpc-web, with CORS for the configured origins.
 ///
 /// The order matters: CORS answers preflights itself (they carry no credential), and
 /// tonic-web translates grpc-web around authentication, so a refused browser call reads its
 /// status and ErrorInfo like any other. Pages are routed before tonic-web, which answers 400
 /// to any HTTP/1.1 request that is not grpc-web.
-pub fn front_door(grpc: Routes, auth: AuthLayer, cors_origins: &[String]) -> axum::Router {
-    let grpc = tower::ServiceBuilder::new()
-        .layer(GrpcWebLayer::new())
-        .layer(auth)
-        .service(grpc.prepare().into_axum_router());
+fn browser<S>(services: S, cors_origins: &[String]) -> axum::Router
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let grpc_web = GrpcWebLayer::new().layer(services);
     let routed = tower::ServiceBuilder::new()
         .map_request(library_path_in_any_case)
-        .service(pages().fallback_service(grpc));
+        .service(pages().fallback_service(grpc_web));
     axum::Router::new()
         .fallback_service(routed)
         .layer(cors(cors_origins))
@@ -147,4 +244,29 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_headers(names(&REQUEST_HEADERS))
         .expose_headers(names(&EXPOSED_HEADERS))
         .max_age(Duration::from_secs(24 * 60 * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_native_grpc_skips_the_browsers_stack() {
+        let with = |content_type: Option<&str>| {
+            let mut request = http::Request::new(());
+            if let Some(value) = content_type {
+                request
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+            }
+            is_native_grpc(&request)
+        };
+        assert!(with(Some("application/grpc")));
+        assert!(with(Some("application/grpc+proto")));
+        assert!(!with(Some("application/grpc-web")));
+        assert!(!with(Some("application/grpc-web+proto")));
+        assert!(!with(Some("application/grpc-web-text")));
+        assert!(!with(Some("text/html")));
+        assert!(!with(None));
+    }
 }
