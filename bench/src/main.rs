@@ -555,11 +555,6 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usi
             &measured.with_many,
             Some(measured.rss_many),
         ),
-        (
-            format!("{} (workers on {} new agents)", plan.many, plan.in_flight),
-            &measured.with_many_small_desks,
-            None,
-        ),
     ] {
         let ours = rates(trials, |trial| &trial.cifd);
         let theirs = rates(trials, |trial| &trial.baseline);
@@ -578,12 +573,14 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usi
         ]);
     }
     println!(
-        "\nThe baseline ran {:.0} calls/s (median; RSS {}), once before each of cifd's runs. With {} sessions on {agents} agents, each worker's desk holds {} sessions, and an agent's SwitchSession and CloseSession answer with the whole desk; the last row has workers on agents of their own.",
+        "\nThe baseline ran {:.0} calls/s (median; RSS {}), once before each of cifd's runs. Each worker's agent holds one session of 3 tabs (besides the mix's own) with {} and with {} sessions in the server, the others on the other {} agents.",
         Spread::of(rates(&measured.with_few, |trial| &trial.baseline)).median,
         mib(raw_rss),
+        plan.few,
         plan.many,
-        plan.many / agents
+        agents - plan.in_flight
     );
+    errors += switches_table(&measured.switches, plan.in_flight);
     println!(
         "\nMemory: {:.0} bytes of RSS per open session with 3 tabs (from {} to {} sessions, opened in {:.1} s; history capped at 1,000 events).",
         measured.session_bytes,
@@ -592,6 +589,56 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usi
         measured.filling.as_secs_f64()
     );
     usize::from(errors > 0)
+}
+
+/// What an agent's switch costs on its desk of 1 session and of 10 with 3 tabs each, answered
+/// with the whole desk and with the basic view (target: basic on 10 <= 1.25x on 1, in
+/// server CPU per call). Returns the failed calls.
+fn switches_table(switches: &scale::Switches, in_flight: usize) -> usize {
+    let table = Table::new(
+        &format!(
+            "An agent's SwitchSession, {in_flight} agents at once, on desks of 1 and of 10 sessions with 3 tabs (medians)"
+        ),
+        &[
+            "view",
+            "desk of 1: calls/s",
+            "desk of 10: calls/s",
+            "server CPU us/call (1 / 10)",
+            "cost on 10 / on 1",
+        ],
+    );
+    let cpu = |runs: &[mix::MixRun]| -> Vec<f64> {
+        runs.iter().map(mix::MixRun::cpu_per_call_us).collect()
+    };
+    let rate = |runs: &[mix::MixRun]| {
+        Spread::of(runs.iter().map(mix::MixRun::per_second).collect::<Vec<_>>()).median
+    };
+    for (view, small, large) in [
+        ("whole desk", &switches.small_full, &switches.large_full),
+        ("basic", &switches.small_basic, &switches.large_basic),
+    ] {
+        table.row(vec![
+            view.into(),
+            format!("{:.0}", rate(small)),
+            format!("{:.0}", rate(large)),
+            format!(
+                "{:.1} / {:.1}",
+                Spread::of(cpu(small)).median,
+                Spread::of(cpu(large)).median
+            ),
+            Spread::of_ratios(&cpu(large), &cpu(small)).ratio(),
+        ]);
+    }
+    [
+        &switches.small_full,
+        &switches.small_basic,
+        &switches.large_full,
+        &switches.large_basic,
+    ]
+    .iter()
+    .flat_map(|runs| runs.iter())
+    .map(|run| run.errors)
+    .sum()
 }
 
 /// The desk page's figures: event to screen, first render, bundle size (targets: p99 <= 50 ms

@@ -138,7 +138,7 @@ pub async fn in_parallel<T: Send + 'static>(
 #[derive(Clone)]
 pub struct Worker {
     provider: ProviderClient,
-    agent: AgentClient,
+    pub agent: AgentClient,
     agent_id: String,
 }
 

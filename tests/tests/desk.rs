@@ -816,3 +816,66 @@ async fn rule_16_custom_events_both_ways_and_click_to_act() {
         ("2.0", "fabrikam_phone")
     );
 }
+
+#[tokio::test]
+async fn switch_and_close_answer_with_as_much_of_the_desk_as_asked() {
+    let harness = harness().await;
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[]).await;
+    let first = create(&chat, &ada, "Maria Garcia").await;
+    let second = create(&chat, &ada, "Ravi Patel").await;
+
+    let full = ada
+        .client
+        .switch_session(pb::SwitchSessionRequest {
+            session_id: first.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .desk
+        .unwrap();
+    assert_eq!(full.sessions.len(), 2, "unset: the whole desk");
+    assert!(full.home_session.is_some());
+
+    let basic = ada
+        .client
+        .switch_session(pb::SwitchSessionRequest {
+            session_id: second.id.clone(),
+            view: pb::DeskView::Basic as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .desk
+        .unwrap();
+    assert!(basic.sessions.is_empty() && basic.home_session.is_none());
+    assert_eq!(basic.focused_session_id, second.id);
+    assert_eq!(basic.agent_id, ada.id());
+    assert!(basic.version > full.version, "the desk changed since");
+
+    let closed = ada
+        .client
+        .close_session(pb::CloseSessionRequest {
+            session_id: second.id.clone(),
+            view: pb::DeskView::Basic as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .desk
+        .unwrap();
+    assert!(closed.sessions.is_empty());
+    assert_eq!(closed.focused_session_id, first.id, "focus went back");
+
+    let refused = ada
+        .client
+        .switch_session(pb::SwitchSessionRequest {
+            session_id: first.id.clone(),
+            view: 99,
+            ..Default::default()
+        })
+        .await;
+    let error = expect_refused(refused, Code::InvalidArgument, Some("FIELD_OUT_OF_RANGE"));
+    assert!(error.to_string().contains("view"), "{error}");
+}

@@ -14,6 +14,7 @@ import {
   Code,
   PageKind,
   SessionKind,
+  DeskView,
   agent,
   type AgentClient,
   type Notification,
@@ -260,7 +261,7 @@ class DeskPage {
         "aria-selected": focused ? "true" : "false",
         "data-session-id": session.id,
         onclick: () => {
-          if (!focused) void this.call(this.client.switchSession({ sessionId: session.id, requestId: crypto.randomUUID() }));
+          if (!focused) void this.call(this.client.switchSession({ sessionId: session.id, requestId: crypto.randomUUID(), view: DeskView.BASIC }));
         },
       },
       h("span", { class: "owner" }, owner),
@@ -297,7 +298,7 @@ class DeskPage {
 
   private closeSession(sessionId: string): void {
     this.confirmingClose = undefined;
-    void this.call(this.client.closeSession({ sessionId, requestId: crypto.randomUUID() }));
+    void this.call(this.client.closeSession({ sessionId, requestId: crypto.randomUUID(), view: DeskView.BASIC }));
   }
 
   private renderWork(model: DeskModel): void {

@@ -64,10 +64,11 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let view = parse::desk_view(request.view)?;
         command(&self.0.state, once, move |plane| {
             let desk = plane.switch_session(caller, session, request.expected_version)?;
             Ok(pb::SwitchSessionResponse {
-                desk: Some(convert::desk(desk)),
+                desk: Some(convert::desk_as(desk, view)),
                 ..Default::default()
             })
         })
@@ -82,10 +83,11 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let once = once(caller, &request.request_id, &request)?;
         let session: SessionId = parse::id("session_id", &request.session_id)?;
+        let view = parse::desk_view(request.view)?;
         command(&self.0.state, once, move |plane| {
             let desk = plane.close_session_as_agent(caller, session, request.expected_version)?;
             Ok(pb::CloseSessionResponse {
-                desk: Some(convert::desk(desk)),
+                desk: Some(convert::desk_as(desk, view)),
                 ..Default::default()
             })
         })

@@ -434,6 +434,25 @@ pub fn desk_widgets(widgets: &Widgets) -> pb::DeskWidgets {
     }
 }
 
+/// The desk as the caller asked to see it (see `pb::DeskView`).
+pub fn desk_as(view: DeskView<'_>, shown: pb::DeskView) -> pb::Desk {
+    match shown {
+        pb::DeskView::Basic => {
+            let desk = view.desk;
+            pb::Desk {
+                agent_id: view.agent.id.to_string(),
+                focused_session_id: desk.focused.to_string(),
+                panel_mode: panel_mode(desk.panel_mode) as i32,
+                panel_width: desk.panel_width,
+                presence: desk.presence.as_ref().map(presence),
+                version: desk.version,
+                ..Default::default()
+            }
+        }
+        pb::DeskView::Unspecified | pb::DeskView::Full => self::desk(view),
+    }
+}
+
 pub fn desk(view: DeskView<'_>) -> pb::Desk {
     let desk = view.desk;
     pb::Desk {

@@ -354,6 +354,16 @@ pub fn page_kind(field: &str, value: i32) -> DomainResult<PageKind> {
     })
 }
 
+/// How much of the desk an answer carries; unset is the whole desk.
+pub fn desk_view(value: i32) -> DomainResult<pb::DeskView> {
+    pb::DeskView::try_from(value).map_err(|_| {
+        out_of_range(
+            "view",
+            format!("view {value} is not a desk view; use DESK_VIEW_FULL or DESK_VIEW_BASIC"),
+        )
+    })
+}
+
 /// A tab page, when one is given.
 pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<Option<TabPage>> {
     page.map(|page| {

@@ -92,6 +92,7 @@ class SwitchSessionRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The open session (or the home session) to focus. Required."""
     request_id: _builtins.str
@@ -104,16 +105,19 @@ class SwitchSessionRequest(_message.Message):
     """Refuse (ABORTED, VERSION_MISMATCH) unless the desk's version is still this one:
     optimistic concurrency. Unset: no check.
     """
+    view: _desk_pb2.DeskView.ValueType
+    """How much of the desk the answer carries; unset: all of it."""
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         expected_version: _builtins.int | None = ...,
+        view: _desk_pb2.DeskView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version", "request_id", b"request_id", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version", "request_id", b"request_id", "session_id", b"session_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
     _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
@@ -162,6 +166,7 @@ class CloseSessionRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The open provider session to close. Required."""
     request_id: _builtins.str
@@ -174,16 +179,19 @@ class CloseSessionRequest(_message.Message):
     """Refuse (ABORTED, VERSION_MISMATCH) unless the desk's version is still this one:
     optimistic concurrency. Unset: no check.
     """
+    view: _desk_pb2.DeskView.ValueType
+    """How much of the desk the answer carries; unset: all of it."""
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         expected_version: _builtins.int | None = ...,
+        view: _desk_pb2.DeskView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version", "request_id", b"request_id", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version", "request_id", b"request_id", "session_id", b"session_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
     _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015

@@ -107,6 +107,36 @@ PANEL_MODE_COLLAPSED: PanelMode.ValueType  # 4
 """CIF 3: the side panel collapsed to the left."""
 Global___PanelMode: _TypeAlias = PanelMode  # noqa: Y015
 
+class _DeskView:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DeskViewEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeskView.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DESK_VIEW_UNSPECIFIED: _DeskView.ValueType  # 0
+    """FULL."""
+    DESK_VIEW_FULL: _DeskView.ValueType  # 1
+    """The whole desk: home and every open session with its tabs, and the pending toasts."""
+    DESK_VIEW_BASIC: _DeskView.ValueType  # 2
+    """The desk without its sessions and toasts: home_session unset, sessions and notifications
+    empty; the agent, focus, panel, presence and version as in FULL.
+    """
+
+class DeskView(_DeskView, metaclass=_DeskViewEnumTypeWrapper):
+    """How much of the desk an answer carries (AIP-157): callers that only need to know the change
+    is done ask for BASIC, so the answer does not grow with the desk.
+    """
+
+DESK_VIEW_UNSPECIFIED: DeskView.ValueType  # 0
+"""FULL."""
+DESK_VIEW_FULL: DeskView.ValueType  # 1
+"""The whole desk: home and every open session with its tabs, and the pending toasts."""
+DESK_VIEW_BASIC: DeskView.ValueType  # 2
+"""The desk without its sessions and toasts: home_session unset, sessions and notifications
+empty; the agent, focus, panel, presence and version as in FULL.
+"""
+Global___DeskView: _TypeAlias = DeskView  # noqa: Y015
+
 @_typing.final
 class Desk(_message.Message):
     """One agent's desk: the home session, the open sessions, which one has focus, and the
