@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 
+use super::log::Slice;
 use super::state::{SharedCore, read, write};
 
 /// The running timer tasks.
@@ -36,15 +37,17 @@ impl Timers {
     }
 }
 
-/// Queues a heartbeat on every stream at each interval, under the state lock so its sequence
-/// never runs ahead of what is queued.
+/// Queues a heartbeat on every stream once each interval, under the state lock so its
+/// sequence never runs ahead of what is queued: a slice of the streams at a time, spread over
+/// the interval.
 async fn send_heartbeats(state: SharedCore, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
+    const SLICES: u64 = 16;
+    let mut ticks = tokio::time::interval(interval / SLICES as u32);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
-    loop {
+    for index in (0..SLICES).cycle() {
         ticks.tick().await;
-        write(&state).log.heartbeat();
+        write(&state).log.heartbeat(Slice { index, of: SLICES });
     }
 }
 

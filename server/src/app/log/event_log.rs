@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use super::logged::{LogSettings, Logged};
-use super::subscribers::{Registration, SubscriberId, Subscribers};
+use super::subscribers::{Registration, Slice, SubscriberId, Subscribers};
 use crate::domain::events::Scope;
 use crate::domain::{DomainError, DomainResult, Principal, Reason};
 
@@ -132,9 +132,10 @@ impl EventLog {
         self.subscribers.end_all(why);
     }
 
-    /// Queues a heartbeat carrying the current sequence on every stream with room for it.
-    pub fn heartbeat(&mut self) {
-        self.subscribers.heartbeat(self.last_sequence);
+    /// Queues a heartbeat carrying the current sequence on every stream with room for it,
+    /// among those of `slice` (see [`Slice`]).
+    pub fn heartbeat(&mut self, slice: Slice) {
+        self.subscribers.heartbeat(self.last_sequence, slice);
     }
 
     /// How many streams are open.

@@ -10,7 +10,7 @@ mod subscribers;
 
 pub use event_log::{EventLog, Start};
 pub use logged::{LogSettings, Logged};
-pub use subscribers::{Delivery, Ending, Registration, SubscriberId};
+pub use subscribers::{Delivery, Ending, Registration, Slice, SubscriberId};
 
 #[cfg(test)]
 mod tests;

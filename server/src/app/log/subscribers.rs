@@ -45,6 +45,25 @@ impl Ending {
 
 pub type SubscriberId = u64;
 
+/// One of `of` equal parts of the streams (by id), so heartbeats go out a part at a time:
+/// ten thousand streams woken at once hold up every event behind them for tens of
+/// milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Slice {
+    pub index: u64,
+    pub of: u64,
+}
+
+impl Slice {
+    /// Every stream.
+    #[cfg(test)]
+    pub const ALL: Slice = Slice { index: 0, of: 1 };
+
+    fn holds(self, id: SubscriberId) -> bool {
+        id % self.of == self.index
+    }
+}
+
 /// A registered stream, as its handler gets it.
 pub struct Registration {
     pub id: SubscriberId,
@@ -212,10 +231,11 @@ impl Subscribers {
         }
     }
 
-    pub fn heartbeat(&mut self, sequence: u64) {
+    pub fn heartbeat(&mut self, sequence: u64, slice: Slice) {
         let closed: Vec<SubscriberId> = self
             .all
             .iter()
+            .filter(|(id, _)| slice.holds(**id))
             .filter_map(|(id, subscriber)| {
                 // A full queue is behind anyway: it needs no heartbeat, and the next event
                 // decides whether it lags.

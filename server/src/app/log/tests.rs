@@ -316,6 +316,42 @@ fn heartbeats_carry_the_newest_sequence() {
         &mut log,
         vec![closed(AgentId::generate(), ProviderId::generate())],
     );
-    log.heartbeat();
+    log.heartbeat(Slice::ALL);
     assert_eq!(drain(&mut stream), [("heartbeat", 0), ("heartbeat", 1)]);
+}
+
+#[test]
+fn heartbeats_go_out_a_slice_of_the_streams_at_a_time_and_reach_each_once_a_round() {
+    let mut log = EventLog::new(settings(10, 10));
+    let mut streams: Vec<_> = (0..4)
+        .map(|_| {
+            log.subscribe(
+                Scope::Agent(AgentId::generate()),
+                Start::Now {
+                    sequence: log.last_sequence(),
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    for stream in &mut streams {
+        assert_eq!(drain(stream), [("heartbeat", 0)], "the catch-up");
+    }
+    log.heartbeat(Slice { index: 1, of: 2 });
+    let reached: Vec<usize> = streams
+        .iter_mut()
+        .map(|stream| drain(stream).len())
+        .collect();
+    assert_eq!(
+        reached.iter().sum::<usize>(),
+        2,
+        "half of them: {reached:?}"
+    );
+    log.heartbeat(Slice { index: 0, of: 2 });
+    let others: Vec<usize> = streams
+        .iter_mut()
+        .map(|stream| drain(stream).len())
+        .collect();
+    let each: Vec<usize> = reached.iter().zip(&others).map(|(a, b)| a + b).collect();
+    assert_eq!(each, [1, 1, 1, 1], "each once in a round");
 }
