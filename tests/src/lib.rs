@@ -522,6 +522,22 @@ impl Harness {
             .await
             .expect("the operator changes the profile");
     }
+
+    /// Configures a presence agents may choose, as an operator does.
+    pub async fn presence(&self, presence_id: &str, text: &str, base_status: pb::PresenceStatus) {
+        self.admin
+            .create_presence(pb::CreatePresenceRequest {
+                presence: Some(pb::Presence {
+                    presence_id: presence_id.into(),
+                    text: text.into(),
+                    base_status: base_status as i32,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("the operator configures a presence");
+    }
 }
 
 /// A CreateSession request for `agent`.

@@ -481,18 +481,8 @@ async fn rule_19_a_provider_is_told_nothing_that_moves_with_another_providers_wo
         credential: ada.credential,
     };
     harness
-        .admin
-        .create_presence(pb::CreatePresenceRequest {
-            presence: Some(pb::Presence {
-                presence_id: "busy".into(),
-                text: "Busy".into(),
-                base_status: pb::PresenceStatus::Busy as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        .presence("busy", "Busy", pb::PresenceStatus::Busy)
+        .await;
     let mut desk = caught_up(ada.client.subscribe(false)).await;
     let mut chat_events = caught_up(chat.client.subscribe(vec![], false)).await;
 

@@ -23,18 +23,9 @@ const REMEMBERED_REQUEST: &str = "0199f0c8-51c4-7bb0-9d8e-00000000f1c5";
 /// click-to-act, a remembered request id, and the events of all that.
 async fn populate(harness: &Harness) {
     let admin = &harness.admin;
-    admin
-        .create_presence(pb::CreatePresenceRequest {
-            presence: Some(pb::Presence {
-                presence_id: "busy".into(),
-                text: "Busy".into(),
-                base_status: pb::PresenceStatus::Busy as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    harness
+        .presence("busy", "Busy", pb::PresenceStatus::Busy)
+        .await;
     let chat = harness
         .admin
         .create_provider(pb::CreateProviderRequest {

@@ -160,18 +160,8 @@ async fn the_desks_stream_says_which_widgets_hear_each_event() {
     // The agent's own presence change: every provider of the agent hears it, and the
     // widgets hear it as providers do (without who set it).
     harness
-        .admin
-        .create_presence(pb::CreatePresenceRequest {
-            presence: Some(pb::Presence {
-                presence_id: "busy".into(),
-                text: "Busy".into(),
-                base_status: pb::PresenceStatus::Busy as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        .presence("busy", "Busy", pb::PresenceStatus::Busy)
+        .await;
     ada.client
         .set_presence(pb::AgentServiceSetPresenceRequest {
             presence_id: "busy".into(),

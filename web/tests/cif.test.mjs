@@ -73,8 +73,9 @@ Microsoft.CIFramework.addHandler("onSessionSwitched", (data) => {
 });
 window.addEventListener("CIFInitDone", () => log("ready"));`;
 
-test("the seed's multiple-providers pattern: a widget's default session and setMode(1), unchanged CIF code", async (t) => {
-  const later = deferred(t);
+/** A cifd with the dialer templates, a chat and a phone provider running CHAT_WIDGET and
+ * PHONE_WIDGET on origins of their own, and an agent admitting both. */
+async function chatAndPhone(later) {
   const cifd = await startCifd();
   later(() => cifd.stop());
   await dialerTemplates(cifd);
@@ -85,6 +86,12 @@ test("the seed's multiple-providers pattern: a widget's default session and setM
   const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
   const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
   const agent = await createAgent(cifd, "Ada", [chat, phone]);
+  return { cifd, chat, phone, agent, chatWidget, phoneWidget };
+}
+
+test("the seed's multiple-providers pattern: a widget's default session and setMode(1), unchanged CIF code", async (t) => {
+  const later = deferred(t);
+  const { cifd, chat, phone, agent } = await chatAndPhone(later);
   const page = await signIn(browser, cifd, agent.credential);
   later(() => keepScreenshot(page, "cif-default-session-docked"));
 
@@ -114,16 +121,7 @@ test("the seed's multiple-providers pattern: a widget's default session and setM
 
 test("a widget reaches only its own work; the desk ignores frames it did not make; sign-out revokes", async (t) => {
   const later = deferred(t);
-  const cifd = await startCifd();
-  later(() => cifd.stop());
-  await dialerTemplates(cifd);
-  const chatWidget = await cifWidgetServer("Chat", cifd, CHAT_WIDGET);
-  const phoneWidget = await cifWidgetServer("Phone", cifd, PHONE_WIDGET);
-  later(() => chatWidget.close());
-  later(() => phoneWidget.close());
-  const chat = await createProvider(cifd, "contoso_chat", "Chat", chatWidget.url);
-  const phone = await createProvider(cifd, "contoso_phone", "Phone", phoneWidget.url);
-  const agent = await createAgent(cifd, "Ada", [chat, phone]);
+  const { cifd, chat, phone, agent, chatWidget, phoneWidget } = await chatAndPhone(later);
 
   const page = await browser.newPage();
   page.setDefaultTimeout(PATIENCE);

@@ -31,6 +31,33 @@ const REQUEST_HEADERS: [&str; 6] = [
 ];
 const EXPOSED_HEADERS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
 
+/// The authenticated gRPC services, as the front door calls them.
+pub trait Services:
+    Service<
+        http::Request<Body>,
+        Response = http::Response<Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Services for S where
+    S: Service<
+            http::Request<Body>,
+            Response = http::Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The front door, as a layer around the authenticated services (`Server::layer`): native
 /// gRPC goes straight to them, anything else through the browser's stack.
 #[derive(Clone)]
@@ -48,12 +75,7 @@ impl FrontDoorLayer {
 
 impl<S> Layer<S> for FrontDoorLayer
 where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: Services,
 {
     type Service = FrontDoor<S>;
 
@@ -127,12 +149,7 @@ where
 /// to any HTTP/1.1 request that is not grpc-web.
 fn browser<S>(services: S, cors_origins: &[String]) -> axum::Router
 where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: Services,
 {
     let grpc_web = GrpcWebLayer::new().layer(services);
     let routed = tower::ServiceBuilder::new()
