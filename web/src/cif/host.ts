@@ -115,8 +115,13 @@ export class WidgetHost {
     const message = event.data as WidgetMessage | undefined;
     if (!provider || !message || typeof message !== "object") return;
     if (message.cif === "hello") {
-      await this.host(provider);
-      this.post(provider.providerId, { cif: "ready" });
+      // Without a credential the widget is not ready: CIFInitDone waits (the widget may say
+      // hello again, e.g. when reloaded).
+      const hosted = await this.host(provider).catch((failure: unknown) => {
+        console.warn(`cannot host ${provider.label}'s widget:`, failure);
+        return undefined;
+      });
+      if (hosted) this.post(provider.providerId, { cif: "ready" });
     } else if (message.cif === "call" && typeof message.id === "number" && Array.isArray(message.args)) {
       const answer: Answer = { cif: "answer", id: message.id };
       try {
