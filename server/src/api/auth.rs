@@ -13,7 +13,7 @@ use tonic::codegen::http;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, method_label};
 use super::status::to_status;
 use crate::app::{SharedCore, read};
 use crate::domain::{DomainError, Principal, Reason, Role};
@@ -108,14 +108,15 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let method = request.uri().path().to_owned();
-        let principal = match required_role(&method) {
+        // The served method, or `unknown`: a static label, so a call copies no path.
+        let method = method_label(request.uri().path());
+        let principal = match required_role(request.uri().path()) {
             None => None,
             Some(role) => match self.authenticate(request.headers(), role) {
                 Ok(principal) => Some(principal),
                 Err(error) => {
                     tracing::warn!(
-                        method,
+                        method = request.uri().path(),
                         reason = error.reason.as_str(),
                         "refused: {}",
                         error.message
@@ -123,7 +124,7 @@ where
                     let reason = error.reason.as_str();
                     let status = to_status(error);
                     self.metrics
-                        .observe_call(&method, status.code(), reason, started.elapsed());
+                        .observe_call(method, status.code(), reason, started.elapsed());
                     return Box::pin(std::future::ready(Ok(status.into_http())));
                 }
             },
@@ -139,10 +140,10 @@ where
             let response = inner.call(request).await?;
             match response.extensions().get::<Status>() {
                 Some(status) => {
-                    let reason = log_refusal(principal, &method, status);
-                    metrics.observe_call(&method, status.code(), &reason, started.elapsed());
+                    let reason = log_refusal(principal, method, status);
+                    metrics.observe_call(method, status.code(), &reason, started.elapsed());
                 }
-                None => metrics.observe_call(&method, tonic::Code::Ok, "", started.elapsed()),
+                None => metrics.observe_call(method, tonic::Code::Ok, "", started.elapsed()),
             }
             Ok(response)
         })

@@ -3,6 +3,7 @@
 //! and, read from the state at each scrape, open streams, queued stream messages, lagging
 //! streams and the log's position.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -17,16 +18,18 @@ use tokio::net::TcpListener;
 
 use crate::app::{SharedCore, read};
 
+// Labels borrow what they can from static strings: a served call copies none (methods and
+// codes are a fixed set, and a call that succeeded has no reason).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
-    method: String,
-    code: String,
-    reason: String,
+    method: &'static str,
+    code: &'static str,
+    reason: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
-    method: String,
+    method: &'static str,
 }
 
 /// The server's metrics.
@@ -148,19 +151,28 @@ impl Metrics {
         })
     }
 
-    pub fn observe_call(&self, method: &str, code: tonic::Code, reason: &str, took: Duration) {
-        let method = method_label(method);
+    /// Counts a call to `method` ([`method_label`] of its path).
+    pub fn observe_call(
+        &self,
+        method: &'static str,
+        code: tonic::Code,
+        reason: &str,
+        took: Duration,
+    ) {
+        let reason = if reason.is_empty() {
+            Cow::Borrowed("")
+        } else {
+            Cow::Owned(reason.to_owned())
+        };
         self.calls
             .get_or_create(&CallLabels {
-                method: method.to_owned(),
-                code: cif_sdk::code_name(code).to_owned(),
-                reason: reason.to_owned(),
+                method,
+                code: cif_sdk::code_name(code),
+                reason,
             })
             .inc();
         self.call_seconds
-            .get_or_create(&MethodLabels {
-                method: method.to_owned(),
-            })
+            .get_or_create(&MethodLabels { method })
             .observe(took.as_secs_f64());
     }
 
@@ -175,8 +187,8 @@ impl Metrics {
 
 /// The label for a call's path: the path when it names a method cifd serves, else
 /// `unknown`. Anyone can send a call to any path; labels must stay a bounded set.
-fn method_label(path: &str) -> &str {
-    static SERVED: OnceLock<HashSet<String>> = OnceLock::new();
+pub(super) fn method_label(path: &str) -> &'static str {
+    static SERVED: OnceLock<HashSet<&'static str>> = OnceLock::new();
     let served = SERVED.get_or_init(|| {
         [
             cif_sdk::pb::FILE_DESCRIPTOR_SET,
@@ -197,16 +209,15 @@ fn method_label(path: &str) -> &str {
                 service
                     .method
                     .into_iter()
-                    .map(move |method| format!("{prefix}{}", method.name()))
+                    // Leaked once: a fixed set of paths, labels for the server's lifetime.
+                    .map(move |method| -> &'static str {
+                        format!("{prefix}{}", method.name()).leak()
+                    })
             })
         })
         .collect()
     });
-    if served.contains(path) {
-        path
-    } else {
-        "unknown"
-    }
+    served.get(path).copied().unwrap_or("unknown")
 }
 
 /// Serves `GET /metrics` on `listener`.
