@@ -59,17 +59,23 @@ export function dataDirectory() {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** A provider's widget page, served on a port of its own (so an origin of its own). */
-export async function widgetServer(label) {
+/**
+ * Serves `page` (HTML) at every path on a port of its own, so an origin of its own: a
+ * provider's widget. Its `origin`, the widget's `url` there, and `close`.
+ */
+async function servePage(page) {
   const server = createServer((request, response) => {
     response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    response.end(`<!doctype html><html lang="en"><title>${label}</title><h1>${label} widget</h1></html>`);
+    response.end(page);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/widget`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, url: `${origin}/widget`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** A provider's widget page, served on a port of its own (so an origin of its own). */
+export function widgetServer(label) {
+  return servePage(`<!doctype html><html lang="en"><title>${label}</title><h1>${label} widget</h1></html>`);
 }
 
 /**
@@ -89,29 +95,12 @@ function log(line) {
 }
 ${code}
 </script></html>`;
-  const server = createServer((request, response) => {
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    response.end(page);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/widget`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  return servePage(page);
 }
 
 /** The example CIF widget (examples/cif-widget), served on its own origin as a provider would. */
-export async function exampleWidgetServer() {
-  const page = readFileSync(join(repository, "examples", "cif-widget", "index.html"));
-  const server = createServer((request, response) => {
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    response.end(page);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+export function exampleWidgetServer() {
+  return servePage(readFileSync(join(repository, "examples", "cif-widget", "index.html")));
 }
 
 /** Creates a provider whose widget is `widgetUrl`, and its client. */

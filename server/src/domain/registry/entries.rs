@@ -132,14 +132,15 @@ impl Registry {
         role: Role,
         now: SystemTime,
     ) -> DomainResult<Principal> {
-        let issued = self
-            .credentials
-            .get(&credential.lookup_key())
-            .and_then(|candidates| candidates.iter().find(|(hash, _)| hash.matches(credential)))
-            .map(|(_, principal)| *principal);
+        let issued = || {
+            self.credentials
+                .get(&credential.lookup_key())
+                .and_then(|candidates| candidates.iter().find(|(hash, _)| hash.matches(credential)))
+                .map(|(_, principal)| *principal)
+        };
         let principal = if credential.matches(&self.operator_credential) {
             Principal::Operator
-        } else if let Some(principal) = issued {
+        } else if let Some(principal) = issued() {
             principal
         } else {
             match self.widgets.lookup(credential, now) {
