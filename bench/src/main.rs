@@ -69,6 +69,8 @@ enum Scenario {
     Mix,
     Fanout,
     Scale,
+    /// Resident memory at many open sessions with the default history.
+    Memory,
     Recovery,
     Desk,
 }
@@ -167,7 +169,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
         };
         failures += fan_out(&placement, &plan, trials).await;
     }
-    if wanted(Scenario::Scale) {
+    if wanted(Scenario::Scale) || wanted(Scenario::Memory) {
         let plan = if args.smoke {
             scale::Plan {
                 agents: 100,
@@ -187,7 +189,12 @@ async fn suite(args: Args, placement: Placement) -> usize {
                 length,
             }
         };
-        failures += scale_and_memory(&placement, &plan, trials).await;
+        if wanted(Scenario::Scale) {
+            failures += scale_and_memory(&placement, &plan, trials).await;
+        }
+        if wanted(Scenario::Memory) {
+            failures += memory_with_history(&placement, &plan).await;
+        }
     }
     if wanted(Scenario::Recovery) {
         let plan = if args.smoke {
@@ -589,6 +596,39 @@ async fn scale_and_memory(placement: &Placement, plan: &scale::Plan, trials: usi
         measured.filling.as_secs_f64()
     );
     usize::from(errors > 0)
+}
+
+/// Resident memory with many open sessions and the default history, in a cifd of its own.
+/// The same with the history capped at 1,000 events tells what the retained events cost.
+async fn memory_with_history(placement: &Placement, plan: &scale::Plan) -> usize {
+    let mut measured = Vec::new();
+    for history in [None, Some("1000")] {
+        let mut options = cifd_options().arg("--in-memory");
+        if let Some(events) = history {
+            options = options.arg("--history-events").arg(events);
+        }
+        let cifd = Server::cifd(placement, options).await;
+        measured.push(scale::memory_with_history(&cifd, plan).await);
+    }
+    let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
+    // Opening a session logs at least 4 events (the session and its tabs), so with 25,000
+    // or more the default history is full and the capped one holds 1,000.
+    let per_event = if plan.many >= 25_000 {
+        format!(
+            ", so {:.0} bytes per retained event",
+            (measured[0] as f64 - measured[1] as f64) / 99_000.0
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "\nMemory with the default history (100,000 events): {:.1} MiB of RSS at {} open sessions of 3 tabs on {} agents (target <= 250 MiB at 100,000); {:.1} MiB with the history capped at 1,000 events{per_event}.",
+        mib(measured[0]),
+        plan.many,
+        plan.agents,
+        mib(measured[1]),
+    );
+    0
 }
 
 /// What an agent's switch costs on its desk of 1 session and of 10 with 3 tabs each, answered

@@ -175,6 +175,15 @@ pub async fn run(server: &Server, baseline: &Baseline<'_>, plan: &Plan, trials: 
     }
 }
 
+/// Resident memory of a cifd (in-memory, the default 100,000-event history) holding `plan.many`
+/// open sessions of 3 tabs on `plan.agents` agents: the sessions plus a full history of the
+/// events that opened them.
+pub async fn memory_with_history(server: &Server, plan: &Plan) -> u64 {
+    let population = Population::create(server, plan.providers, plan.agents).await;
+    open_sessions(server, &population, 0..plan.agents, 0, plan.many).await;
+    server.rss_bytes()
+}
+
 /// Every worker's agent switches back and forth between home and its first session for
 /// `length`, each answer in `view`.
 async fn switching(

@@ -1,5 +1,6 @@
 //! Domain values into protobuf messages.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::pb;
@@ -95,7 +96,7 @@ fn session_parts(
     owner: Option<pb::SessionOwner>,
     home_seen_by: Option<cif_sdk::ids::ProviderId>,
 ) -> pb::Session {
-    let visible = |tab: &&Tab| home_seen_by.is_none_or(|provider| tab.opened_by == provider);
+    let visible = |tab: &&Arc<Tab>| home_seen_by.is_none_or(|provider| tab.opened_by == provider);
     let focused_tab = session
         .focused_tab
         .filter(|_| home_seen_by.is_none())
@@ -491,13 +492,13 @@ mod tests {
     fn a_provider_is_not_told_who_set_the_presence_the_desk_is() {
         let setter = ProviderId::generate();
         let changed = event(EventKind::PresenceChanged {
-            presence: Presence {
+            presence: Box::new(Presence {
                 id: "busy".into(),
                 text: "Busy".into(),
                 base_status: PresenceStatus::Busy,
                 color: "#FF0000".into(),
                 managed: false,
-            },
+            }),
             set_by: Some(setter),
         });
         let set_by = |audience| match convert_kind(&changed, audience) {
@@ -510,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_provider_is_not_told_which_tab_has_focus_in_home() {
-        let tab = Tab {
+        let tab = Arc::new(Tab {
             id: TabId::generate(),
             session: SessionId::generate(),
             template: String::new(),
@@ -526,7 +527,7 @@ mod tests {
             parameters: Default::default(),
             opened_by: ProviderId::generate(),
             created: SystemTime::now(),
-        };
+        });
         for (in_home, to_provider) in [(true, false), (false, true)] {
             let created = event(EventKind::TabCreated {
                 tab: tab.clone(),

@@ -2,6 +2,7 @@
 //! same step that changes the state, never by comparing states.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
@@ -16,7 +17,8 @@ use super::toasts::{Resolution, Toast};
 /// A session as it was when an event happened, with what a reader needs to show it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionSnapshot {
-    pub session: Session,
+    /// Shared with the state until the session changes again.
+    pub session: Arc<Session>,
     pub focused: bool,
     pub owner: Option<OwnerSnapshot>,
 }
@@ -60,7 +62,7 @@ pub struct Happened {
 
 /// A toast as it was when an event happened.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ToastSnapshot(pub Toast);
+pub struct ToastSnapshot(pub Box<Toast>);
 
 impl PartialEq for ToastSnapshot {
     fn eq(&self, other: &Self) -> bool {
@@ -74,56 +76,56 @@ impl Eq for ToastSnapshot {}
 pub enum EventKind {
     /// A provider started a session (it has focus).
     SessionCreated {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
     },
     /// A session gained (`focused`) or lost focus.
     SessionSwitched {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
         focused: bool,
     },
     /// A session was closed.
     SessionClosed {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
     },
     /// The owner changed the title.
     SessionRetitled {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
     },
     /// The owner set or deleted context keys.
     SessionContextChanged {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
         set: Vec<String>,
         deleted: Vec<String>,
     },
     /// Marks were set, reset or cleared.
     SessionMarksChanged {
-        session: SessionSnapshot,
+        session: Box<SessionSnapshot>,
     },
     /// `in_home`: the tab is in the home session, where providers are not told which tab has
     /// focus (rule 19).
     TabCreated {
-        tab: Tab,
+        tab: Arc<Tab>,
         focused: bool,
         #[serde(default)]
         in_home: bool,
     },
     TabFocused {
-        tab: Tab,
+        tab: Arc<Tab>,
     },
     TabRefreshed {
-        tab: Tab,
+        tab: Arc<Tab>,
         focused: bool,
         #[serde(default)]
         in_home: bool,
     },
     TabRetitled {
-        tab: Tab,
+        tab: Arc<Tab>,
         focused: bool,
         #[serde(default)]
         in_home: bool,
     },
     TabClosed {
-        tab: Tab,
+        tab: Arc<Tab>,
     },
     PanelModeChanged {
         mode: PanelMode,
@@ -132,7 +134,7 @@ pub enum EventKind {
         width: u32,
     },
     PresenceChanged {
-        presence: Presence,
+        presence: Box<Presence>,
         set_by: Option<ProviderId>,
     },
     /// A toast waits in the queue (rule 12).
@@ -146,8 +148,8 @@ pub enum EventKind {
         toast: ToastSnapshot,
         resolution: Resolution,
     },
-    ClickToAct(ClickToAct),
-    CustomEvent(CustomEvent),
+    ClickToAct(Box<ClickToAct>),
+    CustomEvent(Box<CustomEvent>),
     /// The agent admits `provider` now, or no longer (rule 18): a profile change, an
     /// activation, a deactivation, a deletion. The desk shows the provider's sessions' owner
     /// as (no longer) admitted; the provider's streams never carry it (see
@@ -158,7 +160,7 @@ pub enum EventKind {
     },
     /// The desk's providers changed (rule 20): the whole widgets, the visible one included.
     DeskWidgetsChanged {
-        widgets: Widgets,
+        widgets: Box<Widgets>,
     },
     /// The focus moved and another provider's widget (or none) is visible (rule 20).
     VisibleWidgetChanged {
@@ -186,7 +188,7 @@ impl EventKind {
     }
 
     /// The session snapshot the event carries, if any.
-    pub fn snapshot_mut(&mut self) -> Option<&mut SessionSnapshot> {
+    pub fn snapshot(&self) -> Option<&SessionSnapshot> {
         match self {
             EventKind::SessionCreated { session }
             | EventKind::SessionSwitched { session, .. }

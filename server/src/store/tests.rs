@@ -46,12 +46,12 @@ fn event(sequence: u64) -> Arc<Logged> {
             agent: AgentId::generate(),
             time: SystemTime::now(),
             providers: vec![ProviderId::generate()],
-            kind: EventKind::CustomEvent(CustomEvent {
+            kind: EventKind::CustomEvent(Box::new(CustomEvent {
                 name: format!("e{sequence}"),
                 payload: String::new(),
                 from: None,
                 to: None,
-            }),
+            })),
         },
     })
 }

@@ -36,11 +36,11 @@ fn closed(agent: AgentId, owner: ProviderId) -> Event {
         time: SystemTime::now(),
         providers: vec![owner],
         kind: EventKind::SessionClosed {
-            session: SessionSnapshot {
-                session,
+            session: Box::new(SessionSnapshot {
+                session: session.into(),
                 focused: false,
                 owner: None,
-            },
+            }),
         },
     }
 }

@@ -50,7 +50,11 @@ impl ControlPlane {
             )
             .with("provider_id", provider));
         }
-        self.emit(agent, SystemTime::now(), EventKind::ClickToAct(click));
+        self.emit(
+            agent,
+            SystemTime::now(),
+            EventKind::ClickToAct(Box::new(click)),
+        );
         Ok(provider)
     }
 

@@ -164,7 +164,7 @@ impl ControlPlane {
                 agent,
                 SystemTime::now(),
                 EventKind::PresenceChanged {
-                    presence: presence.clone(),
+                    presence: Box::new(presence.clone()),
                     set_by,
                 },
             );
@@ -239,7 +239,11 @@ impl ControlPlane {
             from: Some(caller.provider),
             to: None,
         };
-        self.emit(agent, SystemTime::now(), EventKind::CustomEvent(event));
+        self.emit(
+            agent,
+            SystemTime::now(),
+            EventKind::CustomEvent(Box::new(event)),
+        );
         Ok(())
     }
 
@@ -265,7 +269,11 @@ impl ControlPlane {
             from: None,
             to: Some(provider),
         };
-        self.emit(agent, SystemTime::now(), EventKind::CustomEvent(event));
+        self.emit(
+            agent,
+            SystemTime::now(),
+            EventKind::CustomEvent(Box::new(event)),
+        );
         Ok(provider)
     }
 }

@@ -3,6 +3,7 @@
 //! agent is stored with its desk, as one record.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
@@ -28,7 +29,7 @@ pub struct Changes {
     pub providers: Vec<(ProviderId, Option<ProviderRecord>)>,
     pub deleted_providers: Vec<(ProviderId, Option<String>)>,
     pub agents: Vec<(AgentId, Option<StoredAgent>)>,
-    pub sessions: Vec<(SessionId, Option<Session>)>,
+    pub sessions: Vec<(SessionId, Option<Arc<Session>>)>,
     pub presences: Vec<(String, Option<Presence>)>,
     pub templates: Vec<(String, Option<Template>)>,
     pub toasts: Vec<(ToastKey, Option<Toast>)>,
@@ -172,7 +173,10 @@ mod tests {
                 .filter_map(|(id, name)| name.map(|name| (id, name)))
                 .collect(),
             agents: keep(changes.agents),
-            sessions: keep(changes.sessions),
+            sessions: keep(changes.sessions)
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+                .collect(),
             presences: keep(changes.presences),
             templates: keep(changes.templates),
             toasts: keep(changes.toasts),

@@ -127,15 +127,11 @@ impl ControlPlane {
 
     /// Records an event for the agent's desk. Who else hears it (rule 11) is decided here,
     /// in one place.
-    pub(super) fn emit(&mut self, agent: AgentId, time: SystemTime, mut kind: EventKind) {
-        // Every event changes its desk and the session it is about: their versions move.
-        let session = kind.session();
-        if let Some(version) = self.desks.count_change(agent, session)
-            && let Some(snapshot) = kind.snapshot_mut()
-            && Some(snapshot.session.id) == session
-        {
-            snapshot.session.version = version;
-        }
+    pub(super) fn emit(&mut self, agent: AgentId, time: SystemTime, kind: EventKind) {
+        // Every event changes its desk and the session it is about: their versions move (a
+        // session's snapshot was numbered when it was taken).
+        let session = kind.session().filter(|_| kind.snapshot().is_none());
+        self.desks.count_change(agent, session);
         match kind {
             EventKind::SessionCreated { .. }
             | EventKind::SessionSwitched { .. }
@@ -206,11 +202,15 @@ impl ControlPlane {
         self.effects.revoked.push((principal, why));
     }
 
-    /// A session as it is now, owned, for an event.
-    pub(super) fn snapshot(&self, session: SessionId) -> SessionSnapshot {
+    /// A session for the event about to be emitted about it: the change is numbered first
+    /// (its version moves), then the event shares the session as the state now holds it, so
+    /// the history keeps no copy of it until the session changes again. Called once per
+    /// event, right before [`Self::emit`].
+    pub(super) fn snapshot(&mut self, session: SessionId) -> Box<SessionSnapshot> {
+        self.desks.count_session_change(session);
         let view = self.view(self.desks.session(session).expect("a session"));
-        SessionSnapshot {
-            session: view.session.clone(),
+        Box::new(SessionSnapshot {
+            session: self.desks.shared(session).expect("a session").clone(),
             focused: view.focused,
             owner: view.owner.map(|owner| OwnerSnapshot {
                 id: owner.id,
@@ -218,7 +218,7 @@ impl ControlPlane {
                 deleted: owner.deleted,
                 admitted: owner.admitted,
             }),
-        }
+        })
     }
 
     /// The template catalogue.

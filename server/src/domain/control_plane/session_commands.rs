@@ -1,6 +1,7 @@
 //! A provider's commands on sessions (rules 1, 2, 5 and 6).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, SessionId};
@@ -153,7 +154,7 @@ impl ControlPlane {
                 if index == 0 && spec.anchor_tab.is_some() {
                     (tab.anchor, tab.can_close) = (true, false);
                 }
-                tabs.push(tab);
+                tabs.push(Arc::new(tab));
             }
             if tabs.len() > limits.max_tabs_per_session as usize {
                 return Err(DomainError::new(

@@ -1,6 +1,7 @@
 //! Tabs (rule 3): a provider opens, focuses, refreshes, retitles and closes tabs in its own
 //! sessions and, its own only, in the home session; the agent focuses and closes any.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, TabId};
@@ -26,7 +27,7 @@ impl ControlPlane {
         &mut self,
         caller: impl Into<ProviderCaller>,
         new: NewTab,
-    ) -> DomainResult<(Tab, bool)> {
+    ) -> DomainResult<(Arc<Tab>, bool)> {
         let caller: ProviderCaller = caller.into();
         new.validate(&self.settings.urls)?;
         self.acting_provider(caller.provider)?;
@@ -85,6 +86,7 @@ impl ControlPlane {
         };
         let in_home =
             self.desks.session(new.session).expect("checked above").kind == SessionKind::Home;
+        let tab = Arc::new(tab);
         let focused = self.desks.add_tab(tab.clone(), new.focus);
         self.emit(
             agent,
@@ -102,7 +104,7 @@ impl ControlPlane {
     /// The tab, if `actor` may act on it: for a provider, a tab in its own session or one it
     /// opened in home; for the agent, any tab on its desk. Otherwise the same NOT_FOUND as a
     /// missing tab.
-    fn actionable_tab(&self, actor: TabActor, tab: TabId) -> DomainResult<(&Session, &Tab)> {
+    fn actionable_tab(&self, actor: TabActor, tab: TabId) -> DomainResult<(&Session, &Arc<Tab>)> {
         let found = self
             .desks
             .tab(tab)
@@ -128,7 +130,7 @@ impl ControlPlane {
         }
     }
 
-    fn focus_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<Tab> {
+    fn focus_tab(&mut self, actor: TabActor, tab: TabId) -> DomainResult<Arc<Tab>> {
         self.check_actor(actor)?;
         let (session, record) = self.actionable_tab(actor, tab)?;
         let (agent, record) = (session.agent, record.clone());
@@ -186,13 +188,13 @@ impl ControlPlane {
         &mut self,
         caller: impl Into<ProviderCaller>,
         tab: TabId,
-    ) -> DomainResult<Tab> {
+    ) -> DomainResult<Arc<Tab>> {
         let caller: ProviderCaller = caller.into();
         self.focus_tab(TabActor::Provider(caller), tab)
     }
 
     /// FocusTab by the agent.
-    pub fn agent_focus_tab(&mut self, agent: AgentId, tab: TabId) -> DomainResult<Tab> {
+    pub fn agent_focus_tab(&mut self, agent: AgentId, tab: TabId) -> DomainResult<Arc<Tab>> {
         self.focus_tab(TabActor::Agent(agent), tab)
     }
 
@@ -216,7 +218,7 @@ impl ControlPlane {
         &mut self,
         caller: impl Into<ProviderCaller>,
         tab: TabId,
-    ) -> DomainResult<Tab> {
+    ) -> DomainResult<Arc<Tab>> {
         let caller: ProviderCaller = caller.into();
         self.check_actor(TabActor::Provider(caller))?;
         let (session, record) = self.actionable_tab(TabActor::Provider(caller), tab)?;
@@ -241,7 +243,7 @@ impl ControlPlane {
         caller: impl Into<ProviderCaller>,
         tab: TabId,
         title: String,
-    ) -> DomainResult<Tab> {
+    ) -> DomainResult<Arc<Tab>> {
         let caller: ProviderCaller = caller.into();
         validate_title(&title)?;
         self.check_actor(TabActor::Provider(caller))?;

@@ -30,7 +30,7 @@ fn announced<R: std::fmt::Debug>(
         .into_iter()
         .filter_map(|event| {
             let (visible, whole) = match event.kind {
-                EventKind::DeskWidgetsChanged { widgets } => (widgets.visible, Some(widgets)),
+                EventKind::DeskWidgetsChanged { widgets } => (widgets.visible, Some(*widgets)),
                 EventKind::VisibleWidgetChanged { visible } => (visible, None),
                 _ => return None,
             };

@@ -90,7 +90,13 @@ impl ControlPlane {
             let visible_changed = self.desks.show_widget(agent, visible);
             if check.providers_changed {
                 if let Some(widgets) = self.widgets(agent) {
-                    self.emit(agent, check.time, EventKind::DeskWidgetsChanged { widgets });
+                    self.emit(
+                        agent,
+                        check.time,
+                        EventKind::DeskWidgetsChanged {
+                            widgets: Box::new(widgets),
+                        },
+                    );
                 }
             } else if visible_changed {
                 // Focus moves often: the desk is told only which widget shows now.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
@@ -35,7 +36,7 @@ pub struct Refilled {
     /// The session's own title changed.
     pub session: bool,
     /// The tabs whose titles changed, as they are now.
-    pub tabs: Vec<Tab>,
+    pub tabs: Vec<Arc<Tab>>,
 }
 
 /// Every desk and session.
@@ -43,9 +44,11 @@ pub struct Refilled {
 pub struct Desks {
     desks: Tracked<AgentId, Desk>,
     /// Every session, home sessions included, in creation order (ids are time-ordered).
-    /// Boxed: a map node then holds a pointer, not a whole session (half-empty nodes of
-    /// sessions cost hundreds of bytes per session).
-    sessions: Tracked<SessionId, Box<Session>>,
+    /// Shared with the events about them: an event's snapshot is the session as it is here,
+    /// and a change copies it (`Arc::make_mut`) only while an event still holds it. A map
+    /// node holds a pointer, not a whole session (half-empty nodes of sessions would cost
+    /// hundreds of bytes per session).
+    sessions: Tracked<SessionId, Arc<Session>>,
     /// Provider sessions by owner, open and closed.
     by_owner: HashMap<ProviderId, BTreeSet<SessionId>>,
     /// Closed sessions by when they closed, for retention.
@@ -63,7 +66,7 @@ pub struct Desks {
 #[derive(Debug, Default)]
 pub struct DeskChanges {
     pub desks: Vec<(AgentId, Option<Desk>)>,
-    pub sessions: Vec<(SessionId, Option<Session>)>,
+    pub sessions: Vec<(SessionId, Option<Arc<Session>>)>,
 }
 
 impl Desks {
@@ -76,7 +79,7 @@ impl Desks {
         for session in &sessions {
             part.index(session);
         }
-        part.sessions = Tracked::loaded(sessions.into_iter().map(|s| (s.id, Box::new(s))));
+        part.sessions = Tracked::loaded(sessions.into_iter().map(|s| (s.id, Arc::new(s))));
         part
     }
 
@@ -96,12 +99,7 @@ impl Desks {
     pub fn take_changes(&mut self) -> DeskChanges {
         DeskChanges {
             desks: self.desks.take_changes(),
-            sessions: self
-                .sessions
-                .take_changes()
-                .into_iter()
-                .map(|(id, session)| (id, session.map(|session| *session)))
-                .collect(),
+            sessions: self.sessions.take_changes(),
         }
     }
 
@@ -181,7 +179,7 @@ impl Desks {
     }
 
     /// A tab and the session it is in.
-    pub fn tab(&self, tab: TabId) -> Option<(&Session, &Tab)> {
+    pub fn tab(&self, tab: TabId) -> Option<(&Session, &Arc<Tab>)> {
         let session = self.sessions.get(self.tab_sessions.get(&tab)?)?;
         Some((&**session, session.tab(tab)?))
     }
@@ -214,7 +212,7 @@ impl Desks {
             version: 0,
         };
         let id = home.id;
-        self.sessions.insert(id, Box::new(home));
+        self.sessions.insert(id, Arc::new(home));
         self.desks.insert(agent, Desk::new(id));
         id
     }
@@ -243,15 +241,26 @@ impl Desks {
         before != provider
     }
 
-    /// Counts one change of a desk and, when the change is about one, of a session; returns
-    /// the session's new version.
-    pub fn count_change(&mut self, agent: AgentId, session: Option<SessionId>) -> Option<u64> {
+    /// Counts one change of a desk and, when the change is about one, of a session.
+    pub fn count_change(&mut self, agent: AgentId, session: Option<SessionId>) {
         if let Some(desk) = self.desks.get_mut(&agent) {
             desk.version += 1;
         }
-        let session = self.sessions.get_mut(&session?)?;
-        session.version += 1;
-        Some(session.version)
+        if let Some(session) = session {
+            self.count_session_change(session);
+        }
+    }
+
+    /// Counts one change of a session (its version moves).
+    pub fn count_session_change(&mut self, session: SessionId) {
+        if let Some(session) = self.sessions.get_mut(&session) {
+            Arc::make_mut(session).version += 1;
+        }
+    }
+
+    /// A session as the state holds it, to share with an event.
+    pub fn shared(&self, id: SessionId) -> Option<&Arc<Session>> {
+        self.sessions.get(&id)
     }
 
     /// Changes the panel; `false` when it already was so.
@@ -313,7 +322,7 @@ impl Desks {
     pub fn open(&mut self, session: Session) -> SessionId {
         let (id, agent) = (session.id, session.agent);
         self.index(&session);
-        self.sessions.insert(id, Box::new(session));
+        self.sessions.insert(id, Arc::new(session));
         let desk = self.desks.get_mut(&agent).expect("its desk");
         desk.open.push(id);
         desk.focus(id)
@@ -329,7 +338,7 @@ impl Desks {
     /// focus, focus moves to the most recently focused open session, else home; returns the
     /// session that gained it.
     pub fn close(&mut self, session: SessionId, now: SystemTime) -> Option<SessionId> {
-        let record = self.sessions.get_mut(&session).expect("an open session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("an open session"));
         record.closed = Some(now);
         let agent = record.agent;
         self.closed.insert((now, session));
@@ -377,7 +386,7 @@ impl Desks {
     /// Sets a session's title as it is (it no longer follows the context); `false` when it
     /// already was this title.
     pub fn set_title(&mut self, session: SessionId, title: String) -> bool {
-        let record = self.sessions.get_mut(&session).expect("a session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
         record.title_pattern = None;
         if record.title == title {
             return false;
@@ -393,7 +402,7 @@ impl Desks {
         set: BTreeMap<String, String>,
         delete: Vec<String>,
     ) -> (Vec<String>, Vec<String>) {
-        let record = self.sessions.get_mut(&session).expect("a session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
         let deleted: Vec<String> = delete
             .into_iter()
             .filter(|key| record.context.remove(key).is_some())
@@ -410,7 +419,7 @@ impl Desks {
         session: SessionId,
         fill: impl Fn(&str, &str, &BTreeMap<String, String>, &Context) -> String,
     ) -> Refilled {
-        let record = self.sessions.get_mut(&session).expect("a session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
         let no_parameters = BTreeMap::new();
         let mut refilled = Refilled::default();
         if let Some(pattern) = record.title_pattern.as_deref() {
@@ -425,7 +434,7 @@ impl Desks {
             if let Some(pattern) = &tab.title_pattern {
                 let title = fill(pattern, &tab.template, &tab.parameters, &context);
                 if title != tab.title {
-                    tab.title = title;
+                    Arc::make_mut(tab).title = title;
                     refilled.tabs.push(tab.clone());
                 }
             }
@@ -435,7 +444,7 @@ impl Desks {
 
     /// Sets a mark that gaining focus clears.
     pub fn mark(&mut self, session: SessionId, mark: FocusMark) {
-        let record = self.sessions.get_mut(&session).expect("a session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
         match mark {
             FocusMark::Attention { messages } => record.marks.attention = Some(messages),
             FocusMark::NewActivity { count } => record.marks.new_activity = Some(count),
@@ -444,11 +453,13 @@ impl Desks {
 
     /// Flags (with details) or resets a KPI breach; `false` when nothing changed.
     pub fn set_kpi_breach(&mut self, session: SessionId, breach: Option<String>) -> bool {
-        let record = self.sessions.get_mut(&session).expect("a session");
-        if record.marks.kpi_breach == breach {
+        // Looked at before it is written: a write copies a session an event still holds.
+        if self.sessions[&session].marks.kpi_breach == breach {
             return false;
         }
-        record.marks.kpi_breach = breach;
+        Arc::make_mut(self.sessions.get_mut(&session).expect("a session"))
+            .marks
+            .kpi_breach = breach;
         true
     }
 
@@ -460,7 +471,7 @@ impl Desks {
         if record.marks.attention.is_none() && record.marks.new_activity.is_none() {
             return false;
         }
-        let marks = &mut self.sessions.get_mut(&session).expect("found").marks;
+        let marks = &mut Arc::make_mut(self.sessions.get_mut(&session).expect("found")).marks;
         (marks.attention, marks.new_activity) = (None, None);
         true
     }
@@ -469,8 +480,8 @@ impl Desks {
 
     /// Adds a tab to its session; it takes the session's focus when `focus` or when it is the
     /// first. Returns whether it has focus.
-    pub fn add_tab(&mut self, tab: Tab, focus: bool) -> bool {
-        let record = self.sessions.get_mut(&tab.session).expect("a session");
+    pub fn add_tab(&mut self, tab: Arc<Tab>, focus: bool) -> bool {
+        let record = Arc::make_mut(self.sessions.get_mut(&tab.session).expect("a session"));
         let focused = focus || record.focused_tab.is_none();
         if focused {
             record.focused_tab = Some(tab.id);
@@ -486,19 +497,18 @@ impl Desks {
     /// Makes a tab its session's focused tab; `false` when it already was.
     pub fn focus_tab(&mut self, tab: TabId) -> bool {
         let session = self.tab_sessions[&tab];
-        let record = self.sessions.get_mut(&session).expect("a session");
-        if record.focused_tab == Some(tab) {
+        if self.sessions[&session].focused_tab == Some(tab) {
             return false;
         }
-        record.focused_tab = Some(tab);
+        Arc::make_mut(self.sessions.get_mut(&session).expect("a session")).focused_tab = Some(tab);
         true
     }
 
     /// Removes a tab; if it had focus, focus goes to the tab before it, else the new first
     /// tab. Returns the tab, and the tab that gained focus.
-    pub fn remove_tab(&mut self, tab: TabId) -> (Tab, Option<Tab>) {
+    pub fn remove_tab(&mut self, tab: TabId) -> (Arc<Tab>, Option<Arc<Tab>>) {
         let session = self.tab_sessions.remove(&tab).expect("an indexed tab");
-        let record = self.sessions.get_mut(&session).expect("a session");
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
         let index = record
             .tabs
             .iter()
@@ -515,16 +525,17 @@ impl Desks {
     }
 
     /// Sets a tab's title as it is (it no longer follows the context); returns the tab.
-    pub fn retitle_tab(&mut self, tab: TabId, title: String) -> Tab {
+    pub fn retitle_tab(&mut self, tab: TabId, title: String) -> Arc<Tab> {
         let session = self.tab_sessions[&tab];
-        let record = self.sessions.get_mut(&session).expect("a session");
-        let tab = record
+        let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
+        let shared = record
             .tabs
             .iter_mut()
             .find(|t| t.id == tab)
             .expect("in its session");
+        let tab = Arc::make_mut(shared);
         tab.title = title;
         tab.title_pattern = None;
-        tab.clone()
+        shared.clone()
     }
 }

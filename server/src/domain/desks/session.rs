@@ -1,6 +1,7 @@
 //! Sessions on a desk (the home session, and the ones providers start) and what their owners
 //! mark on them.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
@@ -36,8 +37,9 @@ pub struct Session {
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.
     pub closed: Option<SystemTime>,
-    /// Tabs in the order they were opened.
-    pub tabs: Vec<Tab>,
+    /// Tabs in the order they were opened. Shared: the events about a tab hold the same
+    /// tab, so the history does not copy it (a change copies it once, when an event holds it).
+    pub tabs: Vec<Arc<Tab>>,
     pub focused_tab: Option<TabId>,
     pub marks: Marks,
     /// Counts the session's changes (one per event about it), for optimistic concurrency.
@@ -67,7 +69,7 @@ impl Session {
         self.closed.is_none()
     }
 
-    pub fn tab(&self, id: TabId) -> Option<&Tab> {
+    pub fn tab(&self, id: TabId) -> Option<&Arc<Tab>> {
         self.tabs.iter().find(|tab| tab.id == id)
     }
 }

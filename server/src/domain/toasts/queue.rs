@@ -195,7 +195,7 @@ impl Toasts {
                 agent,
                 time: now,
                 kind: EventKind::NotificationQueued {
-                    toast: ToastSnapshot(waiting.clone()),
+                    toast: ToastSnapshot(Box::new(waiting.clone())),
                 },
             });
         }
@@ -391,7 +391,7 @@ impl Toasts {
             if let Some(deadline) = toast.deadline() {
                 self.deadlines.insert((deadline, head));
             }
-            let shown = ToastSnapshot(toast.clone());
+            let shown = ToastSnapshot(Box::new(toast.clone()));
             happened.push(Happened {
                 agent,
                 time: now,
@@ -433,7 +433,7 @@ impl Toasts {
             agent: toast.agent,
             time: resolution.time,
             kind: EventKind::NotificationResolved {
-                toast: ToastSnapshot(toast.clone()),
+                toast: ToastSnapshot(Box::new(toast.clone())),
                 resolution,
             },
         });
