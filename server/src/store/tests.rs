@@ -189,7 +189,10 @@ fn a_database_of_an_older_schema_is_migrated_and_keeps_its_data() {
     let dir = TempDir::new("schema-1");
     std::fs::create_dir_all(&dir.0).unwrap();
     let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
-    connection.execute_batch(sqlite::MIGRATIONS[0]).unwrap();
+    let sqlite::Migration::Sql(first) = &sqlite::MIGRATIONS[0] else {
+        panic!("the first step makes the tables");
+    };
+    connection.execute_batch(first).unwrap();
     connection
         .execute_batch(
             "PRAGMA user_version = 1;
@@ -223,6 +226,75 @@ fn a_database_of_an_older_schema_is_migrated_and_keeps_its_data() {
         )
         .unwrap();
     assert_eq!(indexes, 2);
+}
+
+/// The fixture an earlier cifd wrote with JSON bodies (schema 2): it migrates to protobuf
+/// bodies with every record and retained event, and opens again as it was.
+#[test]
+fn a_database_with_json_bodies_is_rewritten_as_protobuf_with_everything_in_it() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/store/written-at-schema-2.db");
+    let dir = TempDir::new("schema-2");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::copy(&fixture, dir.0.join(DATABASE_FILE)).unwrap();
+    let count = |sql: &str| -> i64 {
+        let connection = rusqlite::Connection::open(dir.0.join(DATABASE_FILE)).unwrap();
+        connection.query_row(sql, [], |row| row.get(0)).unwrap()
+    };
+    let version = "SELECT user_version FROM pragma_user_version";
+    assert_eq!(count(version), 2, "the fixture is at schema 2");
+    let (records, events) = (
+        count("SELECT count(*) FROM records"),
+        count("SELECT count(*) FROM events"),
+    );
+    assert!(
+        records > 10 && events > 10,
+        "{records} records, {events} events"
+    );
+    let text_bytes = count("SELECT sum(length(body)) FROM records");
+
+    // Every event is kept, however old: the fixture was written once, long ago.
+    let keep_all = Retention {
+        history_age: Duration::from_secs(100 * 365 * 24 * 3600),
+        ..retention(100_000)
+    };
+    let (store, loaded) = SqliteStore::open(&dir.0, keep_all.clone()).unwrap();
+    drop(store);
+    assert_eq!(count(version) as usize, sqlite::MIGRATIONS.len());
+    assert_eq!(count("SELECT count(*) FROM records"), records);
+    assert_eq!(count("SELECT count(*) FROM events"), events);
+    assert_eq!(
+        count("SELECT count(*) FROM records WHERE typeof(body) != 'blob'")
+            + count("SELECT count(*) FROM events WHERE typeof(body) != 'blob'"),
+        0,
+        "every body is protobuf"
+    );
+    let blob_bytes = count("SELECT sum(length(body)) FROM records");
+    assert!(
+        blob_bytes * 2 < text_bytes,
+        "protobuf takes {blob_bytes} bytes against JSON's {text_bytes}"
+    );
+    let held = |loaded: &Loaded| {
+        let records = &loaded.records;
+        (
+            records.providers.len() + records.deleted_providers.len(),
+            records.agents.len(),
+            records.sessions.len(),
+            records.presences.len() + records.templates.len(),
+            records.toasts.len() + records.resolved_toasts.len(),
+            loaded.tail.len(),
+            loaded.last_sequence,
+            loaded.log_id,
+        )
+    };
+    let migrated = held(&loaded);
+    assert_eq!(
+        migrated.0 + migrated.1 + migrated.2 + migrated.3 + migrated.4,
+        records as usize
+    );
+    assert_eq!(migrated.5, events as usize);
+    let (_, again) = SqliteStore::open(&dir.0, keep_all).unwrap();
+    assert_eq!(held(&again), migrated, "the migrated file opens as it was");
 }
 
 #[test]

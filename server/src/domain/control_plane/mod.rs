@@ -22,7 +22,7 @@ mod widgets;
 
 pub use crate::domain::desks::PanelChange;
 pub use crate::domain::paging::Page;
-pub use persistence::{Changes, Records};
+pub use persistence::{Changes, Records, StoredAgent};
 pub use plane::{ControlPlane, Effects, Settings};
 pub use reads::{DeskView, SessionFilter, SessionView};
 pub use reconcile::{Declaration, Declared, DeclaredAgent};

@@ -6,18 +6,25 @@
 //! written together in the next transaction (group commit): one flush for many calls.
 //!
 //! Layout: `records` holds the state, one row per provider, agent (with its desk), session
-//! (with its tabs), presence, template and toast, as JSON; `events` the retained tail of the event log;
-//! `requests` the answers to calls that carried a request id; `meta` the log id and the newest
-//! sequence. Restart reads the records and the retained events, never more, so its time does
-//! not grow with the history.
+//! (with its tabs), presence, template and toast; `events` the retained tail of the event
+//! log; both as protobuf messages of `cifd.store.v1` (see `store::encoding`). `requests` holds
+//! the answers to calls that carried a request id; `meta` the log id and the newest sequence.
+//! Restart reads the records and the retained events, never more, so its time does not grow
+//! with the history. The schema changes only through numbered migrations (`migrations`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use uuid::Uuid;
+
+use std::sync::Arc;
+
+use cif_sdk::ids::ProviderId;
+
+use super::encoding::Stored;
+use crate::domain::desks::Session;
+use crate::domain::toasts::ToastKey;
 
 use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
@@ -27,20 +34,12 @@ use crate::domain::control_plane::Records;
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "cifd.db";
 
-/// Schema migrations, in order; `PRAGMA user_version` counts those applied.
-pub(super) const MIGRATIONS: &[&str] = &[
-    // 1: records, events, requests, meta.
-    "CREATE TABLE records (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
-                           PRIMARY KEY (kind, id)) WITHOUT ROWID;
-     CREATE TABLE events (sequence INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, body TEXT NOT NULL);
-     CREATE TABLE requests (principal TEXT NOT NULL, request_id TEXT NOT NULL,
-                            fingerprint BLOB NOT NULL, response BLOB NOT NULL, time_ms INTEGER NOT NULL,
-                            PRIMARY KEY (principal, request_id)) WITHOUT ROWID;
-     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
-    // 2: trimming by age reads an index instead of every retained row on each commit.
-    "CREATE INDEX events_by_time ON events (time_ms);
-     CREATE INDEX requests_by_time ON requests (time_ms);",
-];
+mod failures;
+mod migrations;
+
+use failures::{WHAT_TO_DO, describe};
+
+pub(super) use migrations::{MIGRATIONS, Migration};
 
 pub struct SqliteStore {
     connection: Connection,
@@ -59,9 +58,6 @@ fn millis(time: SystemTime) -> i64 {
 fn from_millis(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
-
-/// What to do about a file that cannot be used.
-const WHAT_TO_DO: &str = "restore a backup into an empty data directory (`cifd restore`), or move the data directory away to start empty";
 
 impl SqliteStore {
     /// Opens (or creates) the store in `dir` and loads what it holds. A data directory that
@@ -161,14 +157,23 @@ impl SqliteStore {
                 )));
             }
         }
+        if version > 0 && version < MIGRATIONS.len() {
+            tracing::info!(
+                "migrating {shown} from schema {version} to {}",
+                MIGRATIONS.len()
+            );
+        }
         let transaction = self
             .connection
             .transaction()
             .map_err(|error| describe(&shown, error))?;
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            transaction
-                .execute_batch(migration)
-                .map_err(|error| describe(&shown, error))?;
+            match migration {
+                Migration::Sql(sql) => transaction
+                    .execute_batch(sql)
+                    .map_err(|error| describe(&shown, error))?,
+                Migration::Rewrite(rewrite) => rewrite(&transaction, &shown)?,
+            }
             transaction
                 .execute_batch(&format!("PRAGMA user_version = {}", index + 1))
                 .map_err(|error| describe(&shown, error))?;
@@ -206,7 +211,13 @@ impl SqliteStore {
             })?;
         let operator_credential = meta(&self.connection, "operator_credential")
             .map_err(fail)?
-            .map(|text| decode::<CredentialHash>(&shown, "meta", &text))
+            .map(|text| {
+                serde_json::from_str::<CredentialHash>(&text).map_err(|error| {
+                    StoreError::Unusable(format!(
+                        "{shown} holds an operator credential this cifd cannot read ({error}); {WHAT_TO_DO}"
+                    ))
+                })
+            })
             .transpose()?;
 
         let mut records = Records::default();
@@ -217,7 +228,7 @@ impl SqliteStore {
         let mut rows = statement.query([]).map_err(fail)?;
         while let Some(row) = rows.next().map_err(fail)? {
             let kind: String = row.get(0).map_err(fail)?;
-            let body: String = row.get(2).map_err(fail)?;
+            let body: Vec<u8> = row.get(2).map_err(fail)?;
             match kind.as_str() {
                 "provider" => records.providers.push(decode(&shown, &kind, &body)?),
                 "deleted_provider" => records
@@ -249,7 +260,7 @@ impl SqliteStore {
         let limit = i64::try_from(self.retention.history).unwrap_or(i64::MAX);
         let mut tail = statement
             .query_map(params![cutoff, limit], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
             })
             .map_err(fail)?
             .map(|row| {
@@ -310,38 +321,40 @@ impl SqliteStore {
 
     fn write_batch(transaction: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<()> {
         let changes = &batch.changes;
-        write_records(transaction, "provider", &changes.providers)?;
-        write_records(transaction, "deleted_provider", &changes.deleted_providers)?;
-        write_records(transaction, "agent", &changes.agents)?;
-        write_records(transaction, "session", &changes.sessions)?;
-        write_records(transaction, "presence", &changes.presences)?;
-        write_records(transaction, "template", &changes.templates)?;
-        let toast_id =
-            |key: &crate::domain::toasts::ToastKey| format!("{}/{}", key.provider, key.id);
+        write_keyed(transaction, "provider", encoded(&changes.providers))?;
+        write_keyed(transaction, "agent", encoded(&changes.agents))?;
+        write_keyed(transaction, "presence", encoded(&changes.presences))?;
+        write_keyed(transaction, "template", encoded(&changes.templates))?;
+        let deleted = |id: &ProviderId, name: &String| (*id, name.clone()).encode();
+        let deleted = changes
+            .deleted_providers
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.as_ref().map(|name| deleted(id, name))));
+        write_keyed(transaction, "deleted_provider", deleted)?;
+        let session = |session: &Arc<Session>| session.encode();
+        write_keyed(
+            transaction,
+            "session",
+            bodies(&changes.sessions, ToString::to_string, session),
+        )?;
+        let toast_id = |key: &ToastKey| format!("{}/{}", key.provider, key.id);
         write_keyed(
             transaction,
             "toast",
-            changes
-                .toasts
-                .iter()
-                .map(|(key, value)| (toast_id(key), value)),
+            bodies(&changes.toasts, toast_id, Stored::encode),
         )?;
         write_keyed(
             transaction,
             "resolved_toast",
-            changes
-                .resolved_toasts
-                .iter()
-                .map(|(key, value)| (toast_id(key), value)),
+            bodies(&changes.resolved_toasts, toast_id, Stored::encode),
         )?;
         let mut insert = transaction
             .prepare_cached("INSERT INTO events (sequence, time_ms, body) VALUES (?1, ?2, ?3)")?;
         for logged in &batch.events {
-            let body = serde_json::to_string(&logged.event).expect("events serialize");
             insert.execute(params![
                 i64::try_from(logged.sequence).unwrap_or(i64::MAX),
                 millis(logged.event.time),
-                body
+                logged.event.encode()
             ])?;
         }
         let mut remember = transaction.prepare_cached(
@@ -505,31 +518,37 @@ fn self_error(path: &Path, error: rusqlite::Error) -> StoreError {
     }
 }
 
-fn write_records<K: ToString, V: Serialize>(
-    transaction: &Transaction<'_>,
-    kind: &str,
+/// [`bodies`] of records keyed by their id.
+fn encoded<K: ToString, V: Stored>(
     records: &[(K, Option<V>)],
-) -> rusqlite::Result<()> {
-    write_keyed(
-        transaction,
-        kind,
-        records.iter().map(|(key, value)| (key.to_string(), value)),
-    )
+) -> impl Iterator<Item = (String, Option<Vec<u8>>)> + '_ {
+    bodies(records, ToString::to_string, Stored::encode)
 }
 
-fn write_keyed<'a, V: Serialize + 'a>(
+/// Each changed record's row id and body (`None`: the record is gone).
+fn bodies<'a, K, V>(
+    records: &'a [(K, Option<V>)],
+    id: impl Fn(&K) -> String + 'a,
+    encode: impl Fn(&V) -> Vec<u8> + 'a,
+) -> impl Iterator<Item = (String, Option<Vec<u8>>)> + 'a {
+    records
+        .iter()
+        .map(move |(key, value)| (id(key), value.as_ref().map(&encode)))
+}
+
+/// Writes each record's body, or deletes the record where there is none.
+fn write_keyed(
     transaction: &Transaction<'_>,
     kind: &str,
-    records: impl Iterator<Item = (String, &'a Option<V>)>,
+    records: impl Iterator<Item = (String, Option<Vec<u8>>)>,
 ) -> rusqlite::Result<()> {
     let mut upsert = transaction
         .prepare_cached("INSERT OR REPLACE INTO records (kind, id, body) VALUES (?1, ?2, ?3)")?;
     let mut delete =
         transaction.prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")?;
-    for (id, value) in records {
-        match value {
-            Some(value) => {
-                let body = serde_json::to_string(value).expect("records serialize");
+    for (id, body) in records {
+        match body {
+            Some(body) => {
                 upsert.execute(params![kind, id, body])?;
             }
             None => {
@@ -556,25 +575,12 @@ fn set_meta(connection: &Connection, key: &str, value: &str) -> rusqlite::Result
     Ok(())
 }
 
-fn decode<T: DeserializeOwned>(shown: &str, kind: &str, body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|error| {
+fn decode<T: Stored>(shown: &str, kind: &str, body: &[u8]) -> Result<T, StoreError> {
+    T::decode(body).map_err(|error| {
         StoreError::Unusable(format!(
             "{shown} holds a {kind} record this cifd cannot read ({error}); {WHAT_TO_DO}"
         ))
     })
-}
-
-/// A clear message for an SQLite failure on `shown`.
-fn describe(shown: &str, error: rusqlite::Error) -> StoreError {
-    let code = error.sqlite_error_code();
-    let what = match code {
-        Some(ErrorCode::NotADatabase) => "is not a cifd database (not even SQLite)".to_owned(),
-        Some(ErrorCode::DatabaseCorrupt) => "is corrupt".to_owned(),
-        Some(ErrorCode::CannotOpen) => "cannot be opened".to_owned(),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => "cannot be written".to_owned(),
-        _ => "cannot be read".to_owned(),
-    };
-    StoreError::Unusable(format!("{shown} {what} ({error}); {WHAT_TO_DO}"))
 }
 
 /// Writes a consistent copy of a (possibly running) server's database to `to`, marked as a

@@ -1,0 +1,106 @@
+//! Every stored type reads back as it was written, with its optional fields set and empty;
+//! the encoding is much smaller than JSON; bad bytes are refused with an error, never a panic.
+//!
+//! Values are compared through their JSON form: several domain types (`Toast`, the records,
+//! `Desk`) have no `PartialEq`, and `ToastSnapshot`'s compares only the key and when it was
+//! shown, while serde writes every field.
+
+mod events;
+mod malformed;
+mod values;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use cif_sdk::ids::ProviderId;
+
+use super::{Stored, proto};
+use crate::domain::registry::PresenceStatus;
+use crate::domain::toasts::Resolution;
+use values::{agent, at, outcomes, presence, provider, session, templates, toast};
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("domain values serialize")
+}
+
+/// Encodes and decodes `value`, checks it reads back whole and encodes again to the same
+/// bytes, and returns the bytes.
+fn round_trip<T: Stored + serde::Serialize>(value: &T) -> Vec<u8> {
+    let bytes = value.encode();
+    let back = T::decode(&bytes).expect("what was encoded decodes");
+    assert_eq!(json(&back), json(value));
+    assert_eq!(back.encode(), bytes, "one value, one encoding");
+    bytes
+}
+
+#[test]
+fn every_record_reads_back_as_it_was_written() {
+    for full in [true, false] {
+        round_trip(&provider(full));
+        round_trip(&(ProviderId::generate(), "contoso_retired".to_owned()));
+        round_trip(&agent(full));
+        round_trip(&session(full));
+        round_trip(&toast(full));
+    }
+    for status in [
+        PresenceStatus::Available,
+        PresenceStatus::Busy,
+        PresenceStatus::BusyDnd,
+        PresenceStatus::Away,
+        PresenceStatus::Offline,
+    ] {
+        round_trip(&presence(status, status == PresenceStatus::Away));
+    }
+    for template in templates() {
+        round_trip(&template);
+    }
+    for outcome in outcomes() {
+        let resolution = Resolution {
+            outcome,
+            time: at(99),
+        };
+        round_trip(&(toast(true), resolution));
+    }
+}
+
+#[test]
+fn times_keep_their_nanoseconds_either_side_of_the_epoch() {
+    let times = [
+        UNIX_EPOCH,
+        at(0),
+        UNIX_EPOCH + Duration::new(0, 1),
+        UNIX_EPOCH - Duration::new(0, 1),
+        UNIX_EPOCH - Duration::new(1, 0),
+        UNIX_EPOCH - Duration::new(86_400 * 365 * 100, 999_999_999),
+        UNIX_EPOCH + Duration::new(86_400 * 365 * 10_000, 999_999_999),
+    ];
+    for time in times {
+        let message = super::scalars::time(time);
+        assert!(message.nanos < 1_000_000_000);
+        assert_eq!(super::scalars::parse_time(Some(message), "t"), Ok(time));
+    }
+    assert_eq!(
+        super::scalars::time(UNIX_EPOCH - Duration::new(0, 1)),
+        proto::Time {
+            seconds: -1,
+            nanos: 999_999_999
+        }
+    );
+}
+
+#[test]
+fn a_typical_session_takes_far_fewer_bytes_than_its_json() {
+    let session = session(true);
+    let encoded = round_trip(&session);
+    let json = serde_json::to_string(&session).unwrap();
+    println!(
+        "a session with 3 tabs: {} bytes encoded, {} bytes as JSON",
+        encoded.len(),
+        json.len()
+    );
+    assert!(
+        encoded.len() * 2 < json.len(),
+        "{} bytes encoded against {} as JSON",
+        encoded.len(),
+        json.len()
+    );
+}
