@@ -157,11 +157,11 @@ pub fn tab(tab: &Tab, focused: bool) -> pb::Tab {
     pb::Tab {
         id: tab.id.to_string(),
         session_id: tab.session.to_string(),
-        template: tab.template.clone(),
+        template: tab.template.to_string(),
         title: tab.title.clone(),
         page: Some(pb::TabPage {
             kind: page_kind(tab.page.kind) as i32,
-            url: tab.page.url.clone(),
+            url: tab.page.url.to_string(),
             parameters: tab.page.parameters.to_string(),
         }),
         can_close: tab.can_close,
@@ -313,8 +313,8 @@ pub fn event(event: &Event, audience: Audience) -> pb::Event {
             deleted,
         } => Kind::SessionContextChanged(pb::SessionContextChanged {
             session: Some(session_snapshot(session)),
-            set_keys: set.clone(),
-            deleted_keys: deleted.clone(),
+            set_keys: set.to_vec(),
+            deleted_keys: deleted.to_vec(),
         }),
         EventKind::SessionMarksChanged { session } => {
             Kind::SessionMarksChanged(pb::SessionMarksChanged {
@@ -514,11 +514,11 @@ mod tests {
         let tab = Arc::new(Tab {
             id: TabId::generate(),
             session: SessionId::generate(),
-            template: String::new(),
+            template: "".into(),
             title: "Search".into(),
             page: TabPage {
                 kind: PageKind::Search,
-                url: String::new(),
+                url: "".into(),
                 parameters: "".into(),
             },
             can_close: true,

@@ -369,7 +369,7 @@ pub fn tab_page(page: Option<pb::TabPage>) -> DomainResult<Option<TabPage>> {
     page.map(|page| {
         Ok(TabPage {
             kind: page_kind("page.kind", page.kind)?,
-            url: page.url,
+            url: page.url.into(),
             parameters: page.parameters.into(),
         })
     })

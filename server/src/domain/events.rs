@@ -91,11 +91,12 @@ pub enum EventKind {
     SessionRetitled {
         session: Box<SessionSnapshot>,
     },
-    /// The owner set or deleted context keys.
+    /// The owner set or deleted context keys. Boxed slices, not vectors: every event is as
+    /// big as its biggest kind, and these two words each bring an event to 128 bytes.
     SessionContextChanged {
         session: Box<SessionSnapshot>,
-        set: Vec<String>,
-        deleted: Vec<String>,
+        set: Box<[String]>,
+        deleted: Box<[String]>,
     },
     /// Marks were set, reset or cleared.
     SessionMarksChanged {

@@ -64,13 +64,13 @@ impl TabDraft {
         Tab {
             id: TabId::generate(),
             session,
-            template: self.template,
+            template: self.template.into(),
             title: self.title,
             page: self.page,
             can_close: self.can_close,
             anchor: false,
             title_pattern: self.title_pattern.map(Into::into),
-            parameters: self.parameters,
+            parameters: Tab::kept_parameters(self.parameters),
             opened_by,
             created: now,
         }
@@ -138,7 +138,7 @@ pub fn draft_tab(
         title_pattern: slug::has_slugs(&spec.title).then(|| spec.title.clone()),
         page: TabPage {
             kind: spec.page_kind,
-            url,
+            url: url.into(),
             parameters: page_parameters.into(),
         },
         can_close: spec.can_close,

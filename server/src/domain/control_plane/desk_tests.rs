@@ -263,7 +263,7 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         .update_session_context(chat, session, None, set, vec!["customerName".into()])
         .unwrap();
     assert_eq!(
-        view.session.context,
+        *view.session.context,
         [("order".to_owned(), "42".to_owned())]
             .into_iter()
             .collect()

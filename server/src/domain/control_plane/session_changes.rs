@@ -196,8 +196,8 @@ impl ControlPlane {
                 SystemTime::now(),
                 EventKind::SessionContextChanged {
                     session: snapshot,
-                    set: set_keys,
-                    deleted,
+                    set: set_keys.into(),
+                    deleted: deleted.into(),
                 },
             );
             self.refill_titles(session);

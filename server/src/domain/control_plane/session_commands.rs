@@ -189,7 +189,7 @@ impl ControlPlane {
             template: new.template.into(),
             title,
             title_pattern: title_pattern.map(Into::into),
-            context,
+            context: Arc::new(context),
             created: now,
             closed: None,
             focused_tab: tabs.first().map(|tab| tab.id),

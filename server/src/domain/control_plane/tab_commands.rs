@@ -57,7 +57,7 @@ impl ControlPlane {
             Some(page) => Tab {
                 id: TabId::generate(),
                 session: new.session,
-                template: new.template,
+                template: new.template.into(),
                 title: new.title,
                 page,
                 can_close: true,

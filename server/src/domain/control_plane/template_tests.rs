@@ -223,7 +223,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
     assert_eq!(session.title, "Call from Maria García");
     assert_eq!(&*session.template, "contoso_call");
     assert_eq!(
-        session.context,
+        *session.context,
         map(&[
             ("customerName", "Maria García"),
             ("caseId", "42"),
@@ -239,7 +239,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
     assert_eq!(session.focused_tab, Some(anchor.id));
     assert_eq!(anchor.title, "Customer Maria García");
     assert_eq!(
-        anchor.page.url, "https://crm.example.com/search?q=Maria%20Garc%C3%ADa",
+        &*anchor.page.url, "https://crm.example.com/search?q=Maria%20Garc%C3%ADa",
         "slug values are percent-encoded in URLs"
     );
     assert_eq!(
@@ -250,7 +250,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
         !notes.anchor && !notes.can_close,
         "the template says agents cannot close it"
     );
-    assert_eq!(notes.page.url, "https://notes.example.com/42");
+    assert_eq!(&*notes.page.url, "https://notes.example.com/42");
     let events: Vec<_> = heard(&mut world)
         .into_iter()
         .map(|(kind, _)| kind)
@@ -342,7 +342,7 @@ fn a_tab_from_a_template_uses_the_calls_parameters_then_the_context() {
         .unwrap();
     assert_eq!(tab.title, "Customer Zoë & Co");
     assert_eq!(
-        tab.page.url,
+        &*tab.page.url,
         "https://crm.example.com/search?q=Zo%C3%AB%20%26%20Co"
     );
     assert_eq!(&*tab.page.parameters, r#"{"entity":"contact"}"#);
@@ -354,7 +354,7 @@ fn a_tab_from_a_template_uses_the_calls_parameters_then_the_context() {
 
     let page = Some(crate::domain::desks::TabPage {
         kind: PageKind::Dashboard,
-        url: String::new(),
+        url: "".into(),
         parameters: "".into(),
     });
     assert_eq!(

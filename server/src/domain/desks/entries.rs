@@ -403,12 +403,13 @@ impl Desks {
         delete: Vec<String>,
     ) -> (Vec<String>, Vec<String>) {
         let record = Arc::make_mut(self.sessions.get_mut(&session).expect("a session"));
+        let context = Arc::make_mut(&mut record.context);
         let deleted: Vec<String> = delete
             .into_iter()
-            .filter(|key| record.context.remove(key).is_some())
+            .filter(|key| context.remove(key).is_some())
             .collect();
         let set_keys: Vec<String> = set.keys().cloned().collect();
-        record.context.extend(set);
+        context.extend(set);
         (set_keys, deleted)
     }
 
@@ -432,7 +433,7 @@ impl Desks {
         let context = record.context.clone();
         for tab in &mut record.tabs {
             if let Some(pattern) = &tab.title_pattern {
-                let title = fill(pattern, &tab.template, &tab.parameters, &context);
+                let title = fill(pattern, &tab.template, tab.parameters(), &context);
                 if title != tab.title {
                     Arc::make_mut(tab).title = title;
                     refilled.tabs.push(tab.clone());

@@ -33,7 +33,9 @@ pub struct Session {
     /// the title is set as it is.
     #[serde(default)]
     pub title_pattern: Option<Box<str>>,
-    pub context: Context,
+    /// Shared: copying a session an event holds (to change it) does not copy its context,
+    /// and the session's pointer is smaller than the map (the session fits 240 bytes).
+    pub context: Arc<Context>,
     pub created: SystemTime,
     /// When the session closed; `None` while it is open.
     pub closed: Option<SystemTime>,

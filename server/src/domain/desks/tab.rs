@@ -25,9 +25,9 @@ pub enum PageKind {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TabPage {
     pub kind: PageKind,
-    pub url: String,
     /// Boxed, as are a tab's other texts that never change once it is open: a tab then fits
-    /// a smaller allocation (three tabs of a session take 624 bytes rather than 672).
+    /// a smaller allocation (176 bytes, 192 with its Arc, rather than 208 and 224).
+    pub url: Box<str>,
     pub parameters: Box<str>,
 }
 
@@ -36,7 +36,7 @@ pub struct TabPage {
 pub struct Tab {
     pub id: TabId,
     pub session: SessionId,
-    pub template: String,
+    pub template: Box<str>,
     pub title: String,
     pub page: TabPage,
     pub can_close: bool,
@@ -47,11 +47,32 @@ pub struct Tab {
     /// `None` once the title is set as it is.
     #[serde(default)]
     pub title_pattern: Option<Box<str>>,
-    /// The parameters the tab was made with: its slugs look here before the context.
+    /// The parameters the tab was made with (see [`Tab::parameters`]); `None` when there
+    /// are none, as for most tabs: a pointer where the map would take three words.
+    // The box is the point: `None` takes one word in every tab, where an empty map takes three.
+    #[allow(clippy::box_collection)]
     #[serde(default)]
-    pub parameters: BTreeMap<String, String>,
+    pub parameters: Option<Box<BTreeMap<String, String>>>,
     pub opened_by: ProviderId,
     pub created: SystemTime,
+}
+
+/// What a tab without parameters reads.
+static NO_PARAMETERS: BTreeMap<String, String> = BTreeMap::new();
+
+impl Tab {
+    /// The parameters the tab was made with: its slugs look here before the context.
+    pub fn parameters(&self) -> &BTreeMap<String, String> {
+        self.parameters.as_deref().unwrap_or(&NO_PARAMETERS)
+    }
+
+    /// The parameters as a tab keeps them: none when empty.
+    #[allow(clippy::box_collection)]
+    pub fn kept_parameters(
+        parameters: BTreeMap<String, String>,
+    ) -> Option<Box<BTreeMap<String, String>>> {
+        (!parameters.is_empty()).then(|| Box::new(parameters))
+    }
 }
 
 /// A tab a provider asks to open: from an application tab template, or with its title and

@@ -63,8 +63,8 @@ fn kind(kind: &EventKind) -> event::Kind {
             deleted,
         } => Kind::SessionContextChanged(event::SessionContextChanged {
             session: Some(session.to_message()),
-            set: set.clone(),
-            deleted: deleted.clone(),
+            set: set.to_vec(),
+            deleted: deleted.to_vec(),
         }),
         EventKind::SessionMarksChanged { session } => {
             Kind::SessionMarksChanged(event::SessionMarksChanged {
@@ -178,8 +178,8 @@ fn parse_kind(kind: event::Kind) -> Result<EventKind, DecodeError> {
         },
         Kind::SessionContextChanged(m) => EventKind::SessionContextChanged {
             session: snapshot(m.session, "Event.SessionContextChanged.session")?,
-            set: m.set,
-            deleted: m.deleted,
+            set: m.set.into(),
+            deleted: m.deleted.into(),
         },
         Kind::SessionMarksChanged(m) => EventKind::SessionMarksChanged {
             session: snapshot(m.session, "Event.SessionMarksChanged.session")?,

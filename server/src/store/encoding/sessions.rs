@@ -1,5 +1,7 @@
 //! Sessions with their tabs and marks, as storage messages.
 
+use std::sync::Arc;
+
 use super::message::{DecodeError, Proto, required};
 use super::proto;
 use super::scalars::{
@@ -19,7 +21,7 @@ impl Proto for Session {
             template: self.template.to_string(),
             title: self.title.clone(),
             title_pattern: self.title_pattern.as_deref().map(str::to_owned),
-            context: pairs(&self.context),
+            context: pairs(&*self.context),
             created: Some(time(self.created)),
             closed: self.closed.map(time),
             // Through `Tab`'s own conversion however the session holds its tabs (by value
@@ -43,7 +45,7 @@ impl Proto for Session {
             template: message.template.into(),
             title: message.title,
             title_pattern: message.title_pattern.map(Into::into),
-            context: parse_context(message.context, "Session.context")?,
+            context: Arc::new(parse_context(message.context, "Session.context")?),
             created: parse_time(message.created, "Session.created")?,
             closed: parse_optional_time(message.closed, "Session.closed")?,
             tabs: each_shared(message.tabs)?,
@@ -91,13 +93,13 @@ impl Proto for Tab {
         proto::Tab {
             id: id(self.id),
             session: id(self.session),
-            template: self.template.clone(),
+            template: self.template.to_string(),
             title: self.title.clone(),
             page: Some(self.page.to_message()),
             can_close: self.can_close,
             anchor: self.anchor,
             title_pattern: self.title_pattern.as_deref().map(str::to_owned),
-            parameters: pairs(&self.parameters),
+            parameters: pairs(self.parameters()),
             opened_by: id(self.opened_by),
             created: Some(time(self.created)),
         }
@@ -107,13 +109,13 @@ impl Proto for Tab {
         Ok(Tab {
             id: parse_id(&message.id, "Tab.id")?,
             session: parse_id(&message.session, "Tab.session")?,
-            template: message.template,
+            template: message.template.into(),
             title: message.title,
             page: required(message.page, "Tab.page")?,
             can_close: message.can_close,
             anchor: message.anchor,
             title_pattern: message.title_pattern.map(Into::into),
-            parameters: parse_map(message.parameters, "Tab.parameters")?,
+            parameters: Tab::kept_parameters(parse_map(message.parameters, "Tab.parameters")?),
             opened_by: parse_id(&message.opened_by, "Tab.opened_by")?,
             created: parse_time(message.created, "Tab.created")?,
         })
@@ -126,7 +128,7 @@ impl Proto for TabPage {
     fn to_message(&self) -> proto::TabPage {
         proto::TabPage {
             kind: page_kind(self.kind),
-            url: self.url.clone(),
+            url: self.url.to_string(),
             parameters: self.parameters.to_string(),
         }
     }
@@ -134,7 +136,7 @@ impl Proto for TabPage {
     fn from_message(message: proto::TabPage) -> Result<Self, DecodeError> {
         Ok(TabPage {
             kind: parse_page_kind(message.kind, "TabPage.kind")?,
-            url: message.url,
+            url: message.url.into(),
             parameters: message.parameters.into(),
         })
     }

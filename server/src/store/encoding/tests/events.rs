@@ -110,12 +110,14 @@ fn kinds() -> Vec<EventKind> {
                     vec!["customerId".into(), "channel".into()]
                 } else {
                     vec![]
-                },
+                }
+                .into(),
                 deleted: if full {
                     vec!["language".into()]
                 } else {
                     vec![]
-                },
+                }
+                .into(),
             },
             EventKind::SessionMarksChanged {
                 session: snapshot(full).into(),

@@ -118,11 +118,7 @@ pub(super) fn tab(session: SessionId, opener: ProviderId, n: u64, full: bool) ->
     Tab {
         id: TabId::generate(),
         session,
-        template: if full {
-            "contoso_crm_customer".into()
-        } else {
-            String::new()
-        },
+        template: if full { "contoso_crm_customer" } else { "" }.into(),
         title: format!("Customer {n}"),
         page: TabPage {
             kind: if full {
@@ -134,7 +130,8 @@ pub(super) fn tab(session: SessionId, opener: ProviderId, n: u64, full: bool) ->
                 format!("https://crm.contoso.com/customer/{n}")
             } else {
                 String::new()
-            },
+            }
+            .into(),
             parameters: if full {
                 format!("{{\"id\":{n}}}")
             } else {
@@ -145,14 +142,14 @@ pub(super) fn tab(session: SessionId, opener: ProviderId, n: u64, full: bool) ->
         can_close: n > 0,
         anchor: full && n == 0,
         title_pattern: full.then(|| "Customer {customerId}".into()),
-        parameters: if full {
+        parameters: Tab::kept_parameters(if full {
             string_map(&[
                 ("customerId", &n.to_string()),
                 ("url", "https://crm.contoso.com"),
             ])
         } else {
             BTreeMap::new()
-        },
+        }),
         opened_by: opener,
         created: at(10 + n),
     }
@@ -187,7 +184,7 @@ pub(super) fn session(full: bool) -> Session {
         template: if full { "contoso_chat_session" } else { "" }.into(),
         title: "Chat with Grace Hopper".into(),
         title_pattern: full.then(|| "Chat with {customerName}".into()),
-        context,
+        context: context.into(),
         created: at(5),
         closed: full.then(|| at(3600)),
         focused_tab: full.then(|| tabs[1].id),
