@@ -80,7 +80,7 @@ pub fn session_snapshot(snapshot: &SessionSnapshot) -> pb::Session {
         snapshot.focused,
         snapshot.owner.as_ref().map(|owner| pb::SessionOwner {
             provider_id: owner.id.to_string(),
-            provider_unique_name: owner.unique_name.clone(),
+            provider_unique_name: owner.unique_name.to_string(),
             provider_deleted: owner.deleted,
             provider_not_admitted: !owner.admitted,
         }),
@@ -114,7 +114,7 @@ fn session_parts(
         context: session
             .context
             .iter()
-            .map(|(key, value)| (key.clone(), value.clone()))
+            .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect(),
         state: if session.is_open() {
             pb::SessionState::Open

@@ -27,7 +27,8 @@ pub struct SessionSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OwnerSnapshot {
     pub id: ProviderId,
-    pub unique_name: String,
+    /// Inline up to 24 bytes (most unique names): no allocation per event.
+    pub unique_name: compact_str::CompactString,
     pub deleted: bool,
     /// Whether the agent admitted the owner then (rule 18); events stored before this was
     /// recorded were all of admitted owners.

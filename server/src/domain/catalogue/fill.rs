@@ -33,8 +33,8 @@ impl<'a> Dictionary<'a> {
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.parameters
             .get(name)
-            .or_else(|| self.context.get(name))
             .map(String::as_str)
+            .or_else(|| self.context.get(name).map(|value| value.as_str()))
     }
 
     /// A title filled from this dictionary, cut to the title limit; one that fills to nothing

@@ -264,9 +264,7 @@ fn rule_14_the_owner_changes_title_and_context_with_events() {
         .unwrap();
     assert_eq!(
         *view.session.context,
-        [("order".to_owned(), "42".to_owned())]
-            .into_iter()
-            .collect()
+        [("order".into(), "42".into())].into_iter().collect()
     );
     assert_eq!(
         heard(&mut world),

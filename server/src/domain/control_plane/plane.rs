@@ -214,7 +214,7 @@ impl ControlPlane {
             focused: view.focused,
             owner: view.owner.map(|owner| OwnerSnapshot {
                 id: owner.id,
-                unique_name: owner.unique_name.to_owned(),
+                unique_name: owner.unique_name.into(),
                 deleted: owner.deleted,
                 admitted: owner.admitted,
             }),

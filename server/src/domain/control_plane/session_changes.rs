@@ -170,11 +170,15 @@ impl ControlPlane {
         self.acting_provider(caller.provider)?;
         self.session_to_change(caller, session, Changing::Session, expected_version)?;
         let current = &self.desks.session(session).expect("checked above").context;
-        let keys_after = current
+        let kept = current
             .keys()
-            .filter(|key| !delete.contains(key))
-            .chain(set.keys().filter(|key| !current.contains_key(*key)))
+            .filter(|key| !delete.iter().any(|deleted| deleted == key.as_str()))
             .count();
+        let added = set
+            .keys()
+            .filter(|key| !current.contains_key(key.as_str()))
+            .count();
+        let keys_after = kept + added;
         if keys_after > limits::CONTEXT_KEYS {
             let mut violations = Violations::new();
             violations.add(

@@ -107,9 +107,13 @@ impl ControlPlane {
         self.acting_provider(caller.provider)?;
         let limits = self.agent_for_provider(caller, new.agent)?.limits;
         let open = self.desks.desk(new.agent).map_or(0, |desk| desk.open.len());
-        let mut context: crate::domain::desks::Context =
-            new.parameters.clone().into_iter().collect();
-        context.extend(new.context);
+        // As many entries as keys (or a few more when the context repeats a parameter): a
+        // session lives long and its context rarely grows.
+        let mut context =
+            crate::domain::desks::Context::with_capacity(new.parameters.len() + new.context.len());
+        let texts = |(key, value): (String, String)| (key.into(), value.into());
+        context.extend(new.parameters.clone().into_iter().map(texts));
+        context.extend(new.context.into_iter().map(texts));
         let id = SessionId::generate();
         let now = SystemTime::now();
         let mut title = new.title;

@@ -230,6 +230,7 @@ fn a_session_from_a_template_gets_its_title_tabs_context_and_panel_mode() {
             ("queue", "billing")
         ])
         .into_iter()
+        .map(|(key, value)| (key.into(), value.into()))
         .collect()
     );
     let [anchor, notes] = &session.tabs[..] else {

@@ -609,7 +609,7 @@ fn rule_8_a_switch_tells_both_owners_with_context() {
             .session
             .context
             .get("customerName")
-            .map(String::as_str),
+            .map(|value| value.as_str()),
         Some("Maria"),
         "with the context"
     );

@@ -406,10 +406,13 @@ impl Desks {
         let context = Arc::make_mut(&mut record.context);
         let deleted: Vec<String> = delete
             .into_iter()
-            .filter(|key| context.remove(key).is_some())
+            .filter(|key| context.remove(key.as_str()).is_some())
             .collect();
         let set_keys: Vec<String> = set.keys().cloned().collect();
-        context.extend(set);
+        context.extend(
+            set.into_iter()
+                .map(|(key, value)| (key.into(), value.into())),
+        );
         (set_keys, deleted)
     }
 

@@ -2,6 +2,8 @@
 //! mark on them.
 
 use std::sync::Arc;
+
+use compact_str::CompactString;
 use std::time::SystemTime;
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId, TabId};
@@ -17,7 +19,9 @@ pub enum SessionKind {
 
 /// A session's context, sorted by key: a sorted vector, because sessions carry a few keys and
 /// a tree node would cost hundreds of bytes more per session.
-pub type Context = litemap::LiteMap<String, String>;
+/// Keys and values of up to 24 bytes (most are: ids, channels, names) are kept inline rather
+/// than in an allocation each.
+pub type Context = litemap::LiteMap<CompactString, CompactString>;
 
 /// A session on a desk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

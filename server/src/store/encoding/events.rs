@@ -287,7 +287,7 @@ impl Proto for OwnerSnapshot {
     fn to_message(&self) -> proto::OwnerSnapshot {
         proto::OwnerSnapshot {
             id: id(self.id),
-            unique_name: self.unique_name.clone(),
+            unique_name: self.unique_name.to_string(),
             deleted: self.deleted,
             admitted: self.admitted,
         }
@@ -296,7 +296,7 @@ impl Proto for OwnerSnapshot {
     fn from_message(message: proto::OwnerSnapshot) -> Result<Self, DecodeError> {
         Ok(OwnerSnapshot {
             id: parse_id(&message.id, "OwnerSnapshot.id")?,
-            unique_name: message.unique_name,
+            unique_name: message.unique_name.into(),
             deleted: message.deleted,
             admitted: message.admitted,
         })

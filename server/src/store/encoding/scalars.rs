@@ -142,14 +142,14 @@ pub(super) fn parse_span(span: proto::Span, field: &'static str) -> Result<Durat
 }
 
 /// Key and value pairs, in the order given (sorted, for the maps the domain keeps).
-pub(super) fn pairs<'a>(
-    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+pub(super) fn pairs<'a, K: AsRef<str> + 'a, V: AsRef<str> + 'a>(
+    pairs: impl IntoIterator<Item = (&'a K, &'a V)>,
 ) -> Vec<proto::StringPair> {
     pairs
         .into_iter()
         .map(|(key, value)| proto::StringPair {
-            key: key.clone(),
-            value: value.clone(),
+            key: key.as_ref().to_owned(),
+            value: value.as_ref().to_owned(),
         })
         .collect()
 }
@@ -185,10 +185,10 @@ pub(super) fn parse_context(
 ) -> Result<Context, DecodeError> {
     let mut context = Context::with_capacity(pairs.len());
     for pair in pairs {
-        if context.contains_key(&pair.key) {
+        if context.contains_key(pair.key.as_str()) {
             return Err(repeated(field, &pair.key));
         }
-        context.insert(pair.key, pair.value);
+        context.insert(pair.key.into(), pair.value.into());
     }
     Ok(context)
 }

@@ -168,7 +168,7 @@ pub(super) fn session(full: bool) -> Session {
             ("language", "en-GB"),
         ]
         .into_iter()
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .map(|(key, value)| (key.into(), value.into()))
         .collect()
     } else {
         Context::new()
