@@ -157,7 +157,7 @@ pub fn tab(tab: &Tab, focused: bool) -> pb::Tab {
     pb::Tab {
         id: tab.id.to_string(),
         session_id: tab.session.to_string(),
-        template: tab.template.to_string(),
+        template: tab.template().to_owned(),
         title: tab.title.clone(),
         page: Some(pb::TabPage {
             kind: page_kind(tab.page.kind) as i32,
@@ -514,7 +514,6 @@ mod tests {
         let tab = Arc::new(Tab {
             id: TabId::generate(),
             session: SessionId::generate(),
-            template: "".into(),
             title: "Search".into(),
             page: TabPage {
                 kind: PageKind::Search,
@@ -523,8 +522,7 @@ mod tests {
             },
             can_close: true,
             anchor: false,
-            title_pattern: None,
-            parameters: Default::default(),
+            origin: None,
             opened_by: ProviderId::generate(),
             created: SystemTime::now(),
         });

@@ -9,7 +9,7 @@ use cif_sdk::ids::{ProviderId, SessionId, TabId};
 
 use super::template::{NotificationSpec, TabSpec, URL_PARAMETER};
 use crate::domain::desks::Context;
-use crate::domain::desks::{PageKind, Tab, TabPage};
+use crate::domain::desks::{PageKind, Tab, TabOrigin, TabPage};
 use crate::domain::error::DomainResult;
 use crate::domain::slug;
 use crate::domain::toasts::ToastContent;
@@ -64,13 +64,16 @@ impl TabDraft {
         Tab {
             id: TabId::generate(),
             session,
-            template: self.template.into(),
             title: self.title,
             page: self.page,
             can_close: self.can_close,
             anchor: false,
-            title_pattern: self.title_pattern.map(Into::into),
-            parameters: Tab::kept_parameters(self.parameters),
+            origin: TabOrigin {
+                template: self.template.into(),
+                title_pattern: self.title_pattern.map(Into::into),
+                parameters: self.parameters,
+            }
+            .kept(),
             opened_by,
             created: now,
         }

@@ -9,7 +9,9 @@ use cif_sdk::ids::{AgentId, TabId};
 use super::plane::Changing;
 use super::{ControlPlane, SessionView};
 use crate::domain::catalogue::draft_tab;
-use crate::domain::desks::{NewTab, Session, SessionKind, Tab, tab_not_found, validate_title};
+use crate::domain::desks::{
+    NewTab, Session, SessionKind, Tab, TabOrigin, tab_not_found, validate_title,
+};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::EventKind;
 use crate::domain::principal::ProviderCaller;
@@ -57,13 +59,15 @@ impl ControlPlane {
             Some(page) => Tab {
                 id: TabId::generate(),
                 session: new.session,
-                template: new.template.into(),
                 title: new.title,
                 page,
                 can_close: true,
                 anchor: false,
-                title_pattern: None,
-                parameters: Default::default(),
+                origin: TabOrigin {
+                    template: new.template.into(),
+                    ..TabOrigin::default()
+                }
+                .kept(),
                 opened_by: caller.provider,
                 created: now,
             },
@@ -79,7 +83,7 @@ impl ControlPlane {
                 )?
                 .into_tab(new.session, caller.provider, now);
                 if !new.title.is_empty() {
-                    (tab.title, tab.title_pattern) = (new.title, None);
+                    tab.set_title(new.title);
                 }
                 tab
             }

@@ -435,8 +435,8 @@ impl Desks {
         }
         let context = record.context.clone();
         for tab in &mut record.tabs {
-            if let Some(pattern) = &tab.title_pattern {
-                let title = fill(pattern, &tab.template, tab.parameters(), &context);
+            if let Some(pattern) = tab.title_pattern() {
+                let title = fill(pattern, tab.template(), tab.parameters(), &context);
                 if title != tab.title {
                     Arc::make_mut(tab).title = title;
                     refilled.tabs.push(tab.clone());
@@ -537,9 +537,7 @@ impl Desks {
             .iter_mut()
             .find(|t| t.id == tab)
             .expect("in its session");
-        let tab = Arc::make_mut(shared);
-        tab.title = title;
-        tab.title_pattern = None;
+        Arc::make_mut(shared).set_title(title);
         shared.clone()
     }
 }

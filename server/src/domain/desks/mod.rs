@@ -10,5 +10,5 @@ mod widgets;
 pub use desk::{Desk, PanelMode};
 pub use entries::{Desks, FocusMark, PanelChange};
 pub use session::{Context, Marks, Session, SessionKind};
-pub use tab::{NewTab, PageKind, Tab, TabPage, tab_not_found, validate_title};
+pub use tab::{NewTab, PageKind, Tab, TabOrigin, TabPage, tab_not_found, validate_title};
 pub use widgets::visible_provider;

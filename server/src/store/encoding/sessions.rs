@@ -8,7 +8,7 @@ use super::scalars::{
     id, pairs, parse_context, parse_enum, parse_id, parse_map, parse_optional_id,
     parse_optional_time, parse_time, time,
 };
-use crate::domain::desks::{Marks, PageKind, Session, SessionKind, Tab, TabPage};
+use crate::domain::desks::{Marks, PageKind, Session, SessionKind, Tab, TabOrigin, TabPage};
 
 impl Proto for Session {
     type Message = proto::Session;
@@ -93,12 +93,12 @@ impl Proto for Tab {
         proto::Tab {
             id: id(self.id),
             session: id(self.session),
-            template: self.template.to_string(),
+            template: self.template().to_owned(),
             title: self.title.clone(),
             page: Some(self.page.to_message()),
             can_close: self.can_close,
             anchor: self.anchor,
-            title_pattern: self.title_pattern.as_deref().map(str::to_owned),
+            title_pattern: self.title_pattern().map(str::to_owned),
             parameters: pairs(self.parameters()),
             opened_by: id(self.opened_by),
             created: Some(time(self.created)),
@@ -109,13 +109,16 @@ impl Proto for Tab {
         Ok(Tab {
             id: parse_id(&message.id, "Tab.id")?,
             session: parse_id(&message.session, "Tab.session")?,
-            template: message.template.into(),
             title: message.title,
             page: required(message.page, "Tab.page")?,
             can_close: message.can_close,
             anchor: message.anchor,
-            title_pattern: message.title_pattern.map(Into::into),
-            parameters: Tab::kept_parameters(parse_map(message.parameters, "Tab.parameters")?),
+            origin: TabOrigin {
+                template: message.template.into(),
+                title_pattern: message.title_pattern.map(Into::into),
+                parameters: parse_map(message.parameters, "Tab.parameters")?,
+            }
+            .kept(),
             opened_by: parse_id(&message.opened_by, "Tab.opened_by")?,
             created: parse_time(message.created, "Tab.created")?,
         })

@@ -9,7 +9,7 @@ use crate::domain::CredentialHash;
 use crate::domain::catalogue::{NotificationSpec, SessionSpec, TabSpec, Template, TemplateSpec};
 use crate::domain::control_plane::StoredAgent;
 use crate::domain::desks::{
-    Context, Desk, Marks, PageKind, PanelMode, Session, SessionKind, Tab, TabPage,
+    Context, Desk, Marks, PageKind, PanelMode, Session, SessionKind, Tab, TabOrigin, TabPage,
 };
 use crate::domain::registry::{
     AgentLimits, AgentRecord, Presence, PresenceStatus, ProviderFields, ProviderRecord,
@@ -118,7 +118,6 @@ pub(super) fn tab(session: SessionId, opener: ProviderId, n: u64, full: bool) ->
     Tab {
         id: TabId::generate(),
         session,
-        template: if full { "contoso_crm_customer" } else { "" }.into(),
         title: format!("Customer {n}"),
         page: TabPage {
             kind: if full {
@@ -141,15 +140,19 @@ pub(super) fn tab(session: SessionId, opener: ProviderId, n: u64, full: bool) ->
         },
         can_close: n > 0,
         anchor: full && n == 0,
-        title_pattern: full.then(|| "Customer {customerId}".into()),
-        parameters: Tab::kept_parameters(if full {
-            string_map(&[
-                ("customerId", &n.to_string()),
-                ("url", "https://crm.contoso.com"),
-            ])
-        } else {
-            BTreeMap::new()
-        }),
+        origin: TabOrigin {
+            template: if full { "contoso_crm_customer" } else { "" }.into(),
+            title_pattern: full.then(|| "Customer {customerId}".into()),
+            parameters: if full {
+                string_map(&[
+                    ("customerId", &n.to_string()),
+                    ("url", "https://crm.contoso.com"),
+                ])
+            } else {
+                BTreeMap::new()
+            },
+        }
+        .kept(),
         opened_by: opener,
         created: at(10 + n),
     }
