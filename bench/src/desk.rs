@@ -7,11 +7,26 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Why the desk cannot be measured on this machine, if it cannot: the page's packages or
+/// Chromium (`CHROMIUM`, else Debian's `/usr/bin/chromium`) are missing.
+pub fn missing() -> Option<String> {
+    if !cif_e2e::repository().join("web/node_modules").exists() {
+        return Some("web/node_modules is missing: run the test command, or npm ci in web/".into());
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Some(format!(
+            "{chromium} is missing: install Debian's chromium (the test command does) or set CHROMIUM"
+        ));
+    }
+    None
+}
+
 /// What the desk script measured, or why it could not run.
 pub fn run(events: usize) -> Result<Value, String> {
     let script = cif_e2e::repository().join("web/bench/desk.mjs");
-    if !cif_e2e::repository().join("web/node_modules").exists() {
-        return Err("web/node_modules is missing: run the test command, or npm ci in web/".into());
+    if let Some(why) = missing() {
+        return Err(why);
     }
     let output = Command::new("node")
         .arg(&script)
