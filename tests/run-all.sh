@@ -2,8 +2,8 @@
 # Runs every check and test of the project, installing the tools the tests use into
 # tests/tools (the buf CLI from npm; grpcurl, grpcio and the Python generators from PyPI), the
 # TypeScript client's and the desk page's packages into clients/typescript and web, and, when
-# it runs as root, Debian's chromium for the browser tests. Needs cargo, git, node/npm and
-# python3 with venv.
+# it runs as root, Debian's postgresql (the tests start throwaway clusters of their own) and
+# chromium for the browser tests. Needs cargo, git, node/npm and python3 with venv.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,6 +22,22 @@ export CIF_PYTHON="$tools/venv/bin/python"
 "$GRPCURL" -version
 buf="$tools/node_modules/.bin/buf"
 "$buf" --version
+
+step "PostgreSQL's binaries for the tests' throwaway clusters (Debian's postgresql)"
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' > /dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    # The package's scripts may try to start its own cluster; where there is no init system
+    # that can fail and make apt fail, though the binaries are in place: judge by initdb.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql \
+      > /dev/null || true
+  fi
+  if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' > /dev/null; then
+    echo "PostgreSQL is missing: install Debian's package (apt-get install postgresql)" >&2
+    exit 1
+  fi
+fi
+ls -d /usr/lib/postgresql/*/bin
 
 step "installing the TypeScript client's dependencies (clients/typescript)"
 (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error)

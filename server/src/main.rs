@@ -4,7 +4,9 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use cifd::config::{Cli, Command, StartupError, operator_token};
-use cifd::{CredentialKind, SqliteStore, Store as _, hash_credential, issue_credential};
+use cifd::{
+    AnyStore, CredentialKind, Store as _, hash_credential, issue_credential, store_location,
+};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Some(Command::Backup { to }) => {
-            return match SqliteStore::backup(&cli.data_dir, to) {
+            return match AnyStore::backup(&store_location(&cli), to) {
                 Ok(()) => {
                     println!(
                         "cifd: backed up {} to {}",
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
             };
         }
         Some(Command::Restore { from }) => {
-            return match SqliteStore::restore(from, &cli.data_dir) {
+            return match AnyStore::restore(from, &store_location(&cli)) {
                 Ok(log_id) => {
                     println!(
                         "cifd: restored {} into {} with the new log id {log_id}",
@@ -96,10 +98,11 @@ fn main() -> ExitCode {
             Ok(address) => address,
             Err(error) => return fail(&format!("cannot read the bound address: {error}")),
         };
-        let data_dir = if opened.is_durable() {
-            cli.data_dir.display().to_string()
-        } else {
-            "(in memory)".into()
+        // Where the state is, for the log: never the store's password (it is not in the URL).
+        let state = match (opened.is_durable(), &cli.store) {
+            (false, _) => "(in memory)".to_owned(),
+            (true, Some(url)) => url.clone(),
+            (true, None) => cli.data_dir.display().to_string(),
         };
         // Announced once the state is ready (the config file's declarations applied).
         let ready = move || {
@@ -118,7 +121,7 @@ fn main() -> ExitCode {
             tracing::info!(
                 %address,
                 version = env!("CARGO_PKG_VERSION"),
-                %data_dir,
+                %state,
                 "serving cif.v1"
             );
         };

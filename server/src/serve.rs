@@ -24,7 +24,7 @@ use crate::transport::{incoming, transport};
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
     /// The store and what it held; `None` with `--in-memory`.
-    durable: Option<(crate::store::SqliteStore, crate::app::Loaded)>,
+    durable: Option<(crate::store::AnyStore, crate::app::Loaded)>,
 }
 
 impl Opened {
@@ -52,7 +52,21 @@ impl Opened {
     }
 }
 
-/// Opens the data directory (or nothing, with `--in-memory`).
+/// Where the configuration keeps the state: PostgreSQL with `--store` (the password from
+/// `CIF_STORE_PASSWORD`, else libpq's `PGPASSWORD`), else the data directory.
+pub fn store_location(cli: &Cli) -> crate::store::StoreLocation {
+    match &cli.store {
+        Some(url) => crate::store::StoreLocation::Postgres(crate::store::PostgresTarget {
+            url: url.clone(),
+            password: std::env::var("CIF_STORE_PASSWORD")
+                .or_else(|_| std::env::var("PGPASSWORD"))
+                .ok(),
+        }),
+        None => crate::store::StoreLocation::DataDir(cli.data_dir.clone()),
+    }
+}
+
+/// Opens the data directory or the database (or nothing, with `--in-memory`).
 pub fn open_state(cli: &Cli) -> Result<Opened, crate::app::StoreError> {
     if cli.in_memory {
         return Ok(Opened { durable: None });
@@ -63,7 +77,7 @@ pub fn open_state(cli: &Cli) -> Result<Opened, crate::app::StoreError> {
         history_age: settings.history_age,
         requests: cli.request_retention(),
     };
-    let durable = crate::store::SqliteStore::open(&cli.data_dir, retention)?;
+    let durable = crate::store::AnyStore::open(&store_location(cli), retention)?;
     Ok(Opened {
         durable: Some(durable),
     })

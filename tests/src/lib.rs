@@ -7,10 +7,12 @@
 
 pub mod buf_curl;
 pub mod conformance;
+pub mod postgres;
 pub mod random;
 mod reading;
 mod shell;
 
+pub use postgres::Postgres;
 pub use reading::*;
 pub use shell::{Ran, run_bash};
 

@@ -1,14 +1,15 @@
 //! State on disk: a restart (clean or killed) keeps every desk, provider, agent, toast and the
 //! log position; streams resume across it gap-free; retention compacts old resume points;
-//! toast deadlines keep running while the server is down.
+//! toast deadlines keep running while the server is down. The first two hold for each store:
+//! the embedded one, and PostgreSQL (a throwaway cluster per test).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use cif_e2e::{
-    AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, ProviderHandle, Stop, ToastCall,
-    caught_up, describe, events_until, eventually, expect_refused, next_event, raise, raw_event,
-    raw_message, raw_until_caught_up, restart, session_for, shown, website,
+    AgentHandle, Cifd, DataDir, Harness, Options, PATIENCE, Postgres, ProviderHandle, Stop,
+    ToastCall, caught_up, describe, events_until, eventually, expect_refused, next_event, raise,
+    raw_event, raw_message, raw_until_caught_up, restart, session_for, shown, website,
 };
 use cif_sdk::{AdminClient, pb};
 use tonic::Code;
@@ -20,6 +21,50 @@ fn on(data_dir: &DataDir) -> Options {
     }
     .arg("--heartbeat-interval")
     .arg("100ms")
+}
+
+/// Where a test's servers keep the state: a data directory, or a database of a throwaway
+/// PostgreSQL cluster (the password in the environment, as operators give it).
+enum Storage {
+    Embedded(DataDir),
+    Postgres { cluster: Postgres, url: String },
+}
+
+impl Storage {
+    fn embedded() -> Self {
+        Storage::Embedded(DataDir::new())
+    }
+
+    fn postgres() -> Self {
+        let cluster = Postgres::start();
+        let url = cluster.new_database("cifd");
+        Storage::Postgres { cluster, url }
+    }
+
+    /// Checks the state is where it should be (not in a data directory the harness also gives).
+    fn holds_the_state(&self) {
+        if let Storage::Postgres { cluster, .. } = self {
+            let records = cluster.sql("cifd", "SELECT count(*) FROM cifd_records");
+            let events = cluster.sql("cifd", "SELECT count(*) FROM cifd_events");
+            assert!(
+                records.parse::<u64>().unwrap() > 0 && events.parse::<u64>().unwrap() > 0,
+                "the database holds the state: {records} records, {events} events"
+            );
+        }
+    }
+
+    /// Options for a server on this state (each start the same, so a restart resumes it).
+    fn options(&self) -> Options {
+        match self {
+            Storage::Embedded(data_dir) => on(data_dir),
+            Storage::Postgres { cluster, url } => Options::default()
+                .arg("--store")
+                .arg(url.as_str())
+                .env("CIF_STORE_PASSWORD", cluster.password())
+                .arg("--heartbeat-interval")
+                .arg("100ms"),
+        }
+    }
 }
 
 /// Everything the operator can read.
@@ -229,9 +274,19 @@ const SECOND_TOAST: &str = "0199f0c8-51c4-7bb0-9d8e-000000000002";
 
 #[tokio::test]
 async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_afterwards() {
+    restart_keeps_everything(Storage::embedded).await;
+}
+
+#[tokio::test]
+async fn on_postgresql_a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_afterwards()
+ {
+    restart_keeps_everything(Storage::postgres).await;
+}
+
+async fn restart_keeps_everything(storage: fn() -> Storage) {
     for how in [Stop::Term, Stop::Kill] {
-        let data_dir = DataDir::new();
-        let harness = Harness::start_with(on(&data_dir)).await;
+        let storage = storage();
+        let harness = Harness::start_with(storage.options()).await;
         let (chat, phone, ada) = furnish(&harness).await;
         let mut desk = caught_up(ada.client.subscribe(false)).await;
         let mut phone_events = caught_up(phone.client.subscribe(vec![], false)).await;
@@ -249,8 +304,9 @@ async fn a_restart_clean_or_killed_keeps_everything_and_pending_toasts_end_after
         })
         .await;
 
+        storage.holds_the_state();
         let mut cifd = harness.cifd;
-        restart(&mut cifd, how, on(&data_dir), &harness.admin).await;
+        restart(&mut cifd, how, storage.options(), &harness.admin).await;
         for call in [first_call, second_call] {
             let ended = tokio::time::timeout(PATIENCE, call)
                 .await
@@ -351,8 +407,16 @@ async fn until_caught_up(
 
 #[tokio::test]
 async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live() {
-    let data_dir = DataDir::new();
-    let harness = Harness::start_with(on(&data_dir)).await;
+    stream_resumes_across_a_crash(Storage::embedded()).await;
+}
+
+#[tokio::test]
+async fn on_postgresql_a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live() {
+    stream_resumes_across_a_crash(Storage::postgres()).await;
+}
+
+async fn stream_resumes_across_a_crash(storage: Storage) {
+    let harness = Harness::start_with(storage.options()).await;
     let chat = harness.provider("contoso_chat").await;
     let phone = harness.provider("fabrikam_phone").await;
     let ada = harness.agent("Ada", &[]).await;
@@ -388,7 +452,7 @@ async fn a_stream_resumes_across_a_crash_with_every_missed_event_once_then_live(
         .await
         .unwrap();
     let mut cifd = harness.cifd;
-    restart(&mut cifd, Stop::Kill, on(&data_dir), &harness.admin).await;
+    restart(&mut cifd, Stop::Kill, storage.options(), &harness.admin).await;
     let (third, _) = create(&chat, "third").await;
 
     let mut resumed = subscribe_raw(&chat, &log_id, seen).await.unwrap();

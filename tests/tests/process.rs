@@ -25,6 +25,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--listen", "CIF_LISTEN"),
         ("--data-dir", "CIF_DATA_DIR"),
         ("--in-memory", "CIF_IN_MEMORY"),
+        ("--store", "CIF_STORE"),
         ("--admin-token-file", "CIF_ADMIN_TOKEN_FILE"),
         ("--config", "CIF_CONFIG"),
         ("--max-request-bytes", "CIF_MAX_REQUEST_BYTES"),
@@ -122,6 +123,57 @@ fn a_short_operator_token_stops_startup() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("at least 32"), "{stderr}");
+}
+
+/// A PostgreSQL store that cannot be used stops startup with what to do, and never echoes a
+/// password: one given in the URL is refused (it would show in process lists), a wrong one
+/// is refused by PostgreSQL, a database nobody listens on is named.
+#[test]
+fn a_postgresql_store_that_cannot_be_used_stops_startup_with_what_to_do() {
+    let cluster = cif_e2e::Postgres::start();
+    let url = cluster.new_database("cifd");
+    let start = |url: &str, password: &str| {
+        let output = Command::new(cifd_binary())
+            .args(["--listen", "127.0.0.1:0", "--store", url])
+            .env("CIF_ADMIN_TOKEN", "o".repeat(40))
+            .env("CIF_STORE_PASSWORD", password)
+            .env_remove("PGPASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let in_url = url.replacen("cifd@", "cifd:hunter2-in-the-url@", 1);
+    let stderr = start(&in_url, cluster.password());
+    assert!(stderr.contains("CIF_STORE_PASSWORD"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is not echoed: {stderr}"
+    );
+
+    let stderr = start(&url, "not-the-password");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(stderr.contains("CIF_STORE_PASSWORD"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+
+    // A second cifd on a database one already serves would write beside it.
+    let serving = Cifd::start_with(
+        Options::default()
+            .arg("--store")
+            .arg(url.as_str())
+            .env("CIF_STORE_PASSWORD", cluster.password()),
+    );
+    let stderr = start(&url, cluster.password());
+    assert!(stderr.contains("another cifd is serving"), "{stderr}");
+    drop(serving);
+
+    let nobody = format!("postgres://cifd@127.0.0.1:{}/cifd", cluster.port());
+    drop(cluster);
+    let stderr = start(&nobody, "whatever");
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("127.0.0.1"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -51,8 +51,14 @@ pub struct Cli {
 
     /// Keep everything in memory only, for throwaway runs: a restart starts empty, with a new
     /// log id.
-    #[arg(long, env = "CIF_IN_MEMORY")]
+    #[arg(long, env = "CIF_IN_MEMORY", conflicts_with = "store")]
     pub in_memory: bool,
+
+    /// Keep the state in a PostgreSQL database instead of the data directory:
+    /// postgres://USER@HOST:PORT/DATABASE. The password comes from CIF_STORE_PASSWORD (or
+    /// PGPASSWORD), never from the URL, which shows in process lists.
+    #[arg(long, env = "CIF_STORE", value_name = "URL")]
+    pub store: Option<String>,
 
     /// File holding the operator token (at least 32 characters; surrounding whitespace is
     /// ignored). See also CIF_ADMIN_TOKEN below.

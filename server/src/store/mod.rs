@@ -1,10 +1,81 @@
 //! Implementations of the application's store trait (`app::Store`): the embedded SQLite
-//! store, the default for one machine.
+//! store, the default for one machine, and PostgreSQL, for replicas sharing one database.
 
 pub(crate) mod encoding;
+pub(crate) mod postgres;
+mod rows;
 pub(crate) mod sqlite;
 
+pub use postgres::{PostgresStore, PostgresTarget};
 pub use sqlite::SqliteStore;
 
 #[cfg(test)]
 mod tests;
+
+/// Where the state is kept, as configured: a data directory (the embedded store) or a
+/// PostgreSQL database.
+#[derive(Debug, Clone)]
+pub enum StoreLocation {
+    DataDir(std::path::PathBuf),
+    Postgres(PostgresTarget),
+}
+
+/// The store a server runs on.
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl crate::app::Store for AnyStore {
+    type Location = StoreLocation;
+
+    fn open(
+        at: &StoreLocation,
+        retention: crate::app::Retention,
+    ) -> Result<(Self, crate::app::Loaded), crate::app::StoreError> {
+        Ok(match at {
+            StoreLocation::DataDir(dir) => {
+                let (store, loaded) = SqliteStore::open(dir, retention)?;
+                (AnyStore::Sqlite(store), loaded)
+            }
+            StoreLocation::Postgres(target) => {
+                let (store, loaded) = PostgresStore::open(target, retention)?;
+                (AnyStore::Postgres(store), loaded)
+            }
+        })
+    }
+
+    fn commit(&mut self, batches: &[&crate::app::Batch]) -> Result<(), crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.commit(batches),
+            AnyStore::Postgres(store) => store.commit(batches),
+        }
+    }
+
+    fn set_operator_credential(
+        &mut self,
+        hash: &crate::domain::CredentialHash,
+    ) -> Result<(), crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.set_operator_credential(hash),
+            AnyStore::Postgres(store) => store.set_operator_credential(hash),
+        }
+    }
+
+    fn backup(at: &StoreLocation, to: &std::path::Path) -> Result<(), crate::app::StoreError> {
+        match at {
+            StoreLocation::DataDir(dir) => SqliteStore::backup(dir, to),
+            StoreLocation::Postgres(target) => PostgresStore::backup(target, to),
+        }
+    }
+
+    fn restore(
+        from: &std::path::Path,
+        at: &StoreLocation,
+    ) -> Result<uuid::Uuid, crate::app::StoreError> {
+        match at {
+            StoreLocation::DataDir(dir) => SqliteStore::restore(from, dir),
+            StoreLocation::Postgres(target) => PostgresStore::restore(from, target),
+        }
+    }
+}

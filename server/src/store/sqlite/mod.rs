@@ -18,14 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
-use std::sync::Arc;
-
-use cif_sdk::ids::ProviderId;
-
 use super::encoding::Stored;
-use crate::domain::desks::Session;
-use crate::domain::toasts::ToastKey;
-
 use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
@@ -229,23 +222,8 @@ impl SqliteStore {
         while let Some(row) = rows.next().map_err(fail)? {
             let kind: String = row.get(0).map_err(fail)?;
             let body: Vec<u8> = row.get(2).map_err(fail)?;
-            match kind.as_str() {
-                "provider" => records.providers.push(decode(&shown, &kind, &body)?),
-                "deleted_provider" => records
-                    .deleted_providers
-                    .push(decode(&shown, &kind, &body)?),
-                "agent" => records.agents.push(decode(&shown, &kind, &body)?),
-                "session" => records.sessions.push(decode(&shown, &kind, &body)?),
-                "presence" => records.presences.push(decode(&shown, &kind, &body)?),
-                "template" => records.templates.push(decode(&shown, &kind, &body)?),
-                "toast" => records.toasts.push(decode(&shown, &kind, &body)?),
-                "resolved_toast" => records.resolved_toasts.push(decode(&shown, &kind, &body)?),
-                other => {
-                    return Err(StoreError::Unusable(format!(
-                        "{shown} holds records of kind {other:?} this cifd does not know; run the cifd that wrote it"
-                    )));
-                }
-            }
+            super::rows::load(&mut records, &kind, &body)
+                .map_err(|error| StoreError::Unusable(format!("{shown}: {error}; {WHAT_TO_DO}")))?;
         }
         drop(rows);
         drop(statement);
@@ -320,34 +298,7 @@ impl SqliteStore {
     }
 
     fn write_batch(transaction: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<()> {
-        let changes = &batch.changes;
-        write_keyed(transaction, "provider", encoded(&changes.providers))?;
-        write_keyed(transaction, "agent", encoded(&changes.agents))?;
-        write_keyed(transaction, "presence", encoded(&changes.presences))?;
-        write_keyed(transaction, "template", encoded(&changes.templates))?;
-        let deleted = |id: &ProviderId, name: &String| (*id, name.clone()).encode();
-        let deleted = changes
-            .deleted_providers
-            .iter()
-            .map(|(id, name)| (id.to_string(), name.as_ref().map(|name| deleted(id, name))));
-        write_keyed(transaction, "deleted_provider", deleted)?;
-        let session = |session: &Arc<Session>| session.encode();
-        write_keyed(
-            transaction,
-            "session",
-            bodies(&changes.sessions, ToString::to_string, session),
-        )?;
-        let toast_id = |key: &ToastKey| format!("{}/{}", key.provider, key.id);
-        write_keyed(
-            transaction,
-            "toast",
-            bodies(&changes.toasts, toast_id, Stored::encode),
-        )?;
-        write_keyed(
-            transaction,
-            "resolved_toast",
-            bodies(&changes.resolved_toasts, toast_id, Stored::encode),
-        )?;
+        write_rows(transaction, super::rows::changed(&batch.changes))?;
         let mut insert = transaction
             .prepare_cached("INSERT INTO events (sequence, time_ms, body) VALUES (?1, ?2, ?3)")?;
         for logged in &batch.events {
@@ -518,43 +469,17 @@ fn self_error(path: &Path, error: rusqlite::Error) -> StoreError {
     }
 }
 
-/// [`bodies`] of records keyed by their id.
-fn encoded<K: ToString, V: Stored>(
-    records: &[(K, Option<V>)],
-) -> impl Iterator<Item = (String, Option<Vec<u8>>)> + '_ {
-    bodies(records, ToString::to_string, Stored::encode)
-}
-
-/// Each changed record's row id and body (`None`: the record is gone).
-fn bodies<'a, K, V>(
-    records: &'a [(K, Option<V>)],
-    id: impl Fn(&K) -> String + 'a,
-    encode: impl Fn(&V) -> Vec<u8> + 'a,
-) -> impl Iterator<Item = (String, Option<Vec<u8>>)> + 'a {
-    records
-        .iter()
-        .map(move |(key, value)| (id(key), value.as_ref().map(&encode)))
-}
-
-/// Writes each record's body, or deletes the record where there is none.
-fn write_keyed(
-    transaction: &Transaction<'_>,
-    kind: &str,
-    records: impl Iterator<Item = (String, Option<Vec<u8>>)>,
-) -> rusqlite::Result<()> {
+/// Writes each row's body, or deletes the record where it has none.
+fn write_rows(transaction: &Transaction<'_>, rows: Vec<super::rows::Row>) -> rusqlite::Result<()> {
     let mut upsert = transaction
         .prepare_cached("INSERT OR REPLACE INTO records (kind, id, body) VALUES (?1, ?2, ?3)")?;
     let mut delete =
         transaction.prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")?;
-    for (id, body) in records {
-        match body {
-            Some(body) => {
-                upsert.execute(params![kind, id, body])?;
-            }
-            None => {
-                delete.execute(params![kind, id])?;
-            }
-        }
+    for row in rows {
+        match row.body {
+            Some(body) => upsert.execute(params![row.kind, row.id, body])?,
+            None => delete.execute(params![row.kind, row.id])?,
+        };
     }
     Ok(())
 }

@@ -1,0 +1,439 @@
+//! The PostgreSQL store, for cifd replicas sharing one database (`--store postgres://...`).
+//!
+//! Same tables as the embedded store, prefixed `cifd_`: `cifd_records` (one row per record,
+//! its protobuf body), `cifd_events` (the retained tail of the log), `cifd_requests` (answers
+//! to calls with a request id), `cifd_meta` (the log id, the newest sequence). A commit is one
+//! transaction, and PostgreSQL's synchronous commit (its default) makes it durable before
+//! the answer. The schema changes through numbered migrations, applied under a transaction
+//! advisory lock so replicas starting together migrate once.
+//!
+//! The writer's session has lock, statement and idle-in-transaction timeouts and TCP
+//! keepalives, so a stuck or cut-off connection fails its commit within seconds instead of
+//! hanging the writer. The password never travels in the URL: it comes from
+//! `CIF_STORE_PASSWORD` (or libpq's `PGPASSWORD`).
+
+mod migrations;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use postgres::{Client, Config, NoTls, Transaction};
+use uuid::Uuid;
+
+use super::encoding::Stored;
+use super::rows;
+use crate::app::log::Logged;
+use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
+use crate::domain::CredentialHash;
+use crate::domain::control_plane::Records;
+
+/// Where a PostgreSQL store is: its URL, without a password, and the password.
+#[derive(Clone)]
+pub struct PostgresTarget {
+    pub url: String,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password is never printed, even in a debug dump.
+        f.debug_struct("PostgresTarget")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session advisory lock a serving cifd holds on its database ("cifw" in ASCII).
+const WRITER_LOCK: i64 = 0x6369_6677;
+
+/// How long opening waits for another cifd's hold on the database to end.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(5);
+
+/// What to check when the database cannot be reached or used.
+const WHAT_TO_CHECK: &str = "check the URL in --store (CIF_STORE), that PostgreSQL runs and accepts connections from here, and the password in CIF_STORE_PASSWORD";
+
+pub struct PostgresStore {
+    client: Client,
+    /// The database as messages name it: host, port and database, never the password.
+    shown: String,
+    retention: Retention,
+    /// Rows in `cifd_requests`, so trimming them by count needs no count(*) per commit.
+    request_rows: usize,
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    })
+}
+
+fn from_millis(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+fn sequence_value(sequence: u64) -> i64 {
+    i64::try_from(sequence).unwrap_or(i64::MAX)
+}
+
+/// The connection's settings: the URL's, the password, and the writer's timeouts.
+fn config(target: &PostgresTarget) -> Result<(Config, String), StoreError> {
+    let mut config: Config = target.url.parse().map_err(|error| {
+        StoreError::Unusable(format!(
+            "--store is not a PostgreSQL URL ({error}); give postgres://USER@HOST:PORT/DATABASE"
+        ))
+    })?;
+    if config.get_password().is_some() {
+        return Err(StoreError::Unusable(
+            "the --store URL holds a password, which would show in process lists and logs; give the URL without it and the password in CIF_STORE_PASSWORD".into(),
+        ));
+    }
+    if let Some(password) = &target.password {
+        config.password(password);
+    }
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|host| match host {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let shown = format!(
+        "PostgreSQL database {} on {host}:{port}",
+        config.get_dbname().unwrap_or("(default)")
+    );
+    config
+        .application_name("cifd")
+        .connect_timeout(Duration::from_secs(5))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(1))
+        .keepalives_retries(3)
+        // Server-side bounds on the writer's session: nothing it does waits forever.
+        .options(
+            "-c lock_timeout=5s -c statement_timeout=30s -c idle_in_transaction_session_timeout=30s",
+        );
+    Ok((config, shown))
+}
+
+impl PostgresStore {
+    fn connect(target: &PostgresTarget, retention: Retention) -> Result<Self, StoreError> {
+        let (config, shown) = config(target)?;
+        let client = config.connect(NoTls).map_err(|error| {
+            StoreError::Unusable(format!(
+                "cannot connect to {shown} ({error}); {WHAT_TO_CHECK}"
+            ))
+        })?;
+        Ok(Self {
+            client,
+            shown,
+            retention,
+            request_rows: 0,
+        })
+    }
+
+    /// Holds the database for this process: one cifd writes a database. The session lock
+    /// ends with the connection, so a stopped or killed cifd leaves it free; a restart right
+    /// after a crash waits a few seconds for PostgreSQL to see the old connection gone.
+    fn claim(&mut self) -> Result<(), StoreError> {
+        let give_up = std::time::Instant::now() + CLAIM_PATIENCE;
+        loop {
+            let claimed: bool = self
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+                .map_err(|error| self.unusable(error))?
+                .get(0);
+            if claimed {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= give_up {
+                return Err(StoreError::Unusable(format!(
+                    "another cifd is serving {}; run one cifd per database (several replicas on one database are not supported yet), or stop the other one",
+                    self.shown
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn unusable(&self, error: postgres::Error) -> StoreError {
+        StoreError::Unusable(format!(
+            "{} cannot be read ({error}); {WHAT_TO_CHECK}",
+            self.shown
+        ))
+    }
+
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        let shown = self.shown.clone();
+        let retention = self.retention.clone();
+        let mut transaction = self
+            .client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
+        let fail = |error: postgres::Error| {
+            StoreError::Unusable(format!("{shown} cannot be read ({error}); {WHAT_TO_CHECK}"))
+        };
+        let meta =
+            |transaction: &mut Transaction<'_>, key: &str| -> Result<Option<String>, StoreError> {
+                Ok(transaction
+                    .query_opt("SELECT value FROM cifd_meta WHERE key = $1", &[&key])
+                    .map_err(fail)?
+                    .map(|row| row.get(0)))
+            };
+        let log_id = meta(&mut transaction, "log_id")?
+            .and_then(|text| Uuid::try_parse(&text).ok())
+            .ok_or_else(|| StoreError::Unusable(format!("{shown} has no valid log id")))?;
+        let last_sequence = meta(&mut transaction, "last_sequence")?
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| StoreError::Unusable(format!("{shown} has no valid sequence")))?;
+        let operator_credential = meta(&mut transaction, "operator_credential")?
+            .map(|text| {
+                serde_json::from_str::<CredentialHash>(&text).map_err(|error| {
+                    StoreError::Unusable(format!(
+                        "{shown} holds an operator credential this cifd cannot read ({error})"
+                    ))
+                })
+            })
+            .transpose()?;
+
+        let mut records = Records::default();
+        for row in transaction
+            .query("SELECT kind, body FROM cifd_records", &[])
+            .map_err(fail)?
+        {
+            let kind: &str = row.get(0);
+            let body: &[u8] = row.get(1);
+            rows::load(&mut records, kind, body)
+                .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
+        }
+
+        let cutoff = SystemTime::now()
+            .checked_sub(retention.history_age)
+            .map_or(0, millis);
+        let limit = i64::try_from(retention.history).unwrap_or(i64::MAX);
+        let mut tail = transaction
+            .query(
+                "SELECT sequence, body FROM cifd_events WHERE time_ms >= $1
+                 ORDER BY sequence DESC LIMIT $2",
+                &[&cutoff, &limit],
+            )
+            .map_err(fail)?
+            .into_iter()
+            .map(|row| {
+                let sequence: i64 = row.get(0);
+                let event = crate::domain::events::Event::decode(row.get(1)).map_err(|error| {
+                    StoreError::Unusable(format!(
+                        "{shown} holds event {sequence}, which this cifd cannot read ({error})"
+                    ))
+                })?;
+                Ok(Logged {
+                    sequence: u64::try_from(sequence).unwrap_or(0),
+                    event,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tail.reverse();
+
+        let cutoff = SystemTime::now()
+            .checked_sub(retention.requests.age)
+            .map_or(0, millis);
+        let limit = i64::try_from(retention.requests.count).unwrap_or(i64::MAX);
+        let mut requests = transaction
+            .query(
+                "SELECT principal, request_id, fingerprint, response, time_ms FROM cifd_requests
+                 WHERE time_ms >= $1 ORDER BY time_ms DESC LIMIT $2",
+                &[&cutoff, &limit],
+            )
+            .map_err(fail)?
+            .into_iter()
+            .map(|row| RequestRecord {
+                principal: row.get(0),
+                request_id: row.get(1),
+                fingerprint: row.get::<_, &[u8]>(2).try_into().unwrap_or([0; 32]),
+                response: row.get(3),
+                time: from_millis(row.get(4)),
+            })
+            .collect::<Vec<_>>();
+        requests.reverse();
+        let request_rows: i64 = transaction
+            .query_one("SELECT count(*) FROM cifd_requests", &[])
+            .map_err(fail)?
+            .get(0);
+        transaction.commit().map_err(fail)?;
+        self.request_rows = usize::try_from(request_rows).unwrap_or(0);
+        Ok(Loaded {
+            log_id,
+            last_sequence,
+            records,
+            tail,
+            requests,
+            operator_credential,
+        })
+    }
+
+    fn write_batch(
+        transaction: &mut Transaction<'_>,
+        batch: &Batch,
+    ) -> Result<(), postgres::Error> {
+        let upsert = transaction.prepare(
+            "INSERT INTO cifd_records (kind, id, body) VALUES ($1, $2, $3)
+             ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
+        )?;
+        let delete = transaction.prepare("DELETE FROM cifd_records WHERE kind = $1 AND id = $2")?;
+        for row in rows::changed(&batch.changes) {
+            match &row.body {
+                Some(body) => transaction.execute(&upsert, &[&row.kind, &row.id, body])?,
+                None => transaction.execute(&delete, &[&row.kind, &row.id])?,
+            };
+        }
+        let insert = transaction
+            .prepare("INSERT INTO cifd_events (sequence, time_ms, body) VALUES ($1, $2, $3)")?;
+        for logged in &batch.events {
+            transaction.execute(
+                &insert,
+                &[
+                    &sequence_value(logged.sequence),
+                    &millis(logged.event.time),
+                    &logged.event.encode(),
+                ],
+            )?;
+        }
+        let remember = transaction.prepare(
+            "INSERT INTO cifd_requests (principal, request_id, fingerprint, response, time_ms)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (principal, request_id) DO UPDATE
+             SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response, time_ms = EXCLUDED.time_ms",
+        )?;
+        for request in &batch.requests {
+            transaction.execute(
+                &remember,
+                &[
+                    &request.principal,
+                    &request.request_id,
+                    &request.fingerprint.as_slice(),
+                    &request.response,
+                    &millis(request.time),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Drops the events the history no longer keeps, and old answers (see the embedded
+    /// store's `trim_requests`: by age on every commit, by count once a tenth over).
+    fn trim(
+        retention: &Retention,
+        transaction: &mut Transaction<'_>,
+        last: Option<u64>,
+        rows: &mut usize,
+    ) -> Result<(), postgres::Error> {
+        if let Some(last) = last {
+            let keep_from = last.saturating_sub(retention.history as u64);
+            let cutoff = SystemTime::now()
+                .checked_sub(retention.history_age)
+                .map_or(0, millis);
+            transaction.execute(
+                "DELETE FROM cifd_events WHERE sequence <= $1 OR time_ms < $2",
+                &[&sequence_value(keep_from), &cutoff],
+            )?;
+        }
+        trim_requests(&retention.requests, transaction, rows)
+    }
+}
+
+fn trim_requests(
+    retention: &RequestRetention,
+    transaction: &mut Transaction<'_>,
+    rows: &mut usize,
+) -> Result<(), postgres::Error> {
+    let stale = SystemTime::now()
+        .checked_sub(retention.age)
+        .map_or(0, millis);
+    let removed = transaction.execute("DELETE FROM cifd_requests WHERE time_ms < $1", &[&stale])?;
+    *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
+    if *rows > retention.count + retention.count / 10 {
+        let excess = i64::try_from(*rows - retention.count).unwrap_or(i64::MAX);
+        let removed = transaction.execute(
+            "DELETE FROM cifd_requests WHERE (principal, request_id) IN
+             (SELECT principal, request_id FROM cifd_requests ORDER BY time_ms LIMIT $1)",
+            &[&excess],
+        )?;
+        *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
+    }
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    type Location = PostgresTarget;
+
+    fn open(target: &PostgresTarget, retention: Retention) -> Result<(Self, Loaded), StoreError> {
+        let mut store = Self::connect(target, retention)?;
+        store.claim()?;
+        migrations::migrate(&mut store.client, &store.shown)?;
+        let loaded = store.load()?;
+        Ok((store, loaded))
+    }
+
+    fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
+        let write = |error: postgres::Error, shown: &str| StoreError::Write {
+            path: shown.to_owned(),
+            detail: error.to_string(),
+        };
+        let shown = self.shown.clone();
+        let mut transaction = self.client.transaction().map_err(|e| write(e, &shown))?;
+        let mut last = None;
+        let mut answers = 0;
+        for batch in batches {
+            Self::write_batch(&mut transaction, batch).map_err(|e| write(e, &shown))?;
+            if let Some(logged) = batch.events.last() {
+                last = Some(logged.sequence);
+            }
+            answers += batch.requests.len();
+        }
+        if let Some(last) = last {
+            transaction
+                .execute(
+                    "UPDATE cifd_meta SET value = $1 WHERE key = 'last_sequence'",
+                    &[&last.to_string()],
+                )
+                .map_err(|e| write(e, &shown))?;
+        }
+        self.request_rows += answers;
+        Self::trim(
+            &self.retention,
+            &mut transaction,
+            last,
+            &mut self.request_rows,
+        )
+        .map_err(|e| write(e, &shown))?;
+        transaction.commit().map_err(|e| write(e, &shown))
+    }
+
+    fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
+        let body = serde_json::to_string(hash).expect("a hash serializes");
+        self.client
+            .execute(
+                "INSERT INTO cifd_meta (key, value) VALUES ('operator_credential', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&body],
+            )
+            .map_err(|error| self.unusable(error))?;
+        Ok(())
+    }
+
+    fn backup(_: &PostgresTarget, _: &Path) -> Result<(), StoreError> {
+        Err(StoreError::Unusable(
+            "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump, or continuous archiving for point-in-time recovery".into(),
+        ))
+    }
+
+    fn restore(_: &Path, _: &PostgresTarget) -> Result<Uuid, StoreError> {
+        Err(StoreError::Unusable(
+            "a PostgreSQL store is restored with PostgreSQL's own tools (pg_restore, or point-in-time recovery); clients then resynchronise if the restored log is behind".into(),
+        ))
+    }
+}

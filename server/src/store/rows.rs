@@ -1,0 +1,126 @@
+//! The state as rows, the same for every store: each changed record as its kind, its id and
+//! its encoded body (none when it is gone), and rows read back into the records they hold.
+
+use std::sync::Arc;
+
+use cif_sdk::ids::ProviderId;
+
+use super::encoding::{DecodeError, Stored};
+use crate::domain::control_plane::{Changes, Records};
+use crate::domain::desks::Session;
+use crate::domain::toasts::ToastKey;
+
+/// One record's row: `body` is `None` when the record is gone.
+pub struct Row {
+    pub kind: &'static str,
+    pub id: String,
+    pub body: Option<Vec<u8>>,
+}
+
+/// The rows a command's changes write.
+pub fn changed(changes: &Changes) -> Vec<Row> {
+    let mut rows = Vec::new();
+    keyed(
+        &mut rows,
+        "provider",
+        &changes.providers,
+        ToString::to_string,
+        Stored::encode,
+    );
+    keyed(
+        &mut rows,
+        "agent",
+        &changes.agents,
+        ToString::to_string,
+        Stored::encode,
+    );
+    keyed(
+        &mut rows,
+        "presence",
+        &changes.presences,
+        ToString::to_string,
+        Stored::encode,
+    );
+    keyed(
+        &mut rows,
+        "template",
+        &changes.templates,
+        ToString::to_string,
+        Stored::encode,
+    );
+    let deleted = |id: &ProviderId, name: &String| (*id, name.clone()).encode();
+    rows.extend(changes.deleted_providers.iter().map(|(id, name)| Row {
+        kind: "deleted_provider",
+        id: id.to_string(),
+        body: name.as_ref().map(|name| deleted(id, name)),
+    }));
+    let session = |session: &Arc<Session>| session.encode();
+    keyed(
+        &mut rows,
+        "session",
+        &changes.sessions,
+        ToString::to_string,
+        session,
+    );
+    let toast_id = |key: &ToastKey| format!("{}/{}", key.provider, key.id);
+    keyed(
+        &mut rows,
+        "toast",
+        &changes.toasts,
+        toast_id,
+        Stored::encode,
+    );
+    keyed(
+        &mut rows,
+        "resolved_toast",
+        &changes.resolved_toasts,
+        toast_id,
+        Stored::encode,
+    );
+    rows
+}
+
+fn keyed<K, V>(
+    rows: &mut Vec<Row>,
+    kind: &'static str,
+    records: &[(K, Option<V>)],
+    id: impl Fn(&K) -> String,
+    encode: impl Fn(&V) -> Vec<u8>,
+) {
+    rows.extend(records.iter().map(|(key, value)| Row {
+        kind,
+        id: id(key),
+        body: value.as_ref().map(&encode),
+    }));
+}
+
+/// Why a stored row is not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("records of kind {0:?} are not known to this cifd; run the cifd that wrote them")]
+    UnknownKind(String),
+    #[error("a {kind} record cannot be read ({error})")]
+    Undecodable { kind: String, error: DecodeError },
+}
+
+/// Adds a stored row's record to `records`.
+pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowError> {
+    fn decoded<T: Stored>(kind: &str, body: &[u8]) -> Result<T, RowError> {
+        T::decode(body).map_err(|error| RowError::Undecodable {
+            kind: kind.to_owned(),
+            error,
+        })
+    }
+    match kind {
+        "provider" => records.providers.push(decoded(kind, body)?),
+        "deleted_provider" => records.deleted_providers.push(decoded(kind, body)?),
+        "agent" => records.agents.push(decoded(kind, body)?),
+        "session" => records.sessions.push(decoded(kind, body)?),
+        "presence" => records.presences.push(decoded(kind, body)?),
+        "template" => records.templates.push(decoded(kind, body)?),
+        "toast" => records.toasts.push(decoded(kind, body)?),
+        "resolved_toast" => records.resolved_toasts.push(decoded(kind, body)?),
+        other => return Err(RowError::UnknownKind(other.to_owned())),
+    }
+    Ok(())
+}
