@@ -70,6 +70,9 @@ pub enum StoreError {
     Unusable(String),
     #[error("writing {path} failed: {detail}")]
     Write { path: String, detail: String },
+    /// Another process took the store over: this one must not acknowledge anything more.
+    #[error("{0}")]
+    Deposed(String),
 }
 
 /// Which events and answers a store keeps, besides the state: the retained history (by
@@ -101,6 +104,18 @@ pub trait Store: Send + Sized + 'static {
     /// Keeps the hash of the operator token cifd generated on its first start, so the token
     /// is shown only once.
     fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError>;
+
+    /// How often the writer calls [`Store::keep_alive`] while no batch comes: a store that
+    /// holds a lease renews it that often. `None`: never.
+    fn keep_alive_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Renews what the store holds between commits (a lease). An error stops the server as
+    /// a failed commit does.
+    fn keep_alive(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Writes one consistent copy of everything at `at` (a server may be running on it) to
     /// the new file `to`, to start from only through [`Store::restore`]. A server database

@@ -51,7 +51,28 @@ fn run_writer(
 ) {
     /// Batches written in one transaction at most.
     const GROUP: usize = 1024;
-    while let Ok(first) = batches.recv() {
+    let stop = |error: super::store::StoreError| -> ! {
+        tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
+        eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
+        std::process::exit(70);
+    };
+    loop {
+        let first = match store.keep_alive_every() {
+            None => match batches.recv() {
+                Ok(first) => first,
+                Err(_) => return,
+            },
+            Some(every) => match batches.recv_timeout(every) {
+                Ok(first) => first,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(error) = store.keep_alive() {
+                        stop(error);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
         let mut group = vec![first];
         while group.len() < GROUP {
             match batches.try_recv() {
@@ -64,9 +85,7 @@ fn run_writer(
         let committed = store.commit(&to_store);
         on_commit(started.elapsed(), group.len());
         if let Err(error) = committed {
-            tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
-            eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
-            std::process::exit(70);
+            stop(error);
         }
         let mut core = write(&state);
         for (commit, batch) in &group {

@@ -62,6 +62,20 @@ impl crate::app::Store for AnyStore {
         }
     }
 
+    fn keep_alive_every(&self) -> Option<std::time::Duration> {
+        match self {
+            AnyStore::Sqlite(store) => store.keep_alive_every(),
+            AnyStore::Postgres(store) => store.keep_alive_every(),
+        }
+    }
+
+    fn keep_alive(&mut self) -> Result<(), crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.keep_alive(),
+            AnyStore::Postgres(store) => store.keep_alive(),
+        }
+    }
+
     fn backup(at: &StoreLocation, to: &std::path::Path) -> Result<(), crate::app::StoreError> {
         match at {
             StoreLocation::DataDir(dir) => SqliteStore::backup(dir, to),

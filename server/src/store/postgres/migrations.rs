@@ -25,6 +25,12 @@ const MIGRATIONS: &[&str] = &[
                                  time_ms bigint NOT NULL, PRIMARY KEY (principal, request_id));
      CREATE INDEX cifd_requests_by_time ON cifd_requests (time_ms);
      CREATE TABLE cifd_meta (key text PRIMARY KEY, value text NOT NULL);",
+    // 2: the writer's lease: one row, its epoch raised by each cifd that takes the database
+    // over, checked by every commit (the fence).
+    "CREATE TABLE cifd_lease (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                              epoch bigint NOT NULL, holder text NOT NULL,
+                              expires_at timestamptz NOT NULL);
+     INSERT INTO cifd_lease (epoch, holder, expires_at) VALUES (0, '', 'epoch');",
 ];
 
 /// Applies the steps the database lacks; refuses a database migrated by a newer cifd.

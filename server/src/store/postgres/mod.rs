@@ -7,6 +7,14 @@
 //! the answer. The schema changes through numbered migrations, applied under a transaction
 //! advisory lock so replicas starting together migrate once.
 //!
+//! One cifd writes a database: it holds the lease (`cifd_lease`: an epoch, a holder, an
+//! expiry), renews it with every commit and every second between commits, and every commit's
+//! transaction first renews it only if the epoch is still its own. A cifd that was paused or
+//! cut off past its lease, and whose database another cifd took over (raising the epoch),
+//! finds its commit refused in the same transaction and stops: it can never commit after
+//! losing the database (the fence). A session advisory lock alone would not do: a paused
+//! process keeps its PostgreSQL session, and so the lock.
+//!
 //! The writer's session has lock, statement and idle-in-transaction timeouts and TCP
 //! keepalives, so a stuck or cut-off connection fails its commit within seconds instead of
 //! hanging the writer. The password never travels in the URL: it comes from
@@ -43,10 +51,13 @@ impl std::fmt::Debug for PostgresTarget {
     }
 }
 
-/// The session advisory lock a serving cifd holds on its database ("cifw" in ASCII).
-const WRITER_LOCK: i64 = 0x6369_6677;
+/// How long a lease lasts unless renewed: what a crashed writer delays its successor by.
+const LEASE: Duration = Duration::from_secs(3);
 
-/// How long opening waits for another cifd's hold on the database to end.
+/// How often the lease is renewed between commits.
+const RENEW_EVERY: Duration = Duration::from_secs(1);
+
+/// How long opening waits for another cifd's lease to end before giving up.
 const CLAIM_PATIENCE: Duration = Duration::from_secs(5);
 
 /// What to check when the database cannot be reached or used.
@@ -59,6 +70,12 @@ pub struct PostgresStore {
     retention: Retention,
     /// Rows in `cifd_requests`, so trimming them by count needs no count(*) per commit.
     request_rows: usize,
+    /// The lease's epoch this cifd took; 0 before it holds the lease.
+    epoch: i64,
+}
+
+fn unusable(shown: &str, error: postgres::Error) -> StoreError {
+    StoreError::Unusable(format!("{shown} cannot be used ({error}); {WHAT_TO_CHECK}"))
 }
 
 fn millis(time: SystemTime) -> i64 {
@@ -130,31 +147,74 @@ impl PostgresStore {
             shown,
             retention,
             request_rows: 0,
+            epoch: 0,
         })
     }
 
-    /// Holds the database for this process: one cifd writes a database. The session lock
-    /// ends with the connection, so a stopped or killed cifd leaves it free; a restart right
-    /// after a crash waits a few seconds for PostgreSQL to see the old connection gone.
+    /// Takes the lease: at once if it is free or expired (a crashed writer's ends within
+    /// [`LEASE`]), else after waiting up to [`CLAIM_PATIENCE`] for it to end.
     fn claim(&mut self) -> Result<(), StoreError> {
+        let holder = format!("cifd {} (pid {})", Uuid::new_v4(), std::process::id());
         let give_up = std::time::Instant::now() + CLAIM_PATIENCE;
         loop {
-            let claimed: bool = self
+            let mut transaction = self
                 .client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
-                .map_err(|error| self.unusable(error))?
-                .get(0);
-            if claimed {
+                .transaction()
+                .map_err(|e| unusable(&self.shown, e))?;
+            let row = transaction
+                .query_one(
+                    "SELECT epoch, holder, expires_at <= now() FROM cifd_lease FOR UPDATE",
+                    &[],
+                )
+                .map_err(|e| unusable(&self.shown, e))?;
+            let (epoch, current, expired): (i64, String, bool) =
+                (row.get(0), row.get(1), row.get(2));
+            if expired {
+                transaction
+                    .execute(
+                        "UPDATE cifd_lease SET epoch = $1, holder = $2,
+                         expires_at = now() + make_interval(secs => $3)",
+                        &[&(epoch + 1), &holder, &LEASE.as_secs_f64()],
+                    )
+                    .map_err(|e| unusable(&self.shown, e))?;
+                transaction.commit().map_err(|e| unusable(&self.shown, e))?;
+                self.epoch = epoch + 1;
+                tracing::info!(epoch = self.epoch, "took the lease of {}", self.shown);
                 return Ok(());
             }
+            drop(transaction);
             if std::time::Instant::now() >= give_up {
                 return Err(StoreError::Unusable(format!(
-                    "another cifd is serving {}; run one cifd per database (several replicas on one database are not supported yet), or stop the other one",
+                    "another cifd is serving {} ({current}, lease epoch {epoch}); run one cifd per database (several replicas on one database are not supported yet), or stop the other one",
                     self.shown
                 )));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Renews the lease if this cifd still holds it; refused when another took it over.
+    fn renew(
+        client: &mut impl postgres::GenericClient,
+        epoch: i64,
+        shown: &str,
+    ) -> Result<(), StoreError> {
+        let renewed = client
+            .execute(
+                "UPDATE cifd_lease SET expires_at = now() + make_interval(secs => $2)
+                 WHERE epoch = $1",
+                &[&epoch, &LEASE.as_secs_f64()],
+            )
+            .map_err(|error| StoreError::Write {
+                path: shown.to_owned(),
+                detail: error.to_string(),
+            })?;
+        if renewed == 0 {
+            return Err(StoreError::Deposed(format!(
+                "another cifd took {shown} over (this one held lease epoch {epoch})"
+            )));
+        }
+        Ok(())
     }
 
     fn unusable(&self, error: postgres::Error) -> StoreError {
@@ -372,8 +432,8 @@ impl Store for PostgresStore {
 
     fn open(target: &PostgresTarget, retention: Retention) -> Result<(Self, Loaded), StoreError> {
         let mut store = Self::connect(target, retention)?;
-        store.claim()?;
         migrations::migrate(&mut store.client, &store.shown)?;
+        store.claim()?;
         let loaded = store.load()?;
         Ok((store, loaded))
     }
@@ -385,6 +445,8 @@ impl Store for PostgresStore {
         };
         let shown = self.shown.clone();
         let mut transaction = self.client.transaction().map_err(|e| write(e, &shown))?;
+        // The fence: nothing of this transaction commits unless the lease is still ours.
+        Self::renew(&mut transaction, self.epoch, &shown)?;
         let mut last = None;
         let mut answers = 0;
         for batch in batches {
@@ -425,6 +487,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn keep_alive_every(&self) -> Option<Duration> {
+        Some(RENEW_EVERY)
+    }
+
+    fn keep_alive(&mut self) -> Result<(), StoreError> {
+        Self::renew(&mut self.client, self.epoch, &self.shown)
+    }
+
     fn backup(_: &PostgresTarget, _: &Path) -> Result<(), StoreError> {
         Err(StoreError::Unusable(
             "a PostgreSQL store is backed up with PostgreSQL's own tools: pg_dump, or continuous archiving for point-in-time recovery".into(),
@@ -435,5 +505,18 @@ impl Store for PostgresStore {
         Err(StoreError::Unusable(
             "a PostgreSQL store is restored with PostgreSQL's own tools (pg_restore, or point-in-time recovery); clients then resynchronise if the restored log is behind".into(),
         ))
+    }
+}
+
+impl Drop for PostgresStore {
+    /// A cifd that stops hands the lease back, so the next one takes over at once rather than
+    /// after [`LEASE`].
+    fn drop(&mut self) {
+        if self.epoch > 0 {
+            let _ = self.client.execute(
+                "UPDATE cifd_lease SET expires_at = now() WHERE epoch = $1",
+                &[&self.epoch],
+            );
+        }
     }
 }
