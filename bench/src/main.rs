@@ -50,6 +50,10 @@ struct Args {
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
+    /// The unary mix's durable server keeps its state in PostgreSQL (a throwaway cluster of
+    /// Debian's postgresql, started for the run) instead of the embedded store.
+    #[arg(long)]
+    durable_on_postgres: bool,
 }
 
 #[derive(Subcommand)]
@@ -149,7 +153,25 @@ async fn suite(args: Args, placement: Placement) -> usize {
         } else {
             &args.in_flight
         };
-        failures += unary_mix(&placement, levels, length, trials).await;
+        // Kept for the scenario's length: its durable server's database.
+        let postgres = args.durable_on_postgres.then(|| {
+            let cluster = cif_e2e::Postgres::start();
+            let url = cluster.new_database("cifd");
+            (cluster, url)
+        });
+        let durable = match &postgres {
+            None => cifd_options(),
+            Some((cluster, url)) => {
+                println!(
+                    "- durable: PostgreSQL (a throwaway cluster on 127.0.0.1, its processes not pinned)"
+                );
+                cifd_options()
+                    .arg("--store")
+                    .arg(url.as_str())
+                    .env("CIF_STORE_PASSWORD", cluster.password())
+            }
+        };
+        failures += unary_mix(&placement, levels, length, trials, durable).await;
     }
     if wanted(Scenario::Fanout) {
         let plan = if args.smoke {
@@ -302,6 +324,7 @@ async fn unary_mix(
     levels: &[usize],
     length: Duration,
     trials: usize,
+    durable: Options,
 ) -> usize {
     let most = levels.iter().copied().max().unwrap_or(1);
     let servers = [
@@ -310,7 +333,7 @@ async fn unary_mix(
             "in-memory",
             Server::cifd(placement, cifd_options().arg("--in-memory")).await,
         ),
-        ("durable", Server::cifd(placement, cifd_options()).await),
+        ("durable", Server::cifd(placement, durable).await),
     ];
     let mut populations = Vec::new();
     for (_, server) in &servers {

@@ -23,7 +23,8 @@ pub enum StoreLocation {
 /// The store a server runs on.
 pub enum AnyStore {
     Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    /// Boxed: it holds its prepared statements, and one store lives per process.
+    Postgres(Box<PostgresStore>),
 }
 
 impl crate::app::Store for AnyStore {
@@ -40,7 +41,7 @@ impl crate::app::Store for AnyStore {
             }
             StoreLocation::Postgres(target) => {
                 let (store, loaded) = PostgresStore::open(target, retention)?;
-                (AnyStore::Postgres(store), loaded)
+                (AnyStore::Postgres(Box::new(store)), loaded)
             }
         })
     }

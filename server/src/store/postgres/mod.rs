@@ -22,10 +22,11 @@
 
 mod migrations;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use postgres::{Client, Config, NoTls, Transaction};
+use postgres::{Client, Config, NoTls, Statement, Transaction};
 use uuid::Uuid;
 
 use super::encoding::Stored;
@@ -72,7 +73,65 @@ pub struct PostgresStore {
     request_rows: usize,
     /// The lease's epoch this cifd took; 0 before it holds the lease.
     epoch: i64,
+    /// The writer's statements, prepared once: each would otherwise cost a round trip more
+    /// per commit.
+    statements: Option<Statements>,
 }
+
+/// The statements a commit runs.
+struct Statements {
+    renew: Statement,
+    upsert_records: Statement,
+    delete_records: Statement,
+    insert_events: Statement,
+    upsert_requests: Statement,
+    last_sequence: Statement,
+    trim_events: Statement,
+    trim_requests_by_age: Statement,
+    trim_requests_by_count: Statement,
+}
+
+impl Statements {
+    fn prepare(client: &mut Client) -> Result<Self, postgres::Error> {
+        Ok(Statements {
+            renew: client.prepare(RENEW)?,
+            upsert_records: client.prepare(
+                "INSERT INTO cifd_records (kind, id, body)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+                 ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
+            )?,
+            delete_records: client.prepare(
+                "DELETE FROM cifd_records WHERE (kind, id) IN
+                 (SELECT * FROM unnest($1::text[], $2::text[]))",
+            )?,
+            insert_events: client.prepare(
+                "INSERT INTO cifd_events (sequence, time_ms, body)
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            )?,
+            upsert_requests: client.prepare(
+                "INSERT INTO cifd_requests (principal, request_id, fingerprint, response, time_ms)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[])
+                 ON CONFLICT (principal, request_id) DO UPDATE
+                 SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response,
+                     time_ms = EXCLUDED.time_ms",
+            )?,
+            last_sequence: client
+                .prepare("UPDATE cifd_meta SET value = $1 WHERE key = 'last_sequence'")?,
+            trim_events: client
+                .prepare("DELETE FROM cifd_events WHERE sequence <= $1 OR time_ms < $2")?,
+            trim_requests_by_age: client
+                .prepare("DELETE FROM cifd_requests WHERE time_ms < $1")?,
+            trim_requests_by_count: client.prepare(
+                "DELETE FROM cifd_requests WHERE (principal, request_id) IN
+                 (SELECT principal, request_id FROM cifd_requests ORDER BY time_ms LIMIT $1)",
+            )?,
+        })
+    }
+}
+
+/// Renews the lease while its epoch is the writer's (the fence).
+const RENEW: &str = "UPDATE cifd_lease SET expires_at = now() + make_interval(secs => $2)
+                     WHERE epoch = $1";
 
 fn unusable(shown: &str, error: postgres::Error) -> StoreError {
     StoreError::Unusable(format!("{shown} cannot be used ({error}); {WHAT_TO_CHECK}"))
@@ -148,6 +207,7 @@ impl PostgresStore {
             retention,
             request_rows: 0,
             epoch: 0,
+            statements: None,
         })
     }
 
@@ -196,15 +256,12 @@ impl PostgresStore {
     /// Renews the lease if this cifd still holds it; refused when another took it over.
     fn renew(
         client: &mut impl postgres::GenericClient,
+        statement: &Statement,
         epoch: i64,
         shown: &str,
     ) -> Result<(), StoreError> {
         let renewed = client
-            .execute(
-                "UPDATE cifd_lease SET expires_at = now() + make_interval(secs => $2)
-                 WHERE epoch = $1",
-                &[&epoch, &LEASE.as_secs_f64()],
-            )
+            .execute(statement, &[&epoch, &LEASE.as_secs_f64()])
             .map_err(|error| StoreError::Write {
                 path: shown.to_owned(),
                 detail: error.to_string(),
@@ -335,49 +392,65 @@ impl PostgresStore {
         })
     }
 
-    fn write_batch(
+    /// Writes a group of batches with one statement per table (arrays unnested), so a
+    /// commit costs a few round trips however many commands it holds. A record or answer
+    /// changed by several batches is written as the last one left it.
+    fn write_batches(
         transaction: &mut Transaction<'_>,
-        batch: &Batch,
+        statements: &Statements,
+        batches: &[&Batch],
     ) -> Result<(), postgres::Error> {
-        let upsert = transaction.prepare(
-            "INSERT INTO cifd_records (kind, id, body) VALUES ($1, $2, $3)
-             ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
-        )?;
-        let delete = transaction.prepare("DELETE FROM cifd_records WHERE kind = $1 AND id = $2")?;
-        for row in rows::changed(&batch.changes) {
-            match &row.body {
-                Some(body) => transaction.execute(&upsert, &[&row.kind, &row.id, body])?,
-                None => transaction.execute(&delete, &[&row.kind, &row.id])?,
-            };
+        let mut records: HashMap<(&'static str, String), Option<Vec<u8>>> = HashMap::new();
+        let mut answers: HashMap<(&str, &str), &RequestRecord> = HashMap::new();
+        let (mut sequences, mut times, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        for batch in batches {
+            for row in rows::changed(&batch.changes) {
+                records.insert((row.kind, row.id), row.body);
+            }
+            for logged in &batch.events {
+                sequences.push(sequence_value(logged.sequence));
+                times.push(millis(logged.event.time));
+                events.push(logged.event.encode());
+            }
+            for request in &batch.requests {
+                answers.insert((&request.principal, &request.request_id), request);
+            }
         }
-        let insert = transaction
-            .prepare("INSERT INTO cifd_events (sequence, time_ms, body) VALUES ($1, $2, $3)")?;
-        for logged in &batch.events {
-            transaction.execute(
-                &insert,
-                &[
-                    &sequence_value(logged.sequence),
-                    &millis(logged.event.time),
-                    &logged.event.encode(),
-                ],
-            )?;
+        let (mut kinds, mut ids, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut gone_kinds, mut gone_ids) = (Vec::new(), Vec::new());
+        for ((kind, id), body) in records {
+            match body {
+                Some(body) => {
+                    kinds.push(kind);
+                    ids.push(id);
+                    bodies.push(body);
+                }
+                None => {
+                    gone_kinds.push(kind);
+                    gone_ids.push(id);
+                }
+            }
         }
-        let remember = transaction.prepare(
-            "INSERT INTO cifd_requests (principal, request_id, fingerprint, response, time_ms)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (principal, request_id) DO UPDATE
-             SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response, time_ms = EXCLUDED.time_ms",
-        )?;
-        for request in &batch.requests {
+        if !kinds.is_empty() {
+            transaction.execute(&statements.upsert_records, &[&kinds, &ids, &bodies])?;
+        }
+        if !gone_kinds.is_empty() {
+            transaction.execute(&statements.delete_records, &[&gone_kinds, &gone_ids])?;
+        }
+        if !sequences.is_empty() {
+            transaction.execute(&statements.insert_events, &[&sequences, &times, &events])?;
+        }
+        if !answers.is_empty() {
+            let answers: Vec<&RequestRecord> = answers.into_values().collect();
+            let principals: Vec<&str> = answers.iter().map(|a| a.principal.as_str()).collect();
+            let request_ids: Vec<&str> = answers.iter().map(|a| a.request_id.as_str()).collect();
+            let fingerprints: Vec<&[u8]> =
+                answers.iter().map(|a| a.fingerprint.as_slice()).collect();
+            let responses: Vec<&[u8]> = answers.iter().map(|a| a.response.as_slice()).collect();
+            let times: Vec<i64> = answers.iter().map(|a| millis(a.time)).collect();
             transaction.execute(
-                &remember,
-                &[
-                    &request.principal,
-                    &request.request_id,
-                    &request.fingerprint.as_slice(),
-                    &request.response,
-                    &millis(request.time),
-                ],
+                &statements.upsert_requests,
+                &[&principals, &request_ids, &fingerprints, &responses, &times],
             )?;
         }
         Ok(())
@@ -387,6 +460,7 @@ impl PostgresStore {
     /// store's `trim_requests`: by age on every commit, by count once a tenth over).
     fn trim(
         retention: &Retention,
+        statements: &Statements,
         transaction: &mut Transaction<'_>,
         last: Option<u64>,
         rows: &mut usize,
@@ -397,31 +471,28 @@ impl PostgresStore {
                 .checked_sub(retention.history_age)
                 .map_or(0, millis);
             transaction.execute(
-                "DELETE FROM cifd_events WHERE sequence <= $1 OR time_ms < $2",
+                &statements.trim_events,
                 &[&sequence_value(keep_from), &cutoff],
             )?;
         }
-        trim_requests(&retention.requests, transaction, rows)
+        trim_requests(&retention.requests, statements, transaction, rows)
     }
 }
 
 fn trim_requests(
     retention: &RequestRetention,
+    statements: &Statements,
     transaction: &mut Transaction<'_>,
     rows: &mut usize,
 ) -> Result<(), postgres::Error> {
     let stale = SystemTime::now()
         .checked_sub(retention.age)
         .map_or(0, millis);
-    let removed = transaction.execute("DELETE FROM cifd_requests WHERE time_ms < $1", &[&stale])?;
+    let removed = transaction.execute(&statements.trim_requests_by_age, &[&stale])?;
     *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
     if *rows > retention.count + retention.count / 10 {
         let excess = i64::try_from(*rows - retention.count).unwrap_or(i64::MAX);
-        let removed = transaction.execute(
-            "DELETE FROM cifd_requests WHERE (principal, request_id) IN
-             (SELECT principal, request_id FROM cifd_requests ORDER BY time_ms LIMIT $1)",
-            &[&excess],
-        )?;
+        let removed = transaction.execute(&statements.trim_requests_by_count, &[&excess])?;
         *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
     }
     Ok(())
@@ -434,45 +505,46 @@ impl Store for PostgresStore {
         let mut store = Self::connect(target, retention)?;
         migrations::migrate(&mut store.client, &store.shown)?;
         store.claim()?;
+        let statements = Statements::prepare(&mut store.client).map_err(|e| store.unusable(e))?;
+        store.statements = Some(statements);
         let loaded = store.load()?;
         Ok((store, loaded))
     }
 
     fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
-        let write = |error: postgres::Error, shown: &str| StoreError::Write {
-            path: shown.to_owned(),
+        let shown = self.shown.clone();
+        let write = |error: postgres::Error| StoreError::Write {
+            path: shown.clone(),
             detail: error.to_string(),
         };
-        let shown = self.shown.clone();
-        let mut transaction = self.client.transaction().map_err(|e| write(e, &shown))?;
+        let statements = self.statements.as_ref().expect("prepared when opened");
+        let mut transaction = self.client.transaction().map_err(write)?;
         // The fence: nothing of this transaction commits unless the lease is still ours.
-        Self::renew(&mut transaction, self.epoch, &shown)?;
-        let mut last = None;
-        let mut answers = 0;
-        for batch in batches {
-            Self::write_batch(&mut transaction, batch).map_err(|e| write(e, &shown))?;
-            if let Some(logged) = batch.events.last() {
-                last = Some(logged.sequence);
-            }
-            answers += batch.requests.len();
-        }
+        Self::renew(&mut transaction, &statements.renew, self.epoch, &shown)?;
+        Self::write_batches(&mut transaction, statements, batches).map_err(write)?;
+        let last = batches
+            .iter()
+            .filter_map(|batch| batch.events.last())
+            .map(|logged| logged.sequence)
+            .max();
         if let Some(last) = last {
             transaction
-                .execute(
-                    "UPDATE cifd_meta SET value = $1 WHERE key = 'last_sequence'",
-                    &[&last.to_string()],
-                )
-                .map_err(|e| write(e, &shown))?;
+                .execute(&statements.last_sequence, &[&last.to_string()])
+                .map_err(write)?;
         }
-        self.request_rows += answers;
+        self.request_rows += batches
+            .iter()
+            .map(|batch| batch.requests.len())
+            .sum::<usize>();
         Self::trim(
             &self.retention,
+            statements,
             &mut transaction,
             last,
             &mut self.request_rows,
         )
-        .map_err(|e| write(e, &shown))?;
-        transaction.commit().map_err(|e| write(e, &shown))
+        .map_err(write)?;
+        transaction.commit().map_err(write)
     }
 
     fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
@@ -492,7 +564,8 @@ impl Store for PostgresStore {
     }
 
     fn keep_alive(&mut self) -> Result<(), StoreError> {
-        Self::renew(&mut self.client, self.epoch, &self.shown)
+        let statements = self.statements.as_ref().expect("prepared when opened");
+        Self::renew(&mut self.client, &statements.renew, self.epoch, &self.shown)
     }
 
     fn backup(_: &PostgresTarget, _: &Path) -> Result<(), StoreError> {
