@@ -31,6 +31,56 @@ const MIGRATIONS: &[&str] = &[
                               epoch bigint NOT NULL, holder text NOT NULL,
                               expires_at timestamptz NOT NULL);
      INSERT INTO cifd_lease (epoch, holder, expires_at) VALUES (0, '', 'epoch');",
+    // 3: a commit as one statement, so one round trip: the fence first (the lease renewed
+    // only while its epoch is the caller's), then every table, then the trims. Returns the
+    // answers it removed.
+    "CREATE FUNCTION cifd_commit(
+         p_epoch bigint, p_lease_seconds double precision,
+         p_kinds text[], p_ids text[], p_bodies bytea[],
+         p_gone_kinds text[], p_gone_ids text[],
+         p_sequences bigint[], p_times bigint[], p_events bytea[],
+         p_principals text[], p_request_ids text[], p_fingerprints bytea[],
+         p_responses bytea[], p_request_times bigint[],
+         p_last_sequence bigint, p_keep_from bigint, p_events_before bigint,
+         p_requests_before bigint, p_request_rows bigint, p_request_count bigint)
+     RETURNS bigint LANGUAGE plpgsql AS $$
+     DECLARE
+         removed bigint := 0;
+         n bigint;
+     BEGIN
+         UPDATE cifd_lease SET expires_at = now() + make_interval(secs => p_lease_seconds)
+         WHERE epoch = p_epoch;
+         IF NOT FOUND THEN
+             RAISE EXCEPTION 'cifd lease lost' USING ERRCODE = 'CIF01';
+         END IF;
+         INSERT INTO cifd_records (kind, id, body)
+         SELECT * FROM unnest(p_kinds, p_ids, p_bodies)
+         ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body;
+         DELETE FROM cifd_records
+         WHERE (kind, id) IN (SELECT * FROM unnest(p_gone_kinds, p_gone_ids));
+         INSERT INTO cifd_events (sequence, time_ms, body)
+         SELECT * FROM unnest(p_sequences, p_times, p_events);
+         INSERT INTO cifd_requests (principal, request_id, fingerprint, response, time_ms)
+         SELECT * FROM unnest(p_principals, p_request_ids, p_fingerprints, p_responses,
+                              p_request_times)
+         ON CONFLICT (principal, request_id) DO UPDATE
+         SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response,
+             time_ms = EXCLUDED.time_ms;
+         IF p_last_sequence IS NOT NULL THEN
+             UPDATE cifd_meta SET value = p_last_sequence::text WHERE key = 'last_sequence';
+             DELETE FROM cifd_events WHERE sequence <= p_keep_from OR time_ms < p_events_before;
+         END IF;
+         DELETE FROM cifd_requests WHERE time_ms < p_requests_before;
+         GET DIAGNOSTICS removed = ROW_COUNT;
+         IF p_request_rows - removed > p_request_count + p_request_count / 10 THEN
+             DELETE FROM cifd_requests WHERE (principal, request_id) IN
+                 (SELECT principal, request_id FROM cifd_requests ORDER BY time_ms
+                  LIMIT p_request_rows - removed - p_request_count);
+             GET DIAGNOSTICS n = ROW_COUNT;
+             removed := removed + n;
+         END IF;
+         RETURN removed;
+     END $$;",
 ];
 
 /// Applies the steps the database lacks; refuses a database migrated by a newer cifd.

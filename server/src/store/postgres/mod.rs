@@ -3,8 +3,9 @@
 //! Same tables as the embedded store, prefixed `cifd_`: `cifd_records` (one row per record,
 //! its protobuf body), `cifd_events` (the retained tail of the log), `cifd_requests` (answers
 //! to calls with a request id), `cifd_meta` (the log id, the newest sequence). A commit is one
-//! transaction, and PostgreSQL's synchronous commit (its default) makes it durable before
-//! the answer. The schema changes through numbered migrations, applied under a transaction
+//! statement, a call of the function `cifd_commit` (migration 3) with the group's rows as
+//! arrays: one transaction and one round trip, made durable by PostgreSQL's synchronous
+//! commit (its default) before the answer. The schema changes through numbered migrations, applied under a transaction
 //! advisory lock so replicas starting together migrate once.
 //!
 //! One cifd writes a database: it holds the lease (`cifd_lease`: an epoch, a holder, an
@@ -32,7 +33,7 @@ use uuid::Uuid;
 use super::encoding::Stored;
 use super::rows;
 use crate::app::log::Logged;
-use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
+use crate::app::{Batch, Loaded, RequestRecord, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
 
@@ -78,52 +79,20 @@ pub struct PostgresStore {
     statements: Option<Statements>,
 }
 
-/// The statements a commit runs.
+/// The statements the writer runs: the lease's renewal, and a whole commit (the function
+/// `cifd_commit`, one round trip).
 struct Statements {
     renew: Statement,
-    upsert_records: Statement,
-    delete_records: Statement,
-    insert_events: Statement,
-    upsert_requests: Statement,
-    last_sequence: Statement,
-    trim_events: Statement,
-    trim_requests_by_age: Statement,
-    trim_requests_by_count: Statement,
+    commit: Statement,
 }
 
 impl Statements {
     fn prepare(client: &mut Client) -> Result<Self, postgres::Error> {
         Ok(Statements {
             renew: client.prepare(RENEW)?,
-            upsert_records: client.prepare(
-                "INSERT INTO cifd_records (kind, id, body)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-                 ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
-            )?,
-            delete_records: client.prepare(
-                "DELETE FROM cifd_records WHERE (kind, id) IN
-                 (SELECT * FROM unnest($1::text[], $2::text[]))",
-            )?,
-            insert_events: client.prepare(
-                "INSERT INTO cifd_events (sequence, time_ms, body)
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
-            )?,
-            upsert_requests: client.prepare(
-                "INSERT INTO cifd_requests (principal, request_id, fingerprint, response, time_ms)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[])
-                 ON CONFLICT (principal, request_id) DO UPDATE
-                 SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response,
-                     time_ms = EXCLUDED.time_ms",
-            )?,
-            last_sequence: client
-                .prepare("UPDATE cifd_meta SET value = $1 WHERE key = 'last_sequence'")?,
-            trim_events: client
-                .prepare("DELETE FROM cifd_events WHERE sequence <= $1 OR time_ms < $2")?,
-            trim_requests_by_age: client
-                .prepare("DELETE FROM cifd_requests WHERE time_ms < $1")?,
-            trim_requests_by_count: client.prepare(
-                "DELETE FROM cifd_requests WHERE (principal, request_id) IN
-                 (SELECT principal, request_id FROM cifd_requests ORDER BY time_ms LIMIT $1)",
+            commit: client.prepare(
+                "SELECT cifd_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                    $15, $16, $17, $18, $19, $20, $21)",
             )?,
         })
     }
@@ -391,111 +360,57 @@ impl PostgresStore {
             operator_credential,
         })
     }
+}
 
-    /// Writes a group of batches with one statement per table (arrays unnested), so a
-    /// commit costs a few round trips however many commands it holds. A record or answer
-    /// changed by several batches is written as the last one left it.
-    fn write_batches(
-        transaction: &mut Transaction<'_>,
-        statements: &Statements,
-        batches: &[&Batch],
-    ) -> Result<(), postgres::Error> {
+/// A group of batches as the arrays `cifd_commit` takes. A record or answer that several
+/// batches change is written as the last one left it.
+#[derive(Default)]
+struct Arrays<'a> {
+    kinds: Vec<&'static str>,
+    ids: Vec<String>,
+    bodies: Vec<Vec<u8>>,
+    gone_kinds: Vec<&'static str>,
+    gone_ids: Vec<String>,
+    sequences: Vec<i64>,
+    times: Vec<i64>,
+    events: Vec<Vec<u8>>,
+    answers: Vec<&'a RequestRecord>,
+}
+
+impl<'a> Arrays<'a> {
+    fn of(batches: &[&'a Batch]) -> Self {
         let mut records: HashMap<(&'static str, String), Option<Vec<u8>>> = HashMap::new();
         let mut answers: HashMap<(&str, &str), &RequestRecord> = HashMap::new();
-        let (mut sequences, mut times, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        let mut arrays = Arrays::default();
         for batch in batches {
             for row in rows::changed(&batch.changes) {
                 records.insert((row.kind, row.id), row.body);
             }
             for logged in &batch.events {
-                sequences.push(sequence_value(logged.sequence));
-                times.push(millis(logged.event.time));
-                events.push(logged.event.encode());
+                arrays.sequences.push(sequence_value(logged.sequence));
+                arrays.times.push(millis(logged.event.time));
+                arrays.events.push(logged.event.encode());
             }
             for request in &batch.requests {
                 answers.insert((&request.principal, &request.request_id), request);
             }
         }
-        let (mut kinds, mut ids, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut gone_kinds, mut gone_ids) = (Vec::new(), Vec::new());
         for ((kind, id), body) in records {
             match body {
                 Some(body) => {
-                    kinds.push(kind);
-                    ids.push(id);
-                    bodies.push(body);
+                    arrays.kinds.push(kind);
+                    arrays.ids.push(id);
+                    arrays.bodies.push(body);
                 }
                 None => {
-                    gone_kinds.push(kind);
-                    gone_ids.push(id);
+                    arrays.gone_kinds.push(kind);
+                    arrays.gone_ids.push(id);
                 }
             }
         }
-        if !kinds.is_empty() {
-            transaction.execute(&statements.upsert_records, &[&kinds, &ids, &bodies])?;
-        }
-        if !gone_kinds.is_empty() {
-            transaction.execute(&statements.delete_records, &[&gone_kinds, &gone_ids])?;
-        }
-        if !sequences.is_empty() {
-            transaction.execute(&statements.insert_events, &[&sequences, &times, &events])?;
-        }
-        if !answers.is_empty() {
-            let answers: Vec<&RequestRecord> = answers.into_values().collect();
-            let principals: Vec<&str> = answers.iter().map(|a| a.principal.as_str()).collect();
-            let request_ids: Vec<&str> = answers.iter().map(|a| a.request_id.as_str()).collect();
-            let fingerprints: Vec<&[u8]> =
-                answers.iter().map(|a| a.fingerprint.as_slice()).collect();
-            let responses: Vec<&[u8]> = answers.iter().map(|a| a.response.as_slice()).collect();
-            let times: Vec<i64> = answers.iter().map(|a| millis(a.time)).collect();
-            transaction.execute(
-                &statements.upsert_requests,
-                &[&principals, &request_ids, &fingerprints, &responses, &times],
-            )?;
-        }
-        Ok(())
+        arrays.answers = answers.into_values().collect();
+        arrays
     }
-
-    /// Drops the events the history no longer keeps, and old answers (see the embedded
-    /// store's `trim_requests`: by age on every commit, by count once a tenth over).
-    fn trim(
-        retention: &Retention,
-        statements: &Statements,
-        transaction: &mut Transaction<'_>,
-        last: Option<u64>,
-        rows: &mut usize,
-    ) -> Result<(), postgres::Error> {
-        if let Some(last) = last {
-            let keep_from = last.saturating_sub(retention.history as u64);
-            let cutoff = SystemTime::now()
-                .checked_sub(retention.history_age)
-                .map_or(0, millis);
-            transaction.execute(
-                &statements.trim_events,
-                &[&sequence_value(keep_from), &cutoff],
-            )?;
-        }
-        trim_requests(&retention.requests, statements, transaction, rows)
-    }
-}
-
-fn trim_requests(
-    retention: &RequestRetention,
-    statements: &Statements,
-    transaction: &mut Transaction<'_>,
-    rows: &mut usize,
-) -> Result<(), postgres::Error> {
-    let stale = SystemTime::now()
-        .checked_sub(retention.age)
-        .map_or(0, millis);
-    let removed = transaction.execute(&statements.trim_requests_by_age, &[&stale])?;
-    *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
-    if *rows > retention.count + retention.count / 10 {
-        let excess = i64::try_from(*rows - retention.count).unwrap_or(i64::MAX);
-        let removed = transaction.execute(&statements.trim_requests_by_count, &[&excess])?;
-        *rows = rows.saturating_sub(usize::try_from(removed).unwrap_or(0));
-    }
-    Ok(())
 }
 
 impl Store for PostgresStore {
@@ -512,39 +427,65 @@ impl Store for PostgresStore {
     }
 
     fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
-        let shown = self.shown.clone();
-        let write = |error: postgres::Error| StoreError::Write {
-            path: shown.clone(),
-            detail: error.to_string(),
-        };
+        let arrays = Arrays::of(batches);
+        let answers = &arrays.answers;
+        let principals: Vec<&str> = answers.iter().map(|a| a.principal.as_str()).collect();
+        let request_ids: Vec<&str> = answers.iter().map(|a| a.request_id.as_str()).collect();
+        let fingerprints: Vec<&[u8]> = answers.iter().map(|a| a.fingerprint.as_slice()).collect();
+        let responses: Vec<&[u8]> = answers.iter().map(|a| a.response.as_slice()).collect();
+        let request_times: Vec<i64> = answers.iter().map(|a| millis(a.time)).collect();
+        let last = arrays.sequences.iter().copied().max();
+        let retention = &self.retention;
+        let keep_from =
+            last.map(|last| last.saturating_sub(sequence_value(retention.history as u64)));
+        let before = |age| SystemTime::now().checked_sub(age).map_or(0, millis);
+        self.request_rows += answers.len();
         let statements = self.statements.as_ref().expect("prepared when opened");
-        let mut transaction = self.client.transaction().map_err(write)?;
-        // The fence: nothing of this transaction commits unless the lease is still ours.
-        Self::renew(&mut transaction, &statements.renew, self.epoch, &shown)?;
-        Self::write_batches(&mut transaction, statements, batches).map_err(write)?;
-        let last = batches
-            .iter()
-            .filter_map(|batch| batch.events.last())
-            .map(|logged| logged.sequence)
-            .max();
-        if let Some(last) = last {
-            transaction
-                .execute(&statements.last_sequence, &[&last.to_string()])
-                .map_err(write)?;
+        let committed = self.client.query_one(
+            &statements.commit,
+            &[
+                &self.epoch,
+                &LEASE.as_secs_f64(),
+                &arrays.kinds,
+                &arrays.ids,
+                &arrays.bodies,
+                &arrays.gone_kinds,
+                &arrays.gone_ids,
+                &arrays.sequences,
+                &arrays.times,
+                &arrays.events,
+                &principals,
+                &request_ids,
+                &fingerprints,
+                &responses,
+                &request_times,
+                &last,
+                &keep_from,
+                &before(retention.history_age),
+                &before(retention.requests.age),
+                &i64::try_from(self.request_rows).unwrap_or(i64::MAX),
+                &i64::try_from(retention.requests.count).unwrap_or(i64::MAX),
+            ],
+        );
+        match committed {
+            Ok(row) => {
+                let removed: i64 = row.get(0);
+                self.request_rows = self
+                    .request_rows
+                    .saturating_sub(usize::try_from(removed).unwrap_or(0));
+                Ok(())
+            }
+            Err(error) if error.code().is_some_and(|code| code.code() == "CIF01") => {
+                Err(StoreError::Deposed(format!(
+                    "another cifd took {} over (this one held lease epoch {})",
+                    self.shown, self.epoch
+                )))
+            }
+            Err(error) => Err(StoreError::Write {
+                path: self.shown.clone(),
+                detail: error.to_string(),
+            }),
         }
-        self.request_rows += batches
-            .iter()
-            .map(|batch| batch.requests.len())
-            .sum::<usize>();
-        Self::trim(
-            &self.retention,
-            statements,
-            &mut transaction,
-            last,
-            &mut self.request_rows,
-        )
-        .map_err(write)?;
-        transaction.commit().map_err(write)
     }
 
     fn set_operator_credential(&mut self, hash: &CredentialHash) -> Result<(), StoreError> {
