@@ -230,6 +230,15 @@ impl Options {
         self.env.push((key.into(), value.into()));
         self
     }
+
+    /// A cifd keeping its state in `url` (a database of `cluster`), with the password in the
+    /// environment, as an operator gives it.
+    pub fn postgres(cluster: &Postgres, url: &str) -> Self {
+        Options::default()
+            .arg("--store")
+            .arg(url)
+            .env("CIF_STORE_PASSWORD", cluster.password())
+    }
 }
 
 impl Cifd {

@@ -113,7 +113,7 @@ impl Postgres {
         format!("postgres://cifd@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// The `cifd` role's password (random per cluster), for the `CIFD_STORE_PASSWORD` or
+    /// The `cifd` role's password (random per cluster), for the `CIF_STORE_PASSWORD` or
     /// `PGPASSWORD` environment variable: never put it in a URL on a command line.
     pub fn password(&self) -> &str {
         &self.password

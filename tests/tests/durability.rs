@@ -57,10 +57,7 @@ impl Storage {
     fn options(&self) -> Options {
         match self {
             Storage::Embedded(data_dir) => on(data_dir),
-            Storage::Postgres { cluster, url } => Options::default()
-                .arg("--store")
-                .arg(url.as_str())
-                .env("CIF_STORE_PASSWORD", cluster.password())
+            Storage::Postgres { cluster, url } => Options::postgres(cluster, url)
                 .arg("--heartbeat-interval")
                 .arg("100ms"),
         }

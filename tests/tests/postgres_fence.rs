@@ -5,13 +5,6 @@
 use cif_e2e::{Cifd, Harness, Options, Postgres, eventually, session_for};
 use cif_sdk::{AdminClient, ProviderClient};
 
-fn on(cluster: &Postgres, url: &str) -> Options {
-    Options::default()
-        .arg("--store")
-        .arg(url)
-        .env("CIF_STORE_PASSWORD", cluster.password())
-}
-
 /// Sessions whose stored record holds `title` (the record is protobuf; its texts are plain).
 fn stored_sessions_titled(cluster: &Postgres, title: &str) -> u64 {
     cluster
@@ -47,7 +40,7 @@ async fn exit_code(cifd: &mut Cifd) -> i32 {
 async fn a_writer_paused_past_its_lease_commits_nothing_once_another_took_over() {
     let cluster = Postgres::start();
     let url = cluster.new_database("cifd");
-    let first = Harness::start_with(on(&cluster, &url)).await;
+    let first = Harness::start_with(Options::postgres(&cluster, &url)).await;
     let provider = first.provider("contoso_chat").await;
     let agent = first.agent("Ada", &[]).await;
     provider
@@ -63,7 +56,7 @@ async fn a_writer_paused_past_its_lease_commits_nothing_once_another_took_over()
         (cluster.sql("cifd", "SELECT expires_at <= now() FROM cifd_lease") == "t").then_some(())
     })
     .await;
-    let second = Cifd::start_with(on(&cluster, &url));
+    let second = Cifd::start_with(Options::postgres(&cluster, &url));
     let second_provider =
         ProviderClient::new(second.channel().await, &provider.credential).unwrap();
     second_provider
@@ -105,7 +98,7 @@ async fn a_writer_paused_past_its_lease_commits_nothing_once_another_took_over()
 async fn a_writer_cut_off_from_postgresql_stops_acknowledging() {
     let cluster = Postgres::start();
     let url = cluster.new_database("cifd");
-    let harness = Harness::start_with(on(&cluster, &url)).await;
+    let harness = Harness::start_with(Options::postgres(&cluster, &url)).await;
     let provider = harness.provider("contoso_chat").await;
     let agent = harness.agent("Ada", &[]).await;
     provider

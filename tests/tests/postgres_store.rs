@@ -5,10 +5,7 @@
 use cif_e2e::{Harness, Options, Postgres, Stop, restart, session_for};
 
 fn on(cluster: &Postgres, url: &str) -> Options {
-    Options::default()
-        .arg("--store")
-        .arg(url)
-        .env("CIF_STORE_PASSWORD", cluster.password())
+    Options::postgres(cluster, url)
         .arg("--request-ids")
         .arg("10")
         .arg("--history-events")

@@ -157,12 +157,7 @@ fn a_postgresql_store_that_cannot_be_used_stops_startup_with_what_to_do() {
     assert!(!stderr.contains("not-the-password"), "{stderr}");
 
     // A second cifd on a database one already serves would write beside it.
-    let serving = Cifd::start_with(
-        Options::default()
-            .arg("--store")
-            .arg(url.as_str())
-            .env("CIF_STORE_PASSWORD", cluster.password()),
-    );
+    let serving = Cifd::start_with(Options::postgres(&cluster, &url));
     let stderr = start(&url, cluster.password());
     assert!(stderr.contains("another cifd is serving"), "{stderr}");
     drop(serving);

@@ -1,7 +1,9 @@
-//! The state as rows, the same for every store: each changed record as its kind, its id and
-//! its encoded body (none when it is gone), and rows read back into the records they hold.
+//! What every store shares: the state as rows (each changed record as its kind, its id and
+//! its encoded body, none when it is gone; rows read back into the records they hold), and
+//! times as the milliseconds the tables keep.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cif_sdk::ids::ProviderId;
 
@@ -123,4 +125,21 @@ pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowErr
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())
+}
+
+/// A time as milliseconds since the Unix epoch (0 before it).
+pub fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    })
+}
+
+/// The time of stored milliseconds.
+pub fn from_millis(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+/// Milliseconds of the moment `age` ago: rows older than it are no longer kept.
+pub fn millis_before(age: Duration) -> i64 {
+    SystemTime::now().checked_sub(age).map_or(0, millis)
 }

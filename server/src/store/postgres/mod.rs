@@ -25,13 +25,13 @@ mod migrations;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use postgres::{Client, Config, NoTls, Statement, Transaction};
 use uuid::Uuid;
 
 use super::encoding::Stored;
-use super::rows;
+use super::rows::{self, from_millis, millis, millis_before};
 use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
@@ -104,16 +104,6 @@ const RENEW: &str = "UPDATE cifd_lease SET expires_at = now() + make_interval(se
 
 fn unusable(shown: &str, error: postgres::Error) -> StoreError {
     StoreError::Unusable(format!("{shown} cannot be used ({error}); {WHAT_TO_CHECK}"))
-}
-
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    })
-}
-
-fn from_millis(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
 fn sequence_value(sequence: u64) -> i64 {
@@ -297,9 +287,7 @@ impl PostgresStore {
                 .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
         }
 
-        let cutoff = SystemTime::now()
-            .checked_sub(retention.history_age)
-            .map_or(0, millis);
+        let cutoff = millis_before(retention.history_age);
         let limit = i64::try_from(retention.history).unwrap_or(i64::MAX);
         let mut tail = transaction
             .query(
@@ -324,9 +312,7 @@ impl PostgresStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         tail.reverse();
 
-        let cutoff = SystemTime::now()
-            .checked_sub(retention.requests.age)
-            .map_or(0, millis);
+        let cutoff = millis_before(retention.requests.age);
         let limit = i64::try_from(retention.requests.count).unwrap_or(i64::MAX);
         let mut requests = transaction
             .query(
@@ -438,7 +424,6 @@ impl Store for PostgresStore {
         let retention = &self.retention;
         let keep_from =
             last.map(|last| last.saturating_sub(sequence_value(retention.history as u64)));
-        let before = |age| SystemTime::now().checked_sub(age).map_or(0, millis);
         self.request_rows += answers.len();
         let statements = self.statements.as_ref().expect("prepared when opened");
         let committed = self.client.query_one(
@@ -461,8 +446,8 @@ impl Store for PostgresStore {
                 &request_times,
                 &last,
                 &keep_from,
-                &before(retention.history_age),
-                &before(retention.requests.age),
+                &millis_before(retention.history_age),
+                &millis_before(retention.requests.age),
                 &i64::try_from(self.request_rows).unwrap_or(i64::MAX),
                 &i64::try_from(retention.requests.count).unwrap_or(i64::MAX),
             ],

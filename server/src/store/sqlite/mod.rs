@@ -13,12 +13,13 @@
 //! with the history. The schema changes only through numbered migrations (`migrations`).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::encoding::Stored;
+use super::rows::{from_millis, millis, millis_before};
 use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
@@ -40,16 +41,6 @@ pub struct SqliteStore {
     retention: Retention,
     /// Rows in `requests`, so trimming them by count needs no count(*) per commit.
     request_rows: usize,
-}
-
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    })
-}
-
-fn from_millis(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
 impl SqliteStore {
@@ -228,9 +219,7 @@ impl SqliteStore {
         drop(rows);
         drop(statement);
 
-        let cutoff = SystemTime::now()
-            .checked_sub(self.retention.history_age)
-            .map_or(0, millis);
+        let cutoff = millis_before(self.retention.history_age);
         let mut statement = self
             .connection
             .prepare("SELECT sequence, body FROM events WHERE time_ms >= ?1 ORDER BY sequence DESC LIMIT ?2")
@@ -252,9 +241,7 @@ impl SqliteStore {
         tail.reverse();
         drop(statement);
 
-        let cutoff = SystemTime::now()
-            .checked_sub(self.retention.requests.age)
-            .map_or(0, millis);
+        let cutoff = millis_before(self.retention.requests.age);
         let mut statement = self
             .connection
             .prepare(
@@ -330,9 +317,7 @@ impl SqliteStore {
         last_sequence: u64,
     ) -> rusqlite::Result<()> {
         let keep_from = last_sequence.saturating_sub(retention.history as u64);
-        let cutoff = SystemTime::now()
-            .checked_sub(retention.history_age)
-            .map_or(0, millis);
+        let cutoff = millis_before(retention.history_age);
         // Two statements, so each is a range of one index.
         transaction
             .prepare_cached("DELETE FROM events WHERE sequence <= ?1")?
@@ -350,9 +335,7 @@ impl SqliteStore {
         transaction: &Transaction<'_>,
         rows: &mut usize,
     ) -> rusqlite::Result<()> {
-        let stale = SystemTime::now()
-            .checked_sub(retention.age)
-            .map_or(0, millis);
+        let stale = millis_before(retention.age);
         let removed = transaction
             .prepare_cached("DELETE FROM requests WHERE time_ms < ?1")?
             .execute(params![stale])?;
