@@ -366,6 +366,48 @@ fn unusable_files_are_refused_with_the_file_and_what_to_do() {
     assert!(message(&dir).contains("not a cifd one"));
 }
 
+/// A process killed in the middle of a checkpoint leaves the database file shorter than its
+/// header says, with the missing pages still in the write-ahead log: that is recovered, not
+/// refused as truncated.
+#[test]
+fn a_database_killed_in_the_middle_of_a_checkpoint_opens_with_everything() {
+    let (live, image) = (TempDir::new("checkpointed"), TempDir::new("killed"));
+    let (mut store, _) = SqliteStore::open(&live.0, retention(1000)).unwrap();
+    let events: Vec<_> = (1..=200).map(event).collect();
+    store
+        .commit(&[&Batch {
+            changes: Changes::default(),
+            events,
+            requests: vec![],
+        }])
+        .unwrap();
+    // The files as they are before the checkpoint: the new pages are in the log only.
+    std::fs::create_dir_all(&image.0).unwrap();
+    for file in [DATABASE_FILE.to_owned(), format!("{DATABASE_FILE}-wal")] {
+        std::fs::copy(live.0.join(&file), image.0.join(&file)).unwrap();
+    }
+    // The checkpoint writes the first page (its header counting every page) before dying.
+    let checkpointer = rusqlite::Connection::open(live.0.join(DATABASE_FILE)).unwrap();
+    checkpointer
+        .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
+        .unwrap();
+    let checkpointed = std::fs::read(live.0.join(DATABASE_FILE)).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([checkpointed[16], checkpointed[17]]));
+    let killed = image.0.join(DATABASE_FILE);
+    let mut file = std::fs::read(&killed).unwrap();
+    assert!(
+        file.len() < checkpointed.len(),
+        "the log holds pages beyond the file"
+    );
+    file[..page_size].copy_from_slice(&checkpointed[..page_size]);
+    std::fs::write(&killed, file).unwrap();
+    drop((checkpointer, store));
+
+    let (_, loaded) = SqliteStore::open(&image.0, retention(1000)).expect("recovered");
+    assert_eq!(loaded.tail.len(), 200);
+    assert_eq!(loaded.last_sequence, 200);
+}
+
 #[test]
 fn a_backup_starts_only_through_restore_with_a_new_log_id() {
     let dir = TempDir::new("live");

@@ -274,6 +274,8 @@ impl SqliteStore {
             tail,
             requests,
             operator_credential,
+            position: 0,
+            role: crate::app::Role::Writer,
         })
     }
 
@@ -415,9 +417,16 @@ impl Store for SqliteStore {
 }
 
 /// Refuses a database file shorter than its own header says: a file cut short (a partial
-/// copy, a full disk) would otherwise read its missing pages as zeros.
+/// copy, a full disk) would otherwise read its missing pages as zeros. Not while a write-ahead
+/// log is beside it: a process killed in the middle of a checkpoint leaves the file short of
+/// pages the log still holds, and opening it recovers them.
 fn check_length(path: &Path, length: u64) -> Result<(), StoreError> {
     use std::io::Read as _;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|wal| wal.len() > 0) {
+        return Ok(());
+    }
     let mut header = [0u8; 100];
     let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
     if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
