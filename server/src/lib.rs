@@ -15,6 +15,6 @@ mod store;
 mod transport;
 
 pub use app::{CredentialKind, Store, hash_credential, issue_credential};
-pub use serve::{Opened, open_state, serve, store_location};
+pub use serve::{Opened, advertised, open_state, serve, store_location};
 pub use store::{AnyStore, SqliteStore};
 pub use transport::{incoming, transport};

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Some(Command::Backup { to }) => {
-            return match AnyStore::backup(&store_location(&cli), to) {
+            return match AnyStore::backup(&store_location(&cli, ""), to) {
                 Ok(()) => {
                     println!(
                         "cifd: backed up {} to {}",
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
             };
         }
         Some(Command::Restore { from }) => {
-            return match AnyStore::restore(from, &store_location(&cli)) {
+            return match AnyStore::restore(from, &store_location(&cli, "")) {
                 Ok(log_id) => {
                     println!(
                         "cifd: restored {} into {} with the new log id {log_id}",
@@ -68,7 +68,21 @@ fn main() -> ExitCode {
         Ok(declared) => declared,
         Err(error) => return fail(&error),
     };
-    let mut opened = match cifd::open_state(&cli) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+    };
+    // Bound before the state is opened: a replica announces where it takes calls.
+    let listener = match runtime.block_on(TcpListener::bind(cli.listen)) {
+        Ok(listener) => listener,
+        Err(error) => return fail(&format!("cannot listen on {}: {error}", cli.listen)),
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => return fail(&format!("cannot read the bound address: {error}")),
+    };
+    let advertised = cifd::advertised(&cli, address);
+    let mut opened = match cifd::open_state(&cli, &advertised) {
         Ok(opened) => opened,
         Err(error) => return fail(&error),
     };
@@ -85,19 +99,7 @@ fn main() -> ExitCode {
             (hash, Some(token))
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&format!("cannot start the runtime: {error}")),
-    };
     runtime.block_on(async {
-        let listener = match TcpListener::bind(cli.listen).await {
-            Ok(listener) => listener,
-            Err(error) => return fail(&format!("cannot listen on {}: {error}", cli.listen)),
-        };
-        let address = match listener.local_addr() {
-            Ok(address) => address,
-            Err(error) => return fail(&format!("cannot read the bound address: {error}")),
-        };
         // Where the state is, for the log: never the store's password (it is not in the URL).
         let state = match (opened.is_durable(), &cli.store) {
             (false, _) => "(in memory)".to_owned(),

@@ -12,7 +12,8 @@ use cif_sdk::pb::provider_service_server::ProviderServiceServer;
 use tokio::net::TcpListener;
 
 use crate::api::{
-    AdminApi, AgentApi, AuthLayer, CommitMetrics, FrontDoorLayer, Metrics, ProviderApi, Services,
+    AdminApi, AgentApi, AuthLayer, CommitMetrics, ForwardLayer, FrontDoorLayer, Metrics,
+    ProviderApi, Services,
 };
 use crate::app::log::EventLog;
 use crate::app::{Core, Store as _, Timers, read, write};
@@ -54,20 +55,31 @@ impl Opened {
 
 /// Where the configuration keeps the state: PostgreSQL with `--store` (the password from
 /// `CIF_STORE_PASSWORD`, else libpq's `PGPASSWORD`), else the data directory.
-pub fn store_location(cli: &Cli) -> crate::store::StoreLocation {
+/// `address` is where this cifd takes calls, announced to the other replicas.
+pub fn store_location(cli: &Cli, address: &str) -> crate::store::StoreLocation {
     match &cli.store {
         Some(url) => crate::store::StoreLocation::Postgres(crate::store::PostgresTarget {
             url: url.clone(),
             password: std::env::var("CIF_STORE_PASSWORD")
                 .or_else(|_| std::env::var("PGPASSWORD"))
                 .ok(),
+            address: address.to_owned(),
         }),
         None => crate::store::StoreLocation::DataDir(cli.data_dir.clone()),
     }
 }
 
-/// Opens the data directory or the database (or nothing, with `--in-memory`).
-pub fn open_state(cli: &Cli) -> Result<Opened, crate::app::StoreError> {
+/// Where the other replicas reach this cifd: `--advertise`, else http:// and the bound
+/// address.
+pub fn advertised(cli: &Cli, bound: std::net::SocketAddr) -> String {
+    cli.advertise
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"))
+}
+
+/// Opens the data directory or the database (or nothing, with `--in-memory`); `address` is
+/// where this cifd takes calls.
+pub fn open_state(cli: &Cli, address: &str) -> Result<Opened, crate::app::StoreError> {
     if cli.in_memory {
         return Ok(Opened { durable: None });
     }
@@ -77,7 +89,7 @@ pub fn open_state(cli: &Cli) -> Result<Opened, crate::app::StoreError> {
         history_age: settings.history_age,
         requests: cli.request_retention(),
     };
-    let durable = crate::store::AnyStore::open(&store_location(cli), retention)?;
+    let durable = crate::store::AnyStore::open(&store_location(cli, address), retention)?;
     Ok(Opened {
         durable: Some(durable),
     })
@@ -127,6 +139,11 @@ pub async fn serve(
                 store,
                 loaded.requests,
                 cli.request_retention(),
+                crate::app::Started {
+                    address: advertised(cli, listener.local_addr()?),
+                    position: loaded.position,
+                    role: loaded.role,
+                },
                 {
                     let commits = commits.clone();
                     move |took, batches| commits.observe(took, batches)
@@ -135,20 +152,23 @@ pub async fn serve(
             (state, Some(writer))
         }
     };
-    // The configuration file's declarations, on disk before anyone is served.
-    let applied = write(&state).execute(|plane| {
-        plane.apply_declarations(declared, || {
-            // A credential nobody holds: the operator issues real ones through AdminService.
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).expect("the operating system's random source works");
-            CredentialHash(bytes)
-        })
-    });
-    match applied {
-        Ok(committed) => {
-            committed.confirmed().await?;
+    // The configuration file's declarations, on disk before anyone is served. A follower
+    // leaves them to the writer, which applies its own (replicas share one configuration).
+    if !read(&state).follows() {
+        let applied = write(&state).execute(|plane| {
+            plane.apply_declarations(declared, || {
+                // A credential nobody holds: the operator issues real ones through AdminService.
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).expect("the operating system's random source works");
+                CredentialHash(bytes)
+            })
+        });
+        match applied {
+            Ok(committed) => {
+                committed.confirmed().await?;
+            }
+            Err(error) => return Err(error.message.into()),
         }
-        Err(error) => return Err(error.message.into()),
     }
     tracing::info!(
         log_id = %read(&state).log.log_id(),
@@ -214,6 +234,7 @@ pub async fn serve(
         .layer(
             tower::ServiceBuilder::new()
                 .layer(FrontDoorLayer::new(&cli.cors_origins))
+                .layer(ForwardLayer::new(state.clone()))
                 .layer(auth)
                 .into_inner(),
         )

@@ -33,6 +33,17 @@ pub struct Position {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Durable {
     pub commit: u64,
+    /// The store's own count of commits this state reflects (a shared store's; 0 for one only
+    /// this server uses): what a follower waits for before answering a call it forwarded.
+    pub stored: u64,
+}
+
+/// Who writes the state, as this server knows it.
+#[derive(Debug, Clone, Default)]
+pub struct Replica {
+    /// Where the writer takes calls (a follower forwards changes there); empty while
+    /// unknown.
+    pub writer: String,
 }
 
 /// Where batches go.
@@ -41,6 +52,9 @@ pub(super) enum Writer {
     Immediate,
     /// The writer thread, which commits batches and publishes them.
     Thread(mpsc::Sender<(u64, Batch)>),
+    /// Another server writes the shared store; this one applies what it committed and takes
+    /// no command itself (its front door forwards them).
+    Follower,
     /// Shut down: no command runs any more.
     Closed,
 }
@@ -148,6 +162,7 @@ pub struct Core {
     remembered: HashMap<(String, String), Remembered>,
     remembered_order: VecDeque<(SystemTime, (String, String))>,
     request_retention: RequestRetention,
+    replica: Replica,
 }
 
 impl Core {
@@ -180,6 +195,7 @@ impl Core {
             remembered: HashMap::new(),
             remembered_order: VecDeque::new(),
             request_retention,
+            replica: Replica::default(),
         };
         for request in requests {
             core.remember(request, 0);
@@ -191,6 +207,72 @@ impl Core {
     /// then ends.
     pub fn close_store(&mut self) {
         self.writer = Writer::Closed;
+    }
+
+    /// Who writes the state, as this server knows it.
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// Whether another server writes the state (this one follows it).
+    pub fn follows(&self) -> bool {
+        matches!(self.writer, Writer::Follower)
+    }
+
+    /// How far the store has come, to wait on (a follower answering a forwarded call waits
+    /// until it has applied the writer's commit).
+    pub fn durability(&self) -> watch::Receiver<Durable> {
+        self.durable.subscribe()
+    }
+
+    /// A follower applies what the writer committed after its position: the changed
+    /// records, then the events (which reach subscribers as on the writer); principals whose
+    /// credential went lose their streams.
+    pub fn follow(&mut self, followed: super::store::Followed) {
+        let events: Vec<Arc<Logged>> = followed.events.into_iter().map(Arc::new).collect();
+        let revoked = self.plane.apply(followed.changes);
+        for (principal, why) in &revoked {
+            self.log.end_streams_of(*principal, why);
+        }
+        if let Some(last) = events.last() {
+            self.assigned = last.sequence;
+        }
+        self.commits += 1;
+        self.publish(self.commits, &events, followed.position);
+    }
+
+    /// The store's count of commits this state reflects.
+    pub fn stored(&self) -> u64 {
+        self.durable.borrow().stored
+    }
+
+    /// The state reflects the store's commits up to `stored` (as loaded).
+    pub(super) fn mark_stored(&mut self, stored: u64) {
+        self.durable.send_modify(|durable| durable.stored = stored);
+    }
+
+    /// Records who writes, as a follower last read it.
+    pub fn set_writer(&mut self, writer: String) {
+        self.replica.writer = writer;
+    }
+
+    /// A follower becomes the writer: its batches go to `writer` from now, the kept answers
+    /// make retries of calls the previous writer answered get the same answers, and the
+    /// state's timers start (as after a restart, desks without a stream here get their grace
+    /// period).
+    pub(super) fn take_over(
+        &mut self,
+        writer: mpsc::Sender<(u64, Batch)>,
+        requests: Vec<RequestRecord>,
+        address: String,
+    ) {
+        self.writer = Writer::Thread(writer);
+        for request in requests {
+            self.remember(request, 0);
+        }
+        self.plane.take_over(SystemTime::now());
+        self.replica.writer = address;
+        self.toast_timer.notify_one();
     }
 
     pub fn position(&self) -> Position {
@@ -336,12 +418,21 @@ impl Core {
         &mut self,
         run: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
     ) -> DomainResult<(R, Batch)> {
-        if matches!(self.writer, Writer::Closed) {
+        match self.writer {
             // Nothing could store the change: refuse it before it is made.
-            return Err(DomainError::new(
-                Reason::ServerShuttingDown,
-                "the server is shutting down; retry the call (with its request_id) once it is back",
-            ));
+            Writer::Closed => {
+                return Err(DomainError::new(
+                    Reason::ServerShuttingDown,
+                    "the server is shutting down; retry the call (with its request_id) once it is back",
+                ));
+            }
+            Writer::Follower => {
+                return Err(DomainError::new(
+                    Reason::WriterUnavailable,
+                    "this replica follows another that takes changes, and none does right now (one is taking over); retry the call with its request_id",
+                ));
+            }
+            Writer::Immediate | Writer::Thread(_) => {}
         }
         let deadline = self.plane.next_toast_deadline();
         let (result, effects) = self.plane.execute(run);
@@ -389,8 +480,10 @@ impl Core {
         self.commits += 1;
         let commit = self.commits;
         match &self.writer {
-            Writer::Immediate => self.publish(commit, &batch.events),
-            Writer::Closed => unreachable!("apply refuses commands once closed"),
+            Writer::Immediate => self.publish(commit, &batch.events, 0),
+            Writer::Closed | Writer::Follower => {
+                unreachable!("apply refuses commands when closed or following")
+            }
             Writer::Thread(sender) => {
                 if sender.send((commit, batch)).is_err() {
                     tracing::error!("the store writer has stopped; the change is not stored");
@@ -401,8 +494,9 @@ impl Core {
     }
 
     /// A durable batch becomes visible: its events join the history and reach subscribers,
-    /// waiting NotifyEvent calls learn their outcomes, and waiting answers go out.
-    pub(super) fn publish(&mut self, commit: u64, events: &[Arc<Logged>]) {
+    /// waiting NotifyEvent calls learn their outcomes, and waiting answers go out. `stored`
+    /// is the store's count of commits that includes it.
+    pub(super) fn publish(&mut self, commit: u64, events: &[Arc<Logged>], stored: u64) {
         self.log.append(events);
         for logged in events {
             if let EventKind::NotificationResolved { toast, resolution } = &logged.event.kind
@@ -411,7 +505,7 @@ impl Core {
                 let _ = waiters.send(Some(*resolution));
             }
         }
-        self.durable.send_replace(Durable { commit });
+        self.durable.send_replace(Durable { commit, stored });
     }
 
     /// A receiver that sees the toast's end; several calls may wait for the same toast.

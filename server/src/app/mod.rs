@@ -1,7 +1,8 @@
 //! The application: commands and queries on the domain with request ids and "durable before
-//! visible" (`core`), the event log and its subscriptions (`log`), timers (`timers`), and the
-//! store trait that `store` implements. Front doors (`api`) call it; it calls the domain and
-//! never a front door.
+//! visible" (`core`), the event log and its subscriptions (`log`), timers (`timers`), the
+//! store trait that `store` implements, and the thread that writes the store or, on a replica
+//! that follows another, applies what that one commits (`writer`). Front doors (`api`) call
+//! it; it calls the domain and never a front door.
 
 mod core;
 mod credentials;
@@ -12,9 +13,12 @@ mod subscriptions;
 mod timers;
 mod writer;
 
-pub use self::core::{Answer, Core, Idempotency, Position};
+pub use self::core::{Answer, Core, Durable, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
 pub use state::{SharedCore, read, write};
-pub use store::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
+pub use store::{
+    Batch, Followed, Loaded, RequestRecord, RequestRetention, Retention, Role, Store, StoreError,
+};
 pub use subscriptions::{Opening, Update, subscribe};
 pub use timers::Timers;
+pub use writer::Started;

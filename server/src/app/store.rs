@@ -61,6 +61,35 @@ pub struct Loaded {
     pub requests: Vec<RequestRecord>,
     /// The operator token's hash, when cifd generated it on an earlier start.
     pub operator_credential: Option<CredentialHash>,
+    /// The store's count of commits this reflects, where a follower goes on from.
+    pub position: u64,
+    /// Whether this server writes the store or follows another that does.
+    pub role: Role,
+}
+
+/// The part a server plays on its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It applies every command: a store only one server uses, or the one that holds a
+    /// shared store's lease.
+    Writer,
+    /// Another server writes the shared store; this one reads what it committed.
+    Follower,
+}
+
+/// What a follower read: what the writer committed after the follower's position.
+#[derive(Debug, Default)]
+pub struct Followed {
+    /// The store's count of commits this reflects.
+    pub position: u64,
+    /// The records changed since the position, as they are now (`None`: removed).
+    pub changes: Changes,
+    /// The events after the follower's last sequence, in order.
+    pub events: Vec<Logged>,
+    /// Where the writer takes calls, as it announced itself; empty while none holds the lease.
+    pub writer: String,
+    /// Whether the writer's lease ran out: a follower may take its place.
+    pub writer_gone: bool,
 }
 
 /// Why the store cannot go on. Every message names the file and what to do.
@@ -115,6 +144,38 @@ pub trait Store: Send + Sized + 'static {
     /// a failed commit does.
     fn keep_alive(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// The store's count of commits so far (what a follower's position counts); 0 for a
+    /// store only one server uses.
+    fn position(&self) -> u64 {
+        0
+    }
+
+    /// A follower: waits up to `wait` for the writer's next commit after `position` (the
+    /// store wakes it; it also looks when `wait` has passed), then reads what was committed
+    /// after `position` and the event `sequence`. An error stops the follower.
+    fn read_after(
+        &mut self,
+        _position: u64,
+        _sequence: u64,
+        _wait: std::time::Duration,
+    ) -> Result<Followed, StoreError> {
+        Err(StoreError::Unusable(
+            "this store has no writer to follow".into(),
+        ))
+    }
+
+    /// A follower whose writer's lease ran out takes its place: `Ok(true)` when it now
+    /// holds the lease (it reads what was committed up to then, then writes), `Ok(false)` when
+    /// another follower was quicker.
+    fn take_over(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// The kept answers to calls with a request id, for a follower that took over.
+    fn load_requests(&mut self) -> Result<Vec<RequestRecord>, StoreError> {
+        Ok(Vec::new())
     }
 
     /// Writes one consistent copy of everything at `at` (a server may be running on it) to

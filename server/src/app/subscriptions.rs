@@ -97,7 +97,9 @@ pub async fn subscribe<S>(
                     };
                     let log_id = core.log.log_id();
                     let registration = core.log.subscribe(scope.clone(), start)?;
-                    if let Scope::Agent(agent) = scope {
+                    if let Scope::Agent(agent) = scope
+                        && !core.follows()
+                    {
                         // The desk is online from now: its first waiting toast comes on
                         // screen, on this very stream (registered above).
                         let _connected = core.execute(|plane| {
@@ -152,7 +154,9 @@ impl Drop for Unsubscribe {
     fn drop(&mut self) {
         let mut core = write(&self.state);
         core.log.unsubscribe(self.id);
-        if let Some(agent) = self.desk {
+        if let Some(agent) = self.desk
+            && !core.follows()
+        {
             let _disconnected = core.execute(|plane| {
                 plane.desk_disconnected(agent, SystemTime::now());
                 Ok(())

@@ -1,5 +1,6 @@
 //! The application's clocks: heartbeats on idle streams, toasts ending by themselves, and
-//! closed sessions forgotten after their retention.
+//! closed sessions forgotten after their retention. Only the writer's timers change the state, so
+//! each fires once across replicas; they are state, so a new writer goes on with them.
 
 use std::time::{Duration, SystemTime};
 
@@ -56,7 +57,15 @@ async fn send_heartbeats(state: SharedCore, interval: Duration) {
 async fn expire_toasts(state: SharedCore) {
     let wake = read(&state).toast_timer.clone();
     loop {
-        let next = read(&state).plane.next_toast_deadline();
+        let (following, next) = {
+            let core = read(&state);
+            (core.follows(), core.plane.next_toast_deadline())
+        };
+        if following {
+            // The writer ends toasts; this replica is woken when it takes over.
+            wake.notified().await;
+            continue;
+        }
         // Deadlines are wall-clock times (they survive restarts); sleep for what is left.
         let left = next.map(|deadline| {
             deadline
@@ -96,6 +105,10 @@ async fn forget_expired_sessions(state: SharedCore, every: Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if read(&state).follows() {
+            // The writer sweeps; a follower applies what it removed.
+            continue;
+        }
         let _swept = write(&state).execute(|plane| {
             plane.forget_expired_sessions(SystemTime::now());
             Ok(())

@@ -1,61 +1,139 @@
 //! The store writer: one thread that commits every batch that has arrived in one transaction
 //! (group commit), then publishes them, so answers, events and reads go out only once
-//! durable.
+//! durable. On a store several servers share, the thread of a server that does not write it
+//! follows the writer instead, and becomes the writer when the writer's lease runs out.
 
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use super::core::{Core, Writer};
 use super::log::EventLog;
-use super::state::{SharedCore, write};
-use super::store::{Batch, RequestRecord, RequestRetention, Store};
+use super::state::{SharedCore, read, write};
+use super::store::{Batch, RequestRecord, RequestRetention, Role, Store, StoreError};
 use crate::domain::ControlPlane;
 
+/// How long a follower waits for the writer's next commit before looking anyway (the store
+/// wakes it sooner when one is made), and so how soon it sees the writer's lease run out.
+const FOLLOW_POLL: Duration = Duration::from_millis(250);
+
+/// What the store thread is told at its start.
+pub struct Started {
+    /// Where this server takes calls, announced when it becomes the writer.
+    pub address: String,
+    /// The store's count of commits the loaded state reflects.
+    pub position: u64,
+    pub role: Role,
+}
+
 impl Core {
-    /// A core whose batches a writer thread commits to `store`, and the thread.
+    /// A core whose batches a store thread commits to `store` (or, following another
+    /// server, applies what it commits), and the thread.
     pub fn durable(
         plane: ControlPlane,
         log: EventLog,
         store: impl Store,
         requests: Vec<RequestRecord>,
         request_retention: RequestRetention,
-        on_commit: impl Fn(std::time::Duration, usize) + Send + 'static,
+        started: Started,
+        on_commit: impl Fn(Duration, usize) + Send + 'static,
     ) -> (SharedCore, std::thread::JoinHandle<()>) {
         let (sender, batches) = mpsc::channel();
-        let core = Self::with_writer(
-            plane,
-            log,
-            Writer::Thread(sender),
-            requests,
-            request_retention,
-        );
+        let writer = match started.role {
+            Role::Writer => Writer::Thread(sender),
+            Role::Follower => Writer::Follower,
+        };
+        let mut core = Self::with_writer(plane, log, writer, requests, request_retention);
+        if started.role == Role::Writer {
+            core.set_writer(started.address.clone());
+        }
+        core.mark_stored(started.position);
         let state: SharedCore = Arc::new(std::sync::RwLock::new(core));
-        let writer = {
+        let thread = {
             let state = state.clone();
             std::thread::Builder::new()
                 .name("cifd-store-writer".into())
-                .spawn(move || run_writer(state, store, batches, on_commit))
+                .spawn(move || match started.role {
+                    Role::Writer => run_writer(state, store, batches, on_commit),
+                    Role::Follower => follow(state, store, started.address, on_commit),
+                })
                 .expect("a thread starts")
         };
-        (state, writer)
+        (state, thread)
+    }
+}
+
+/// Stops the process: what was not stored must not be acknowledged, and the state in memory
+/// no longer matches the store.
+fn stop(error: StoreError) -> ! {
+    tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
+    eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
+    std::process::exit(70);
+}
+
+/// A follower: applies, in order, what the writer commits, and takes the writer's place when
+/// its lease runs out (reading everything committed until then first).
+fn follow(
+    state: SharedCore,
+    mut store: impl Store,
+    address: String,
+    on_commit: impl Fn(Duration, usize),
+) {
+    loop {
+        let (position, sequence) = {
+            let core = read(&state);
+            (core.stored(), core.assigned())
+        };
+        let followed = store
+            .read_after(position, sequence, FOLLOW_POLL)
+            .unwrap_or_else(|error| stop(error));
+        let writer_gone = followed.writer_gone;
+        {
+            let mut core = write(&state);
+            core.set_writer(followed.writer.clone());
+            if followed.position > position {
+                core.follow(followed);
+            }
+        }
+        if !writer_gone {
+            continue;
+        }
+        match store.take_over() {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(error) => stop(error),
+        }
+        // Nothing more can be committed by the old writer: read the rest, then write.
+        let (position, sequence) = {
+            let core = read(&state);
+            (core.stored(), core.assigned())
+        };
+        let rest = store
+            .read_after(position, sequence, Duration::ZERO)
+            .unwrap_or_else(|error| stop(error));
+        let requests = store.load_requests().unwrap_or_else(|error| stop(error));
+        let (sender, batches) = mpsc::channel();
+        {
+            let mut core = write(&state);
+            if rest.position > position {
+                core.follow(rest);
+            }
+            core.take_over(sender, requests, address.clone());
+        }
+        tracing::info!(%address, "took over as the writer");
+        return run_writer(state, store, batches, on_commit);
     }
 }
 
 /// The writer thread: commits every batch that has arrived in one transaction, then publishes
-/// them in order. A failed write stops the server: what was not stored must not be
-/// acknowledged, and the state in memory no longer matches the disk.
+/// them in order. A failed write stops the server.
 fn run_writer(
     state: SharedCore,
     mut store: impl Store,
     batches: mpsc::Receiver<(u64, Batch)>,
-    on_commit: impl Fn(std::time::Duration, usize),
+    on_commit: impl Fn(Duration, usize),
 ) {
     /// Batches written in one transaction at most.
     const GROUP: usize = 1024;
-    let stop = |error: super::store::StoreError| -> ! {
-        tracing::error!(%error, "cannot store changes; stopping so nothing unstored is acknowledged");
-        eprintln!("cifd: {error}; stopping so that nothing unstored is acknowledged");
-        std::process::exit(70);
-    };
     loop {
         let first = match store.keep_alive_every() {
             None => match batches.recv() {
@@ -87,9 +165,10 @@ fn run_writer(
         if let Err(error) = committed {
             stop(error);
         }
+        let stored = store.position();
         let mut core = write(&state);
         for (commit, batch) in &group {
-            core.publish(*commit, &batch.events);
+            core.publish(*commit, &batch.events, stored);
         }
     }
 }

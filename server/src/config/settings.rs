@@ -60,6 +60,12 @@ pub struct Cli {
     #[arg(long, env = "CIF_STORE", value_name = "URL")]
     pub store: Option<String>,
 
+    /// Where the other replicas on the same --store reach this cifd, to forward changing
+    /// calls while it is the writer: http://HOST:PORT. Default: http:// and the bound
+    /// --listen address, which suits replicas on one machine.
+    #[arg(long, env = "CIF_ADVERTISE", value_name = "URL", requires = "store")]
+    pub advertise: Option<String>,
+
     /// File holding the operator token (at least 32 characters; surrounding whitespace is
     /// ignored). See also CIF_ADMIN_TOKEN below.
     #[arg(long, env = "CIF_ADMIN_TOKEN_FILE", value_name = "FILE")]

@@ -120,6 +120,9 @@ pub enum Reason {
     // --- the server
     /// The server is stopping; streams end with this.
     ServerShuttingDown,
+    /// A replica cannot take a change now: no writer is known (one is taking over) or it
+    /// cannot be reached.
+    WriterUnavailable,
     /// The caller's deadline passed while its toast was still pending.
     NotificationStillPending,
 }
@@ -193,6 +196,7 @@ impl Reason {
             Reason::StreamLimitReached => "STREAM_LIMIT_REACHED",
             Reason::SubscriberLagged => "SUBSCRIBER_LAGGED",
             Reason::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
+            Reason::WriterUnavailable => "WRITER_UNAVAILABLE",
             Reason::NotificationStillPending => "NOTIFICATION_STILL_PENDING",
         }
     }
@@ -231,7 +235,7 @@ impl Reason {
             SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
                 ErrorClass::ResourceExhausted
             }
-            ServerShuttingDown => ErrorClass::Unavailable,
+            ServerShuttingDown | WriterUnavailable => ErrorClass::Unavailable,
             VersionMismatch => ErrorClass::Aborted,
             NotificationStillPending => ErrorClass::DeadlineExceeded,
         }

@@ -77,6 +77,39 @@ impl crate::app::Store for AnyStore {
         }
     }
 
+    fn position(&self) -> u64 {
+        match self {
+            AnyStore::Sqlite(store) => store.position(),
+            AnyStore::Postgres(store) => store.position(),
+        }
+    }
+
+    fn read_after(
+        &mut self,
+        position: u64,
+        sequence: u64,
+        wait: std::time::Duration,
+    ) -> Result<crate::app::Followed, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.read_after(position, sequence, wait),
+            AnyStore::Postgres(store) => store.read_after(position, sequence, wait),
+        }
+    }
+
+    fn take_over(&mut self) -> Result<bool, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.take_over(),
+            AnyStore::Postgres(store) => store.take_over(),
+        }
+    }
+
+    fn load_requests(&mut self) -> Result<Vec<crate::app::RequestRecord>, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.load_requests(),
+            AnyStore::Postgres(store) => store.load_requests(),
+        }
+    }
+
     fn backup(at: &StoreLocation, to: &std::path::Path) -> Result<(), crate::app::StoreError> {
         match at {
             StoreLocation::DataDir(dir) => SqliteStore::backup(dir, to),

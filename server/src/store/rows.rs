@@ -101,6 +101,8 @@ fn keyed<K, V>(
 pub enum RowError {
     #[error("records of kind {0:?} are not known to this cifd; run the cifd that wrote them")]
     UnknownKind(String),
+    #[error("a {kind} record has the id {id:?}, which names no {kind}")]
+    Unkeyed { kind: String, id: String },
     #[error("a {kind} record cannot be read ({error})")]
     Undecodable { kind: String, error: DecodeError },
 }
@@ -122,6 +124,70 @@ pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowErr
         "template" => records.templates.push(decoded(kind, body)?),
         "toast" => records.toasts.push(decoded(kind, body)?),
         "resolved_toast" => records.resolved_toasts.push(decoded(kind, body)?),
+        other => return Err(RowError::UnknownKind(other.to_owned())),
+    }
+    Ok(())
+}
+
+/// Adds a stored row to `changes`, as what a command changed: its record, or its removal
+/// (no body), keyed as the record's id says. A follower reads the writer's commits this way.
+pub fn change(
+    changes: &mut Changes,
+    kind: &str,
+    id: &str,
+    body: Option<&[u8]>,
+) -> Result<(), RowError> {
+    fn decoded<T: Stored>(kind: &str, body: Option<&[u8]>) -> Result<Option<T>, RowError> {
+        body.map(T::decode)
+            .transpose()
+            .map_err(|error| RowError::Undecodable {
+                kind: kind.to_owned(),
+                error,
+            })
+    }
+    fn key<K: std::str::FromStr>(kind: &str, id: &str) -> Result<K, RowError> {
+        id.parse().map_err(|_| RowError::Unkeyed {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        })
+    }
+    let toast_key = || -> Result<ToastKey, RowError> {
+        let (provider, toast) = id.split_once('/').ok_or_else(|| RowError::Unkeyed {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        })?;
+        Ok(ToastKey {
+            provider: key(kind, provider)?,
+            id: key(kind, toast)?,
+        })
+    };
+    match kind {
+        "provider" => changes
+            .providers
+            .push((key(kind, id)?, decoded(kind, body)?)),
+        "deleted_provider" => {
+            let named: Option<(ProviderId, String)> = decoded(kind, body)?;
+            changes
+                .deleted_providers
+                .push((key(kind, id)?, named.map(|(_, name)| name)));
+        }
+        "agent" => changes.agents.push((key(kind, id)?, decoded(kind, body)?)),
+        "session" => {
+            let session: Option<Session> = decoded(kind, body)?;
+            changes
+                .sessions
+                .push((key(kind, id)?, session.map(Arc::new)));
+        }
+        "presence" => changes
+            .presences
+            .push((id.to_owned(), decoded(kind, body)?)),
+        "template" => changes
+            .templates
+            .push((id.to_owned(), decoded(kind, body)?)),
+        "toast" => changes.toasts.push((toast_key()?, decoded(kind, body)?)),
+        "resolved_toast" => changes
+            .resolved_toasts
+            .push((toast_key()?, decoded(kind, body)?)),
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())

@@ -198,6 +198,18 @@ impl Catalogue {
         }
     }
 
+    /// Makes the templates what another process's commands left them (a follower reading
+    /// what the writer committed). Nothing counts as changed.
+    pub fn apply(&mut self, changes: Vec<(String, Option<Template>)>) {
+        for (name, template) in changes {
+            match template {
+                Some(template) => self.templates.insert(name, template),
+                None => self.templates.remove(&name),
+            };
+        }
+        self.forget_changes();
+    }
+
     /// The templates changed since the last call: each with its value now, or `None` when
     /// deleted.
     pub fn take_changes(&mut self) -> Vec<(String, Option<Template>)> {

@@ -11,7 +11,9 @@ use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 use super::{ControlPlane, Effects, Settings};
 use crate::domain::catalogue::{Catalogue, Template};
 use crate::domain::desks::{Desk, Desks, Session};
-use crate::domain::principal::CredentialHash;
+use crate::domain::error::DomainError;
+use crate::domain::principal::{CredentialHash, Principal};
+use crate::domain::registry::Lost;
 use crate::domain::registry::{AgentRecord, Presence, ProviderRecord, Registry};
 use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
 
@@ -106,6 +108,68 @@ impl ControlPlane {
         self.desks.forget_changes();
         self.toasts.forget_changes();
         self.catalogue.forget_changes();
+    }
+
+    /// Makes the state what another process's commands made it: a follower applying, in
+    /// order, the changes the writer committed. Every index follows; nothing counts as changed
+    /// and nothing is announced. Which widget each desk was told is visible is worked out
+    /// only when this state starts to take commands ([`ControlPlane::take_over`]). Returns
+    /// whose credential no longer works, and why, so their streams end as on the writer.
+    pub fn apply(&mut self, changes: Changes) -> Vec<(Principal, DomainError)> {
+        let (agents, desks): (Vec<_>, Vec<_>) = changes
+            .agents
+            .into_iter()
+            .map(|(id, stored)| match stored {
+                Some(StoredAgent { agent, desk }) => ((id, Some(agent)), (id, Some(desk))),
+                None => ((id, None), (id, None)),
+            })
+            .unzip();
+        let lost = self
+            .registry
+            .apply(crate::domain::registry::RegistryChanges {
+                providers: changes.providers,
+                deleted_providers: changes.deleted_providers,
+                agents,
+                presences: changes.presences,
+            });
+        self.desks.apply(crate::domain::desks::DeskChanges {
+            desks,
+            sessions: changes.sessions,
+        });
+        self.toasts.apply(crate::domain::toasts::ToastChanges {
+            pending: changes.toasts,
+            resolved: changes.resolved_toasts,
+        });
+        self.catalogue.apply(changes.templates);
+        lost.into_iter()
+            .map(|(principal, how)| {
+                let why = match (how, principal) {
+                    (Lost::Deactivated, Principal::Provider(id)) => {
+                        self.acting_provider(id).err().unwrap_or_else(|| {
+                            super::registry_commands::revoked("the provider was deactivated")
+                        })
+                    }
+                    (Lost::Rotated, _) => {
+                        super::registry_commands::revoked("the credential was rotated")
+                    }
+                    (Lost::Deleted, Principal::Agent(_)) => {
+                        super::registry_commands::revoked("the agent was deleted")
+                    }
+                    _ => super::registry_commands::revoked("the provider was deleted"),
+                };
+                (principal, why)
+            })
+            .collect()
+    }
+
+    /// This state starts to take commands after following another process's (a follower
+    /// became the writer): every desk starts its grace period at `now` unless a stream of
+    /// its desktop is open here, as after a restart, and each desk's visible widget is worked
+    /// out again.
+    pub fn take_over(&mut self, now: SystemTime) {
+        self.toasts
+            .start_grace(self.desks.agents().into_iter(), now);
+        self.settle_visible_widgets();
     }
 
     /// The state the records describe. Desks start their grace period at `now`, so desks
@@ -263,5 +327,171 @@ mod tests {
                 .is_ok()
         );
         assert!(restored.toasts.online(agent, now), "grace after a restart");
+    }
+
+    /// What a follower and the writer must agree on: every desk as its agent sees it, who each
+    /// credential is, every provider's sessions, and when the next toast ends.
+    fn observed(
+        plane: &ControlPlane,
+        agents: &[AgentId],
+        providers: &[ProviderId],
+        credentials: &[CredentialHash],
+    ) -> String {
+        let desks: Vec<String> = agents
+            .iter()
+            .map(|agent| format!("{:?}", plane.desk(*agent).map(|view| view.sessions.len())))
+            .chain(agents.iter().map(|agent| {
+                let view = plane.desk(*agent).unwrap();
+                let sessions: Vec<String> = view
+                    .sessions
+                    .iter()
+                    .map(|s| format!("{:?} {} {:?}", s.session, s.focused, s.session.tabs))
+                    .collect();
+                format!("{:?} {sessions:?}", view.desk)
+            }))
+            .collect();
+        let principals: Vec<String> = credentials
+            .iter()
+            .map(|credential| {
+                [crate::domain::Role::Provider, crate::domain::Role::Agent]
+                    .map(|role| {
+                        format!(
+                            "{:?}",
+                            plane.authenticate(credential, role, SystemTime::now())
+                        )
+                    })
+                    .join(" ")
+            })
+            .collect();
+        let owned: Vec<Vec<SessionId>> = providers
+            .iter()
+            .map(|provider| {
+                plane
+                    .desks
+                    .owned_after(*provider, None)
+                    .map(|s| s.id)
+                    .collect()
+            })
+            .collect();
+        format!(
+            "{desks:?}\n{principals:?}\n{owned:?}\n{:?}",
+            plane.next_toast_deadline()
+        )
+    }
+
+    /// The kinds of events a command made, in order, with their desk.
+    fn kinds(effects: crate::domain::control_plane::Effects) -> Vec<String> {
+        effects
+            .events
+            .iter()
+            .map(|event| {
+                let kind = format!("{:?}", event.kind);
+                let name = kind
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                format!("{} {name}", event.agent)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_follower_applying_the_writers_changes_answers_and_goes_on_as_the_writer_would() {
+        let mut world = World::new();
+        let chat = world.provider("contoso_chat");
+        let phone = world.provider("contoso_phone");
+        let agent = world.agent(&[chat, phone]);
+        let other = world.agent(&[chat]);
+        let now = SystemTime::now();
+        world.plane.desk_connected(agent, now);
+        let mut follower = ControlPlane::restore(
+            Settings::default(),
+            super::super::tests::hash(0),
+            stored(&mut world),
+            now,
+        );
+        follower.desk_connected(agent, now);
+        follower.forget_changes();
+        let _ = world.plane.take_effects();
+
+        let mut credentials = vec![
+            world.plane.agent_record(agent).unwrap().credential,
+            world.plane.agent_record(other).unwrap().credential,
+            world.plane.registry.provider(chat).unwrap().credential,
+            world.plane.registry.provider(phone).unwrap().credential,
+        ];
+        // As the writer runs them: each command, then the changes it made, to the follower.
+        let follow =
+            |world: &mut World,
+             follower: &mut ControlPlane,
+             command: &dyn Fn(&mut ControlPlane) -> crate::domain::DomainResult<()>| {
+                let (result, _) = world.plane.execute(command);
+                result.unwrap();
+                follower.apply(world.plane.take_changes());
+            };
+        let (first, second, third) = (
+            world.session(chat, agent).unwrap(),
+            world.session(phone, agent).unwrap(),
+            world.session(chat, other).unwrap(),
+        );
+        follower.apply(world.plane.take_changes());
+        let _ = world.plane.take_effects();
+        follow(&mut world, &mut follower, &|plane| {
+            for (provider, countdown) in [(phone, 60), (chat, 30)] {
+                let toast = super::super::desk_tests::toast(agent, Some(countdown));
+                plane.raise_toast(provider, toast, now)?;
+            }
+            Ok(())
+        });
+        follow(&mut world, &mut follower, &|plane| {
+            plane.switch_session(agent, first, None)?;
+            plane.close_session_as_agent(other, third, None).map(drop)
+        });
+        let rotated = world.credential();
+        follow(&mut world, &mut follower, &|plane| {
+            plane.rotate_provider_credential(chat, rotated).map(drop)
+        });
+        credentials.push(rotated);
+        follow(&mut world, &mut follower, &|plane| {
+            plane.delete_provider(phone)
+        });
+
+        let agents = [agent, other];
+        let providers = [chat, phone];
+        assert_eq!(
+            observed(&follower, &agents, &providers, &credentials),
+            observed(&world.plane, &agents, &providers, &credentials)
+        );
+        assert!(
+            follower.take_changes().is_empty(),
+            "applying changes nothing to store"
+        );
+        assert!(
+            follower.take_effects().events.is_empty(),
+            "applying announces nothing"
+        );
+
+        // Taking over, the follower goes on exactly as the writer does.
+        follower.take_over(now);
+        let later = now + std::time::Duration::from_secs(3600);
+        let on_both = |plane: &mut ControlPlane| {
+            let (result, effects) = plane.execute(|plane| {
+                plane.expire_toasts(later);
+                plane.switch_session(agent, second, None).map(drop)?;
+                plane.close_session_as_agent(agent, first, None).map(drop)
+            });
+            (format!("{result:?}"), kinds(effects))
+        };
+        let (writer, taken_over) = (on_both(&mut world.plane), on_both(&mut follower));
+        assert!(
+            !writer.1.is_empty(),
+            "the commands did something: {writer:?}"
+        );
+        assert_eq!(taken_over, writer);
+        assert_eq!(
+            observed(&follower, &agents, &providers, &credentials),
+            observed(&world.plane, &agents, &providers, &credentials)
+        );
     }
 }

@@ -213,7 +213,7 @@ impl ControlPlane {
 }
 
 /// Why a principal's open streams end when its credential stops working.
-fn revoked(what: &str) -> DomainError {
+pub(super) fn revoked(what: &str) -> DomainError {
     DomainError::new(
         Reason::CredentialInvalid,
         format!(

@@ -83,6 +83,48 @@ impl Desks {
         part
     }
 
+    /// Makes the desks and sessions what another process's commands left them (a follower
+    /// reading what the writer committed), keeping the indexes in step. Nothing counts as
+    /// changed.
+    pub fn apply(&mut self, changes: DeskChanges) {
+        for (agent, desk) in changes.desks {
+            match desk {
+                Some(desk) => self.desks.insert(agent, desk),
+                None => {
+                    self.visible_widgets.remove(&agent);
+                    self.desks.remove(&agent)
+                }
+            };
+        }
+        for (id, session) in changes.sessions {
+            if let Some(old) = self.sessions.remove(&id) {
+                self.unindex(&old);
+            }
+            if let Some(session) = session {
+                self.index(&session);
+                self.sessions.insert(id, session);
+            }
+        }
+        self.forget_changes();
+    }
+
+    fn unindex(&mut self, session: &Session) {
+        if let Some(owner) = session.owner()
+            && let Some(owned) = self.by_owner.get_mut(&owner)
+        {
+            owned.remove(&session.id);
+            if owned.is_empty() {
+                self.by_owner.remove(&owner);
+            }
+        }
+        if let Some(time) = session.closed {
+            self.closed.remove(&(time, session.id));
+        }
+        for tab in &session.tabs {
+            self.tab_sessions.remove(&tab.id);
+        }
+    }
+
     fn index(&mut self, session: &Session) {
         if let Some(owner) = session.owner() {
             self.by_owner.entry(owner).or_default().insert(session.id);

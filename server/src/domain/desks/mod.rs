@@ -8,7 +8,7 @@ mod tab;
 mod widgets;
 
 pub use desk::{Desk, PanelMode};
-pub use entries::{Desks, FocusMark, PanelChange};
+pub use entries::{DeskChanges, Desks, FocusMark, PanelChange};
 pub use session::{Context, Marks, Session, SessionKind};
 pub use tab::{NewTab, PageKind, Tab, TabOrigin, TabPage, tab_not_found, validate_title};
 pub use widgets::visible_provider;

@@ -18,6 +18,14 @@ use crate::domain::principal::{CredentialHash, Principal, Role};
 use crate::domain::tracked::Tracked;
 use crate::domain::validate::UrlPolicy;
 
+/// How a principal lost the right to call, as a follower learns it from the writer's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    Deleted,
+    Rotated,
+    Deactivated,
+}
+
 /// Whose admissions a registry change may flip.
 #[derive(Debug, Clone, Copy)]
 pub enum AdmissionsOf {
@@ -101,6 +109,61 @@ impl Registry {
         registry.agents = Tracked::loaded(agents.into_iter().map(|a| (a.id, a)));
         registry.presences = Tracked::loaded(presences.into_iter().map(|p| (p.id.clone(), p)));
         registry
+    }
+
+    /// Makes the records what another process's commands left them (a follower reading
+    /// what the writer committed), keeping the indexes in step. Nothing counts as changed.
+    /// Returns who lost the credential they called with, and how.
+    pub fn apply(&mut self, changes: RegistryChanges) -> Vec<(Principal, Lost)> {
+        let mut lost = Vec::new();
+        for (id, record) in changes.providers {
+            if let Some(old) = self.providers.remove(&id) {
+                self.unique_names.remove(&old.unique_name.to_lowercase());
+                self.remove_credential(&old.credential);
+                let how = match &record {
+                    None => Some(Lost::Deleted),
+                    Some(new) if !new.credential.matches(&old.credential) => Some(Lost::Rotated),
+                    Some(new) if old.active && !new.active => Some(Lost::Deactivated),
+                    Some(_) => None,
+                };
+                lost.extend(how.map(|how| (Principal::Provider(id), how)));
+            }
+            if let Some(record) = record {
+                self.unique_names
+                    .insert(record.unique_name.to_lowercase(), record.id);
+                self.add_credential(record.credential, Principal::Provider(record.id));
+                self.providers.insert(id, record);
+            }
+        }
+        for (id, name) in changes.deleted_providers {
+            match name {
+                Some(name) => self.deleted_provider_names.insert(id, name),
+                None => self.deleted_provider_names.remove(&id),
+            };
+        }
+        for (id, record) in changes.agents {
+            if let Some(old) = self.agents.remove(&id) {
+                self.remove_credential(&old.credential);
+                let how = match &record {
+                    None => Some(Lost::Deleted),
+                    Some(new) if !new.credential.matches(&old.credential) => Some(Lost::Rotated),
+                    Some(_) => None,
+                };
+                lost.extend(how.map(|how| (Principal::Agent(id), how)));
+            }
+            if let Some(record) = record {
+                self.add_credential(record.credential, Principal::Agent(record.id));
+                self.agents.insert(id, record);
+            }
+        }
+        for (id, presence) in changes.presences {
+            match presence {
+                Some(presence) => self.presences.insert(id, presence),
+                None => self.presences.remove(&id),
+            };
+        }
+        self.forget_changes();
+        lost
     }
 
     /// What changed since the last call.

@@ -8,7 +8,7 @@ mod provider;
 mod widget_credentials;
 
 pub use agent::{AgentLimits, AgentPatch, AgentRecord, LimitsPatch, NewAgent, dedup_profile};
-pub use entries::{AdmissionsOf, Registry};
+pub use entries::{AdmissionsOf, Lost, Registry, RegistryChanges};
 pub use presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
 pub use provider::{NewProvider, ProviderFields, ProviderPatch, ProviderRecord};
 pub use widget_credentials::Issued;

@@ -3,7 +3,7 @@
 mod queue;
 mod toast;
 
-pub use queue::Toasts;
+pub use queue::{ToastChanges, Toasts};
 pub use toast::{
     Canceller, DEFAULT_COUNTDOWN, NewToast, Outcome, Raised, Resolution, Toast, ToastContent,
     ToastKey,

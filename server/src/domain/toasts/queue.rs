@@ -101,6 +101,51 @@ impl Toasts {
         toasts
     }
 
+    /// Makes the toasts what another process's commands left them (a follower reading what
+    /// the writer committed), keeping queues, deadlines and the order outcomes are forgotten
+    /// in as [`Toasts::restore`] derives them. Nothing counts as changed.
+    pub fn apply(&mut self, changes: ToastChanges) {
+        for (key, toast) in changes.pending {
+            if let Some(old) = self.pending.remove(&key) {
+                if let Some(deadline) = old.deadline() {
+                    self.deadlines.remove(&(deadline, key));
+                }
+                if let Some(queue) = self.queues.get_mut(&old.agent) {
+                    queue.retain(|pending| *pending != key);
+                }
+            }
+            let Some(toast) = toast else { continue };
+            if let Some(deadline) = toast.deadline() {
+                self.deadlines.insert((deadline, key));
+            }
+            let order = |toast: &Toast| (toast.queued, toast.raised, toast.key);
+            let queue = self.queues.entry(toast.agent).or_default();
+            let place = queue
+                .iter()
+                .position(|queued| order(&self.pending[queued]) > order(&toast))
+                .unwrap_or(queue.len());
+            queue.insert(place, key);
+            self.next_queued = self.next_queued.max(toast.queued + 1);
+            self.pending.insert(key, toast);
+        }
+        for (key, resolved) in changes.resolved {
+            let known = self.resolved.remove(&key).is_some();
+            match resolved {
+                Some(resolved) => {
+                    if !known {
+                        self.resolved_order.push_back(key);
+                    }
+                    self.resolved.insert(key, resolved);
+                }
+                None if self.resolved_order.front() == Some(&key) => {
+                    self.resolved_order.pop_front();
+                }
+                None => self.resolved_order.retain(|kept| *kept != key),
+            }
+        }
+        self.forget_changes();
+    }
+
     // === looking ===
 
     /// A pending toast.
@@ -348,6 +393,17 @@ impl Toasts {
         let mut happened = Vec::new();
         self.show_next(agent, now, &mut happened);
         happened
+    }
+
+    /// Every desk in `desks` with no stream open here starts its grace period at `now`, as
+    /// after a restart (this process has just taken over).
+    pub fn start_grace(&mut self, desks: impl Iterator<Item = AgentId>, now: SystemTime) {
+        for agent in desks {
+            let connection = self.connections.entry(agent).or_default();
+            if connection.streams == 0 {
+                connection.offline_since = Some(now);
+            }
+        }
     }
 
     /// An agent's desktop closed a stream; with none left, the grace period starts.

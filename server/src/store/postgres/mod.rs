@@ -33,15 +33,17 @@ use uuid::Uuid;
 use super::encoding::Stored;
 use super::rows::{self, from_millis, millis, millis_before};
 use crate::app::log::Logged;
-use crate::app::{Batch, Loaded, RequestRecord, Retention, Store, StoreError};
+use crate::app::{Batch, Followed, Loaded, RequestRecord, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
 
-/// Where a PostgreSQL store is: its URL, without a password, and the password.
+/// Where a PostgreSQL store is: its URL, without a password, and the password; and where
+/// this cifd takes calls, announced to the other replicas while it is the writer.
 #[derive(Clone)]
 pub struct PostgresTarget {
     pub url: String,
     pub password: Option<String>,
+    pub address: String,
 }
 
 impl std::fmt::Debug for PostgresTarget {
@@ -49,18 +51,20 @@ impl std::fmt::Debug for PostgresTarget {
         // The password is never printed, even in a debug dump.
         f.debug_struct("PostgresTarget")
             .field("url", &self.url)
+            .field("address", &self.address)
             .finish_non_exhaustive()
     }
 }
 
-/// How long a lease lasts unless renewed: what a crashed writer delays its successor by.
-const LEASE: Duration = Duration::from_secs(3);
+/// How long a lease lasts unless renewed: what a crashed writer delays its successor by (a
+/// follower takes over within this and its poll, [`crate::app`]'s follower loop).
+const LEASE: Duration = Duration::from_millis(1500);
 
 /// How often the lease is renewed between commits.
-const RENEW_EVERY: Duration = Duration::from_secs(1);
+const RENEW_EVERY: Duration = Duration::from_millis(400);
 
-/// How long opening waits for another cifd's lease to end before giving up.
-const CLAIM_PATIENCE: Duration = Duration::from_secs(5);
+/// The notification channel every commit wakes followers on (migration 4).
+const COMMITS_CHANNEL: &str = "cifd_commits";
 
 /// What to check when the database cannot be reached or used.
 const WHAT_TO_CHECK: &str = "check the URL in --store (CIF_STORE), that PostgreSQL runs and accepts connections from here, and the password in CIF_STORE_PASSWORD";
@@ -74,6 +78,10 @@ pub struct PostgresStore {
     request_rows: usize,
     /// The lease's epoch this cifd took; 0 before it holds the lease.
     epoch: i64,
+    /// Where this cifd takes calls, written into the lease when it takes it.
+    address: String,
+    /// The store's count of commits (the lease row's), as of this cifd's last commit or read.
+    commits: u64,
     /// The writer's statements, prepared once: each would otherwise cost a round trip more
     /// per commit.
     statements: Option<Statements>,
@@ -91,8 +99,9 @@ impl Statements {
         Ok(Statements {
             renew: client.prepare(RENEW)?,
             commit: client.prepare(
-                "SELECT cifd_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                                    $15, $16, $17, $18, $19, $20, $21)",
+                "SELECT removed, commit_number
+                 FROM cifd_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                  $15, $16, $17, $18, $19, $20, $21)",
             )?,
         })
     }
@@ -166,50 +175,48 @@ impl PostgresStore {
             retention,
             request_rows: 0,
             epoch: 0,
+            address: target.address.clone(),
+            commits: 0,
             statements: None,
         })
     }
 
-    /// Takes the lease: at once if it is free or expired (a crashed writer's ends within
-    /// [`LEASE`]), else after waiting up to [`CLAIM_PATIENCE`] for it to end.
-    fn claim(&mut self) -> Result<(), StoreError> {
+    /// Takes the lease if it is free or expired (a crashed writer's ends within [`LEASE`]),
+    /// naming this cifd and its address; `false` while another cifd holds it. A lease that
+    /// names this cifd's own address was held by a cifd that no longer listens there (this
+    /// one has the address now): it crashed, and is taken at once. Were it alive after all,
+    /// the raised epoch would fence it.
+    fn try_claim(&mut self) -> Result<bool, StoreError> {
         let holder = format!("cifd {} (pid {})", Uuid::new_v4(), std::process::id());
-        let give_up = std::time::Instant::now() + CLAIM_PATIENCE;
-        loop {
-            let mut transaction = self
-                .client
-                .transaction()
-                .map_err(|e| unusable(&self.shown, e))?;
-            let row = transaction
-                .query_one(
-                    "SELECT epoch, holder, expires_at <= now() FROM cifd_lease FOR UPDATE",
-                    &[],
-                )
-                .map_err(|e| unusable(&self.shown, e))?;
-            let (epoch, current, expired): (i64, String, bool) =
-                (row.get(0), row.get(1), row.get(2));
-            if expired {
-                transaction
-                    .execute(
-                        "UPDATE cifd_lease SET epoch = $1, holder = $2,
-                         expires_at = now() + make_interval(secs => $3)",
-                        &[&(epoch + 1), &holder, &LEASE.as_secs_f64()],
-                    )
-                    .map_err(|e| unusable(&self.shown, e))?;
-                transaction.commit().map_err(|e| unusable(&self.shown, e))?;
-                self.epoch = epoch + 1;
-                tracing::info!(epoch = self.epoch, "took the lease of {}", self.shown);
-                return Ok(());
-            }
-            drop(transaction);
-            if std::time::Instant::now() >= give_up {
-                return Err(StoreError::Unusable(format!(
-                    "another cifd is serving {} ({current}, lease epoch {epoch}); run one cifd per database (several replicas on one database are not supported yet), or stop the other one",
-                    self.shown
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let mut transaction = self
+            .client
+            .transaction()
+            .map_err(|e| unusable(&self.shown, e))?;
+        let row = transaction
+            .query_one(
+                "SELECT epoch, expires_at <= now() OR address = $1 FROM cifd_lease FOR UPDATE",
+                &[&self.address],
+            )
+            .map_err(|e| unusable(&self.shown, e))?;
+        let (epoch, expired): (i64, bool) = (row.get(0), row.get(1));
+        if !expired {
+            return Ok(false);
         }
+        transaction
+            .execute(
+                "UPDATE cifd_lease SET epoch = $1, holder = $2, address = $3,
+                 expires_at = now() + make_interval(secs => $4)",
+                &[&(epoch + 1), &holder, &self.address, &LEASE.as_secs_f64()],
+            )
+            .map_err(|e| unusable(&self.shown, e))?;
+        transaction.commit().map_err(|e| unusable(&self.shown, e))?;
+        self.epoch = epoch + 1;
+        tracing::info!(
+            epoch = self.epoch,
+            "took the lease of {}: writing",
+            self.shown
+        );
+        Ok(true)
     }
 
     /// Renews the lease if this cifd still holds it; refused when another took it over.
@@ -278,7 +285,10 @@ impl PostgresStore {
 
         let mut records = Records::default();
         for row in transaction
-            .query("SELECT kind, body FROM cifd_records", &[])
+            .query(
+                "SELECT kind, body FROM cifd_records WHERE body IS NOT NULL",
+                &[],
+            )
             .map_err(fail)?
         {
             let kind: &str = row.get(0);
@@ -312,6 +322,36 @@ impl PostgresStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         tail.reverse();
 
+        let commits: i64 = transaction
+            .query_one("SELECT commits FROM cifd_lease", &[])
+            .map_err(fail)?
+            .get(0);
+        let requests = Self::requests(&mut transaction, &retention, &fail)?;
+        let request_rows: i64 = transaction
+            .query_one("SELECT count(*) FROM cifd_requests", &[])
+            .map_err(fail)?
+            .get(0);
+        transaction.commit().map_err(fail)?;
+        self.request_rows = usize::try_from(request_rows).unwrap_or(0);
+        self.commits = u64::try_from(commits).unwrap_or(0);
+        Ok(Loaded {
+            log_id,
+            last_sequence,
+            records,
+            tail,
+            requests,
+            operator_credential,
+            position: self.commits,
+            role: crate::app::Role::Writer,
+        })
+    }
+
+    /// The kept answers, oldest first.
+    fn requests(
+        transaction: &mut Transaction<'_>,
+        retention: &Retention,
+        fail: &dyn Fn(postgres::Error) -> StoreError,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
         let cutoff = millis_before(retention.requests.age);
         let limit = i64::try_from(retention.requests.count).unwrap_or(i64::MAX);
         let mut requests = transaction
@@ -331,20 +371,87 @@ impl PostgresStore {
             })
             .collect::<Vec<_>>();
         requests.reverse();
-        let request_rows: i64 = transaction
-            .query_one("SELECT count(*) FROM cifd_requests", &[])
+        Ok(requests)
+    }
+}
+
+impl PostgresStore {
+    /// What was committed after `position` (records) and after the event `sequence`, read
+    /// in one snapshot, so it is whole commits only.
+    fn read_changes(&mut self, position: u64, sequence: u64) -> Result<Followed, StoreError> {
+        let shown = self.shown.clone();
+        let fail = |error: postgres::Error| {
+            StoreError::Unusable(format!("{shown} cannot be read ({error}); {WHAT_TO_CHECK}"))
+        };
+        let mut transaction = self
+            .client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(fail)?;
+        let lease = transaction
+            .query_one(
+                "SELECT commits, address, expires_at <= now() FROM cifd_lease",
+                &[],
+            )
+            .map_err(fail)?;
+        let commits = u64::try_from(lease.get::<_, i64>(0)).unwrap_or(0);
+        let mut followed = Followed {
+            position: commits.max(position),
+            writer: lease.get(1),
+            writer_gone: lease.get(2),
+            ..Followed::default()
+        };
+        if commits <= position {
+            transaction.commit().map_err(fail)?;
+            self.commits = followed.position;
+            return Ok(followed);
+        }
+        if commits - position > migrations::TOMBSTONE_COMMITS {
+            return Err(StoreError::Unusable(format!(
+                "this cifd fell {} commits behind the writer of {shown}, further than what was removed is remembered; restart it to load the state afresh",
+                commits - position
+            )));
+        }
+        let since = sequence_value(position);
+        for row in transaction
+            .query(
+                "SELECT kind, id, body FROM cifd_records WHERE changed_in > $1",
+                &[&since],
+            )
             .map_err(fail)?
-            .get(0);
+        {
+            rows::change(&mut followed.changes, row.get(0), row.get(1), row.get(2))
+                .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
+        }
+        for row in transaction
+            .query(
+                "SELECT sequence, body FROM cifd_events WHERE sequence > $1 ORDER BY sequence",
+                &[&sequence_value(sequence)],
+            )
+            .map_err(fail)?
+        {
+            let at = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+            let expected = sequence + followed.events.len() as u64 + 1;
+            if at != expected {
+                return Err(StoreError::Unusable(format!(
+                    "event {expected} is no longer kept in {shown} (the history was trimmed before this cifd read it); restart it to load the state afresh"
+                )));
+            }
+            let event = crate::domain::events::Event::decode(row.get(1)).map_err(|error| {
+                StoreError::Unusable(format!(
+                    "{shown} holds event {at}, which this cifd cannot read ({error})"
+                ))
+            })?;
+            followed.events.push(Logged {
+                sequence: at,
+                event,
+            });
+        }
         transaction.commit().map_err(fail)?;
-        self.request_rows = usize::try_from(request_rows).unwrap_or(0);
-        Ok(Loaded {
-            log_id,
-            last_sequence,
-            records,
-            tail,
-            requests,
-            operator_credential,
-        })
+        self.commits = commits;
+        Ok(followed)
     }
 }
 
@@ -405,11 +512,21 @@ impl Store for PostgresStore {
     fn open(target: &PostgresTarget, retention: Retention) -> Result<(Self, Loaded), StoreError> {
         let mut store = Self::connect(target, retention)?;
         migrations::migrate(&mut store.client, &store.shown)?;
-        store.claim()?;
+        let role = if store.try_claim()? {
+            crate::app::Role::Writer
+        } else {
+            // Woken by every commit from before the load on, so none is missed.
+            store
+                .client
+                .batch_execute(&format!("LISTEN {COMMITS_CHANNEL}"))
+                .map_err(|e| store.unusable(e))?;
+            tracing::info!("another cifd writes {}: following it", store.shown);
+            crate::app::Role::Follower
+        };
         let statements = Statements::prepare(&mut store.client).map_err(|e| store.unusable(e))?;
         store.statements = Some(statements);
         let loaded = store.load()?;
-        Ok((store, loaded))
+        Ok((store, Loaded { role, ..loaded }))
     }
 
     fn commit(&mut self, batches: &[&Batch]) -> Result<(), StoreError> {
@@ -455,6 +572,8 @@ impl Store for PostgresStore {
         match committed {
             Ok(row) => {
                 let removed: i64 = row.get(0);
+                let commits: i64 = row.get(1);
+                self.commits = u64::try_from(commits).unwrap_or(0);
                 self.request_rows = self
                     .request_rows
                     .saturating_sub(usize::try_from(removed).unwrap_or(0));
@@ -492,6 +611,66 @@ impl Store for PostgresStore {
     fn keep_alive(&mut self) -> Result<(), StoreError> {
         let statements = self.statements.as_ref().expect("prepared when opened");
         Self::renew(&mut self.client, &statements.renew, self.epoch, &self.shown)
+    }
+
+    fn position(&self) -> u64 {
+        self.commits
+    }
+
+    fn read_after(
+        &mut self,
+        position: u64,
+        sequence: u64,
+        wait: Duration,
+    ) -> Result<Followed, StoreError> {
+        if self.commits <= position {
+            // Woken by the next commit's notification, or looking anyway once `wait` is up.
+            use postgres::fallible_iterator::FallibleIterator as _;
+            let shown = &self.shown;
+            let lost = |error: postgres::Error| {
+                StoreError::Unusable(format!(
+                    "lost the connection to {shown} ({error}); {WHAT_TO_CHECK}"
+                ))
+            };
+            let mut notifications = self.client.notifications();
+            if notifications
+                .timeout_iter(wait)
+                .next()
+                .map_err(lost)?
+                .is_some()
+            {
+                while notifications.iter().next().map_err(lost)?.is_some() {}
+            }
+        }
+        self.read_changes(position, sequence)
+    }
+
+    fn take_over(&mut self) -> Result<bool, StoreError> {
+        if !self.try_claim()? {
+            return Ok(false);
+        }
+        // The writer is not woken by its own commits.
+        self.client
+            .batch_execute("UNLISTEN *")
+            .map_err(|e| self.unusable(e))?;
+        Ok(true)
+    }
+
+    fn load_requests(&mut self) -> Result<Vec<RequestRecord>, StoreError> {
+        let shown = self.shown.clone();
+        let retention = self.retention.clone();
+        let fail = |error: postgres::Error| {
+            StoreError::Unusable(format!("{shown} cannot be read ({error}); {WHAT_TO_CHECK}"))
+        };
+        let mut transaction = self.client.transaction().map_err(fail)?;
+        let requests = Self::requests(&mut transaction, &retention, &fail)?;
+        let rows: i64 = transaction
+            .query_one("SELECT count(*) FROM cifd_requests", &[])
+            .map_err(fail)?
+            .get(0);
+        transaction.commit().map_err(fail)?;
+        self.request_rows = usize::try_from(rows).unwrap_or(0);
+        Ok(requests)
     }
 
     fn backup(_: &PostgresTarget, _: &Path) -> Result<(), StoreError> {
