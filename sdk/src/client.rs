@@ -22,6 +22,40 @@ pub async fn connect(endpoint: impl Into<String>) -> Result<Channel, Error> {
     Ok(endpoint.connect().await?)
 }
 
+/// Opens a channel to several cifd replicas of one deployment (e.g. `http://10.0.0.1:50051`,
+/// `http://10.0.0.2:50051`): each call goes to one of those that answer health checks now, so
+/// when a replica dies the channel stops using it within a check or two, and takes it back
+/// when it answers again. A call that was on a dying replica fails with UNAVAILABLE: retry
+/// it (with its `request_id` when it changes something); a [`Subscription`] resumes on
+/// another replica by itself. Fails when no replica answers at first.
+pub async fn connect_any<I, S>(endpoints: I) -> Result<Channel, Error>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let endpoints = endpoints
+        .into_iter()
+        .map(|endpoint| {
+            Endpoint::from_shared(endpoint.into())
+                .map_err(|error| Status::invalid_argument(format!("bad endpoint: {error}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if endpoints.is_empty() {
+        return Err(Status::invalid_argument("give at least one endpoint").into());
+    }
+    let (channel, changes) = Channel::balance_channel(endpoints.len().max(1));
+    let mut replicas = crate::replicas::Replicas::new(endpoints, changes);
+    if !replicas.check().await {
+        return Err(Status::unavailable(format!(
+            "none of the replicas answers: {}",
+            replicas.describe()
+        ))
+        .into());
+    }
+    tokio::spawn(replicas.keep_checking());
+    Ok(channel)
+}
+
 /// Adds `authorization: Bearer <credential>` to every request.
 #[derive(Clone)]
 pub struct BearerAuth {

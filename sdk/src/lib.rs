@@ -5,7 +5,8 @@
 //! - [`ids`]: typed ids, so a session id cannot be passed where an agent id is expected.
 //! - [`Error`]: a failed call, with its status code and the server's stable reason.
 //! - [`connect`], [`ProviderClient`], [`AgentClient`], [`AdminClient`]: connected clients that
-//!   send a credential with every call and return [`Error`] on failure.
+//!   send a credential with every call and return [`Error`] on failure; [`connect_any`] for
+//!   several replicas, using those that answer.
 //! - [`Subscription`]: an event stream that resumes by itself after disconnects, yields each
 //!   event once, and resynchronises from a snapshot when it must (telling you it did).
 //!
@@ -30,9 +31,10 @@ mod client;
 mod error;
 pub mod ids;
 pub mod pb;
+mod replicas;
 pub mod subscription;
 mod typed_accessors;
 
-pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect};
+pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect, connect_any};
 pub use error::{Error, REASON_DOMAIN, code_name};
 pub use subscription::{Subscription, Update};

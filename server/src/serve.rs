@@ -189,6 +189,7 @@ pub async fn serve(
         .await;
     health.set_serving::<AgentServiceServer<AgentApi>>().await;
     health.set_serving::<AdminServiceServer<AdminApi>>().await;
+    let replica_health = tokio::spawn(report_replica_health(state.clone(), health.clone()));
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -253,6 +254,7 @@ pub async fn serve(
             // accepting and ask every connection to finish; a client that does not is cut off
             // after the grace period, so shutdown never hangs on it.
             timers.stop();
+            replica_health.abort();
             if let Some(endpoint) = &metrics_endpoint {
                 endpoint.abort();
             }
@@ -289,4 +291,38 @@ pub async fn serve(
         }
     }
     served
+}
+
+/// The health service name that answers SERVING on the replica that writes the store, and
+/// NOT_SERVING on those that follow it.
+pub const WRITER_HEALTH: &str = "cifd.Writer";
+
+/// How far behind the writer a follower may fall before its health says NOT_SERVING (it
+/// lost the store, or cannot keep up): clients that check health stop using it.
+const FOLLOWER_LAG_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the health service telling which replica writes, and whether a follower keeps up.
+async fn report_replica_health(
+    state: crate::app::SharedCore,
+    health: tonic_health::server::HealthReporter,
+) {
+    use tonic_health::ServingStatus::{NotServing, Serving};
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut reported = None;
+    loop {
+        ticks.tick().await;
+        let (writes, keeps_up) = {
+            let core = read(&state);
+            (!core.follows(), core.replica().lag() < FOLLOWER_LAG_LIMIT)
+        };
+        if reported == Some((writes, keeps_up)) {
+            continue;
+        }
+        reported = Some((writes, keeps_up));
+        let status = |yes: bool| if yes { Serving } else { NotServing };
+        health
+            .set_service_status(WRITER_HEALTH, status(writes))
+            .await;
+        health.set_service_status("", status(keeps_up)).await;
+    }
 }

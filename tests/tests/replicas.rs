@@ -3,7 +3,7 @@
 //! credential and answers once it has applied them (the caller reads its own writes there);
 //! it serves reads and streams from its own state, which follows the writer's commits.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +15,6 @@ use cif_e2e::{
 };
 use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
 use tonic::Code;
-use tonic::transport::Channel;
 
 /// The replica's role, as its log said when it opened the store.
 fn is_following(cifd: &Cifd) -> bool {
@@ -90,19 +89,17 @@ fn newest_stored_sequence(cluster: &Postgres) -> u64 {
         .unwrap()
 }
 
-/// Calls `call` on replica after replica (starting at `first`) until one answers, retrying the
-/// same request (and request_id) while the writer is gone or being replaced. Any refusal is
-/// a failure. Returns the answer and how many attempts failed.
-async fn on_any_replica<T, F, Fut>(replicas: &[Channel], first: usize, mut call: F) -> T
+/// Calls until some replica answers, retrying the same request (and request_id) while the
+/// writer is gone or being replaced, as a client of a replica set does. Any refusal is a
+/// failure.
+async fn until_answered<T, F, Fut>(mut call: F) -> T
 where
-    F: FnMut(Channel) -> Fut,
+    F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, cif_sdk::Error>>,
 {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut attempt = first;
     loop {
-        let replica = replicas[attempt % replicas.len()].clone();
-        match tokio::time::timeout(Duration::from_secs(10), call(replica)).await {
+        match tokio::time::timeout(Duration::from_secs(10), call()).await {
             Ok(Ok(answer)) => return answer,
             // The replica or the writer is gone or going: another replica, or a new writer.
             Ok(Err(error))
@@ -113,7 +110,6 @@ where
             Ok(Err(error)) => panic!("refused: {error}"),
             Err(_elapsed) => {}
         }
-        attempt += 1;
         assert!(
             Instant::now() < deadline,
             "no replica answered within a minute"
@@ -127,16 +123,6 @@ fn request_id(caller: usize, step: u64) -> String {
     format!("{caller:08x}-0000-4000-8000-{step:012x}")
 }
 
-/// Providers create sessions through every replica while subscribers follow on each; the
-/// writer is killed, then the next writer. Every acknowledged call is there once, every
-/// surviving subscriber holds exactly its provider's share of the log, and the log is dense.
-#[tokio::test]
-async fn killing_writers_under_load_loses_nothing_and_streams_go_on() {
-    for round in 0..2 {
-        failover_round(round).await;
-    }
-}
-
 /// A replica of the failover test: room for every session the load creates, and frequent
 /// heartbeats, so a subscriber soon knows it has seen everything up to a sequence.
 fn replica(cluster: &Postgres, url: &str) -> Options {
@@ -145,6 +131,17 @@ fn replica(cluster: &Postgres, url: &str) -> Options {
         .arg("10000")
         .arg("--heartbeat-interval")
         .arg("100ms")
+}
+
+/// Providers and an agent call through a channel to all three replicas while subscribers
+/// follow through such channels too; the writer is killed, then the next writer. Every
+/// acknowledged call is there once, every subscriber (resumed on a surviving replica) holds
+/// exactly its share of the log, in order, and the log is dense under the same log id.
+#[tokio::test]
+async fn killing_writers_under_load_loses_nothing_and_streams_resume_on_the_survivors() {
+    for round in 0..2 {
+        failover_round(round).await;
+    }
 }
 
 async fn failover_round(round: u64) {
@@ -162,10 +159,8 @@ async fn failover_round(round: u64) {
         Cifd::start_with(replica(&cluster, &url)),
         Cifd::start_with(replica(&cluster, &url)),
     ];
-    let mut channels = Vec::new();
-    for replica in &replicas {
-        channels.push(replica.channel().await);
-    }
+    let endpoints: Vec<String> = replicas.iter().map(Cifd::endpoint).collect();
+    let any = || async { cif_sdk::connect_any(endpoints.clone()).await.unwrap() };
     let log_id = first
         .admin
         .get_server_info(Default::default())
@@ -173,26 +168,24 @@ async fn failover_round(round: u64) {
         .unwrap()
         .log_id;
 
-    // Each provider follows its own sessions on each replica.
+    // Subscribers, spread over the replicas by their channels: each provider's, the agent's.
     let mut subscribers = Vec::new();
-    for (replica, channel) in channels.iter().enumerate() {
+    for _ in 0..3 {
         for (index, provider) in providers.iter().enumerate() {
-            let client = ProviderClient::new(channel.clone(), &provider.credential).unwrap();
+            let client = ProviderClient::new(any().await, &provider.credential).unwrap();
             let subscription = caught_up(client.subscribe(Vec::new(), false)).await;
-            subscribers.push((replica, index, subscription));
+            subscribers.push((Some(index), subscription));
         }
+        let desk = AgentClient::new(any().await, &agent.credential).unwrap();
+        subscribers.push((None, caught_up(desk.subscribe(false)).await));
     }
 
-    // Load: each provider creates sessions on replica after replica, with request ids.
+    // Load: each provider creates sessions, the agent resizes its panel, all with request ids.
     let stop = Arc::new(AtomicBool::new(false));
     let mut callers = Vec::new();
     for (index, provider) in providers.iter().enumerate() {
-        let (channels, credential, agent_id) = (
-            channels.clone(),
-            provider.credential.clone(),
-            agent.id().to_owned(),
-        );
-        let (stop, start) = (stop.clone(), rng.index(channels.len()));
+        let client = ProviderClient::new(any().await, &provider.credential).unwrap();
+        let (stop, agent_id) = (stop.clone(), agent.id().to_owned());
         callers.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             let mut step = 0;
@@ -203,19 +196,30 @@ async fn failover_round(round: u64) {
                     request_id: request_id(index, step),
                     ..Default::default()
                 };
-                let created = on_any_replica(&channels, start + step as usize, |channel| {
-                    let client = ProviderClient::new(channel, &credential).unwrap();
-                    let request = request.clone();
-                    async move { client.create_session(request).await }
-                })
-                .await;
-                let session = created.session.unwrap();
-                acknowledged.push((session.id, request.title));
+                let created = until_answered(|| client.create_session(request.clone())).await;
+                acknowledged.push((created.session.unwrap().id, request.title));
                 step += 1;
             }
             acknowledged
         }));
     }
+    let desk = AgentClient::new(any().await, &agent.credential).unwrap();
+    let resizing = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut width = 300;
+            while !stop.load(Ordering::Relaxed) && width < 4300 {
+                width += 1;
+                let request = pb::AgentServiceSetWidthRequest {
+                    width,
+                    request_id: request_id(99, u64::from(width)),
+                    ..Default::default()
+                };
+                until_answered(|| desk.set_width(request.clone())).await;
+            }
+            width
+        })
+    };
 
     // Kill the writer mid-load, then the one that took over.
     let mut killed = Vec::new();
@@ -236,22 +240,30 @@ async fn failover_round(round: u64) {
     for caller in callers {
         acknowledged.push(caller.await.unwrap());
     }
+    let width = resizing.await.unwrap();
 
-    // Every acknowledged session is there, once.
+    // Every acknowledged session is there, once; the panel has the last width it was given.
+    let stored = cluster.sql(
+        "cifd",
+        "SELECT string_agg(id || ' ' || substring(encode(body, 'escape') from '\\[provider [0-9]+ call [0-9]+\\]'), E'\\n')
+         FROM cifd_records WHERE kind = 'session' AND body IS NOT NULL",
+    );
+    let mut titles: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for line in stored.lines() {
+        if let Some((id, title)) = line.split_once(' ') {
+            titles.entry(title).or_default().push(id);
+        }
+    }
     for (index, calls) in acknowledged.iter().enumerate() {
         assert!(calls.len() > 3, "provider {index} made calls: {calls:?}");
+        println!("provider {index}: {} sessions acknowledged", calls.len());
         for (id, title) in calls {
-            let stored = cluster.sql(
-                "cifd",
-                &format!(
-                    "SELECT string_agg(id, ',') FROM cifd_records
-                     WHERE kind = 'session' AND position('{title}'::bytea in body) > 0"
-                ),
+            assert_eq!(
+                titles.get(title.as_str()),
+                Some(&vec![id.as_str()]),
+                "{title} is stored once, as acknowledged"
             );
-            assert_eq!(&stored, id, "{title} is stored once, as acknowledged");
         }
-        let titles: BTreeSet<&String> = calls.iter().map(|(_, title)| title).collect();
-        assert_eq!(titles.len(), calls.len(), "each call applied once");
     }
     let dense = cluster.sql(
         "cifd",
@@ -259,34 +271,39 @@ async fn failover_round(round: u64) {
     );
     assert_eq!(dense, "t", "the log has no gap");
     let newest = newest_stored_sequence(&cluster);
-
-    // The survivor's subscribers hold exactly their provider's sessions, in order, each once.
-    let survivor = replicas
-        .iter()
-        .position(|replica| !killed.contains(&replica.pid()))
-        .unwrap();
-    let survivor_channel = channels[survivor].clone();
-    let info = AdminClient::new(survivor_channel, OPERATOR_TOKEN)
+    let survivor = AdminClient::new(any().await, OPERATOR_TOKEN).unwrap();
+    let info = survivor.get_server_info(Default::default()).await.unwrap();
+    assert_eq!(info.log_id, log_id, "the log goes on under the same id");
+    let on_desk = AgentClient::new(any().await, &agent.credential)
         .unwrap()
-        .get_server_info(Default::default())
+        .get_desk(Default::default())
         .await
         .unwrap();
-    assert_eq!(info.log_id, log_id, "the log goes on under the same id");
-    for (replica, index, mut subscription) in subscribers {
-        if replica != survivor {
-            continue;
-        }
+    assert_eq!(on_desk.desk.unwrap().panel_width, width);
+
+    // Every subscriber holds exactly its share: its provider's sessions, or every one on
+    // the desk, in order, each once.
+    for (provider, mut subscription) in subscribers {
         let events = events_until(&mut subscription, newest).await;
         let created: Vec<String> = events
             .iter()
             .filter(|(_, event)| describe(event).0 == "created")
             .map(|(_, event)| describe(event).1)
             .collect();
-        let expected: Vec<String> = acknowledged[index]
-            .iter()
-            .map(|(id, _)| id.clone())
-            .collect();
-        assert_eq!(created, expected, "provider {index}'s share, in order");
+        match provider {
+            Some(index) => {
+                let expected: Vec<&String> = acknowledged[index].iter().map(|(id, _)| id).collect();
+                let created: Vec<&String> = created.iter().collect();
+                assert_eq!(created, expected, "provider {index}'s sessions, in order");
+            }
+            None => {
+                let heard: BTreeSet<&String> = created.iter().collect();
+                let expected: BTreeSet<&String> =
+                    acknowledged.iter().flatten().map(|(id, _)| id).collect();
+                assert_eq!(heard, expected, "the desk hears every session");
+                assert_eq!(created.len(), expected.len(), "each once");
+            }
+        }
         let sequences: Vec<u64> = events.iter().map(|(sequence, _)| *sequence).collect();
         assert!(
             sequences.windows(2).all(|pair| pair[0] < pair[1]),

@@ -77,7 +77,18 @@ impl prometheus_client::collector::Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let core = read(&self.0);
         let (queued, deepest, lagged) = core.log.stream_queues();
-        let gauges: [(&str, &str, i64); 4] = [
+        let replica = core.replica();
+        let (writer, lag, takeovers) = (
+            i64::from(!core.follows()),
+            replica.lag().as_secs_f64(),
+            replica.takeovers,
+        );
+        let gauges: [(&str, &str, i64); 5] = [
+            (
+                "cif_replica_writer",
+                "1 while this cifd writes the store (always, on a store of its own), 0 while it follows another",
+                writer,
+            ),
             (
                 "cif_open_streams",
                 "Open event streams",
@@ -104,13 +115,34 @@ impl prometheus_client::collector::Collector for StateCollector {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
-        let counter = ConstCounter::new(lagged);
-        counter.encode(encoder.encode_descriptor(
-            "cif_streams_lagged",
-            "Streams ended because they fell behind",
+        let gauge = ConstGauge::new(lag);
+        gauge.encode(encoder.encode_descriptor(
+            "cif_replica_lag_seconds",
+            "A follower: how long ago it last held everything the writer had committed (0 on the writer)",
             None,
-            counter.metric_type(),
-        )?)
+            gauge.metric_type(),
+        )?)?;
+        for (name, help, value) in [
+            (
+                "cif_streams_lagged",
+                "Streams ended because they fell behind",
+                lagged,
+            ),
+            (
+                "cif_replica_takeovers",
+                "Times this cifd took the writer's place from another replica",
+                takeovers,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }
 

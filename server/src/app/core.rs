@@ -44,6 +44,19 @@ pub struct Replica {
     /// Where the writer takes calls (a follower forwards changes there); empty while
     /// unknown.
     pub writer: String,
+    /// A follower: when it last read everything the writer had committed.
+    pub caught_up: Option<std::time::Instant>,
+    /// How many times this server took the writer's place.
+    pub takeovers: u64,
+}
+
+impl Replica {
+    /// How long ago a follower last held everything the writer had committed; zero on the
+    /// writer.
+    pub fn lag(&self) -> std::time::Duration {
+        self.caught_up
+            .map_or(std::time::Duration::ZERO, |at| at.elapsed())
+    }
 }
 
 /// Where batches go.
@@ -256,6 +269,11 @@ impl Core {
         self.replica.writer = writer;
     }
 
+    /// A follower read everything the writer had committed, as of `at`.
+    pub fn caught_up(&mut self, at: std::time::Instant) {
+        self.replica.caught_up = Some(at);
+    }
+
     /// A follower becomes the writer: its batches go to `writer` from now, the kept answers
     /// make retries of calls the previous writer answered get the same answers, and the
     /// state's timers start (as after a restart, desks without a stream here get their grace
@@ -272,6 +290,8 @@ impl Core {
         }
         self.plane.take_over(SystemTime::now());
         self.replica.writer = address;
+        self.replica.caught_up = None;
+        self.replica.takeovers += 1;
         self.toast_timer.notify_one();
     }
 

@@ -86,10 +86,13 @@ fn follow(
         let followed = store
             .read_after(position, sequence, FOLLOW_POLL)
             .unwrap_or_else(|error| stop(error));
+        // Read in one snapshot just now: everything the writer had committed then.
+        let reading = std::time::Instant::now();
         let writer_gone = followed.writer_gone;
         {
             let mut core = write(&state);
             core.set_writer(followed.writer.clone());
+            core.caught_up(reading);
             if followed.position > position {
                 core.follow(followed);
             }
