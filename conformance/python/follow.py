@@ -2,7 +2,7 @@
 line, so a test can watch what the client does by itself (resume, resynchronise from a
 snapshot).
 
-    CIF_CREDENTIAL=cifp_... python follow.py 127.0.0.1:50051
+    CIF_CREDENTIAL=cifp_... python follow.py 127.0.0.1:50051[,127.0.0.1:50052...]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cif_client import ProviderClient, connect
 
 
 def main() -> int:
-    client = ProviderClient(connect(sys.argv[1]), os.environ["CIF_CREDENTIAL"])
+    client = ProviderClient(connect(*sys.argv[1].split(",")), os.environ["CIF_CREDENTIAL"])
     for update in client.subscribe([]):
         line: dict = {"kind": update.kind, "sequence": str(update.sequence)}
         if update.kind == "snapshot":

@@ -4,16 +4,19 @@
 //! it serves reads and streams from its own state, which follows the writer's commits.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cif_e2e::random::{Rng, test_seed};
 use cif_e2e::{
-    Cifd, Harness, OPERATOR_TOKEN, Options, Postgres, caught_up, describe, events_until,
-    eventually, next_event, session_for,
+    Cifd, Harness, OPERATOR_TOKEN, Options, PATIENCE, Postgres, caught_up, describe, events_until,
+    eventually, next_event, python, repository, session_for, typescript_client,
 };
 use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
+use serde_json::Value;
 use tonic::Code;
 
 /// The replica's role, as its log said when it opened the store.
@@ -318,4 +321,132 @@ fn holds_lease(cluster: &Postgres, replica: &Cifd) -> bool {
         "cifd",
         "SELECT address FROM cifd_lease WHERE expires_at > now()",
     ) == replica.endpoint()
+}
+
+/// A client program following a provider's stream through two replicas, the writer first:
+/// its stream starts on the writer; when the writer dies, the program's client resumes on the
+/// other replica, which has taken over, and yields what follows exactly once.
+async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> Child) {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let mut writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
+    let follower = Cifd::start_with(Options::postgres(&cluster, &url));
+    let provider = writer.provider("contoso_chat").await;
+    let agent = writer.agent("Ada", &[]).await;
+    let endpoints = format!("{},{}", writer.cifd.endpoint(), follower.endpoint());
+    let lines = JsonLines::of(program(&endpoints, &provider.credential));
+    lines.until("the catch-up heartbeat", |line| line["kind"] == "heartbeat");
+
+    provider
+        .client
+        .create_session(session_for(&agent, "before the kill"))
+        .await
+        .unwrap();
+    let before = lines.until("the first session's event", |line| line["kind"] == "event");
+
+    writer.cifd.kill();
+    let on_follower = ProviderClient::new(follower.channel().await, &provider.credential).unwrap();
+    let request = pb::CreateSessionRequest {
+        request_id: request_id(1, 1),
+        ..session_for(&agent, "after the kill")
+    };
+    until_answered(|| on_follower.create_session(request.clone())).await;
+    // Everything after the first event up to the newest stored one, in order, none twice,
+    // the second session's creation among them.
+    let sequence = |line: &Value| line["sequence"].as_str().unwrap().parse::<u64>().unwrap();
+    let newest = newest_stored_sequence(&cluster);
+    let mut after = vec![before];
+    while sequence(after.last().unwrap()) < newest {
+        let line = lines.until("the newest event", |line| line["kind"] == "event");
+        let last = after.last().unwrap();
+        assert!(
+            sequence(&line) > sequence(last),
+            "in order, none twice: {line} after {last}"
+        );
+        after.push(line);
+    }
+    let created = after
+        .iter()
+        .filter(|line| line["event"] == after[0]["event"])
+        .count();
+    assert_eq!(created, 2, "both sessions' creation: {after:?}");
+}
+
+/// The JSON lines a client program prints, one per update; the program is killed when this
+/// is dropped.
+struct JsonLines {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<Value>,
+}
+
+impl JsonLines {
+    fn of(mut child: Child) -> Self {
+        let stdout = child.stdout.take().expect("its stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let value = serde_json::from_str(&line).expect("one JSON update per line");
+                if sender.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for a line that `wanted` accepts, failing with what came instead.
+    fn until(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE * 3;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no {what} in time; the client printed {seen:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for JsonLines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `command` following a provider with `credential`, its output read line by line.
+fn follower_program(mut command: Command, credential: &str) -> Child {
+    command
+        .env("CIF_CREDENTIAL", credential)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the client program starts")
+}
+
+#[tokio::test]
+async fn the_python_client_resumes_on_another_replica() {
+    a_client_resumes_on_the_other_replica(|endpoints, credential| {
+        let mut command = Command::new(python());
+        command
+            .arg(repository().join("conformance/python/follow.py"))
+            .arg(endpoints);
+        follower_program(command, credential)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_typescript_client_resumes_on_another_replica() {
+    a_client_resumes_on_the_other_replica(|endpoints, credential| {
+        let mut command = Command::new("node");
+        command
+            .arg(typescript_client().join("dist/conformance/follow.js"))
+            .arg(endpoints);
+        follower_program(command, credential)
+    })
+    .await;
 }

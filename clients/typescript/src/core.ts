@@ -81,6 +81,58 @@ export function authenticating(credential: string): Interceptor {
   };
 }
 
+/** Which of several replicas a failover transport uses now; shared by the transports made
+ * for one list of endpoints. */
+export interface Replicas {
+  current: number;
+}
+
+/** Errors that say the replica is gone or going, so the next call tries the next one. */
+const GONE = new Set([Code.Unavailable, Code.Unknown, Code.Internal]);
+
+/**
+ * A transport over several replicas of one deployment, one per endpoint: calls go to the
+ * current one, and to the next once a call or stream there fails because it went away. The
+ * failed call still fails (retry it, with its request_id when it changes something); a
+ * Subscription resumes on the next replica by itself.
+ */
+export function failover(transports: Transport[], replicas: Replicas): Transport {
+  const failed = (at: number, error: unknown) => {
+    if (at === replicas.current && GONE.has(ConnectError.from(error).code)) {
+      replicas.current = (at + 1) % transports.length;
+    }
+  };
+  async function* watched<T>(at: number, messages: AsyncIterable<T>): AsyncIterable<T> {
+    try {
+      yield* messages;
+    } catch (error) {
+      failed(at, error);
+      throw error;
+    }
+  }
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      const at = replicas.current;
+      try {
+        return await transports[at].unary(method, signal, timeoutMs, header, input, contextValues);
+      } catch (error) {
+        failed(at, error);
+        throw error;
+      }
+    },
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      const at = replicas.current;
+      try {
+        const response = await transports[at].stream(method, signal, timeoutMs, header, input, contextValues);
+        return { ...response, message: watched(at, response.message) };
+      } catch (error) {
+        failed(at, error);
+        throw error;
+      }
+    },
+  };
+}
+
 /** An endpoint as a base URL: `host:port` means `http://host:port`. */
 export function baseUrl(endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;

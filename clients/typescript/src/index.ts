@@ -4,13 +4,21 @@
 
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
-import { authenticating, baseUrl, rolesOver } from "./core.js";
+import { authenticating, baseUrl, failover, rolesOver, type Replicas } from "./core.js";
 
 export * from "./core.js";
 
 /** A channel provider's, an agent's desktop's and an operator's calls, over gRPC to an
- * endpoint (`http://host:port`, or `host:port`). */
-export const { provider, agent, admin } = rolesOver(
-  (endpoint) => (credential) =>
-    createGrpcTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] }),
-);
+ * endpoint (`http://host:port`, or `host:port`), or to several replicas of one deployment
+ * given comma-separated (`http://10.0.0.1:50051,http://10.0.0.2:50051`): calls go to one, and
+ * to the next when it goes away (see `failover`). */
+export const { provider, agent, admin } = rolesOver((endpoint) => {
+  const endpoints = endpoint.split(",").map((one) => one.trim());
+  const replicas: Replicas = { current: 0 };
+  return (credential) => {
+    const transports = endpoints.map((one) =>
+      createGrpcTransport({ baseUrl: baseUrl(one), interceptors: [authenticating(credential)] }),
+    );
+    return transports.length === 1 ? transports[0] : failover(transports, replicas);
+  };
+});

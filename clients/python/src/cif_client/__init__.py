@@ -78,9 +78,30 @@ class CifError(Exception):
         return cls(error.code(), error.details() or "", reason, metadata, violations)
 
 
-def connect(endpoint: str) -> grpc.Channel:
-    """A channel to ``endpoint`` (``host:port`` or ``http://host:port``)."""
-    return grpc.insecure_channel(re.sub(r"^https?://", "", endpoint))
+def connect(*endpoints: str) -> grpc.Channel:
+    """A channel to ``endpoint`` (``host:port`` or ``http://host:port``), or to several
+    replicas of one deployment given as IP addresses with ports (``10.0.0.1:50051``,
+    ``http://10.0.0.2:50051``...): calls go to the first that answers, and move on in order
+    when it goes away. A call that was on a dying replica fails with UNAVAILABLE (retry it
+    with its ``request_id``); a ``Subscription`` resumes on the next replica by itself."""
+    if not endpoints:
+        raise ValueError("give at least one endpoint")
+    addresses = [re.sub(r"^https?://", "", endpoint) for endpoint in endpoints]
+    if len(addresses) == 1:
+        return grpc.insecure_channel(addresses[0])
+    ipv6 = [address.startswith("[") for address in addresses]
+    if any(ipv6) and not all(ipv6):
+        raise ValueError("give the replicas all as IPv4 or all as IPv6 addresses")
+    scheme = "ipv6" if all(ipv6) else "ipv4"
+    # pick_first over the list: the first address that connects, the next when it fails. The
+    # authority would otherwise be the whole list, which is no host name.
+    return grpc.insecure_channel(
+        f"{scheme}:{','.join(addresses)}",
+        options=[
+            ("grpc.lb_policy_name", "pick_first"),
+            ("grpc.default_authority", addresses[0]),
+        ],
+    )
 
 
 def _camel(name: str) -> str:
