@@ -47,13 +47,14 @@ const CLIENT: &str = r#"
 #[derive(Clone)]
 pub struct {client} {
     inner: {generated}<crate::client::AuthenticatedChannel>,
+    auth: crate::client::BearerAuth,
 }
 
 impl {client} {
     /// A client that sends `credential` with every call over `channel`.
     pub fn new(channel: tonic::transport::Channel, credential: &str) -> Result<Self, crate::Error> {
         let auth = crate::client::BearerAuth::new(credential)?;
-        Ok(Self { inner: {generated}::with_interceptor(channel, auth) })
+        Ok(Self { inner: {generated}::with_interceptor(channel, auth.clone()), auth })
     }
 
     /// The generated client, for per-call metadata, deadlines or compression.
@@ -66,7 +67,9 @@ impl {client} {
 /// One unary call; `{doc}`, `{method}`, `{request}` and `{response}` are filled in.
 const METHOD: &str = r#"
 {doc}    pub async fn {method}(&self, request: crate::pb::{request}) -> Result<crate::pb::{response}, crate::Error> {
-        Ok(self.inner.clone().{method}(request).await?.into_inner())
+        let response = self.inner.clone().{method}(request).await?;
+        self.auth.saw(response.metadata());
+        Ok(response.into_inner())
     }
 "#;
 

@@ -7,6 +7,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_stream::StreamExt;
 
@@ -56,10 +57,19 @@ where
     Ok(channel)
 }
 
-/// Adds `authorization: Bearer <credential>` to every request.
+/// The response header in which cifd names the store's count of commits an answer reflects,
+/// and the request header in which a client asks a replica to reflect at least that many.
+const STORED: &str = "cif-stored";
+const MIN_STORED: &str = "cif-min-stored";
+
+/// Adds `authorization: Bearer <credential>` to every request, and, across replicas, what
+/// the client has already seen: each answer names the commit it reflects, and every later
+/// request asks for at least that one, so a replica that has not applied it yet waits. A
+/// client reads its own writes whichever replica answers.
 #[derive(Clone)]
 pub struct BearerAuth {
     header: MetadataValue<Ascii>,
+    seen: Arc<AtomicU64>,
 }
 
 impl BearerAuth {
@@ -68,15 +78,32 @@ impl BearerAuth {
         let header = format!("Bearer {credential}").parse().map_err(|_| {
             Status::invalid_argument("the credential must be printable ASCII without spaces")
         })?;
-        Ok(Self { header })
+        Ok(Self {
+            header,
+            seen: Arc::default(),
+        })
+    }
+
+    /// Remembers the commit an answer reflects.
+    pub fn saw(&self, metadata: &tonic::metadata::MetadataMap) {
+        let stored = metadata
+            .get(STORED)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
+        if let Some(stored) = stored {
+            self.seen.fetch_max(stored, Ordering::Relaxed);
+        }
     }
 }
 
 impl Interceptor for BearerAuth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.header.clone());
+        let metadata = request.metadata_mut();
+        metadata.insert("authorization", self.header.clone());
+        let seen = self.seen.load(Ordering::Relaxed);
+        if seen > 0 {
+            metadata.insert(MIN_STORED, MetadataValue::from(seen));
+        }
         Ok(request)
     }
 }

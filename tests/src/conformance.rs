@@ -5,7 +5,8 @@
 //! protobuf JSON mapping, as the other languages' runners do.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prost::Message as _;
@@ -105,9 +106,36 @@ fn to_json(message: &DynamicMessage) -> Value {
         .expect("a message converts to JSON")
 }
 
+/// A channel to the deployment, and what its answers have shown of the store: across
+/// replicas, each request asks for at least the commit the newest answer reflected (as the
+/// SDKs do), so a replica that has not applied it yet waits.
+#[derive(Clone)]
+struct Connection {
+    channel: Channel,
+    seen: Arc<AtomicU64>,
+}
+
+impl Connection {
+    fn ask<T>(&self, request: &mut tonic::Request<T>) {
+        let seen = self.seen.load(Ordering::Relaxed);
+        if seen > 0 {
+            request.metadata_mut().insert("cif-min-stored", seen.into());
+        }
+    }
+
+    fn saw(&self, metadata: &tonic::metadata::MetadataMap) {
+        let stored = metadata
+            .get("cif-stored")
+            .and_then(|value| value.to_str().ok());
+        if let Some(stored) = stored.and_then(|value| value.parse().ok()) {
+            self.seen.fetch_max(stored, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Calls `method` ("Service.Method") with `request` as JSON, sending `credential`.
 async fn call(
-    channel: Channel,
+    connection: Connection,
     credential: Option<String>,
     method: &str,
     request: Value,
@@ -133,19 +161,22 @@ async fn call(
     }
     let path = PathAndQuery::try_from(format!("/{}/{}", service.full_name(), method.name()))
         .expect("a path");
-    let mut grpc = tonic::client::Grpc::new(channel);
+    connection.ask(&mut request);
+    let mut grpc = tonic::client::Grpc::new(connection.channel.clone());
     grpc.ready()
         .await
         .map_err(|error| Status::unavailable(error.to_string()))?;
     let answer = grpc
         .unary(request, path, DynamicCodec(method.output()))
-        .await?;
+        .await
+        .inspect_err(|status| connection.saw(status.metadata()))?;
+    connection.saw(answer.metadata());
     Ok(to_json(answer.get_ref()))
 }
 
 /// Opens a stream of `method` for a principal.
 async fn open_stream(
-    channel: Channel,
+    connection: Connection,
     credential: Option<String>,
     method: &str,
     request: Value,
@@ -170,7 +201,8 @@ async fn open_stream(
     }
     let path = PathAndQuery::try_from(format!("/{}/{}", service.full_name(), method.name()))
         .expect("a path");
-    let mut grpc = tonic::client::Grpc::new(channel);
+    connection.ask(&mut request);
+    let mut grpc = tonic::client::Grpc::new(connection.channel.clone());
     grpc.ready()
         .await
         .map_err(|error| Status::unavailable(error.to_string()))?;
@@ -219,7 +251,7 @@ pub fn subset(expected: &Value, actual: &Value, at: &str) -> Result<(), String> 
 
 /// One scenario's state while it plays.
 struct Player {
-    channel: Channel,
+    channel: Connection,
     credentials: HashMap<String, Option<String>>,
     kinds: HashMap<String, &'static str>,
     vars: Map<String, Value>,
@@ -594,11 +626,18 @@ async fn next_message(
 
 /// Plays one scenario against the server at `endpoint`.
 pub async fn play(scenario: &Value, endpoint: &str, operator_token: &str) -> Result<(), String> {
-    let channel = cif_sdk::connect(endpoint.to_owned())
-        .await
-        .map_err(|error| error.to_string())?;
+    // Several comma-separated endpoints are replicas of one deployment.
+    let channel = if endpoint.contains(',') {
+        cif_sdk::connect_any(endpoint.split(',')).await
+    } else {
+        cif_sdk::connect(endpoint.to_owned()).await
+    }
+    .map_err(|error| error.to_string())?;
     let mut player = Player {
-        channel,
+        channel: Connection {
+            channel,
+            seen: Arc::default(),
+        },
         credentials: HashMap::from([
             ("admin".to_owned(), Some(operator_token.to_owned())),
             ("nobody".to_owned(), None),

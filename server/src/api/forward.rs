@@ -1,8 +1,10 @@
 //! Replicas on one store: a follower sends every call that changes the state to the writer,
 //! as it came (the caller's own credential included: the writer authenticates it, so
 //! replicas need no secret of their own), and answers once it has applied what the answer
-//! reflects, so a caller reads its own writes on the replica it uses. The writer names, in
-//! the header [`STORED_HEADER`] of each answer, the store's count of commits it reflects.
+//! reflects, so a caller reads its own writes on the replica it uses. Every answer names, in
+//! the header [`STORED_HEADER`], the store's count of commits it reflects; a caller that
+//! moves to another replica asks for at least that many ([`MIN_STORED_HEADER`], the SDKs do
+//! it), and a follower that has not applied them yet waits before it answers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,24 +25,67 @@ use crate::domain::{DomainError, Reason};
 /// reflects.
 pub const STORED_HEADER: &str = "cif-stored";
 
+/// How long a change waits for a writer to be known before it is refused.
+const WRITER_PATIENCE: Duration = Duration::from_secs(3);
+
+/// The request header in which a caller asks for a state that reflects at least this many of
+/// the store's commits.
+pub const MIN_STORED_HEADER: &str = "cif-min-stored";
+
 /// How long a follower waits to apply the commit an answer reflects before answering anyway
-/// (it falls that far behind only when its store is failing, which stops it).
+/// (it falls that far behind only when its store is failing, which stops it, or it cannot
+/// keep up, which its health reports).
 const CATCH_UP: Duration = Duration::from_secs(10);
 
-/// Whether a method changes the state (so a follower forwards it): everything in cif.v1's
-/// services except reads and streams.
-fn changes_state(path: &str) -> bool {
+/// What a request path is, to a replica.
+#[derive(Debug, PartialEq, Eq)]
+enum Call {
+    /// A cif.v1 call that changes the state: a follower forwards it.
+    Change,
+    /// A cif.v1 read or stream: served here.
+    Read,
+    /// Anything else (health, reflection, pages): served here as it is.
+    Other,
+}
+
+fn call_of(path: &str) -> Call {
     let Some((service, method)) = path.trim_start_matches('/').split_once('/') else {
-        return false;
+        return Call::Other;
     };
-    let ours = matches!(
+    if !matches!(
         service,
         "cif.v1.ProviderService" | "cif.v1.AgentService" | "cif.v1.AdminService"
-    );
+    ) {
+        return Call::Other;
+    }
     let reads = method.starts_with("Get")
         || method.starts_with("List")
         || matches!(method, "Subscribe" | "Watch" | "CanCreateSession");
-    ours && !reads
+    if reads { Call::Read } else { Call::Change }
+}
+
+/// Waits until this replica reflects at least `stored` of the store's commits, for at most
+/// [`CATCH_UP`].
+async fn catch_up(durable: &mut tokio::sync::watch::Receiver<Durable>, stored: u64) {
+    let applied = tokio::time::timeout(
+        CATCH_UP,
+        durable.wait_for(|durable| durable.stored >= stored),
+    )
+    .await;
+    if !matches!(applied, Ok(Ok(_))) {
+        tracing::warn!(
+            stored,
+            "answering before reflecting the commit the caller has seen"
+        );
+    }
+}
+
+/// The count of commits a header names.
+fn stored_in(headers: &http::HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
 }
 
 /// Wraps the authenticated services: on a follower, changes go to the writer; on the writer,
@@ -99,7 +144,8 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !changes_state(request.uri().path()) {
+        let call = call_of(request.uri().path());
+        if call == Call::Other {
             return Box::pin(inner.call(request));
         }
         let (following, writer) = {
@@ -107,19 +153,23 @@ where
             (core.follows(), core.replica().writer.clone())
         };
         let mut durable = self.durable.clone();
-        if !following {
+        if !following || call == Call::Read {
+            let seen = stored_in(request.headers(), MIN_STORED_HEADER).filter(|_| following);
             return Box::pin(async move {
-                let mut response = inner.call(request).await?;
-                let stored = durable.borrow().stored;
-                response
-                    .headers_mut()
-                    .insert(STORED_HEADER, http::HeaderValue::from(stored));
-                Ok(response)
+                if let Some(seen) = seen {
+                    catch_up(&mut durable, seen).await;
+                }
+                here(inner, request, &durable).await
             });
         }
-        let channel = self.channel(&writer);
+        let (state, connections) = (self.state.clone(), self.writer.clone());
         Box::pin(async move {
-            let channel = match channel {
+            let writer = match writer_known(&state, writer).await {
+                Some(writer) => writer,
+                // This replica took the writer's place meanwhile.
+                None => return here(inner, request, &durable).await,
+            };
+            let channel = match channel_to(&connections, &writer) {
                 Ok(channel) => channel,
                 Err(error) => return Ok(to_status(error).into_http()),
             };
@@ -132,55 +182,76 @@ where
                     .into_http());
                 }
             };
-            let stored = response
-                .headers()
-                .get(STORED_HEADER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.parse::<u64>().ok());
-            if let Some(stored) = stored {
-                let applied = tokio::time::timeout(
-                    CATCH_UP,
-                    durable.wait_for(|durable| durable.stored >= stored),
-                )
-                .await;
-                if !matches!(applied, Ok(Ok(_))) {
-                    tracing::warn!(
-                        stored,
-                        "answering a forwarded call before applying the commit it reflects"
-                    );
-                }
+            if let Some(stored) = stored_in(response.headers(), STORED_HEADER) {
+                catch_up(&mut durable, stored).await;
             }
             Ok(response)
         })
     }
 }
 
-impl<S> Forward<S> {
-    /// The connection to the writer at `address` (the same one while the writer stays).
-    fn channel(&self, address: &str) -> Result<Channel, DomainError> {
-        if address.is_empty() {
-            return Err(unavailable(
-                "no replica holds the writer's lease right now (one is taking over)".into(),
-            ));
+/// The writer's address, once known: while a follower takes the writer's place (or has not
+/// read who writes yet), a change waits for up to [`WRITER_PATIENCE`] rather than being
+/// refused at once. `None` when this replica became the writer.
+async fn writer_known(state: &SharedCore, mut writer: String) -> Option<String> {
+    let give_up = tokio::time::Instant::now() + WRITER_PATIENCE;
+    while writer.is_empty() && tokio::time::Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let core = read(state);
+        if !core.follows() {
+            return None;
         }
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((known, channel)) = writer.as_ref()
-            && known == address
-        {
-            return Ok(channel.clone());
-        }
-        let channel = Endpoint::from_shared(address.to_owned())
-            .map_err(|error| {
-                unavailable(format!(
-                    "the writer announced the address {address:?}, which is not a URL ({error}); set --advertise on each replica"
-                ))
-            })?
-            .connect_timeout(Duration::from_secs(2))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        *writer = Some((address.to_owned(), channel.clone()));
-        Ok(channel)
+        writer = core.replica().writer.clone();
     }
+    Some(writer)
+}
+
+/// Serves a call here, naming the commit its answer reflects.
+async fn here<S>(
+    mut inner: S,
+    request: http::Request<Body>,
+    durable: &tokio::sync::watch::Receiver<Durable>,
+) -> Result<http::Response<Body>, S::Error>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>>,
+{
+    let mut response = inner.call(request).await?;
+    let stored = durable.borrow().stored;
+    if stored > 0 {
+        response
+            .headers_mut()
+            .insert(STORED_HEADER, http::HeaderValue::from(stored));
+    }
+    Ok(response)
+}
+
+/// The connection to the writer at `address` (the same one while the writer stays).
+fn channel_to(
+    connections: &Mutex<Option<(String, Channel)>>,
+    address: &str,
+) -> Result<Channel, DomainError> {
+    if address.is_empty() {
+        return Err(unavailable(
+            "no replica holds the writer's lease right now (one is taking over)".into(),
+        ));
+    }
+    let mut writer = connections.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((known, channel)) = writer.as_ref()
+        && known == address
+    {
+        return Ok(channel.clone());
+    }
+    let channel = Endpoint::from_shared(address.to_owned())
+        .map_err(|error| {
+            unavailable(format!(
+                "the writer announced the address {address:?}, which is not a URL ({error}); set --advertise on each replica"
+            ))
+        })?
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    *writer = Some((address.to_owned(), channel.clone()));
+    Ok(channel)
 }
 
 fn unavailable(what: String) -> DomainError {
@@ -202,7 +273,7 @@ mod tests {
             "/cif.v1.AgentService/SwitchSession",
             "/cif.v1.AdminService/CreateProvider",
         ] {
-            assert!(changes_state(changing), "{changing}");
+            assert_eq!(call_of(changing), Call::Change, "{changing}");
         }
         for here in [
             "/cif.v1.ProviderService/GetSession",
@@ -210,10 +281,11 @@ mod tests {
             "/cif.v1.ProviderService/Subscribe",
             "/cif.v1.ProviderService/CanCreateSession",
             "/cif.v1.AdminService/Watch",
-            "/grpc.health.v1.Health/Check",
-            "/desk/",
         ] {
-            assert!(!changes_state(here), "{here}");
+            assert_eq!(call_of(here), Call::Read, "{here}");
+        }
+        for other in ["/grpc.health.v1.Health/Check", "/desk/", "/"] {
+            assert_eq!(call_of(other), Call::Other, "{other}");
         }
     }
 }

@@ -330,6 +330,17 @@ impl Core {
         })
     }
 
+    /// Waits for the next batch this state applies (a follower's next commit read from the
+    /// writer).
+    pub fn next_commit(&self) -> Committed<()> {
+        Committed {
+            answer: (),
+            position: self.position(),
+            commit: self.commits + 1,
+            durable: self.durable.subscribe(),
+        }
+    }
+
     /// Runs a command (see the module's description).
     pub fn execute<R>(
         &mut self,

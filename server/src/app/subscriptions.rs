@@ -17,6 +17,9 @@ use super::state::{SharedCore, write};
 use crate::domain::events::{Passage, Scope};
 use crate::domain::{ControlPlane, DomainError, DomainResult};
 
+/// How long a follower waits for a resume point a caller saw on another replica.
+const FOLLOWER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a subscriber asked to start.
 #[derive(Debug, Clone, Copy)]
 pub enum Opening {
@@ -64,55 +67,78 @@ pub async fn subscribe<S>(
     enum Step<S> {
         /// A resume point the caller saw is still on its way to disk: wait, then look again.
         Wait(Committed<()>),
+        /// A follower has not applied the resume point the caller saw on another replica
+        /// yet: wait for its next commit, then look again.
+        Follow(Committed<()>),
         Open(Option<S>, Uuid, Registration, Committed<()>),
     }
+    // How long a follower waits to reach a resume point; then it is refused as ahead.
+    let give_up = tokio::time::Instant::now() + FOLLOWER_PATIENCE;
     let (made, log_id, registration, ready) = loop {
         let step = {
             let mut core = write(state);
             core.plane.check_scope(&scope)?;
-            let start = match opening {
-                Opening::Resume { after_sequence, .. }
-                    if after_sequence > core.log.last_sequence()
-                        && after_sequence <= core.assigned() =>
-                {
-                    None
-                }
-                Opening::Resume {
-                    log_id,
-                    after_sequence,
-                } => Some(Start::After {
-                    log_id,
-                    sequence: after_sequence,
-                }),
-                Opening::Live | Opening::Snapshot => Some(Start::Now {
-                    sequence: core.assigned(),
-                }),
+            let behind = |core: &super::core::Core, log_id: Uuid, after_sequence: u64| {
+                core.follows()
+                    && log_id == core.log.log_id()
+                    && after_sequence > core.assigned()
+                    && tokio::time::Instant::now() < give_up
             };
-            match start {
-                None => Step::Wait(core.observe(|_| Ok(()))?),
-                Some(start) => {
-                    let made = match opening {
-                        Opening::Snapshot => Some(snapshot(&core.plane, &scope)?),
-                        Opening::Live | Opening::Resume { .. } => None,
-                    };
-                    let log_id = core.log.log_id();
-                    let registration = core.log.subscribe(scope.clone(), start)?;
-                    if let Scope::Agent(agent) = scope
-                        && !core.follows()
+            if let Opening::Resume {
+                log_id,
+                after_sequence,
+            } = opening
+                && behind(&core, log_id, after_sequence)
+            {
+                Step::Follow(core.next_commit())
+            } else {
+                let start = match opening {
+                    Opening::Resume { after_sequence, .. }
+                        if after_sequence > core.log.last_sequence()
+                            && after_sequence <= core.assigned() =>
                     {
-                        // The desk is online from now: its first waiting toast comes on
-                        // screen, on this very stream (registered above).
-                        let _connected = core.execute(|plane| {
-                            plane.desk_connected(agent, SystemTime::now());
-                            Ok(())
-                        })?;
+                        None
                     }
-                    Step::Open(made, log_id, registration, core.observe(|_| Ok(()))?)
+                    Opening::Resume {
+                        log_id,
+                        after_sequence,
+                    } => Some(Start::After {
+                        log_id,
+                        sequence: after_sequence,
+                    }),
+                    Opening::Live | Opening::Snapshot => Some(Start::Now {
+                        sequence: core.assigned(),
+                    }),
+                };
+                match start {
+                    None => Step::Wait(core.observe(|_| Ok(()))?),
+                    Some(start) => {
+                        let made = match opening {
+                            Opening::Snapshot => Some(snapshot(&core.plane, &scope)?),
+                            Opening::Live | Opening::Resume { .. } => None,
+                        };
+                        let log_id = core.log.log_id();
+                        let registration = core.log.subscribe(scope.clone(), start)?;
+                        if let Scope::Agent(agent) = scope
+                            && !core.follows()
+                        {
+                            // The desk is online from now: its first waiting toast comes on
+                            // screen, on this very stream (registered above).
+                            let _connected = core.execute(|plane| {
+                                plane.desk_connected(agent, SystemTime::now());
+                                Ok(())
+                            })?;
+                        }
+                        Step::Open(made, log_id, registration, core.observe(|_| Ok(()))?)
+                    }
                 }
             }
         };
         match step {
             Step::Wait(pending) => pending.confirmed().await.map(drop)?,
+            Step::Follow(next) => {
+                let _ = tokio::time::timeout_at(give_up, next.confirmed()).await;
+            }
             Step::Open(made, log_id, registration, ready) => {
                 break (made, log_id, registration, ready);
             }

@@ -78,14 +78,17 @@ fn follow(
     address: String,
     on_commit: impl Fn(Duration, usize),
 ) {
+    // The first look is at once: until it, the writer's address is not known here.
+    let mut wait = Duration::ZERO;
     loop {
         let (position, sequence) = {
             let core = read(&state);
             (core.stored(), core.assigned())
         };
         let followed = store
-            .read_after(position, sequence, FOLLOW_POLL)
+            .read_after(position, sequence, wait)
             .unwrap_or_else(|error| stop(error));
+        wait = FOLLOW_POLL;
         // Read in one snapshot just now: everything the writer had committed then.
         let reading = std::time::Instant::now();
         let writer_gone = followed.writer_gone;
