@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use cif_e2e::{Cifd, conformance, python, repository, typescript_client};
+use cif_e2e::{Cifd, Options, Postgres, conformance, python, repository, typescript_client};
 use serde_json::{Value, json};
 
 fn scenarios() -> Vec<(PathBuf, Value)> {
@@ -35,6 +35,34 @@ async fn every_scenario_passes_in_rust() {
         let cifd = Cifd::start();
         if let Err(why) = conformance::play(scenario, &cifd.endpoint(), &cifd.operator_token).await
         {
+            failures.push(format!("{}: {why}", path.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}
+
+/// The same scenarios against three replicas on one PostgreSQL database (a database per
+/// scenario), through one channel to all three: each call goes to any of them, changes are
+/// forwarded to the writer, and what a caller has seen is there on the next replica it asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_passes_in_rust_against_three_replicas() {
+    let cluster = Postgres::start();
+    let mut failures = Vec::new();
+    let all = scenarios();
+    for (index, (path, scenario)) in all.iter().enumerate() {
+        let url = cluster.new_database(&format!("scenario_{index}"));
+        let replicas: Vec<Cifd> = (0..3)
+            .map(|_| Cifd::start_with(Options::postgres(&cluster, &url)))
+            .collect();
+        let endpoints: Vec<String> = replicas.iter().map(Cifd::endpoint).collect();
+        let token = &replicas[0].operator_token;
+        if let Err(why) = conformance::play(scenario, &endpoints.join(","), token).await {
             failures.push(format!("{}: {why}", path.display()));
         }
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use cif_e2e::random::{Rng, test_seed};
 use cif_e2e::{
     Cifd, Harness, OPERATOR_TOKEN, Options, PATIENCE, Postgres, caught_up, describe, events_until,
-    eventually, next_event, python, repository, session_for, typescript_client,
+    eventually, next_event, python, repository, session_for, shown, typescript_client,
 };
 use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
 use serde_json::Value;
@@ -447,6 +447,70 @@ async fn the_typescript_client_resumes_on_another_replica() {
             .arg(typescript_client().join("dist/conformance/follow.js"))
             .arg(endpoints);
         follower_program(command, credential)
+    })
+    .await;
+}
+
+/// Rule 12 across replicas: a desk whose page streams from a follower is online with the
+/// writer (a toast raised on the writer comes on screen there and is answered there); when
+/// the follower dies, its announcement of the desk lapses, the grace period runs, and then
+/// the desk is offline.
+#[tokio::test]
+async fn a_desk_streaming_from_a_follower_gets_its_toasts_until_the_follower_dies() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let grace = || {
+        Options::postgres(&cluster, &url)
+            .arg("--desk-grace")
+            .arg("1s")
+    };
+    let writer = Harness::start_with(grace()).await;
+    let mut follower = Cifd::start_with(grace());
+    let phone = writer.provider("fabrikam_phone").await;
+    let agent = writer.agent("Ada", &[]).await;
+    let on_follower = AgentClient::new(follower.channel().await, &agent.credential).unwrap();
+    let mut desk = caught_up(on_follower.subscribe(false)).await;
+
+    let call = phone.client.clone();
+    // A toast that ends by itself after a second, waiting or on screen.
+    let toast = |id: u32| pb::NotifyEventRequest {
+        agent_id: agent.id().into(),
+        notification_id: format!("0199f0c8-51c4-7bb0-9d8e-{id:012}"),
+        title: "Incoming call".into(),
+        countdown_seconds: Some(1),
+        ..Default::default()
+    };
+    let raised = tokio::spawn({
+        let call = call.clone();
+        let request = toast(1);
+        async move { call.notify_event(request).await }
+    });
+    let on_screen = shown(&mut desk).await;
+    on_follower
+        .respond_to_notification(pb::RespondToNotificationRequest {
+            provider_id: on_screen.provider_id.clone(),
+            notification_id: on_screen.notification_id.clone(),
+            accept: true,
+            ..Default::default()
+        })
+        .await
+        .expect("answered through the follower");
+    let outcome = raised.await.unwrap().expect("NotifyEvent answers");
+    assert_eq!(
+        outcome.result.unwrap().outcome(),
+        pb::NotificationOutcome::Accepted
+    );
+
+    // The follower dies without a word: its announcement lapses, the grace period runs out.
+    follower.kill();
+    drop(desk);
+    let mut next = 1;
+    eventually("the desk goes offline", async || {
+        next += 1;
+        match call.notify_event(toast(next)).await {
+            Err(error) if error.reason() == Some("DESK_OFFLINE") => Some(()),
+            _ => None,
+        }
     })
     .await;
 }

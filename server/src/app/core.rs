@@ -176,6 +176,11 @@ pub struct Core {
     remembered_order: VecDeque<(SystemTime, (String, String))>,
     request_retention: RequestRetention,
     replica: Replica,
+    /// A follower: the desks with streams open here, and how many each (the writer counts
+    /// them online through the store).
+    desks_here: std::collections::BTreeMap<cif_sdk::ids::AgentId, u32>,
+    /// A follower: desk streams waiting for the writer to count their desk online.
+    desks_waiting: Vec<(cif_sdk::ids::AgentId, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl Core {
@@ -209,6 +214,8 @@ impl Core {
             remembered_order: VecDeque::new(),
             request_retention,
             replica: Replica::default(),
+            desks_here: Default::default(),
+            desks_waiting: Vec::new(),
         };
         for request in requests {
             core.remember(request, 0);
@@ -274,6 +281,44 @@ impl Core {
         self.replica.caught_up = Some(at);
     }
 
+    /// A follower: a desk's stream opened here. The receiver hears when the writer counts
+    /// the desk online.
+    pub(super) fn desk_opened_here(
+        &mut self,
+        agent: cif_sdk::ids::AgentId,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        *self.desks_here.entry(agent).or_default() += 1;
+        let (acknowledged, heard) = tokio::sync::oneshot::channel();
+        self.desks_waiting.push((agent, acknowledged));
+        heard
+    }
+
+    /// A follower: a desk's stream here ended.
+    pub(super) fn desk_closed_here(&mut self, agent: cif_sdk::ids::AgentId) {
+        if let Some(streams) = self.desks_here.get_mut(&agent) {
+            *streams -= 1;
+            if *streams == 0 {
+                self.desks_here.remove(&agent);
+            }
+        }
+    }
+
+    /// A follower: the desks with a stream open here, and whether a stream waits for the
+    /// writer to count its desk online.
+    pub(super) fn desks_here(&self) -> (Vec<String>, bool) {
+        let agents = self.desks_here.keys().map(ToString::to_string).collect();
+        (agents, !self.desks_waiting.is_empty())
+    }
+
+    /// A follower: the writer counts these desks online.
+    pub(super) fn desks_acknowledged(&mut self, agents: &[String]) {
+        self.desks_waiting.retain_mut(|(agent, _)| {
+            !agents
+                .iter()
+                .any(|acknowledged| *acknowledged == agent.to_string())
+        });
+    }
+
     /// A follower becomes the writer: its batches go to `writer` from now, the kept answers
     /// make retries of calls the previous writer answered get the same answers, and the
     /// state's timers start (as after a restart, desks without a stream here get their grace
@@ -288,7 +333,19 @@ impl Core {
         for request in requests {
             self.remember(request, 0);
         }
-        self.plane.take_over(SystemTime::now());
+        let now = SystemTime::now();
+        // The desks streaming here are online with this writer itself from now.
+        let desks = std::mem::take(&mut self.desks_here);
+        self.plane.take_over(now);
+        let _connected = self.execute(|plane| {
+            for (agent, streams) in &desks {
+                for _ in 0..*streams {
+                    plane.desk_connected(*agent, now);
+                }
+            }
+            Ok(())
+        });
+        self.desks_waiting.clear();
         self.replica.writer = address;
         self.replica.caught_up = None;
         self.replica.takeovers += 1;

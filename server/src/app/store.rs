@@ -173,6 +173,31 @@ pub trait Store: Send + Sized + 'static {
         Ok(false)
     }
 
+    /// A follower: announces the desks (agent ids) that have a stream open on this server, so
+    /// the writer counts them online (the announcement lasts a few seconds unless repeated);
+    /// returns those of them the writer has acknowledged.
+    fn announce_desks(&mut self, agents: &[String]) -> Result<Vec<String>, StoreError> {
+        Ok(agents.to_vec())
+    }
+
+    /// The writer: the desks (agent ids) that have a stream open on another server now, each
+    /// with whether the writer acknowledged every announcement of it; `None` for a store no
+    /// other server uses.
+    fn desks_elsewhere(&mut self) -> Result<Option<Vec<(String, bool)>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The writer: whether another server announced a desk it had not announced before,
+    /// since the last call (so the writer looks at once rather than at its next round).
+    fn desks_announced(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// The writer: it counts these desks online now (see [`Store::announce_desks`]).
+    fn acknowledge_desks(&mut self, _agents: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The kept answers to calls with a request id, for a follower that took over.
     fn load_requests(&mut self) -> Result<Vec<RequestRecord>, StoreError> {
         Ok(Vec::new())

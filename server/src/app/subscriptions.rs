@@ -74,6 +74,8 @@ pub async fn subscribe<S>(
     }
     // How long a follower waits to reach a resume point; then it is refused as ahead.
     let give_up = tokio::time::Instant::now() + FOLLOWER_PATIENCE;
+    // On a follower, an agent's stream: hears when the writer counts the desk online.
+    let mut acknowledged = None;
     let (made, log_id, registration, ready) = loop {
         let step = {
             let mut core = write(state);
@@ -119,15 +121,18 @@ pub async fn subscribe<S>(
                         };
                         let log_id = core.log.log_id();
                         let registration = core.log.subscribe(scope.clone(), start)?;
-                        if let Scope::Agent(agent) = scope
-                            && !core.follows()
-                        {
-                            // The desk is online from now: its first waiting toast comes on
-                            // screen, on this very stream (registered above).
-                            let _connected = core.execute(|plane| {
-                                plane.desk_connected(agent, SystemTime::now());
-                                Ok(())
-                            })?;
+                        if let Scope::Agent(agent) = scope {
+                            if core.follows() {
+                                // The writer counts the desk online through the store.
+                                acknowledged = Some(core.desk_opened_here(agent));
+                            } else {
+                                // The desk is online from now: its first waiting toast comes on
+                                // screen, on this very stream (registered above).
+                                let _connected = core.execute(|plane| {
+                                    plane.desk_connected(agent, SystemTime::now());
+                                    Ok(())
+                                })?;
+                            }
                         }
                         Step::Open(made, log_id, registration, core.observe(|_| Ok(()))?)
                     }
@@ -152,6 +157,11 @@ pub async fn subscribe<S>(
             _ => None,
         },
     };
+    if let Some(acknowledged) = acknowledged {
+        // The stream starts once the writer counts the desk online, so a toast raised as
+        // soon as it started finds the desk online, as on the writer itself.
+        let _ = tokio::time::timeout(FOLLOWER_PATIENCE, acknowledged).await;
+    }
     ready.confirmed().await?;
     Ok(Subscription {
         log_id,
@@ -180,13 +190,15 @@ impl Drop for Unsubscribe {
     fn drop(&mut self) {
         let mut core = write(&self.state);
         core.log.unsubscribe(self.id);
-        if let Some(agent) = self.desk
-            && !core.follows()
-        {
-            let _disconnected = core.execute(|plane| {
-                plane.desk_disconnected(agent, SystemTime::now());
-                Ok(())
-            });
+        if let Some(agent) = self.desk {
+            if core.follows() {
+                core.desk_closed_here(agent);
+            } else {
+                let _disconnected = core.execute(|plane| {
+                    plane.desk_disconnected(agent, SystemTime::now());
+                    Ok(())
+                });
+            }
         }
     }
 }

@@ -16,6 +16,14 @@ use crate::domain::ControlPlane;
 /// wakes it sooner when one is made), and so how soon it sees the writer's lease run out.
 const FOLLOW_POLL: Duration = Duration::from_millis(250);
 
+/// How often a follower repeats which desks stream from it (each announcement lasts
+/// longer: see the store's lease on desk streams).
+const DESK_STREAM_RENEWAL: Duration = Duration::from_secs(1);
+
+/// How often a follower looks whether the writer counts a new desk stream's desk online, and
+/// the writer looks for desks that stream from other replicas.
+const DESK_ACK_POLL: Duration = Duration::from_millis(50);
+
 /// What the store thread is told at its start.
 pub struct Started {
     /// Where this server takes calls, announced when it becomes the writer.
@@ -80,6 +88,7 @@ fn follow(
 ) {
     // The first look is at once: until it, the writer's address is not known here.
     let mut wait = Duration::ZERO;
+    let mut announced: Option<(Vec<String>, std::time::Instant)> = None;
     loop {
         let (position, sequence) = {
             let core = read(&state);
@@ -88,7 +97,20 @@ fn follow(
         let followed = store
             .read_after(position, sequence, wait)
             .unwrap_or_else(|error| stop(error));
-        wait = FOLLOW_POLL;
+        // The desks streaming here, told to the writer when they change, again before the
+        // announcement lapses, and while a new stream waits for the writer to count its desk.
+        let (desks, waiting) = read(&state).desks_here();
+        let due = announced
+            .as_ref()
+            .is_none_or(|(told, at)| *told != desks || at.elapsed() >= DESK_STREAM_RENEWAL);
+        if due || waiting {
+            let acknowledged = store
+                .announce_desks(&desks)
+                .unwrap_or_else(|error| stop(error));
+            write(&state).desks_acknowledged(&acknowledged);
+            announced = Some((desks, std::time::Instant::now()));
+        }
+        wait = if waiting { DESK_ACK_POLL } else { FOLLOW_POLL };
         // Read in one snapshot just now: everything the writer had committed then.
         let reading = std::time::Instant::now();
         let writer_gone = followed.writer_gone;
@@ -140,22 +162,30 @@ fn run_writer(
 ) {
     /// Batches written in one transaction at most.
     const GROUP: usize = 1024;
+    let mut desks = DesksElsewhere::default();
+    let mut renewed = std::time::Instant::now();
     loop {
         let first = match store.keep_alive_every() {
             None => match batches.recv() {
                 Ok(first) => first,
                 Err(_) => return,
             },
-            Some(every) => match batches.recv_timeout(every) {
-                Ok(first) => first,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
+            Some(every) => {
+                let tick = every.min(DESK_ACK_POLL);
+                let received = batches.recv_timeout(tick);
+                if renewed.elapsed() >= every {
                     if let Err(error) = store.keep_alive() {
                         stop(error);
                     }
-                    continue;
+                    renewed = std::time::Instant::now();
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            },
+                desks.look(&state, &mut store);
+                match received {
+                    Ok(first) => first,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            }
         };
         let mut group = vec![first];
         while group.len() < GROUP {
@@ -171,10 +201,75 @@ fn run_writer(
         if let Err(error) = committed {
             stop(error);
         }
+        renewed = std::time::Instant::now();
         let stored = store.position();
         let mut core = write(&state);
         for (commit, batch) in &group {
             core.publish(*commit, &batch.events, stored);
         }
+    }
+}
+
+/// The writer's view of the desks that stream from other replicas: each counts online (as
+/// one stream of its own) while any replica announces it, and its grace period starts when
+/// none does any more (a replica that died stops announcing).
+#[derive(Default)]
+struct DesksElsewhere {
+    online: std::collections::BTreeSet<String>,
+    looked: Option<std::time::Instant>,
+}
+
+/// How often the writer looks at the desks that stream elsewhere when no replica woke it.
+const DESKS_LOOK_EVERY: Duration = Duration::from_secs(1);
+
+impl DesksElsewhere {
+    /// Looks again when a replica announced a new desk, else every [`DESKS_LOOK_EVERY`]:
+    /// desks newly announced come online, those no longer announced go offline, then the
+    /// announcements are acknowledged.
+    fn look(&mut self, state: &SharedCore, store: &mut impl Store) {
+        let woken = store.desks_announced().unwrap_or_else(|error| stop(error));
+        let recently = self
+            .looked
+            .is_some_and(|at| at.elapsed() < DESKS_LOOK_EVERY);
+        if !woken && recently {
+            return;
+        }
+        self.looked = Some(std::time::Instant::now());
+        let Some(announced) = store.desks_elsewhere().unwrap_or_else(|error| stop(error)) else {
+            return;
+        };
+        let unacknowledged: Vec<String> = announced
+            .iter()
+            .filter(|(_, acknowledged)| !acknowledged)
+            .map(|(agent, _)| agent.clone())
+            .collect();
+        let now: std::collections::BTreeSet<String> =
+            announced.into_iter().map(|(agent, _)| agent).collect();
+        let agents = |names: Vec<&String>| -> Vec<cif_sdk::ids::AgentId> {
+            names
+                .into_iter()
+                .filter_map(|name| name.parse().ok())
+                .collect()
+        };
+        let came = agents(now.difference(&self.online).collect());
+        let went = agents(self.online.difference(&now).collect());
+        if !came.is_empty() || !went.is_empty() {
+            let at = std::time::SystemTime::now();
+            let _counted = write(state).execute(|plane| {
+                for agent in &came {
+                    plane.desk_connected(*agent, at);
+                }
+                for agent in &went {
+                    plane.desk_disconnected(*agent, at);
+                }
+                Ok(())
+            });
+        }
+        if !unacknowledged.is_empty() {
+            store
+                .acknowledge_desks(&unacknowledged)
+                .unwrap_or_else(|error| stop(error));
+        }
+        self.online = now;
     }
 }

@@ -103,6 +103,34 @@ impl crate::app::Store for AnyStore {
         }
     }
 
+    fn announce_desks(&mut self, agents: &[String]) -> Result<Vec<String>, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.announce_desks(agents),
+            AnyStore::Postgres(store) => store.announce_desks(agents),
+        }
+    }
+
+    fn acknowledge_desks(&mut self, agents: &[String]) -> Result<(), crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.acknowledge_desks(agents),
+            AnyStore::Postgres(store) => store.acknowledge_desks(agents),
+        }
+    }
+
+    fn desks_elsewhere(&mut self) -> Result<Option<Vec<(String, bool)>>, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.desks_elsewhere(),
+            AnyStore::Postgres(store) => store.desks_elsewhere(),
+        }
+    }
+
+    fn desks_announced(&mut self) -> Result<bool, crate::app::StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.desks_announced(),
+            AnyStore::Postgres(store) => store.desks_announced(),
+        }
+    }
+
     fn load_requests(&mut self) -> Result<Vec<crate::app::RequestRecord>, crate::app::StoreError> {
         match self {
             AnyStore::Sqlite(store) => store.load_requests(),

@@ -146,6 +146,15 @@ const MIGRATIONS: &[&str] = &[
          END IF;
          PERFORM pg_notify('cifd_commits', commit_number::text);
      END $$;",
+    // 5: which desks have a stream open on which replica, each row a lease the replica
+    // renews, so the writer knows a desk is online wherever its page streams from, and a
+    // replica that dies (and never says its streams closed) lets its rows expire.
+    // The writer marks a row acknowledged once it counts the desk online, so the replica
+    // starts the desk's stream only then (a toast raised at once finds the desk online).
+    "CREATE TABLE cifd_desk_streams (replica text NOT NULL, agent text NOT NULL,
+                                     expires_at timestamptz NOT NULL,
+                                     acknowledged boolean NOT NULL DEFAULT false,
+                                     PRIMARY KEY (replica, agent));",
 ];
 
 /// How many commits a removed record's tombstone is kept for (migration 4): a follower

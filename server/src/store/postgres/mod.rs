@@ -63,6 +63,14 @@ const LEASE: Duration = Duration::from_millis(1500);
 /// How often the lease is renewed between commits.
 const RENEW_EVERY: Duration = Duration::from_millis(400);
 
+/// How long a replica's announcement that a desk streams from it lasts unless repeated: how
+/// long after a replica dies its desks still count as online (then their grace period runs).
+pub const DESK_STREAM_LEASE: Duration = Duration::from_secs(3);
+
+/// The notification channel a follower wakes the writer on when a desk starts streaming
+/// from it.
+const DESKS_CHANNEL: &str = "cifd_desks";
+
 /// The notification channel every commit wakes followers on (migration 4).
 const COMMITS_CHANNEL: &str = "cifd_commits";
 
@@ -80,6 +88,8 @@ pub struct PostgresStore {
     epoch: i64,
     /// Where this cifd takes calls, written into the lease when it takes it.
     address: String,
+    /// This process among the replicas: it names the lease's holder and its desk streams.
+    replica: String,
     /// The store's count of commits (the lease row's), as of this cifd's last commit or read.
     commits: u64,
     /// The writer's statements, prepared once: each would otherwise cost a round trip more
@@ -176,6 +186,7 @@ impl PostgresStore {
             request_rows: 0,
             epoch: 0,
             address: target.address.clone(),
+            replica: format!("cifd {} (pid {})", Uuid::new_v4(), std::process::id()),
             commits: 0,
             statements: None,
         })
@@ -187,7 +198,7 @@ impl PostgresStore {
     /// one has the address now): it crashed, and is taken at once. Were it alive after all,
     /// the raised epoch would fence it.
     fn try_claim(&mut self) -> Result<bool, StoreError> {
-        let holder = format!("cifd {} (pid {})", Uuid::new_v4(), std::process::id());
+        let holder = self.replica.clone();
         let mut transaction = self
             .client
             .transaction()
@@ -513,6 +524,10 @@ impl Store for PostgresStore {
         let mut store = Self::connect(target, retention)?;
         migrations::migrate(&mut store.client, &store.shown)?;
         let role = if store.try_claim()? {
+            store
+                .client
+                .batch_execute(&format!("LISTEN {DESKS_CHANNEL}"))
+                .map_err(|e| store.unusable(e))?;
             crate::app::Role::Writer
         } else {
             // Woken by every commit from before the load on, so none is missed.
@@ -649,11 +664,116 @@ impl Store for PostgresStore {
         if !self.try_claim()? {
             return Ok(false);
         }
-        // The writer is not woken by its own commits.
+        // The writer is not woken by its own commits, and counts its own desk streams itself.
         self.client
-            .batch_execute("UNLISTEN *")
+            .batch_execute(&format!("UNLISTEN *; LISTEN {DESKS_CHANNEL}"))
+            .map_err(|e| self.unusable(e))?;
+        // Desks count online with this writer only once it has seen them itself.
+        self.client
+            .batch_execute("UPDATE cifd_desk_streams SET acknowledged = false")
+            .map_err(|e| self.unusable(e))?;
+        self.client
+            .execute(
+                "DELETE FROM cifd_desk_streams WHERE replica = $1",
+                &[&self.replica],
+            )
             .map_err(|e| self.unusable(e))?;
         Ok(true)
+    }
+
+    fn announce_desks(&mut self, agents: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut transaction = self
+            .client
+            .transaction()
+            .map_err(|e| unusable(&self.shown, e))?;
+        transaction
+            .execute(
+                "DELETE FROM cifd_desk_streams WHERE replica = $1 AND agent <> ALL($2)",
+                &[&self.replica, &agents],
+            )
+            .map_err(|e| unusable(&self.shown, e))?;
+        transaction
+            .execute(
+                "INSERT INTO cifd_desk_streams (replica, agent, expires_at)
+                 SELECT $1, agent, now() + make_interval(secs => $3)
+                 FROM unnest($2::text[]) AS agent
+                 ON CONFLICT (replica, agent) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                &[&self.replica, &agents, &DESK_STREAM_LEASE.as_secs_f64()],
+            )
+            .map_err(|e| unusable(&self.shown, e))?;
+        let fresh: i64 = transaction
+            .query_one(
+                "SELECT count(*) FROM cifd_desk_streams WHERE replica = $1 AND NOT acknowledged",
+                &[&self.replica],
+            )
+            .map_err(|e| unusable(&self.shown, e))?
+            .get(0);
+        if fresh > 0 {
+            // Wakes the writer to look now (delivered when this commits).
+            transaction
+                .execute("SELECT pg_notify($1, '')", &[&DESKS_CHANNEL])
+                .map_err(|e| unusable(&self.shown, e))?;
+        }
+        let acknowledged = transaction
+            .query(
+                "SELECT agent FROM cifd_desk_streams WHERE replica = $1 AND acknowledged",
+                &[&self.replica],
+            )
+            .map_err(|e| unusable(&self.shown, e))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        transaction.commit().map_err(|e| unusable(&self.shown, e))?;
+        Ok(acknowledged)
+    }
+
+    fn acknowledge_desks(&mut self, agents: &[String]) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "UPDATE cifd_desk_streams SET acknowledged = true
+                 WHERE agent = ANY($1) AND NOT acknowledged",
+                &[&agents],
+            )
+            .map_err(|error| StoreError::Write {
+                path: self.shown.clone(),
+                detail: error.to_string(),
+            })?;
+        Ok(())
+    }
+
+    fn desks_elsewhere(&mut self) -> Result<Option<Vec<(String, bool)>>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT agent, bool_and(acknowledged) FROM cifd_desk_streams
+                 WHERE expires_at > now() AND replica <> $1 GROUP BY agent",
+                &[&self.replica],
+            )
+            .map_err(|error| StoreError::Write {
+                path: self.shown.clone(),
+                detail: error.to_string(),
+            })?;
+        Ok(Some(
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect(),
+        ))
+    }
+
+    fn desks_announced(&mut self) -> Result<bool, StoreError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let mut announced = false;
+        let mut notifications = self.client.notifications();
+        while let Some(notification) =
+            notifications
+                .iter()
+                .next()
+                .map_err(|error| StoreError::Write {
+                    path: self.shown.clone(),
+                    detail: error.to_string(),
+                })?
+        {
+            announced |= notification.channel() == DESKS_CHANNEL;
+        }
+        Ok(announced)
     }
 
     fn load_requests(&mut self) -> Result<Vec<RequestRecord>, StoreError> {
