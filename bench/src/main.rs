@@ -10,6 +10,7 @@
 
 mod baseline;
 mod desk;
+mod failover;
 mod fanout;
 mod mix;
 mod recovery;
@@ -77,6 +78,8 @@ enum Scenario {
     Memory,
     Recovery,
     Desk,
+    /// Three replicas on PostgreSQL: from killing the writer to the next acknowledged write.
+    Failover,
 }
 
 /// The allocator cifd uses, so the baseline differs from it only in doing no work.
@@ -269,6 +272,14 @@ async fn suite(args: Args, placement: Placement) -> usize {
             measured.logging_rate
         );
     }
+    if wanted(Scenario::Failover) {
+        let (rounds, steady) = if args.smoke {
+            (1, Duration::from_millis(500))
+        } else {
+            (5, Duration::from_secs(2))
+        };
+        failures += failover_after_kills(rounds, steady).await;
+    }
     if wanted(Scenario::Desk) {
         // Without the page's packages or Chromium the suite, its smoke run included, goes on
         // and says why; where they are (CI installs them), the smoke run must measure.
@@ -279,6 +290,51 @@ async fn suite(args: Args, placement: Placement) -> usize {
         }
     }
     failures
+}
+
+/// Failover time over `rounds` kills of the writer, `steady` apart (targets: median <= 2 s,
+/// max <= 5 s, no gap in the log; a gap fails the run).
+async fn failover_after_kills(rounds: usize, steady: Duration) -> usize {
+    let measured = failover::run(rounds, steady).await;
+    let mut times = measured.failovers.clone();
+    times.sort_unstable();
+    let median = times[times.len() / 2];
+    let max = *times.last().expect("a round");
+    let table = Table::new(
+        &format!(
+            "Failover: three replicas on PostgreSQL, {} providers writing through all three, the writer SIGKILLed {rounds} times",
+            4
+        ),
+        &["figure", "measured", "target"],
+    );
+    let met = |ok: bool| if ok { "met" } else { "missed" };
+    table.row(vec![
+        "kill to the first acknowledged write, median".into(),
+        ms(median),
+        format!("<= 2 s: {}", met(median <= Duration::from_secs(2))),
+    ]);
+    table.row(vec![
+        "kill to the first acknowledged write, max".into(),
+        ms(max),
+        format!("<= 5 s: {}", met(max <= Duration::from_secs(5))),
+    ]);
+    table.row(vec![
+        "each kill".into(),
+        measured
+            .failovers
+            .iter()
+            .map(|took| format!("{:.2}", took.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(" / ")
+            + " s",
+        String::new(),
+    ]);
+    table.row(vec![
+        "writes acknowledged; gaps in the stored log".into(),
+        format!("{}; {}", measured.acknowledged, measured.gaps),
+        format!("0 gaps: {}", met(measured.gaps == 0)),
+    ]);
+    usize::from(measured.gaps > 0)
 }
 
 /// cifd's options for the load: closed sessions forgotten after a second, so the servers do
