@@ -87,9 +87,6 @@ export interface Replicas {
   current: number;
 }
 
-/** Errors that say the replica is gone or going, so the next call tries the next one. */
-const GONE = new Set([Code.Unavailable, Code.Unknown, Code.Internal]);
-
 /**
  * A transport over several replicas of one deployment, one per endpoint: calls go to the
  * current one, and to the next once a call or stream there fails because it went away. The
@@ -97,6 +94,8 @@ const GONE = new Set([Code.Unavailable, Code.Unknown, Code.Internal]);
  * Subscription resumes on the next replica by itself.
  */
 export function failover(transports: Transport[], replicas: Replicas): Transport {
+  // Errors that say the replica is gone or going, so the next call tries the next one.
+  const GONE = new Set([Code.Unavailable, Code.Unknown, Code.Internal]);
   const failed = (at: number, error: unknown) => {
     if (at === replicas.current && GONE.has(ConnectError.from(error).code)) {
       replicas.current = (at + 1) % transports.length;
