@@ -18,19 +18,67 @@ use cif_e2e::{
 use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
 use serde_json::Value;
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// The replica's role, as its log said when it opened the store.
 fn is_following(cifd: &Cifd) -> bool {
     cifd.log().contains("following it")
 }
 
+/// What a replica's health service says of `service`.
+async fn health(replica: &Cifd, service: &str) -> ServingStatus {
+    let mut client = HealthClient::new(replica.channel().await);
+    let answer = client
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("health answers");
+    answer.into_inner().status()
+}
+
+/// A gauge or counter of a replica's metrics.
+fn metric(replica: &Cifd, name: &str) -> f64 {
+    let text = replica.scrape();
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {text}"));
+    line[name.len()..].trim().parse().unwrap()
+}
+
 #[tokio::test]
 async fn a_follower_forwards_changes_and_reads_its_own_writes() {
     let cluster = Postgres::start();
     let url = cluster.new_database("cifd");
-    let writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
-    let follower = Cifd::start_with(Options::postgres(&cluster, &url));
+    let metrics = || {
+        Options::postgres(&cluster, &url)
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0")
+    };
+    let writer = Harness::start_with(metrics()).await;
+    let follower = Cifd::start_with(metrics());
     assert!(is_following(&follower), "{}", follower.log());
+
+    // Health and metrics tell which replica writes.
+    let (writes, follows) = (&writer.cifd, &follower);
+    eventually("health tells the writer", async || {
+        (health(writes, "cifd.Writer").await == ServingStatus::Serving
+            && health(follows, "cifd.Writer").await == ServingStatus::NotServing)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        health(follows, "").await,
+        ServingStatus::Serving,
+        "it keeps up"
+    );
+    assert_eq!(metric(writes, "cif_replica_writer"), 1.0);
+    assert_eq!(metric(follows, "cif_replica_writer"), 0.0);
+    assert!(metric(follows, "cif_replica_lag_seconds") < 5.0);
+    assert_eq!(metric(follows, "cif_replica_takeovers_total"), 0.0);
     let provider = writer.provider("contoso_chat").await;
     let agent = writer.agent("Ada", &[]).await;
 
@@ -330,7 +378,11 @@ async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> C
     let cluster = Postgres::start();
     let url = cluster.new_database("cifd");
     let mut writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
-    let follower = Cifd::start_with(Options::postgres(&cluster, &url));
+    let follower = Cifd::start_with(
+        Options::postgres(&cluster, &url)
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
+    );
     let provider = writer.provider("contoso_chat").await;
     let agent = writer.agent("Ada", &[]).await;
     let endpoints = format!("{},{}", writer.cifd.endpoint(), follower.endpoint());
@@ -351,6 +403,12 @@ async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> C
         ..session_for(&agent, "after the kill")
     };
     until_answered(|| on_follower.create_session(request.clone())).await;
+    assert_eq!(metric(&follower, "cif_replica_takeovers_total"), 1.0);
+    assert_eq!(metric(&follower, "cif_replica_writer"), 1.0);
+    eventually("health tells the new writer", async || {
+        (health(&follower, "cifd.Writer").await == ServingStatus::Serving).then_some(())
+    })
+    .await;
     // Everything after the first event up to the newest stored one, in order, none twice,
     // the second session's creation among them.
     let sequence = |line: &Value| line["sequence"].as_str().unwrap().parse::<u64>().unwrap();
