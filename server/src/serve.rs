@@ -108,6 +108,16 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let now = SystemTime::now();
     let commits = CommitMetrics::default();
+    // The configuration file's declarations: applied by the writer, before anyone is served,
+    // or by a follower when it takes the writer's place (replicas share one configuration).
+    let mut declare: Option<crate::app::OnWriting> = Some(Box::new(move |plane| {
+        plane.apply_declarations(declared, || {
+            // A credential nobody holds: the operator issues real ones through AdminService.
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).expect("the operating system's random source works");
+            CredentialHash(bytes)
+        })
+    }));
     let (state, writer) = match opened.durable {
         None => {
             let core = Core::in_memory(
@@ -143,6 +153,11 @@ pub async fn serve(
                     address: advertised(cli, listener.local_addr()?),
                     position: loaded.position,
                     role: loaded.role,
+                    on_writing: if loaded.role == crate::app::Role::Follower {
+                        declare.take()
+                    } else {
+                        None
+                    },
                 },
                 {
                     let commits = commits.clone();
@@ -152,17 +167,8 @@ pub async fn serve(
             (state, Some(writer))
         }
     };
-    // The configuration file's declarations, on disk before anyone is served. A follower
-    // leaves them to the writer, which applies its own (replicas share one configuration).
-    if !read(&state).follows() {
-        let applied = write(&state).execute(|plane| {
-            plane.apply_declarations(declared, || {
-                // A credential nobody holds: the operator issues real ones through AdminService.
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).expect("the operating system's random source works");
-                CredentialHash(bytes)
-            })
-        });
+    if let Some(declare) = declare {
+        let applied = write(&state).execute(declare);
         match applied {
             Ok(committed) => {
                 committed.confirmed().await?;

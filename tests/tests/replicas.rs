@@ -572,3 +572,45 @@ async fn a_desk_streaming_from_a_follower_gets_its_toasts_until_the_follower_die
     })
     .await;
 }
+
+/// A rolling change of the configuration: a follower started with a newer file applies its
+/// declarations once it takes the writer's place (a follower leaves them to the writer).
+#[tokio::test]
+async fn a_follower_applies_its_configuration_when_it_takes_over() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let mut writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
+    let config = std::env::temp_dir().join(format!("cif-replica-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        "[[presence]]\nid = \"on_break\"\ntext = \"On break\"\nbase_status = \"away\"\n",
+    )
+    .unwrap();
+    let follower = Cifd::start_with(
+        Options::postgres(&cluster, &url)
+            .arg("--config")
+            .arg(config.to_str().unwrap()),
+    );
+    let admin = AdminClient::new(follower.channel().await, OPERATOR_TOKEN).unwrap();
+    let presences = async || {
+        admin
+            .list_presences(Default::default())
+            .await
+            .unwrap()
+            .presences
+            .into_iter()
+            .map(|presence| presence.presence_id)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        presences().await.is_empty(),
+        "the writer applies its own file"
+    );
+
+    writer.cifd.kill();
+    eventually("the new writer applies its file", async || {
+        (presences().await == ["on_break"]).then_some(())
+    })
+    .await;
+    let _ = std::fs::remove_file(&config);
+}

@@ -21,4 +21,4 @@ pub use store::{
 };
 pub use subscriptions::{Opening, Update, subscribe};
 pub use timers::Timers;
-pub use writer::Started;
+pub use writer::{OnWriting, Started};

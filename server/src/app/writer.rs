@@ -31,7 +31,12 @@ pub struct Started {
     /// The store's count of commits the loaded state reflects.
     pub position: u64,
     pub role: Role,
+    /// A follower: what to apply once it writes (the configuration's declarations).
+    pub on_writing: Option<OnWriting>,
 }
+
+/// A command a follower runs once it takes the writer's place.
+pub type OnWriting = Box<dyn FnOnce(&mut ControlPlane) -> crate::domain::DomainResult<()> + Send>;
 
 impl Core {
     /// A core whose batches a store thread commits to `store` (or, following another
@@ -62,7 +67,7 @@ impl Core {
                 .name("cifd-store-writer".into())
                 .spawn(move || match started.role {
                     Role::Writer => run_writer(state, store, batches, on_commit),
-                    Role::Follower => follow(state, store, started.address, on_commit),
+                    Role::Follower => follow(state, store, started, on_commit),
                 })
                 .expect("a thread starts")
         };
@@ -83,9 +88,14 @@ fn stop(error: StoreError) -> ! {
 fn follow(
     state: SharedCore,
     mut store: impl Store,
-    address: String,
+    started: Started,
     on_commit: impl Fn(Duration, usize),
 ) {
+    let Started {
+        address,
+        on_writing,
+        ..
+    } = started;
     // The first look is at once: until it, the writer's address is not known here.
     let mut wait = Duration::ZERO;
     let mut announced: Option<(Vec<String>, std::time::Instant)> = None;
@@ -146,6 +156,11 @@ fn follow(
                 core.follow(rest);
             }
             core.take_over(sender, requests, address.clone());
+            if let Some(declare) = on_writing
+                && let Err(error) = core.execute(declare)
+            {
+                tracing::error!(%error, "the configuration's declarations cannot be applied");
+            }
         }
         tracing::info!(%address, "took over as the writer");
         return run_writer(state, store, batches, on_commit);
