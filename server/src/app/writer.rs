@@ -65,9 +65,16 @@ impl Core {
             let state = state.clone();
             std::thread::Builder::new()
                 .name("cifd-store-writer".into())
-                .spawn(move || match started.role {
-                    Role::Writer => run_writer(state, store, batches, on_commit),
-                    Role::Follower => follow(state, store, started, on_commit),
+                .spawn(move || {
+                    let run = std::panic::AssertUnwindSafe(|| match started.role {
+                        Role::Writer => run_writer(state, store, batches, on_commit),
+                        Role::Follower => follow(state, store, started, on_commit),
+                    });
+                    // Without this thread nothing is stored or followed any more: stop.
+                    if std::panic::catch_unwind(run).is_err() {
+                        eprintln!("cifd: the store thread failed; stopping");
+                        std::process::exit(70);
+                    }
                 })
                 .expect("a thread starts")
         };

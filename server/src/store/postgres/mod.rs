@@ -102,6 +102,7 @@ pub struct PostgresStore {
 struct Statements {
     renew: Statement,
     commit: Statement,
+    follow: Statement,
 }
 
 impl Statements {
@@ -112,6 +113,18 @@ impl Statements {
                 "SELECT removed, commit_number
                  FROM cifd_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                                   $15, $16, $17, $18, $19, $20, $21)",
+            )?,
+            follow: client.prepare(
+                "SELECT 0::smallint AS part, address AS kind, NULL::text AS id,
+                        NULL::bytea AS body, commits AS number, expires_at <= now() AS gone
+                 FROM cifd_lease
+                 UNION ALL
+                 SELECT 1::smallint, kind, id, body, changed_in, NULL FROM cifd_records
+                 WHERE changed_in > $1
+                 UNION ALL
+                 SELECT 2::smallint, NULL, NULL, body, sequence, NULL FROM cifd_events
+                 WHERE sequence > $2
+                 ORDER BY part, number",
             )?,
         })
     }
@@ -394,63 +407,48 @@ impl PostgresStore {
         let fail = |error: postgres::Error| {
             StoreError::Unusable(format!("{shown} cannot be read ({error}); {WHAT_TO_CHECK}"))
         };
-        let mut transaction = self
+        let statements = self.statements.as_ref().expect("prepared when opened");
+        // One statement, so one snapshot and one round trip: the lease, then the records
+        // changed after the position, then the events after the sequence, in order.
+        let rows = self
             .client
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .map_err(fail)?;
-        let lease = transaction
-            .query_one(
-                "SELECT commits, address, expires_at <= now() FROM cifd_lease",
-                &[],
+            .query(
+                &statements.follow,
+                &[&sequence_value(position), &sequence_value(sequence)],
             )
             .map_err(fail)?;
-        let commits = u64::try_from(lease.get::<_, i64>(0)).unwrap_or(0);
+        let mut rows = rows.into_iter();
+        let lease = rows
+            .next()
+            .ok_or_else(|| StoreError::Unusable(format!("{shown} has no lease row")))?;
+        let commits = u64::try_from(lease.get::<_, i64>(4)).unwrap_or(0);
         let mut followed = Followed {
             position: commits.max(position),
             writer: lease.get(1),
-            writer_gone: lease.get(2),
+            writer_gone: lease.get(5),
             ..Followed::default()
         };
-        if commits <= position {
-            transaction.commit().map_err(fail)?;
-            self.commits = followed.position;
-            return Ok(followed);
-        }
-        if commits - position > migrations::TOMBSTONE_COMMITS {
+        if commits > position && commits - position > migrations::TOMBSTONE_COMMITS {
             return Err(StoreError::Unusable(format!(
                 "this cifd fell {} commits behind the writer of {shown}, further than what was removed is remembered; restart it to load the state afresh",
                 commits - position
             )));
         }
-        let since = sequence_value(position);
-        for row in transaction
-            .query(
-                "SELECT kind, id, body FROM cifd_records WHERE changed_in > $1",
-                &[&since],
-            )
-            .map_err(fail)?
-        {
-            rows::change(&mut followed.changes, row.get(0), row.get(1), row.get(2))
-                .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
-        }
-        for row in transaction
-            .query(
-                "SELECT sequence, body FROM cifd_events WHERE sequence > $1 ORDER BY sequence",
-                &[&sequence_value(sequence)],
-            )
-            .map_err(fail)?
-        {
-            let at = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+        for row in rows {
+            let part: i16 = row.get(0);
+            if part == 1 {
+                rows::change(&mut followed.changes, row.get(1), row.get(2), row.get(3))
+                    .map_err(|error| StoreError::Unusable(format!("{shown}: {error}")))?;
+                continue;
+            }
+            let at = u64::try_from(row.get::<_, i64>(4)).unwrap_or(0);
             let expected = sequence + followed.events.len() as u64 + 1;
             if at != expected {
                 return Err(StoreError::Unusable(format!(
                     "event {expected} is no longer kept in {shown} (the history was trimmed before this cifd read it); restart it to load the state afresh"
                 )));
             }
-            let event = crate::domain::events::Event::decode(row.get(1)).map_err(|error| {
+            let event = crate::domain::events::Event::decode(row.get(3)).map_err(|error| {
                 StoreError::Unusable(format!(
                     "{shown} holds event {at}, which this cifd cannot read ({error})"
                 ))
@@ -460,8 +458,7 @@ impl PostgresStore {
                 event,
             });
         }
-        transaction.commit().map_err(fail)?;
-        self.commits = commits;
+        self.commits = followed.position;
         Ok(followed)
     }
 }
