@@ -245,3 +245,60 @@ pub async fn raw_ending<R: StreamResponse>(stream: &mut tonic::Streaming<R>) -> 
         }
     }
 }
+
+/// A client program (the Python or TypeScript client following a stream) that prints one
+/// JSON line per update, read as it prints them; the program is killed when this is dropped.
+pub struct JsonLines {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl JsonLines {
+    /// Starts `program` with its output read line by line (its errors go to the test's).
+    pub fn start(mut program: std::process::Command) -> Self {
+        use std::io::BufRead as _;
+        let mut child = program
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the client program starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let value = serde_json::from_str(&line).expect("one JSON update per line");
+                if sender.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits (up to three times [`PATIENCE`]: a program starts slower than a stream) for a
+    /// line that `wanted` accepts, failing with what came instead.
+    pub fn until(
+        &self,
+        what: &str,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + PATIENCE * 3;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no {what} in time; the client printed {seen:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for JsonLines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -3,63 +3,9 @@
 //! `PROVIDER_READMITTED`), as the Rust SDK does (`admission.rs`). Each client runs as a real
 //! program following a real cifd and prints every update it yields.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Instant;
+use std::process::Command;
 
-use cif_e2e::{Harness, PATIENCE, python, repository, session_for, typescript_client};
-use serde_json::Value;
-
-/// A client program that prints one JSON line per update, killed when dropped.
-struct Follower {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Follower {
-    fn start(mut program: Command, credential: &str) -> Self {
-        let mut child = program
-            .env("CIF_CREDENTIAL", credential)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the follower starts");
-        let stdout = child.stdout.take().expect("its stdout");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                let update = serde_json::from_str(&line).expect("one JSON update per line");
-                if sender.send(update).is_err() {
-                    return;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Waits for an update that `wanted` accepts, failing with what came instead.
-    fn until(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE * 3;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(update) if wanted(&update) => return update,
-                Ok(update) => seen.push(update),
-                Err(_) => panic!("no {what} in time; the client yielded {seen:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use cif_e2e::{Harness, JsonLines, python, repository, session_for, typescript_client};
 
 /// `program` builds the client program for an endpoint.
 async fn resynchronises_when_readmitted(program: impl Fn(&str) -> Command) {
@@ -74,7 +20,9 @@ async fn resynchronises_when_readmitted(program: impl Fn(&str) -> Command) {
         .unwrap()
         .session
         .unwrap();
-    let follower = Follower::start(program(&harness.cifd.endpoint()), &chat.credential);
+    let mut program = program(&harness.cifd.endpoint());
+    program.env("CIF_CREDENTIAL", &chat.credential);
+    let follower = JsonLines::start(program);
     follower.until("catch-up heartbeat", |update| update["kind"] == "heartbeat");
 
     harness.set_profile(&ada, &[&phone]).await;

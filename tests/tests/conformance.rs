@@ -27,6 +27,16 @@ fn scenarios() -> Vec<(PathBuf, Value)> {
         .collect()
 }
 
+/// Fails with every scenario that did not pass.
+fn every_one_passed(failures: &[String], of: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {of} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes_in_rust() {
     let mut failures = Vec::new();
@@ -38,13 +48,7 @@ async fn every_scenario_passes_in_rust() {
             failures.push(format!("{}: {why}", path.display()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} failed:\n{}",
-        failures.len(),
-        all.len(),
-        failures.join("\n")
-    );
+    every_one_passed(&failures, all.len());
 }
 
 /// The same scenarios against three replicas on one PostgreSQL database (a database per
@@ -66,13 +70,7 @@ async fn every_scenario_passes_in_rust_against_three_replicas() {
             failures.push(format!("{}: {why}", path.display()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} failed:\n{}",
-        failures.len(),
-        all.len(),
-        failures.join("\n")
-    );
+    every_one_passed(&failures, all.len());
 }
 
 /// Starts a server per scenario, hands the plan to a runner, and checks it passed them all.

@@ -4,15 +4,14 @@
 //! it serves reads and streams from its own state, which follows the writer's commits.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cif_e2e::random::{Rng, test_seed};
 use cif_e2e::{
-    Cifd, Harness, OPERATOR_TOKEN, Options, PATIENCE, Postgres, caught_up, describe, events_until,
+    Cifd, Harness, JsonLines, OPERATOR_TOKEN, Options, Postgres, caught_up, describe, events_until,
     eventually, next_event, python, repository, session_for, shown, typescript_client,
 };
 use cif_sdk::{AdminClient, AgentClient, ProviderClient, pb};
@@ -374,7 +373,7 @@ fn holds_lease(cluster: &Postgres, replica: &Cifd) -> bool {
 /// A client program following a provider's stream through two replicas, the writer first:
 /// its stream starts on the writer; when the writer dies, the program's client resumes on the
 /// other replica, which has taken over, and yields what follows exactly once.
-async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> Child) {
+async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> JsonLines) {
     let cluster = Postgres::start();
     let url = cluster.new_database("cifd");
     let mut writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
@@ -386,7 +385,7 @@ async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> C
     let provider = writer.provider("contoso_chat").await;
     let agent = writer.agent("Ada", &[]).await;
     let endpoints = format!("{},{}", writer.cifd.endpoint(), follower.endpoint());
-    let lines = JsonLines::of(program(&endpoints, &provider.credential));
+    let lines = program(&endpoints, &provider.credential);
     lines.until("the catch-up heartbeat", |line| line["kind"] == "heartbeat");
 
     provider
@@ -430,59 +429,10 @@ async fn a_client_resumes_on_the_other_replica(program: impl Fn(&str, &str) -> C
     assert_eq!(created, 2, "both sessions' creation: {after:?}");
 }
 
-/// The JSON lines a client program prints, one per update; the program is killed when this
-/// is dropped.
-struct JsonLines {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<Value>,
-}
-
-impl JsonLines {
-    fn of(mut child: Child) -> Self {
-        let stdout = child.stdout.take().expect("its stdout");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                let value = serde_json::from_str(&line).expect("one JSON update per line");
-                if sender.send(value).is_err() {
-                    return;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Waits for a line that `wanted` accepts, failing with what came instead.
-    fn until(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE * 3;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if wanted(&line) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!("no {what} in time; the client printed {seen:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for JsonLines {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `command` following a provider with `credential`, its output read line by line.
-fn follower_program(mut command: Command, credential: &str) -> Child {
-    command
-        .env("CIF_CREDENTIAL", credential)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the client program starts")
+/// `command` following a provider with `credential`, its output read line by line.
+fn follower_program(mut command: Command, credential: &str) -> JsonLines {
+    command.env("CIF_CREDENTIAL", credential);
+    JsonLines::start(command)
 }
 
 #[tokio::test]

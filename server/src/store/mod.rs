@@ -27,6 +27,16 @@ pub enum AnyStore {
     Postgres(Box<PostgresStore>),
 }
 
+/// Runs `$call` on whichever store `$store` is.
+macro_rules! on_either {
+    ($any:expr, $store:ident => $call:expr) => {
+        match $any {
+            AnyStore::Sqlite($store) => $call,
+            AnyStore::Postgres($store) => $call,
+        }
+    };
+}
+
 impl crate::app::Store for AnyStore {
     type Location = StoreLocation;
 
@@ -47,41 +57,26 @@ impl crate::app::Store for AnyStore {
     }
 
     fn commit(&mut self, batches: &[&crate::app::Batch]) -> Result<(), crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.commit(batches),
-            AnyStore::Postgres(store) => store.commit(batches),
-        }
+        on_either!(self, store => store.commit(batches))
     }
 
     fn set_operator_credential(
         &mut self,
         hash: &crate::domain::CredentialHash,
     ) -> Result<(), crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.set_operator_credential(hash),
-            AnyStore::Postgres(store) => store.set_operator_credential(hash),
-        }
+        on_either!(self, store => store.set_operator_credential(hash))
     }
 
     fn keep_alive_every(&self) -> Option<std::time::Duration> {
-        match self {
-            AnyStore::Sqlite(store) => store.keep_alive_every(),
-            AnyStore::Postgres(store) => store.keep_alive_every(),
-        }
+        on_either!(self, store => store.keep_alive_every())
     }
 
     fn keep_alive(&mut self) -> Result<(), crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.keep_alive(),
-            AnyStore::Postgres(store) => store.keep_alive(),
-        }
+        on_either!(self, store => store.keep_alive())
     }
 
     fn position(&self) -> u64 {
-        match self {
-            AnyStore::Sqlite(store) => store.position(),
-            AnyStore::Postgres(store) => store.position(),
-        }
+        on_either!(self, store => store.position())
     }
 
     fn read_after(
@@ -90,52 +85,31 @@ impl crate::app::Store for AnyStore {
         sequence: u64,
         wait: std::time::Duration,
     ) -> Result<crate::app::Followed, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.read_after(position, sequence, wait),
-            AnyStore::Postgres(store) => store.read_after(position, sequence, wait),
-        }
+        on_either!(self, store => store.read_after(position, sequence, wait))
     }
 
     fn take_over(&mut self) -> Result<bool, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.take_over(),
-            AnyStore::Postgres(store) => store.take_over(),
-        }
+        on_either!(self, store => store.take_over())
     }
 
     fn announce_desks(&mut self, agents: &[String]) -> Result<Vec<String>, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.announce_desks(agents),
-            AnyStore::Postgres(store) => store.announce_desks(agents),
-        }
+        on_either!(self, store => store.announce_desks(agents))
     }
 
     fn acknowledge_desks(&mut self, agents: &[String]) -> Result<(), crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.acknowledge_desks(agents),
-            AnyStore::Postgres(store) => store.acknowledge_desks(agents),
-        }
+        on_either!(self, store => store.acknowledge_desks(agents))
     }
 
     fn desks_elsewhere(&mut self) -> Result<Option<Vec<(String, bool)>>, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.desks_elsewhere(),
-            AnyStore::Postgres(store) => store.desks_elsewhere(),
-        }
+        on_either!(self, store => store.desks_elsewhere())
     }
 
     fn desks_announced(&mut self) -> Result<bool, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.desks_announced(),
-            AnyStore::Postgres(store) => store.desks_announced(),
-        }
+        on_either!(self, store => store.desks_announced())
     }
 
     fn load_requests(&mut self) -> Result<Vec<crate::app::RequestRecord>, crate::app::StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.load_requests(),
-            AnyStore::Postgres(store) => store.load_requests(),
-        }
+        on_either!(self, store => store.load_requests())
     }
 
     fn backup(at: &StoreLocation, to: &std::path::Path) -> Result<(), crate::app::StoreError> {
