@@ -14,17 +14,17 @@ mod failover;
 mod fanout;
 mod mix;
 mod recovery;
+mod replicas;
 mod scale;
 mod stats;
 mod target;
 
 use std::time::Duration;
 
-use cif_e2e::Options;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::stats::{Latencies, Spread, Table, ms, ratio};
-use crate::target::{Placement, Server};
+use crate::target::{Placement, Server, cifd_options, metric, refused};
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -51,10 +51,6 @@ struct Args {
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
-    /// The unary mix's durable server keeps its state in PostgreSQL (a throwaway cluster of
-    /// Debian's postgresql, started for the run) instead of the embedded store.
-    #[arg(long)]
-    durable_on_postgres: bool,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +74,9 @@ enum Scenario {
     Memory,
     Recovery,
     Desk,
+    /// The durable mix on PostgreSQL through one and three replicas, beside the embedded
+    /// store, and PostgreSQL's ceiling for cifd's commit (pgbench).
+    Replicas,
     /// Three replicas on PostgreSQL: from killing the writer to the next acknowledged write.
     Failover,
 }
@@ -156,25 +155,7 @@ async fn suite(args: Args, placement: Placement) -> usize {
         } else {
             &args.in_flight
         };
-        // Kept for the scenario's length: its durable server's database.
-        let postgres = args.durable_on_postgres.then(|| {
-            let cluster = cif_e2e::Postgres::start();
-            let url = cluster.new_database("cifd");
-            (cluster, url)
-        });
-        let durable = match &postgres {
-            None => cifd_options(),
-            Some((cluster, url)) => {
-                println!(
-                    "- durable: PostgreSQL (a throwaway cluster on 127.0.0.1, its processes not pinned)"
-                );
-                cifd_options()
-                    .arg("--store")
-                    .arg(url.as_str())
-                    .env("CIF_STORE_PASSWORD", cluster.password())
-            }
-        };
-        failures += unary_mix(&placement, levels, length, trials, durable).await;
+        failures += unary_mix(&placement, levels, length, trials).await;
     }
     if wanted(Scenario::Fanout) {
         let plan = if args.smoke {
@@ -272,6 +253,18 @@ async fn suite(args: Args, placement: Placement) -> usize {
             measured.logging_rate
         );
     }
+    if wanted(Scenario::Replicas) {
+        let plan = replicas::Plan {
+            levels: if args.smoke {
+                vec![4]
+            } else {
+                args.in_flight.clone()
+            },
+            length,
+            trials,
+        };
+        failures += replicas::run(&placement, &plan).await;
+    }
     if wanted(Scenario::Failover) {
         let (rounds, steady) = if args.smoke {
             (1, Duration::from_millis(500))
@@ -337,50 +330,11 @@ async fn failover_after_kills(rounds: usize, steady: Duration) -> usize {
     usize::from(measured.gaps > 0)
 }
 
-/// cifd's options for the load: closed sessions forgotten after a second, so the servers do
-/// not grow through the runs, and limits raised so nothing measures refusals.
-fn cifd_options() -> Options {
-    Options::default()
-        .arg("--closed-session-retention")
-        .arg("1s")
-        .arg("--default-max-open-sessions")
-        .arg("1000")
-        .arg("--metrics-listen")
-        .arg("127.0.0.1:0")
-}
-
-/// cifd's metrics, as text (empty for the baseline).
-fn scrape(server: &Server) -> String {
-    match server {
-        Server::Cifd(harness) => harness.cifd.scrape(),
-        Server::Baseline(_) => String::new(),
-    }
-}
-
-/// The calls refused, by the metrics.
-fn refused(metrics: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|line| line.starts_with("cif_calls_total{") && !line.contains("code=\"OK\""))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|count| count as u64)
-        .sum()
-}
-
-/// A sum or count from the metrics.
-fn metric(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_default()
-}
-
 async fn unary_mix(
     placement: &Placement,
     levels: &[usize],
     length: Duration,
     trials: usize,
-    durable: Options,
 ) -> usize {
     let most = levels.iter().copied().max().unwrap_or(1);
     let servers = [
@@ -389,7 +343,7 @@ async fn unary_mix(
             "in-memory",
             Server::cifd(placement, cifd_options().arg("--in-memory")).await,
         ),
-        ("durable", Server::cifd(placement, durable).await),
+        ("durable", Server::cifd(placement, cifd_options()).await),
     ];
     let mut populations = Vec::new();
     for (_, server) in &servers {
@@ -469,7 +423,7 @@ async fn unary_mix(
     }
     let mut durable = String::new();
     for (name, server) in &servers[1..] {
-        let metrics = scrape(server);
+        let metrics = server.writer_metrics();
         let refusals = refused(&metrics);
         if refusals > 0 {
             eprintln!(

@@ -143,11 +143,15 @@ pub struct Worker {
 }
 
 /// Workers for `in_flight` concurrent calls; worker `n` works on agent `n` of `population`.
+/// Connections go to every replica in turn.
 pub async fn workers(server: &Server, population: &Population, in_flight: usize) -> Vec<Worker> {
-    let connections = in_flight.div_ceil(16);
+    let connections = in_flight
+        .div_ceil(16)
+        .max(server.replica_count())
+        .min(in_flight);
     let mut channels = Vec::new();
-    for _ in 0..connections {
-        channels.push(server.channel().await);
+    for n in 0..connections {
+        channels.push(server.channel_to(n).await);
     }
     (0..in_flight)
         .map(|n| {

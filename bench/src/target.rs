@@ -64,6 +64,16 @@ impl Placement {
     }
 }
 
+impl Placement {
+    /// `options` with the server on the servers' CPUs.
+    pub fn place(&self, options: Options) -> Options {
+        Options {
+            cpus: self.server_cpus.clone(),
+            ..options
+        }
+    }
+}
+
 /// A running baseline server (`cif-bench baseline`), killed when dropped.
 pub struct Baseline {
     child: Child,
@@ -112,50 +122,80 @@ impl Drop for Baseline {
     }
 }
 
-/// A server the load runs against: cifd (with its operator client) or the baseline.
+/// A server the load runs against: cifd (with its operator client), replicas of cifd on one
+/// PostgreSQL database, or the baseline.
 pub enum Server {
     Cifd(Box<Harness>),
     Baseline(Baseline),
+    /// Followers first, then the writer; connection `n` goes to replica `n % len`, as a load
+    /// balancer spreads them.
+    Replicas {
+        replicas: Vec<Cifd>,
+        admin: Box<AdminClient>,
+    },
 }
 
 impl Server {
     pub async fn cifd(placement: &Placement, options: Options) -> Self {
-        let options = Options {
-            cpus: placement.server_cpus.clone(),
-            ..options
-        };
-        Self::Cifd(Box::new(Harness::start_with(options).await))
+        Self::Cifd(Box::new(
+            Harness::start_with(placement.place(options)).await,
+        ))
+    }
+
+    /// `count` replicas started one after another with `options` (the first becomes the
+    /// writer), ordered followers first.
+    pub async fn replicas(
+        placement: &Placement,
+        count: usize,
+        options: impl Fn() -> Options,
+    ) -> Self {
+        let mut replicas: Vec<Cifd> = (0..count)
+            .map(|_| Cifd::start_with(placement.place(options())))
+            .collect();
+        replicas.rotate_left(1);
+        let writer = replicas.last().expect("a replica");
+        let admin = Box::new(writer.admin().await);
+        Self::Replicas { replicas, admin }
     }
 
     pub fn baseline(placement: &Placement) -> Self {
         Self::Baseline(Baseline::start(placement))
     }
 
-    pub fn pid(&self) -> u32 {
+    /// The server's processes.
+    fn pids(&self) -> Vec<u32> {
         match self {
-            Self::Cifd(harness) => harness.cifd.pid(),
-            Self::Baseline(baseline) => baseline.child.id(),
+            Self::Cifd(harness) => vec![harness.cifd.pid()],
+            Self::Baseline(baseline) => vec![baseline.child.id()],
+            Self::Replicas { replicas, .. } => replicas.iter().map(Cifd::pid).collect(),
         }
     }
 
-    pub fn address(&self) -> SocketAddr {
-        match self {
-            Self::Cifd(harness) => harness.cifd.address,
-            Self::Baseline(baseline) => baseline.address,
-        }
+    /// How many processes serve: connections should go to each.
+    pub fn replica_count(&self) -> usize {
+        self.pids().len()
     }
 
     /// A new connection.
     pub async fn channel(&self) -> Channel {
-        cif_sdk::connect(format!("http://{}", self.address()))
-            .await
-            .expect("connects")
+        self.channel_to(0).await
+    }
+
+    /// A new connection to replica `n % replica_count()`.
+    pub async fn channel_to(&self, n: usize) -> Channel {
+        let endpoint = match self {
+            Self::Cifd(harness) => harness.cifd.endpoint(),
+            Self::Baseline(baseline) => format!("http://{}", baseline.address),
+            Self::Replicas { replicas, .. } => replicas[n % replicas.len()].endpoint(),
+        };
+        cif_sdk::connect(endpoint).await.expect("connects")
     }
 
     /// The operator's client, for cifd.
     pub fn admin(&self) -> Option<&AdminClient> {
         match self {
             Self::Cifd(harness) => Some(&harness.admin),
+            Self::Replicas { admin, .. } => Some(admin),
             Self::Baseline(_) => None,
         }
     }
@@ -163,40 +203,93 @@ impl Server {
     pub fn cifd_process(&mut self) -> Option<&mut Cifd> {
         match self {
             Self::Cifd(harness) => Some(&mut harness.cifd),
-            Self::Baseline(_) => None,
+            Self::Baseline(_) | Self::Replicas { .. } => None,
+        }
+    }
+
+    /// The metrics of the cifd that writes (empty for the baseline).
+    pub fn writer_metrics(&self) -> String {
+        match self {
+            Self::Cifd(harness) => harness.cifd.scrape(),
+            Self::Baseline(_) => String::new(),
+            Self::Replicas { replicas, .. } => replicas
+                .iter()
+                .map(Cifd::scrape)
+                .find(|metrics| metrics.lines().any(|line| line == "cif_replica_writer 1"))
+                .unwrap_or_default(),
         }
     }
 
     /// CPU time the process has used (user and system), in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
-            .expect("the server's /proc/<pid>/stat");
-        // Fields after the command (which may hold spaces) start after the last ')'.
-        let fields: Vec<&str> = stat[stat.rfind(')').expect("a command") + 2..]
-            .split(' ')
-            .collect();
-        // utime and stime are fields 14 and 15 of stat(5), in clock ticks of 1/100 s.
-        let ticks: f64 =
-            fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-        ticks / 100.0
+        self.pids().into_iter().map(cpu_seconds).sum()
     }
 
     /// Resident memory, in bytes.
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the server's /proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| {
-                value
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .expect("VmRSS in kB")
-            * 1024
+        self.pids().into_iter().map(rss_bytes).sum()
     }
+}
+
+/// CPU time process `pid` has used (user and system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .expect("the server's /proc/<pid>/stat");
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a command") + 2..]
+        .split(' ')
+        .collect();
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks of 1/100 s.
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("the server's /proc/<pid>/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .expect("VmRSS in kB")
+        * 1024
+}
+
+/// cifd's options for the load: closed sessions forgotten after a second, so the servers do
+/// not grow through the runs, and limits raised so nothing measures refusals.
+pub fn cifd_options() -> Options {
+    Options::default()
+        .arg("--closed-session-retention")
+        .arg("1s")
+        .arg("--default-max-open-sessions")
+        .arg("1000")
+        .arg("--metrics-listen")
+        .arg("127.0.0.1:0")
+}
+
+/// The calls refused, by the metrics.
+pub fn refused(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("cif_calls_total{") && !line.contains("code=\"OK\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|count| count as u64)
+        .sum()
+}
+
+/// A sum or count from the metrics.
+pub fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_default()
 }

@@ -4,6 +4,7 @@
 //! The server refuses to run as root, so when the tests run as root (containers, CI) every
 //! PostgreSQL program runs as Debian's `postgres` system user through `runuser`.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::DirBuilderExt;
@@ -22,12 +23,20 @@ pub struct Postgres {
     run_as: Option<String>,
     port: u16,
     password: String,
+    /// `taskset -c` CPUs the server's processes run on, or `None` for any.
+    cpus: Option<String>,
 }
 
 impl Postgres {
     /// Starts one. Panics with what to do (run the README's test command, which installs
     /// Debian's postgresql) if PostgreSQL's binaries are missing.
     pub fn start() -> Postgres {
+        Self::start_on(None)
+    }
+
+    /// Starts one whose processes run on `cpus` only (`taskset -c`, inherited by every
+    /// backend the server forks), as a benchmark places its servers.
+    pub fn start_on(cpus: Option<&str>) -> Postgres {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let bin = binaries();
         let run_as = is_root().then(|| "postgres".to_string());
@@ -44,6 +53,7 @@ impl Postgres {
             run_as,
             port: 0,
             password: random_password(),
+            cpus: cpus.map(str::to_owned),
         };
         if let Some(user) = &cluster.run_as {
             let mut chown = Command::new("chown");
@@ -77,7 +87,7 @@ impl Postgres {
                 self.port,
                 self.dir.display()
             );
-            let mut pg_ctl = self.command("pg_ctl");
+            let mut pg_ctl = self.pinned("pg_ctl");
             pg_ctl.arg("-D").arg(self.dir.join("data"));
             pg_ctl
                 .arg("-l")
@@ -149,19 +159,54 @@ impl Postgres {
         stdout.strip_suffix('\n').unwrap_or(&stdout).to_string()
     }
 
+    /// Runs `pgbench` with `script` (a custom script's text) on database `database` over
+    /// TCP as the `cifd` role, as cifd connects, with `arguments` after it; returns its
+    /// stdout. It runs where the caller runs (not on the server's CPUs), as a client does.
+    pub fn pgbench(&self, database: &str, script: &str, arguments: &[&str]) -> String {
+        static SCRIPTS: AtomicUsize = AtomicUsize::new(0);
+        let file = self.dir.join(format!(
+            "pgbench-{}.sql",
+            SCRIPTS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&file, script).expect("writing the pgbench script");
+        let mut pgbench = self.command("pgbench");
+        pgbench.args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "cifd",
+            "-p",
+            &self.port.to_string(),
+        ]);
+        pgbench.arg("-f").arg(&file).args(arguments).arg(database);
+        pgbench.env("PGPASSWORD", &self.password);
+        let output = check(pgbench.output(), "pgbench");
+        let _ = std::fs::remove_file(&file);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `command`, on the cluster's CPUs when it has some.
+    fn pinned(&self, program: &str) -> Command {
+        self.command_on(program, self.cpus.as_deref())
+    }
+
     /// One of PostgreSQL's programs, as the user that may run it, in the cluster's directory
     /// (as `postgres`, the caller's directory may be out of reach).
     fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        let mut command = match &self.run_as {
-            Some(user) => {
-                let mut runuser = Command::new("runuser");
-                runuser.args(["-u", user, "--"]).arg(path);
-                runuser
-            }
-            None => Command::new(path),
-        };
-        command.current_dir(&self.dir);
+        self.command_on(program, None)
+    }
+
+    fn command_on(&self, program: &str, cpus: Option<&str>) -> Command {
+        let mut words: Vec<OsString> = Vec::new();
+        if let Some(cpus) = cpus {
+            words.extend(["taskset", "-c", cpus].map(OsString::from));
+        }
+        if let Some(user) = &self.run_as {
+            words.extend(["runuser", "-u", user, "--"].map(OsString::from));
+        }
+        words.push(self.bin.join(program).into_os_string());
+        let mut command = Command::new(&words[0]);
+        command.args(&words[1..]).current_dir(&self.dir);
         command
     }
 }

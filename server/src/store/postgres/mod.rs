@@ -98,7 +98,10 @@ pub struct PostgresStore {
 }
 
 /// The statements the writer runs: the lease's renewal, and a whole commit (the function
-/// `cifd_commit`, one round trip).
+/// `cifd_commit`, one round trip); and the one a follower reads with. Its ranges have both
+/// ends (the newest commit and sequence of the same snapshot), because the plan PostgreSQL
+/// keeps for a prepared statement is made without the parameters' values, and a one-sided
+/// comparison would be planned as a third of the table: a scan of the whole log.
 struct Statements {
     renew: Statement,
     commit: Statement,
@@ -120,10 +123,11 @@ impl Statements {
                  FROM cifd_lease
                  UNION ALL
                  SELECT 1::smallint, kind, id, body, changed_in, NULL FROM cifd_records
-                 WHERE changed_in > $1
+                 WHERE changed_in > $1 AND changed_in <= (SELECT commits FROM cifd_lease)
                  UNION ALL
                  SELECT 2::smallint, NULL, NULL, body, sequence, NULL FROM cifd_events
-                 WHERE sequence > $2
+                 WHERE sequence > $2 AND sequence <= (SELECT value::bigint FROM cifd_meta
+                                                      WHERE key = 'last_sequence')
                  ORDER BY part, number",
             )?,
         })
