@@ -281,6 +281,12 @@ impl Core {
         self.replica.caught_up = Some(at);
     }
 
+    /// Whether this follower has read the store since `at`: it holds everything committed
+    /// until then.
+    pub fn read_store_since(&self, at: std::time::Instant) -> bool {
+        self.replica.caught_up.is_some_and(|read| read >= at)
+    }
+
     /// A follower: a desk's stream opened here. The receiver hears when the writer counts
     /// the desk online.
     pub(super) fn desk_opened_here(

@@ -17,8 +17,12 @@ use super::state::{SharedCore, write};
 use crate::domain::events::{Passage, Scope};
 use crate::domain::{ControlPlane, DomainError, DomainResult};
 
-/// How long a follower waits for a resume point a caller saw on another replica.
+/// How long a follower waits for a resume point a caller saw on another replica, at most
+/// (it gives up sooner once it has read the store and the point is not there either).
 const FOLLOWER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often a follower waiting for a resume point looks whether it has read the store since.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How a subscriber asked to start.
 #[derive(Debug, Clone, Copy)]
@@ -68,12 +72,16 @@ pub async fn subscribe<S>(
         /// A resume point the caller saw is still on its way to disk: wait, then look again.
         Wait(Committed<()>),
         /// A follower has not applied the resume point the caller saw on another replica
-        /// yet: wait for its next commit, then look again.
+        /// yet, nor read the store since the call came: wait for its next commit, or a
+        /// moment, then look again.
         Follow(Committed<()>),
         Open(Option<S>, Uuid, Registration, Committed<()>),
     }
-    // How long a follower waits to reach a resume point; then it is refused as ahead.
+    // How long a follower waits to reach a resume point; then it is refused as ahead. It is
+    // refused sooner once the follower has read the store since the call came and the point
+    // is still ahead: then the writer had not committed it either.
     let give_up = tokio::time::Instant::now() + FOLLOWER_PATIENCE;
+    let arrived = std::time::Instant::now();
     // On a follower, an agent's stream: hears when the writer counts the desk online.
     let mut acknowledged = None;
     let (made, log_id, registration, ready) = loop {
@@ -84,6 +92,7 @@ pub async fn subscribe<S>(
                 core.follows()
                     && log_id == core.log.log_id()
                     && after_sequence > core.assigned()
+                    && !core.read_store_since(arrived)
                     && tokio::time::Instant::now() < give_up
             };
             if let Opening::Resume {
@@ -142,7 +151,8 @@ pub async fn subscribe<S>(
         match step {
             Step::Wait(pending) => pending.confirmed().await.map(drop)?,
             Step::Follow(next) => {
-                let _ = tokio::time::timeout_at(give_up, next.confirmed()).await;
+                let look_again = give_up.min(tokio::time::Instant::now() + LOOK_AGAIN);
+                let _ = tokio::time::timeout_at(look_again, next.confirmed()).await;
             }
             Step::Open(made, log_id, registration, ready) => {
                 break (made, log_id, registration, ready);

@@ -111,6 +111,8 @@ fn follow(
             let core = read(&state);
             (core.stored(), core.assigned())
         };
+        // The read's snapshot is taken after this: it holds everything committed until now.
+        let reading = std::time::Instant::now();
         let followed = store
             .read_after(position, sequence, wait)
             .unwrap_or_else(|error| stop(error));
@@ -128,8 +130,6 @@ fn follow(
             announced = Some((desks, std::time::Instant::now()));
         }
         wait = if waiting { DESK_ACK_POLL } else { FOLLOW_POLL };
-        // Read in one snapshot just now: everything the writer had committed then.
-        let reading = std::time::Instant::now();
         let writer_gone = followed.writer_gone;
         {
             let mut core = write(&state);
