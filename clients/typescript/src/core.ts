@@ -81,6 +81,27 @@ export function authenticating(credential: string): Interceptor {
   };
 }
 
+/** What one client has seen: the newest store commit an answer reflected. */
+export interface Seen {
+  stored: number;
+}
+
+/**
+ * An interceptor for replicas: each answer names the store commit it reflects (header
+ * `cif-stored`), and every later call asks for at least the newest one seen
+ * (`cif-min-stored`), so a replica that has not applied it yet waits before it answers. A
+ * client reads its own writes whichever replica answers, behind a load balancer too.
+ */
+export function remembering(seen: Seen): Interceptor {
+  return (next) => async (request) => {
+    if (seen.stored > 0) request.header.set("cif-min-stored", String(seen.stored));
+    const response = await next(request);
+    const stored = Number(response.header.get("cif-stored"));
+    if (Number.isSafeInteger(stored) && stored > seen.stored) seen.stored = stored;
+    return response;
+  };
+}
+
 /** Which of several replicas a failover transport uses now; shared by the transports made
  * for one list of endpoints. */
 export interface Replicas {

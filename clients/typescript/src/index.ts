@@ -4,7 +4,7 @@
 
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
-import { authenticating, baseUrl, failover, rolesOver, type Replicas } from "./core.js";
+import { authenticating, baseUrl, failover, remembering, rolesOver, type Replicas, type Seen } from "./core.js";
 
 export * from "./core.js";
 
@@ -15,9 +15,13 @@ export * from "./core.js";
 export const { provider, agent, admin } = rolesOver((endpoint) => {
   const endpoints = endpoint.split(",").map((one) => one.trim());
   const replicas: Replicas = { current: 0 };
+  const seen: Seen = { stored: 0 };
   return (credential) => {
     const transports = endpoints.map((one) =>
-      createGrpcTransport({ baseUrl: baseUrl(one), interceptors: [authenticating(credential)] }),
+      createGrpcTransport({
+        baseUrl: baseUrl(one),
+        interceptors: [authenticating(credential), remembering(seen)],
+      }),
     );
     return transports.length === 1 ? transports[0] : failover(transports, replicas);
   };

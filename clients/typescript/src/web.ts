@@ -3,13 +3,17 @@
 
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 
-import { authenticating, baseUrl, rolesOver } from "./core.js";
+import { authenticating, baseUrl, remembering, rolesOver, type Seen } from "./core.js";
 
 export * from "./core.js";
 
 /** A channel provider's, an agent's desktop's and an operator's calls, over grpc-web to an
  * endpoint (a base URL; the page's own origin for cifd's pages). */
-export const { provider, agent, admin } = rolesOver(
-  (endpoint) => (credential) =>
-    createGrpcWebTransport({ baseUrl: baseUrl(endpoint), interceptors: [authenticating(credential)] }),
-);
+export const { provider, agent, admin } = rolesOver((endpoint) => {
+  const seen: Seen = { stored: 0 };
+  return (credential) =>
+    createGrpcWebTransport({
+      baseUrl: baseUrl(endpoint),
+      interceptors: [authenticating(credential), remembering(seen)],
+    });
+});

@@ -109,20 +109,41 @@ def _camel(name: str) -> str:
 
 
 class _Client:
+    """Sends the credential with every call and, across replicas, what the client has seen:
+    each answer names the store commit it reflects (header ``cif-stored``), and every later
+    call asks for at least that one (``cif-min-stored``), so a replica that has not applied it
+    yet waits before it answers. The client reads its own writes whichever replica answers."""
+
     _stub_class: Callable[[grpc.Channel], Any]
 
     def __init__(self, channel: grpc.Channel, credential: str) -> None:
         self.stub = self._stub_class(channel)
-        self._metadata = (("authorization", f"Bearer {credential}"),)
+        self._credential = ("authorization", f"Bearer {credential}")
+        self._seen = 0
+
+    @property
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        if self._seen:
+            return (self._credential, ("cif-min-stored", str(self._seen)))
+        return (self._credential,)
+
+    def _saw(self, call: Any) -> None:
+        for key, value in call.initial_metadata() or ():
+            if key == "cif-stored" and str(value).isdigit():
+                self._seen = max(self._seen, int(value))
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self.stub, _camel(name))
 
         def call(request: Any, timeout: Optional[float] = None) -> Any:
             try:
-                return method(request, metadata=self._metadata, timeout=timeout)
+                response, answered = method.with_call(
+                    request, metadata=self._metadata, timeout=timeout
+                )
             except grpc.RpcError as error:
                 raise CifError.from_rpc(error) from None
+            self._saw(answered)
+            return response
 
         call.__name__ = name
         return call
