@@ -564,3 +564,51 @@ async fn a_follower_applies_its_configuration_when_it_takes_over() {
     .await;
     let _ = std::fs::remove_file(&config);
 }
+
+/// Rule 21 across replicas: a widget credential the desk gets through one follower works on
+/// the other follower and on the writer, and signing out revokes it on every replica.
+#[tokio::test]
+async fn a_widget_credential_issued_through_one_replica_works_on_every_replica() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let writer = Harness::start_with(Options::postgres(&cluster, &url)).await;
+    let followers = [
+        Cifd::start_with(Options::postgres(&cluster, &url)),
+        Cifd::start_with(Options::postgres(&cluster, &url)),
+    ];
+    let chat = writer.provider("contoso_chat").await;
+    let ada = writer.agent("Ada", &[&chat]).await;
+    let desk = AgentClient::new(followers[0].channel().await, &ada.credential).unwrap();
+    let issued = desk
+        .issue_widget_credential(pb::IssueWidgetCredentialRequest {
+            provider_id: chat.id().into(),
+        })
+        .await
+        .expect("issued through a follower");
+
+    let mode = pb::GetModeRequest {
+        agent_id: ada.id().into(),
+    };
+    let mut widgets = Vec::new();
+    for replica in [&followers[1], &writer.cifd] {
+        let widget = ProviderClient::new(replica.channel().await, &issued.credential).unwrap();
+        let request = mode.clone();
+        eventually("the widget credential works on another replica", async || {
+            widget.get_mode(request.clone()).await.ok()
+        })
+        .await;
+        widgets.push(widget);
+    }
+
+    desk.revoke_widget_credentials(pb::RevokeWidgetCredentialsRequest {})
+        .await
+        .expect("signing out through a follower");
+    for widget in &widgets {
+        let request = mode.clone();
+        let refused = eventually("the revoked credential is refused everywhere", async || {
+            widget.get_mode(request.clone()).await.err()
+        })
+        .await;
+        assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    }
+}

@@ -14,7 +14,7 @@ pub struct Timers(Vec<JoinHandle<()>>);
 
 impl Timers {
     /// Starts heartbeats every `heartbeat_interval`, toast deadlines, and sweeps of closed
-    /// sessions older than `closed_session_retention`.
+    /// sessions older than `closed_session_retention` and of expired widget credentials.
     pub fn start(
         state: &SharedCore,
         heartbeat_interval: Duration,
@@ -23,7 +23,7 @@ impl Timers {
         Self(vec![
             tokio::spawn(send_heartbeats(state.clone(), heartbeat_interval)),
             tokio::spawn(expire_toasts(state.clone())),
-            tokio::spawn(forget_expired_sessions(
+            tokio::spawn(forget_expired(
                 state.clone(),
                 sweep_interval(closed_session_retention),
             )),
@@ -99,8 +99,9 @@ fn sweep_interval(retention: Duration) -> Duration {
     (retention / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
 }
 
-/// Removes closed sessions older than the retention period.
-async fn forget_expired_sessions(state: SharedCore, every: Duration) {
+/// Removes closed sessions older than the retention period, and widget credentials whose
+/// time is up.
+async fn forget_expired(state: SharedCore, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -110,7 +111,9 @@ async fn forget_expired_sessions(state: SharedCore, every: Duration) {
             continue;
         }
         let _swept = write(&state).execute(|plane| {
-            plane.forget_expired_sessions(SystemTime::now());
+            let now = SystemTime::now();
+            plane.forget_expired_sessions(now);
+            plane.forget_expired_widget_credentials(now);
             Ok(())
         });
     }

@@ -10,6 +10,7 @@ use cif_sdk::ids::ProviderId;
 use super::encoding::{DecodeError, Stored};
 use crate::domain::control_plane::{Changes, Records};
 use crate::domain::desks::Session;
+use crate::domain::registry::{Holder, Issued};
 use crate::domain::toasts::ToastKey;
 
 /// One record's row: `body` is `None` when the record is gone.
@@ -79,7 +80,22 @@ pub fn changed(changes: &Changes) -> Vec<Row> {
         toast_id,
         Stored::encode,
     );
+    rows.extend(
+        changes
+            .widget_credentials
+            .iter()
+            .map(|(holder, issued)| Row {
+                kind: "widget_credential",
+                id: holder_id(holder),
+                body: issued.map(|issued| (*holder, issued).encode()),
+            }),
+    );
     rows
+}
+
+/// A widget credential's row id: its agent and provider.
+fn holder_id((agent, provider): &Holder) -> String {
+    format!("{agent}/{provider}")
 }
 
 fn keyed<K, V>(
@@ -124,6 +140,7 @@ pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowErr
         "template" => records.templates.push(decoded(kind, body)?),
         "toast" => records.toasts.push(decoded(kind, body)?),
         "resolved_toast" => records.resolved_toasts.push(decoded(kind, body)?),
+        "widget_credential" => records.widget_credentials.push(decoded(kind, body)?),
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())
@@ -151,14 +168,22 @@ pub fn change(
             id: id.to_owned(),
         })
     }
-    let toast_key = || -> Result<ToastKey, RowError> {
-        let (provider, toast) = id.split_once('/').ok_or_else(|| RowError::Unkeyed {
+    // Two ids joined by a slash: a toast's provider and toast, a widget's agent and provider.
+    fn pair<A: std::str::FromStr, B: std::str::FromStr>(
+        kind: &str,
+        id: &str,
+    ) -> Result<(A, B), RowError> {
+        let (first, second) = id.split_once('/').ok_or_else(|| RowError::Unkeyed {
             kind: kind.to_owned(),
             id: id.to_owned(),
         })?;
+        Ok((key(kind, first)?, key(kind, second)?))
+    }
+    let toast_key = || -> Result<ToastKey, RowError> {
+        let (provider, toast) = pair(kind, id)?;
         Ok(ToastKey {
-            provider: key(kind, provider)?,
-            id: key(kind, toast)?,
+            provider,
+            id: toast,
         })
     };
     match kind {
@@ -188,6 +213,12 @@ pub fn change(
         "resolved_toast" => changes
             .resolved_toasts
             .push((toast_key()?, decoded(kind, body)?)),
+        "widget_credential" => {
+            let stored: Option<(Holder, Issued)> = decoded(kind, body)?;
+            changes
+                .widget_credentials
+                .push((pair(kind, id)?, stored.map(|(_, issued)| issued)));
+        }
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())

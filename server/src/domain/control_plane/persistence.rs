@@ -14,7 +14,7 @@ use crate::domain::desks::{Desk, Desks, Session};
 use crate::domain::error::DomainError;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::registry::Lost;
-use crate::domain::registry::{AgentRecord, Presence, ProviderRecord, Registry};
+use crate::domain::registry::{AgentRecord, Holder, Issued, Presence, ProviderRecord, Registry};
 use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
 
 /// An agent as stored: its record and its desk.
@@ -36,6 +36,7 @@ pub struct Changes {
     pub templates: Vec<(String, Option<Template>)>,
     pub toasts: Vec<(ToastKey, Option<Toast>)>,
     pub resolved_toasts: Vec<(ToastKey, Option<(Toast, Resolution)>)>,
+    pub widget_credentials: Vec<(Holder, Option<Issued>)>,
 }
 
 impl Changes {
@@ -48,6 +49,7 @@ impl Changes {
             && self.templates.is_empty()
             && self.toasts.is_empty()
             && self.resolved_toasts.is_empty()
+            && self.widget_credentials.is_empty()
     }
 }
 
@@ -62,6 +64,7 @@ pub struct Records {
     pub templates: Vec<Template>,
     pub toasts: Vec<Toast>,
     pub resolved_toasts: Vec<(Toast, Resolution)>,
+    pub widget_credentials: Vec<(Holder, Issued)>,
 }
 
 impl ControlPlane {
@@ -98,6 +101,7 @@ impl ControlPlane {
             templates: self.catalogue.take_changes(),
             toasts: toasts.pending,
             resolved_toasts: toasts.resolved,
+            widget_credentials: registry.widget_credentials,
         }
     }
 
@@ -131,6 +135,7 @@ impl ControlPlane {
                 deleted_providers: changes.deleted_providers,
                 agents,
                 presences: changes.presences,
+                widget_credentials: changes.widget_credentials,
             });
         self.desks.apply(crate::domain::desks::DeskChanges {
             desks,
@@ -203,6 +208,7 @@ impl ControlPlane {
                 records.deleted_providers,
                 agents,
                 records.presences,
+                records.widget_credentials,
             ),
             desks: Desks::restore(desks, records.sessions),
             toasts,
@@ -245,6 +251,11 @@ mod tests {
             templates: keep(changes.templates),
             toasts: keep(changes.toasts),
             resolved_toasts: keep(changes.resolved_toasts),
+            widget_credentials: changes
+                .widget_credentials
+                .into_iter()
+                .filter_map(|(holder, issued)| issued.map(|issued| (holder, issued)))
+                .collect(),
         }
     }
 
@@ -448,6 +459,13 @@ mod tests {
             plane.switch_session(agent, first, None)?;
             plane.close_session_as_agent(other, third, None).map(drop)
         });
+        // Widget credentials (rule 21): one the rotation below revokes, one that stays.
+        let (revoked_widget, widget) = (world.credential(), world.credential());
+        follow(&mut world, &mut follower, &|plane| {
+            plane
+                .issue_widget_credential(other, chat, revoked_widget, now)
+                .map(drop)
+        });
         let rotated = world.credential();
         follow(&mut world, &mut follower, &|plane| {
             plane.rotate_provider_credential(chat, rotated).map(drop)
@@ -456,6 +474,12 @@ mod tests {
         follow(&mut world, &mut follower, &|plane| {
             plane.delete_provider(phone)
         });
+        follow(&mut world, &mut follower, &|plane| {
+            plane
+                .issue_widget_credential(agent, chat, widget, now)
+                .map(drop)
+        });
+        credentials.extend([revoked_widget, widget]);
 
         let agents = [agent, other];
         let providers = [chat, phone];

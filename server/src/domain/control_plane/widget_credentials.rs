@@ -39,6 +39,12 @@ impl ControlPlane {
         Ok(self.registry.widget_credentials(agent, now))
     }
 
+    /// Forgets the widget credentials whose time was up at `now`, so none stays stored after
+    /// its desk went away without revoking it.
+    pub fn forget_expired_widget_credentials(&mut self, now: SystemTime) {
+        self.registry.forget_expired_widget_credentials(now);
+    }
+
     /// Revokes every widget credential of `agent`'s desk (the desk signs out); returns how
     /// many.
     pub fn revoke_widget_credentials(&mut self, agent: AgentId) -> DomainResult<usize> {

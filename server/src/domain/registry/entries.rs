@@ -11,7 +11,7 @@ use cif_sdk::ids::{AgentId, ProviderId};
 use super::agent::{AgentLimits, AgentPatch, AgentRecord, NewAgent, dedup_profile};
 use super::presence::{Presence, PresencePatch};
 use super::provider::{NewProvider, ProviderPatch, ProviderRecord};
-use super::widget_credentials::{Issued, Lookup, WidgetCredentials};
+use super::widget_credentials::{Holder, Issued, Lookup, WidgetCredentials};
 use crate::domain::error::{DomainError, DomainResult, Reason, refuse_if_managed};
 use crate::domain::paging::{self, Page};
 use crate::domain::principal::{CredentialHash, Principal, Role};
@@ -47,7 +47,7 @@ pub struct Registry {
     agents: Tracked<AgentId, AgentRecord>,
     /// Issued credentials by [`CredentialHash::lookup_key`].
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
-    /// Credentials of widgets on desks (rule 21), kept in memory only.
+    /// Credentials of widgets on desks (rule 21).
     widgets: WidgetCredentials,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
@@ -64,6 +64,7 @@ pub struct RegistryChanges {
     pub deleted_providers: Vec<(ProviderId, Option<String>)>,
     pub agents: Vec<(AgentId, Option<AgentRecord>)>,
     pub presences: Vec<(String, Option<Presence>)>,
+    pub widget_credentials: Vec<(Holder, Option<Issued>)>,
 }
 
 impl Registry {
@@ -93,8 +94,10 @@ impl Registry {
         deleted_providers: Vec<(ProviderId, String)>,
         agents: Vec<AgentRecord>,
         presences: Vec<Presence>,
+        widget_credentials: Vec<(Holder, Issued)>,
     ) -> Self {
         let mut registry = Self::new(operator_credential);
+        registry.widgets = WidgetCredentials::loaded(widget_credentials);
         for provider in &providers {
             registry
                 .unique_names
@@ -162,6 +165,7 @@ impl Registry {
                 None => self.presences.remove(&id),
             };
         }
+        self.widgets.apply(changes.widget_credentials);
         self.forget_changes();
         lost
     }
@@ -173,6 +177,7 @@ impl Registry {
             deleted_providers: self.deleted_provider_names.take_changes(),
             agents: self.agents.take_changes(),
             presences: self.presences.take_changes(),
+            widget_credentials: self.widgets.take_changes(),
         }
     }
 
@@ -182,6 +187,7 @@ impl Registry {
         self.deleted_provider_names.forget_touched();
         self.agents.forget_touched();
         self.presences.forget_touched();
+        self.widgets.forget_changes();
     }
 
     // === who is calling ===
@@ -283,6 +289,11 @@ impl Registry {
         now: SystemTime,
     ) -> Vec<(ProviderId, SystemTime)> {
         self.widgets.held_by(agent, now)
+    }
+
+    /// Forgets the widget credentials whose time was up at `now`.
+    pub fn forget_expired_widget_credentials(&mut self, now: SystemTime) {
+        self.widgets.forget_expired(now);
     }
 
     /// Revokes the widget credentials whose (agent, provider) `which` picks; returns how many.

@@ -11,4 +11,4 @@ pub use agent::{AgentLimits, AgentPatch, AgentRecord, LimitsPatch, NewAgent, ded
 pub use entries::{AdmissionsOf, Lost, Registry, RegistryChanges};
 pub use presence::{DEFAULT_COLOR, Presence, PresencePatch, PresenceStatus};
 pub use provider::{NewProvider, ProviderFields, ProviderPatch, ProviderRecord};
-pub use widget_credentials::Issued;
+pub use widget_credentials::{Holder, Issued};

@@ -8,7 +8,8 @@ use super::scalars::{id, ids, parse_enum, parse_id, parse_ids, parse_time, time}
 use crate::domain::CredentialHash;
 use crate::domain::desks::{Desk, PanelMode};
 use crate::domain::registry::{
-    AgentLimits, AgentRecord, Presence, PresenceStatus, ProviderFields, ProviderRecord,
+    AgentLimits, AgentRecord, Holder, Issued, Presence, PresenceStatus, ProviderFields,
+    ProviderRecord,
 };
 
 impl Proto for ProviderFields {
@@ -88,6 +89,34 @@ impl Proto for (ProviderId, String) {
         Ok((
             parse_id(&message.id, "DeletedProvider.id")?,
             message.unique_name,
+        ))
+    }
+}
+
+impl Proto for (Holder, Issued) {
+    type Message = proto::WidgetCredential;
+
+    fn to_message(&self) -> proto::WidgetCredential {
+        let ((agent, provider), issued) = self;
+        proto::WidgetCredential {
+            agent_id: id(*agent),
+            provider_id: id(*provider),
+            credential: issued.hash.0.to_vec(),
+            expires: Some(time(issued.expires)),
+        }
+    }
+
+    fn from_message(message: proto::WidgetCredential) -> Result<Self, DecodeError> {
+        let holder = (
+            parse_id(&message.agent_id, "WidgetCredential.agent_id")?,
+            parse_id(&message.provider_id, "WidgetCredential.provider_id")?,
+        );
+        Ok((
+            holder,
+            Issued {
+                hash: parse_credential(&message.credential, "WidgetCredential.credential")?,
+                expires: parse_time(message.expires, "WidgetCredential.expires")?,
+            },
         ))
     }
 }

@@ -63,6 +63,39 @@ fn every_record_reads_back_as_it_was_written() {
 }
 
 #[test]
+fn a_widget_credential_reads_back_as_it_was_written_and_a_short_hash_is_refused() {
+    use crate::domain::CredentialHash;
+    use crate::domain::registry::{Holder, Issued};
+    use cif_sdk::ids::AgentId;
+    use prost::Message as _;
+
+    let holder = (AgentId::generate(), ProviderId::generate());
+    let issued = Issued {
+        hash: CredentialHash([7; 32]),
+        expires: at(600) + Duration::from_nanos(123),
+    };
+    let bytes = (holder, issued).encode();
+    let (back_holder, back) = <(Holder, Issued)>::decode(&bytes).expect("decodes");
+    assert_eq!(back_holder, holder);
+    assert!(back.hash.matches(&issued.hash));
+    assert_eq!(back.expires, issued.expires);
+    assert_eq!(
+        (back_holder, back).encode(),
+        bytes,
+        "one value, one encoding"
+    );
+
+    let mut message = crate::store::encoding::message::Proto::to_message(&(holder, issued));
+    message.credential.pop();
+    assert_eq!(
+        <(Holder, Issued)>::decode(&message.encode_to_vec())
+            .unwrap_err()
+            .to_string(),
+        "WidgetCredential.credential is invalid: a credential hash is 32 bytes, this one 31"
+    );
+}
+
+#[test]
 fn times_keep_their_nanoseconds_either_side_of_the_epoch() {
     let times = [
         UNIX_EPOCH,
