@@ -5,6 +5,7 @@
 //! the one `CIFD_BIN` names.
 #![forbid(unsafe_code)]
 
+mod black_hole;
 pub mod buf_curl;
 pub mod conformance;
 pub mod postgres;
@@ -12,6 +13,7 @@ pub mod random;
 mod reading;
 mod shell;
 
+pub use black_hole::BlackHole;
 pub use postgres::Postgres;
 pub use reading::*;
 pub use shell::{Ran, run_bash};

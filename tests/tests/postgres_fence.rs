@@ -2,7 +2,9 @@
 //! lease while another took over, or cut off from PostgreSQL) never commits again, so nothing
 //! it could not store is acknowledged, and the log stays dense.
 
-use cif_e2e::{Cifd, Harness, Options, Postgres, eventually, session_for};
+use std::net::SocketAddr;
+
+use cif_e2e::{BlackHole, Cifd, Harness, Options, Postgres, eventually, session_for};
 use cif_sdk::{AdminClient, ProviderClient};
 
 /// Sessions whose stored record holds `title` (the record is protobuf; its texts are plain).
@@ -122,5 +124,57 @@ async fn a_writer_cut_off_from_postgresql_stops_acknowledging() {
     assert_eq!(exit_code(&mut cifd).await, 70, "{}", cifd.log());
     assert_eq!(stored_sessions_titled(&cluster, "while connected"), 1);
     assert_eq!(stored_sessions_titled(&cluster, "after the cut"), 0);
+    assert_dense(&cluster);
+}
+
+/// A partition that drops the writer's packets to PostgreSQL (no error ever comes, only
+/// silence): the writer acknowledges nothing more and stops within seconds, and a follower
+/// that still reaches the database takes over. Every acknowledged call is stored once.
+#[tokio::test]
+async fn a_writer_whose_packets_are_dropped_stops_and_a_follower_takes_over() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let relay = BlackHole::relaying_to(SocketAddr::from(([127, 0, 0, 1], cluster.port())));
+    let through_relay = format!("postgres://cifd@{}/cifd", relay.address());
+    let writer = Harness::start_with(Options::postgres(&cluster, &through_relay)).await;
+    let follower = Cifd::start_with(Options::postgres(&cluster, &url));
+    let provider = writer.provider("contoso_chat").await;
+    let agent = writer.agent("Ada", &[]).await;
+    let on_follower = ProviderClient::new(follower.channel().await, &provider.credential).unwrap();
+    on_follower
+        .create_session(session_for(&agent, "before the partition"))
+        .await
+        .expect("forwarded to the writer while it reaches the database");
+
+    relay.swallow_everything();
+    // Bounded, so a writer that hangs for ever fails the test instead of hanging it.
+    let late = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        provider
+            .client
+            .create_session(session_for(&agent, "into the partition")),
+    )
+    .await;
+    assert!(
+        matches!(late, Ok(Err(_))),
+        "an answer, and no acknowledgement: {late:?}"
+    );
+    let mut writer = writer.cifd;
+    assert_eq!(exit_code(&mut writer).await, 70, "{}", writer.log());
+    assert!(
+        writer.log().contains("the store has not answered"),
+        "{}",
+        writer.log()
+    );
+
+    let mut after = session_for(&agent, "after the takeover");
+    after.request_id = "0199f0c8-51c4-7bb0-9d8e-000000000001".into();
+    eventually("the follower takes over and acknowledges", async || {
+        on_follower.create_session(after.clone()).await.ok()
+    })
+    .await;
+    assert_eq!(stored_sessions_titled(&cluster, "before the partition"), 1);
+    assert_eq!(stored_sessions_titled(&cluster, "into the partition"), 0);
+    assert_eq!(stored_sessions_titled(&cluster, "after the takeover"), 1);
     assert_dense(&cluster);
 }

@@ -593,9 +593,10 @@ async fn a_widget_credential_issued_through_one_replica_works_on_every_replica()
     for replica in [&followers[1], &writer.cifd] {
         let widget = ProviderClient::new(replica.channel().await, &issued.credential).unwrap();
         let request = mode.clone();
-        eventually("the widget credential works on another replica", async || {
-            widget.get_mode(request.clone()).await.ok()
-        })
+        eventually(
+            "the widget credential works on another replica",
+            async || widget.get_mode(request.clone()).await.ok(),
+        )
         .await;
         widgets.push(widget);
     }

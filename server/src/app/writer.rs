@@ -24,6 +24,58 @@ const DESK_STREAM_RENEWAL: Duration = Duration::from_secs(1);
 /// the writer looks for desks that stream from other replicas.
 const DESK_ACK_POLL: Duration = Duration::from_millis(50);
 
+/// How long the store thread of a server on a shared store may go without finishing a round
+/// (a commit, a renewal, a read of the writer's commits) before the server stops. Longer than
+/// the writer's lease, so by then another replica may write: a server cut off from the
+/// database in a way that never raises an error (its packets dropped) must not go on serving
+/// callers as if it still wrote or followed.
+const STUCK_AFTER: Duration = Duration::from_secs(6);
+
+/// The store thread's pulse on a shared store: a watch thread stops the process when the
+/// store thread has not beaten for [`STUCK_AFTER`].
+struct Pulse {
+    origin: std::time::Instant,
+    /// When the store thread last beat, in milliseconds since `origin`.
+    last: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Pulse {
+    fn watched() -> Self {
+        use std::sync::atomic::Ordering;
+        let pulse = Self {
+            origin: std::time::Instant::now(),
+            last: Arc::default(),
+        };
+        let (origin, last) = (pulse.origin, pulse.last.clone());
+        std::thread::Builder::new()
+            .name("cifd-store-watch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(STUCK_AFTER / 12);
+                    let now = origin.elapsed().as_millis() as u64;
+                    let silent = Duration::from_millis(now - last.load(Ordering::Relaxed).min(now));
+                    if silent >= STUCK_AFTER {
+                        tracing::error!(
+                            ?silent,
+                            "the store has not answered: stopping, so a server cut off from it serves nobody"
+                        );
+                        eprintln!(
+                            "cifd: the store has not answered for {silent:?}; stopping so a server cut off from it serves nobody"
+                        );
+                        std::process::exit(70);
+                    }
+                }
+            })
+            .expect("a thread starts");
+        pulse
+    }
+
+    fn beat(&self) {
+        let now = self.origin.elapsed().as_millis() as u64;
+        self.last.store(now, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// What the store thread is told at its start.
 pub struct Started {
     /// Where this server takes calls, announced when it becomes the writer.
@@ -66,9 +118,11 @@ impl Core {
             std::thread::Builder::new()
                 .name("cifd-store-writer".into())
                 .spawn(move || {
+                    // A shared store is watched (one the writer renews a lease on).
+                    let pulse = store.keep_alive_every().map(|_| Pulse::watched());
                     let run = std::panic::AssertUnwindSafe(|| match started.role {
-                        Role::Writer => run_writer(state, store, batches, on_commit),
-                        Role::Follower => follow(state, store, started, on_commit),
+                        Role::Writer => run_writer(state, store, batches, on_commit, pulse),
+                        Role::Follower => follow(state, store, started, on_commit, pulse),
                     });
                     // Without this thread nothing is stored or followed any more: stop.
                     if std::panic::catch_unwind(run).is_err() {
@@ -97,6 +151,7 @@ fn follow(
     mut store: impl Store,
     started: Started,
     on_commit: impl Fn(Duration, usize),
+    pulse: Option<Pulse>,
 ) {
     let Started {
         address,
@@ -107,6 +162,7 @@ fn follow(
     let mut wait = Duration::ZERO;
     let mut announced: Option<(Vec<String>, std::time::Instant)> = None;
     loop {
+        pulse.iter().for_each(Pulse::beat);
         let (position, sequence) = {
             let core = read(&state);
             (core.stored(), core.assigned())
@@ -170,7 +226,7 @@ fn follow(
             }
         }
         tracing::info!(%address, "took over as the writer");
-        return run_writer(state, store, batches, on_commit);
+        return run_writer(state, store, batches, on_commit, pulse);
     }
 }
 
@@ -181,12 +237,14 @@ fn run_writer(
     mut store: impl Store,
     batches: mpsc::Receiver<(u64, Batch)>,
     on_commit: impl Fn(Duration, usize),
+    pulse: Option<Pulse>,
 ) {
     /// Batches written in one transaction at most.
     const GROUP: usize = 1024;
     let mut desks = DesksElsewhere::default();
     let mut renewed = std::time::Instant::now();
     loop {
+        pulse.iter().for_each(Pulse::beat);
         let first = match store.keep_alive_every() {
             None => match batches.recv() {
                 Ok(first) => first,

@@ -18,7 +18,8 @@
 //!
 //! The writer's session has lock, statement and idle-in-transaction timeouts and TCP
 //! keepalives, so a stuck or cut-off connection fails its commit within seconds instead of
-//! hanging the writer. The password never travels in the URL: it comes from
+//! hanging the writer; where no error comes at all (a partition that drops packets behind a
+//! proxy), the store thread's watch stops the server (see `app::writer`). The password never travels in the URL: it comes from
 //! `CIF_STORE_PASSWORD` (or libpq's `PGPASSWORD`).
 
 mod migrations;
