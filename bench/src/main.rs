@@ -377,42 +377,14 @@ async fn unary_mix(
         let mut runs: [Vec<mix::MixRun>; 3] = Default::default();
         for _ in 0..trials {
             for (index, (name, server)) in servers.iter().enumerate() {
-                let run = mix::run(server, &workers[index], length).await;
-                if run.errors > 0 || run.calls == 0 {
-                    eprintln!(
-                        "cif-bench: {name} at {in_flight} in flight: {} failed calls of {}",
-                        run.errors, run.calls
-                    );
-                    failures += 1;
-                }
+                let (run, failed) = mix::trial(name, server, &workers[index], length).await;
+                failures += failed;
                 runs[index].push(run);
             }
         }
-        let rates = |index: usize| -> Vec<f64> {
-            runs[index].iter().map(mix::MixRun::per_second).collect()
-        };
-        let cpu =
-            |index: usize| Spread::of(runs[index].iter().map(mix::MixRun::cpu_per_call_us)).median;
-        let (baseline, in_memory, durable) = (rates(0), rates(1), rates(2));
-        throughput.row(vec![
-            in_flight.to_string(),
-            format!("{:.0}", Spread::of(baseline.clone()).median),
-            format!("{:.0}", Spread::of(in_memory.clone()).median),
-            Spread::of_ratios(&in_memory, &baseline).ratio(),
-            format!("{:.0}", Spread::of(durable.clone()).median),
-            Spread::of_ratios(&durable, &baseline).ratio(),
-            format!("{:.1} / {:.1} / {:.1}", cpu(0), cpu(1), cpu(2)),
-        ]);
-        for (index, (name, _)) in servers.iter().enumerate() {
-            let latencies = Latencies::pooled(runs[index].iter().map(|run| &run.latencies));
-            latency_rows.push(vec![
-                in_flight.to_string(),
-                name.to_string(),
-                ms(latencies.quantile(0.5)),
-                ms(latencies.quantile(0.99)),
-                ms(latencies.quantile(0.999)),
-            ]);
-        }
+        throughput.row(mix::throughput_row(in_flight, &runs));
+        let names: Vec<&str> = servers.iter().map(|(name, _)| *name).collect();
+        latency_rows.extend(mix::latency_rows(in_flight, &names, &runs));
     }
     let latency = Table::new(
         "Unary mix: latency (every trial's calls)",

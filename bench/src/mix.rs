@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cif_sdk::{AgentClient, ProviderClient, pb};
 use tokio::task::JoinSet;
 
-use crate::stats::Latencies;
+use crate::stats::{Latencies, Spread, ms};
 use crate::target::Server;
 
 /// A title of about 40 bytes, a URL of about 80: the typical payloads.
@@ -212,6 +212,62 @@ pub async fn run(server: &Server, workers: &[Worker], length: Duration) -> MixRu
         latencies: Latencies::new(samples),
         server_cpu: server.cpu_seconds() - cpu_before,
     }
+}
+
+/// Runs one trial of server `name` and says when it failed calls or made none (1: a failed
+/// check).
+pub async fn trial(
+    name: &str,
+    server: &Server,
+    workers: &[Worker],
+    length: Duration,
+) -> (MixRun, usize) {
+    let run = run(server, workers, length).await;
+    let failed = run.errors > 0 || run.calls == 0;
+    if failed {
+        eprintln!(
+            "cif-bench: {name} with {} in flight: {} failed calls of {}",
+            workers.len(),
+            run.errors,
+            run.calls
+        );
+    }
+    (run, usize::from(failed))
+}
+
+/// A throughput row for three servers' trials (`runs[server][trial]`): calls/s of each, the
+/// second's and third's ratios to the first, and each one's CPU per call.
+pub fn throughput_row(in_flight: usize, runs: &[Vec<MixRun>; 3]) -> Vec<String> {
+    let rates = |index: usize| -> Vec<f64> { runs[index].iter().map(MixRun::per_second).collect() };
+    let cpu = |index: usize| Spread::of(runs[index].iter().map(MixRun::cpu_per_call_us)).median;
+    let (first, second, third) = (rates(0), rates(1), rates(2));
+    vec![
+        in_flight.to_string(),
+        format!("{:.0}", Spread::of(first.clone()).median),
+        format!("{:.0}", Spread::of(second.clone()).median),
+        Spread::of_ratios(&second, &first).ratio(),
+        format!("{:.0}", Spread::of(third.clone()).median),
+        Spread::of_ratios(&third, &first).ratio(),
+        format!("{:.1} / {:.1} / {:.1}", cpu(0), cpu(1), cpu(2)),
+    ]
+}
+
+/// Latency rows (p50, p99, p999 of every trial's calls), one per named server.
+pub fn latency_rows(in_flight: usize, names: &[&str], runs: &[Vec<MixRun>]) -> Vec<Vec<String>> {
+    names
+        .iter()
+        .zip(runs)
+        .map(|(name, runs)| {
+            let latencies = Latencies::pooled(runs.iter().map(|run| &run.latencies));
+            vec![
+                in_flight.to_string(),
+                name.to_string(),
+                ms(latencies.quantile(0.5)),
+                ms(latencies.quantile(0.99)),
+                ms(latencies.quantile(0.999)),
+            ]
+        })
+        .collect()
 }
 
 /// Times one call; counts a failure.

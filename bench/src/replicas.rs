@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use cif_e2e::{Cifd, Options, Postgres};
 
 use crate::mix;
-use crate::stats::{Latencies, Spread, Table, ms};
+use crate::stats::{Spread, Table};
 use crate::target::{Placement, Server, cifd_options, refused};
 
 pub struct Plan {
@@ -80,38 +80,18 @@ pub async fn run(placement: &Placement, plan: &Plan) -> usize {
         for _ in 0..plan.trials {
             for (index, (name, server)) in servers.iter().enumerate() {
                 let before = (index > 0).then(|| Commits::count(&cluster, DATABASES[index - 1]));
-                let run = mix::run(server, &workers[index], plan.length).await;
+                let (run, failed) = mix::trial(name, server, &workers[index], plan.length).await;
+                failures += failed;
                 if let Some(before) = before {
                     let after = Commits::count(&cluster, DATABASES[index - 1]);
                     commits[index - 1].push(after.since(&before, run.elapsed));
-                }
-                if run.errors > 0 || run.calls == 0 {
-                    eprintln!(
-                        "cif-bench: {name} at {in_flight} in flight: {} failed calls of {}",
-                        run.errors, run.calls
-                    );
-                    failures += 1;
                 }
                 runs[index].push(run);
             }
             let shape = Shape::of(&cluster, DATABASES[0], commits[0].last().expect("a trial"));
             pgbench.push((shape, ceiling.measure(&cluster, &shape, plan.length)));
         }
-        let rates = |index: usize| -> Vec<f64> {
-            runs[index].iter().map(mix::MixRun::per_second).collect()
-        };
-        let cpu =
-            |index: usize| Spread::of(runs[index].iter().map(mix::MixRun::cpu_per_call_us)).median;
-        let (embedded, one, three) = (rates(0), rates(1), rates(2));
-        throughput.row(vec![
-            in_flight.to_string(),
-            format!("{:.0}", Spread::of(embedded.clone()).median),
-            format!("{:.0}", Spread::of(one.clone()).median),
-            Spread::of_ratios(&one, &embedded).ratio(),
-            format!("{:.0}", Spread::of(three.clone()).median),
-            Spread::of_ratios(&three, &embedded).ratio(),
-            format!("{:.1} / {:.1} / {:.1}", cpu(0), cpu(1), cpu(2)),
-        ]);
+        throughput.row(mix::throughput_row(in_flight, &runs));
         let per_second = |database: usize| -> Vec<f64> {
             commits[database].iter().map(|c| c.per_second).collect()
         };
@@ -126,16 +106,8 @@ pub async fn run(placement: &Placement, plan: &Plan) -> usize {
             Spread::of_ratios(&per_second(0), &ceiling_rates).ratio(),
             Spread::of_ratios(&per_second(1), &ceiling_rates).ratio(),
         ]);
-        for (index, (name, _)) in servers.iter().enumerate() {
-            let latencies = Latencies::pooled(runs[index].iter().map(|run| &run.latencies));
-            latency_rows.push(vec![
-                in_flight.to_string(),
-                name.to_string(),
-                ms(latencies.quantile(0.5)),
-                ms(latencies.quantile(0.99)),
-                ms(latencies.quantile(0.999)),
-            ]);
-        }
+        let names: Vec<&str> = servers.iter().map(|(name, _)| *name).collect();
+        latency_rows.extend(mix::latency_rows(in_flight, &names, &runs));
     }
     let table = Table::new(
         "PostgreSQL's ceiling: commits/s of cifd's writer against pgbench running the same transaction on one connection (medians)",
