@@ -39,6 +39,13 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' > /dev/null; then
 fi
 ls -d /usr/lib/postgresql/*/bin
 
+step "openssl, which makes the TLS tests' certificates as the README shows"
+if ! command -v openssl > /dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl > /dev/null
+fi
+openssl version
+
 step "installing the TypeScript client's dependencies (clients/typescript)"
 (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error)
 

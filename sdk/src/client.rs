@@ -3,7 +3,7 @@
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Status};
 
 use std::sync::Arc;
@@ -20,6 +20,25 @@ use crate::subscription::{MessageStream, Opener, Start, Subscription};
 pub async fn connect(endpoint: impl Into<String>) -> Result<Channel, Error> {
     let endpoint = Endpoint::from_shared(endpoint.into())
         .map_err(|error| Status::invalid_argument(format!("bad endpoint: {error}")))?;
+    Ok(endpoint.connect().await?)
+}
+
+/// Opens a channel to a cifd that serves TLS at `endpoint` (`https://cifd.example.com:50051`),
+/// trusting the certificates `ca_pem` (PEM) signed; the server's name must be in its
+/// certificate. `identity` (certificate chain and private key, PEM) is presented to a server
+/// that asks for client certificates.
+pub async fn connect_tls(
+    endpoint: impl Into<String>,
+    ca_pem: &[u8],
+    identity: Option<(&[u8], &[u8])>,
+) -> Result<Channel, Error> {
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
+    if let Some((certificate, key)) = identity {
+        tls = tls.identity(Identity::from_pem(certificate, key));
+    }
+    let endpoint = Endpoint::from_shared(endpoint.into())
+        .map_err(|error| Status::invalid_argument(format!("bad endpoint: {error}")))?
+        .tls_config(tls)?;
     Ok(endpoint.connect().await?)
 }
 

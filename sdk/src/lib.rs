@@ -35,6 +35,8 @@ mod replicas;
 pub mod subscription;
 mod typed_accessors;
 
-pub use client::{AdminClient, AgentClient, BearerAuth, ProviderClient, connect, connect_any};
+pub use client::{
+    AdminClient, AgentClient, BearerAuth, ProviderClient, connect, connect_any, connect_tls,
+};
 pub use error::{Error, REASON_DOMAIN, code_name};
 pub use subscription::{Subscription, Update};

@@ -12,6 +12,7 @@ pub mod config;
 mod domain;
 mod serve;
 mod store;
+mod tls;
 mod transport;
 
 pub use app::{CredentialKind, Store, hash_credential, issue_credential};

@@ -72,6 +72,9 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
+    if let Err(error) = cli.check_plaintext() {
+        return fail(&error);
+    }
     // Bound before the state is opened: a replica announces where it takes calls.
     let listener = match runtime.block_on(TcpListener::bind(cli.listen)) {
         Ok(listener) => listener,
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
             (true, None) => cli.data_dir.display().to_string(),
         };
         // Announced once the state is ready (the config file's declarations applied).
+        let scheme = cli.scheme();
         let ready = move || {
             let mut stdout = std::io::stdout().lock();
             if let Some(token) = &shown {
@@ -117,7 +121,7 @@ fn main() -> ExitCode {
                 );
             }
             // The agent desk, on the same port (sign in with an agent's credential).
-            let _ = writeln!(stdout, "cifd desk at http://{address}/desk/");
+            let _ = writeln!(stdout, "cifd desk at {scheme}://{address}/desk/");
             let _ = writeln!(stdout, "cifd listening on {address}");
             let _ = stdout.flush();
             tracing::info!(

@@ -20,7 +20,7 @@ use crate::app::{Core, Store as _, Timers, read, write};
 use crate::config::Cli;
 use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
-use crate::transport::{incoming, transport};
+use crate::transport::{incoming_maybe_tls, transport};
 
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
@@ -74,7 +74,7 @@ pub fn store_location(cli: &Cli, address: &str) -> crate::store::StoreLocation {
 pub fn advertised(cli: &Cli, bound: std::net::SocketAddr) -> String {
     cli.advertise
         .clone()
-        .unwrap_or_else(|| format!("http://{bound}"))
+        .unwrap_or_else(|| format!("{}://{bound}", cli.scheme()))
 }
 
 /// Opens the data directory or the database (or nothing, with `--in-memory`); `address` is
@@ -224,6 +224,13 @@ pub async fn serve(
             }))
         }
     };
+    // TLS is set up before anyone is told the server is ready: a bad file stops the start.
+    let tls = cli
+        .tls_files()
+        .map(crate::tls::Tls::configure)
+        .transpose()?;
+    let reloading_tls = tls.as_ref().map(crate::tls::Tls::keep_current);
+    let incoming = incoming_maybe_tls(listener, cli.dead_peer_timeout, tls.map(|tls| tls.acceptor));
     ready();
     let grpc = tonic::service::Routes::builder()
         .add_service(health_service)
@@ -246,7 +253,7 @@ pub async fn serve(
                 .into_inner(),
         )
         .add_routes(grpc)
-        .serve_with_incoming_shutdown(incoming(listener, cli.dead_peer_timeout), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             let _ = drained.await;
             health
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
@@ -261,6 +268,9 @@ pub async fn serve(
             // after the grace period, so shutdown never hangs on it.
             timers.stop();
             replica_health.abort();
+            if let Some(reloading) = &reloading_tls {
+                reloading.abort();
+            }
             if let Some(endpoint) = &metrics_endpoint {
                 endpoint.abort();
             }

@@ -31,6 +31,45 @@ pub fn incoming(
     listener: TcpListener,
     dead_peer: Duration,
 ) -> impl Stream<Item = io::Result<Connection>> {
+    accepted(listener, dead_peer)
+}
+
+/// The connections `listener` accepts (see [`incoming`]), each through a TLS handshake when
+/// `tls` is given. Handshakes run side by side, each bounded by `dead_peer`, so a client that
+/// never finishes its handshake holds up nobody.
+pub fn incoming_maybe_tls(
+    listener: TcpListener,
+    dead_peer: Duration,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::pin::Pin<Box<dyn Stream<Item = io::Result<Accepted>> + Send>> {
+    let accepted = accepted(listener, dead_peer);
+    let Some(tls) = tls else {
+        return Box::pin(accepted.map(|connection| connection.map(Accepted::Plain)));
+    };
+    let (secured, handshaken) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        tokio::pin!(accepted);
+        while let Some(connection) = accepted.next().await {
+            let Ok(connection) = connection else { continue };
+            let (tls, secured) = (tls.clone(), secured.clone());
+            tokio::spawn(async move {
+                match tokio::time::timeout(dead_peer, tls.accept(connection)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = secured.send(Ok(Accepted::Tls(Box::new(stream)))).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "a TLS handshake failed"),
+                    Err(_) => tracing::debug!("a TLS handshake did not finish in time"),
+                }
+            });
+        }
+    });
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(handshaken))
+}
+
+fn accepted(
+    listener: TcpListener,
+    dead_peer: Duration,
+) -> impl Stream<Item = io::Result<Connection>> + Send + 'static {
     let probes = 3;
     let probe_every = dead_peer / (probes + 1);
     TcpIncoming::from(listener)
@@ -92,5 +131,66 @@ impl Connected for Connection {
 
     fn connect_info(&self) -> TcpConnectInfo {
         self.0.connect_info()
+    }
+}
+
+/// An accepted connection, in clear or through TLS.
+pub enum Accepted {
+    Plain(Connection),
+    Tls(Box<tokio_rustls::server::TlsStream<Connection>>),
+}
+
+impl AsyncRead for Accepted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(connection) => Pin::new(connection).poll_read(cx, buf),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Accepted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(connection) => Pin::new(connection).poll_write(cx, buf),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(connection) => Pin::new(connection).poll_flush(cx),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(connection) => Pin::new(connection).poll_shutdown(cx),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+impl Connected for Accepted {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        match self {
+            Self::Plain(connection) => connection.connect_info(),
+            Self::Tls(stream) => stream.get_ref().0.connect_info(),
+        }
     }
 }

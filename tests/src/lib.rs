@@ -7,6 +7,7 @@
 
 mod black_hole;
 pub mod buf_curl;
+pub mod certificates;
 pub mod conformance;
 pub mod postgres;
 pub mod random;

@@ -122,6 +122,8 @@ async fn a_vanished_browser_on_http1_goes_offline_in_bounded_time() {
             .arg("1s")
             .arg("--metrics-listen")
             .arg("127.0.0.1:0")
+            // The namespace's link is this machine's own: no network to protect.
+            .arg("--allow-plaintext")
     })
     .await;
     let provider = harness.provider("web_phone").await;

@@ -191,6 +191,33 @@ pub struct Cli {
           value_parser = positive_duration)]
     pub dead_peer_timeout: Duration,
 
+    /// PEM file with the server's certificate chain: serve TLS on --listen (gRPC, grpc-web
+    /// and the desk page; HTTP/2 or HTTP/1.1 as ALPN chooses). Read again when it changes:
+    /// new connections get the new certificate, open ones go on. Needs --tls-key.
+    #[arg(long, env = "CIF_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1), read again with
+    /// the certificate.
+    #[arg(long, env = "CIF_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM file with the CAs whose client certificates are accepted: every client must then
+    /// present one they signed.
+    #[arg(
+        long,
+        env = "CIF_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Serve without TLS on an address other than loopback (behind a proxy that terminates
+    /// TLS, say). Without it cifd refuses to, so that credentials never cross a network in
+    /// clear by mistake.
+    #[arg(long, env = "CIF_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+
     /// Log filter in tracing's syntax, e.g. `info` or `cifd=debug,info`. Logs go to stderr.
     #[arg(long, env = "CIF_LOG", value_name = "FILTER", default_value = "info")]
     pub log: String,
@@ -248,6 +275,35 @@ impl Cli {
         Ok(Self::from_arg_matches(&matches)?)
     }
 
+    /// The TLS files, when cifd serves TLS.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        Some(crate::tls::TlsFiles {
+            certificate: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+        })
+    }
+
+    /// Refuses to serve in clear on an address other than loopback unless told to.
+    pub fn check_plaintext(&self) -> Result<(), String> {
+        if self.tls_cert.is_some() || self.allow_plaintext || self.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "--listen {} is not a loopback address, and credentials would cross the network in clear: serve TLS (--tls-cert and --tls-key), or say --allow-plaintext (behind a proxy that terminates TLS)",
+            self.listen
+        ))
+    }
+
+    /// The scheme cifd's own URLs have: `https` when it serves TLS.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The event log's settings these flags give.
     pub fn log_settings(&self) -> crate::app::log::LogSettings {
         let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
@@ -290,14 +346,15 @@ impl Cli {
     /// address, by each loopback name a browser may use) and those `--desk-origins` adds.
     fn all_desk_origins(&self, listening: SocketAddr) -> Vec<String> {
         let port = listening.port();
+        let scheme = self.scheme();
         let mut origins = if listening.ip().is_loopback() || listening.ip().is_unspecified() {
             vec![
-                format!("http://127.0.0.1:{port}"),
-                format!("http://localhost:{port}"),
-                format!("http://[::1]:{port}"),
+                format!("{scheme}://127.0.0.1:{port}"),
+                format!("{scheme}://localhost:{port}"),
+                format!("{scheme}://[::1]:{port}"),
             ]
         } else {
-            vec![format!("http://{listening}")]
+            vec![format!("{scheme}://{listening}")]
         };
         origins.extend(self.desk_origins.iter().cloned());
         origins

@@ -1,0 +1,191 @@
+//! TLS on cifd's one port: gRPC, grpc-web and the desk page, HTTP/2 or HTTP/1.1 as ALPN
+//! chooses. The certificate and key are files, read again when they change: a renewed
+//! certificate serves new connections while open ones, and their streams, go on. With a
+//! client CA, every client must present a certificate that CA signed.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::TlsAcceptor;
+
+/// How often the certificate's files are looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the server's TLS material is.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, PEM, the server's own certificate first.
+    pub certificate: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// CAs whose client certificates are accepted, PEM; none: clients present none.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Serving TLS: the acceptor for connections, and what keeps its certificate current.
+pub struct Tls {
+    pub acceptor: TlsAcceptor,
+    reloading: Reloading,
+}
+
+impl Tls {
+    /// Reads the files; says which one is wrong, and how, when one is.
+    pub fn configure(files: TlsFiles) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let current = Arc::new(Current(RwLock::new(Arc::new(certified_key(
+            &files, &provider,
+        )?))));
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|error| format!("TLS cannot be set up: {error}"))?;
+        let builder = match &files.client_ca {
+            None => builder.with_no_client_auth(),
+            Some(path) => {
+                let mut roots = RootCertStore::empty();
+                for certificate in certificates(path)? {
+                    roots.add(certificate).map_err(|error| {
+                        format!(
+                            "{}: a CA certificate cannot be used: {error}",
+                            path.display()
+                        )
+                    })?;
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|error| format!("{}: {error}", path.display()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder.with_cert_resolver(current.clone());
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let stamps = stamps(&files);
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            reloading: Reloading {
+                files,
+                provider,
+                current,
+                stamps,
+            },
+        })
+    }
+
+    /// Looks at the certificate and key files every second and serves them again once either
+    /// changed; a pair that cannot be read (half-written, or not matching) is logged and the
+    /// one served stays. Runs until the server stops.
+    pub fn keep_current(&self) -> tokio::task::JoinHandle<()> {
+        let mut reloading = self.reloading.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LOOK_EVERY).await;
+                reloading.look();
+            }
+        })
+    }
+}
+
+/// The certificate served now; each new connection asks for it.
+#[derive(Debug)]
+struct Current(RwLock<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for Current {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+#[derive(Clone)]
+struct Reloading {
+    files: TlsFiles,
+    provider: Arc<CryptoProvider>,
+    current: Arc<Current>,
+    /// The files' modification times when last read.
+    stamps: [Option<SystemTime>; 2],
+}
+
+impl Reloading {
+    fn look(&mut self) {
+        let now = stamps(&self.files);
+        if now == self.stamps {
+            return;
+        }
+        self.stamps = now;
+        match certified_key(&self.files, &self.provider) {
+            Ok(key) => {
+                *self
+                    .current
+                    .0
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
+                tracing::info!(
+                    certificate = %self.files.certificate.display(),
+                    "serving the new TLS certificate to new connections"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the TLS certificate changed but cannot be used; still serving the previous one");
+            }
+        }
+    }
+}
+
+fn stamps(files: &TlsFiles) -> [Option<SystemTime>; 2] {
+    [&files.certificate, &files.key].map(|path| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .ok()
+    })
+}
+
+/// The certificate chain and key, checked to belong together.
+fn certified_key(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
+    let chain = certificates(&files.certificate)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|error| {
+        format!(
+            "{}: no private key in PEM (BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY): {error}",
+            files.key.display()
+        )
+    })?;
+    let key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|error| format!("{}: the key cannot be used: {error}", files.key.display()))?;
+    let certified = CertifiedKey::new(chain, key);
+    certified.keys_match().map_err(|error| {
+        format!(
+            "{} and {} do not belong together: {error}",
+            files.certificate.display(),
+            files.key.display()
+        )
+    })?;
+    Ok(certified)
+}
+
+/// Every certificate of a PEM file; at least one.
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let unreadable = |error| format!("{}: not a PEM certificate file: {error}", path.display());
+    let chain = CertificateDer::pem_file_iter(path)
+        .map_err(unreadable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{}: holds no certificate (BEGIN CERTIFICATE)",
+            path.display()
+        ));
+    }
+    Ok(chain)
+}

@@ -1,0 +1,255 @@
+//! cifd over TLS on its one port: clients that trust its CA are served (the Rust SDK, grpcurl),
+//! others are refused; a renewed certificate serves new connections while an open stream goes
+//! on; with a client CA, only clients with a certificate it signed get in; and serving in
+//! clear off loopback needs saying so.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cif_e2e::certificates::{Issued, TestCa};
+use cif_e2e::{Cifd, Options, cifd_binary, eventually, grpcurl_binary, provider_spec};
+use cif_sdk::{AdminClient, ProviderClient, connect_tls, pb};
+use tonic::transport::Channel;
+
+/// A cifd serving `server`'s certificate, and more `arguments`.
+fn over_tls(server: &Issued, arguments: &[&str]) -> Cifd {
+    let mut options = Options::default()
+        .arg("--in-memory")
+        .arg("--tls-cert")
+        .arg(server.certificate.display().to_string())
+        .arg("--tls-key")
+        .arg(server.key.display().to_string());
+    for argument in arguments {
+        options = options.arg(*argument);
+    }
+    Cifd::start_with(options)
+}
+
+/// The server's address by name, so the name is checked against its certificate.
+fn https(cifd: &Cifd) -> String {
+    format!("https://localhost:{}", cifd.address.port())
+}
+
+async fn trusting(cifd: &Cifd, ca: &TestCa) -> Result<Channel, cif_sdk::Error> {
+    connect_tls(https(cifd), &ca.certificate_pem(), None).await
+}
+
+async fn create_provider(
+    channel: Channel,
+    token: &str,
+    name: &str,
+) -> Result<pb::Provider, tonic::Status> {
+    let admin = AdminClient::new(channel, token).unwrap();
+    let created = admin
+        .create_provider(pb::CreateProviderRequest {
+            provider: Some(provider_spec(name)),
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| tonic::Status::new(error.code(), error.to_string()))?;
+    Ok(created.provider.unwrap())
+}
+
+#[tokio::test]
+async fn clients_that_trust_the_ca_are_served_over_tls_and_others_get_nothing() {
+    let ca = TestCa::new("cifd-test-ca");
+    let cifd = over_tls(&ca.server("server"), &[]);
+    let channel = trusting(&cifd, &ca)
+        .await
+        .expect("the SDK connects over TLS");
+    create_provider(channel, &cifd.operator_token, "contoso_chat")
+        .await
+        .expect("served over TLS");
+
+    // A client that trusts another CA does not accept the server.
+    let stranger = TestCa::new("another-ca");
+    let refused = match trusting(&cifd, &stranger).await {
+        Err(error) => error.to_string(),
+        Ok(channel) => create_provider(channel, &cifd.operator_token, "contoso_other")
+            .await
+            .expect_err("a server its CA did not sign")
+            .to_string(),
+    };
+    assert!(!refused.is_empty());
+
+    // A client in clear gets no answer from the TLS port.
+    let plain = async {
+        let channel = cif_sdk::connect(cifd.endpoint()).await?;
+        create_provider(channel, &cifd.operator_token, "contoso_plain")
+            .await
+            .map_err(cif_sdk::Error::from)
+    };
+    assert!(plain.await.is_err(), "answered in clear");
+
+    // grpcurl with the CA, as the README shows.
+    let listed = Command::new(grpcurl_binary())
+        .args(["-cacert", &ca.certificate().display().to_string()])
+        .arg(format!("localhost:{}", cifd.address.port()))
+        .arg("list")
+        .output()
+        .unwrap();
+    let services = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && services.contains("cif.v1.ProviderService"),
+        "{services}{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_serves_new_connections_while_an_open_stream_goes_on() {
+    let (first_ca, second_ca) = (TestCa::new("first-ca"), TestCa::new("second-ca"));
+    let first = first_ca.server("server");
+    let cifd = over_tls(&first, &[]);
+    let token = cifd.operator_token.clone();
+    let before = trusting(&cifd, &first_ca).await.unwrap();
+    let admin = AdminClient::new(before.clone(), &token).unwrap();
+    let created = admin
+        .create_provider(pb::CreateProviderRequest {
+            provider: Some(provider_spec("contoso_chat")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let agent = admin
+        .create_agent(pb::CreateAgentRequest {
+            agent: Some(pb::Agent {
+                display_name: "Ada".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .agent
+        .unwrap();
+    // A raw stream (no resuming): if the server dropped it, it would end.
+    let provider = ProviderClient::new(before, &created.credential).unwrap();
+    let mut stream = provider
+        .generated()
+        .subscribe(pb::SubscribeRequest::default())
+        .await
+        .expect("the stream opens")
+        .into_inner();
+
+    // The operator renews the certificate in place: another CA's, to tell them apart.
+    let second = second_ca.server("server");
+    std::fs::copy(&second.certificate, &first.certificate).unwrap();
+    std::fs::copy(&second.key, &first.key).unwrap();
+    let after = eventually("new connections get the new certificate", async || {
+        trusting(&cifd, &second_ca).await.ok()
+    })
+    .await;
+    assert!(
+        trusting(&cifd, &first_ca).await.is_err(),
+        "the old certificate is no longer served"
+    );
+
+    let renewed = ProviderClient::new(after, &created.credential).unwrap();
+    renewed
+        .create_session(pb::CreateSessionRequest {
+            agent_id: agent.id.clone(),
+            title: "after the renewal".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("served with the new certificate");
+    let event = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let message = stream
+                .message()
+                .await
+                .expect("the stream goes on")
+                .expect("the stream is open");
+            if let Some(pb::stream_message::Kind::Event(event)) =
+                message.message.and_then(|message| message.kind)
+            {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the event arrives on the stream opened before the renewal");
+    assert!(
+        format!("{event:?}").contains("after the renewal"),
+        "{event:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_a_client_ca_only_clients_with_its_certificate_get_in() {
+    let (server_ca, client_ca) = (TestCa::new("server-ca"), TestCa::new("client-ca"));
+    let client_ca_file = client_ca.certificate().display().to_string();
+    let cifd = over_tls(
+        &server_ca.server("server"),
+        &["--tls-client-ca", &client_ca_file],
+    );
+    let token = cifd.operator_token.clone();
+
+    let without = async {
+        let channel = trusting(&cifd, &server_ca).await?;
+        create_provider(channel, &token, "contoso_anonymous")
+            .await
+            .map_err(cif_sdk::Error::from)
+    };
+    assert!(
+        without.await.is_err(),
+        "served without a client certificate"
+    );
+
+    let outsider_ca = TestCa::new("outsider-ca");
+    let outsider = outsider_ca.client("outsider", "outsider");
+    let (certificate, key) = (outsider.certificate_pem(), outsider.key_pem());
+    let unknown = async {
+        let channel = connect_tls(
+            https(&cifd),
+            &server_ca.certificate_pem(),
+            Some((&certificate, &key)),
+        )
+        .await?;
+        create_provider(channel, &token, "contoso_outsider")
+            .await
+            .map_err(cif_sdk::Error::from)
+    };
+    assert!(
+        unknown.await.is_err(),
+        "served with a certificate another CA signed"
+    );
+
+    let member = client_ca.client("desk", "desk-gateway");
+    let (certificate, key) = (member.certificate_pem(), member.key_pem());
+    let channel = connect_tls(
+        https(&cifd),
+        &server_ca.certificate_pem(),
+        Some((&certificate, &key)),
+    )
+    .await
+    .expect("connects with a client certificate");
+    create_provider(channel, &token, "contoso_chat")
+        .await
+        .expect("served with a certificate the client CA signed");
+}
+
+#[test]
+fn serving_in_clear_off_loopback_needs_saying_so() {
+    let refused = Command::new(cifd_binary())
+        .args(["--in-memory", "--listen", "0.0.0.0:0"])
+        .env("CIF_ADMIN_TOKEN", cif_e2e::OPERATOR_TOKEN)
+        .env_remove("CIF_ALLOW_PLAINTEXT")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("--tls-cert") && said.contains("--allow-plaintext"),
+        "says what to do: {said}"
+    );
+
+    let allowed = Cifd::start_with(Options {
+        listen: Some("0.0.0.0:0".parse().unwrap()),
+        ..Options::default()
+            .arg("--in-memory")
+            .arg("--allow-plaintext")
+    });
+    assert!(allowed.address.ip().is_unspecified(), "{}", allowed.address);
+}
