@@ -7,7 +7,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use cif_e2e::certificates::{Issued, TestCa};
-use cif_e2e::{Cifd, Options, cifd_binary, eventually, grpcurl_binary, provider_spec};
+use cif_e2e::{
+    Cifd, JsonLines, Options, cifd_binary, eventually, grpcurl_binary, provider_spec, python,
+    repository, typescript_client,
+};
 use cif_sdk::{AdminClient, ProviderClient, connect_tls, pb};
 use tonic::transport::Channel;
 
@@ -252,4 +255,84 @@ fn serving_in_clear_off_loopback_needs_saying_so() {
             .arg("--allow-plaintext")
     });
     assert!(allowed.address.ip().is_unspecified(), "{}", allowed.address);
+}
+
+/// A client program (`program` for an endpoint) follows a provider's stream from a cifd
+/// serving TLS, trusting the test CA through the environment variable `trusts` names.
+async fn a_client_program_follows_over_tls(program: impl Fn(&str) -> Command, trusts: &str) {
+    let ca = TestCa::new("cifd-test-ca");
+    let cifd = over_tls(&ca.server("server"), &[]);
+    let admin =
+        AdminClient::new(trusting(&cifd, &ca).await.unwrap(), &cifd.operator_token).unwrap();
+    let created = admin
+        .create_provider(pb::CreateProviderRequest {
+            provider: Some(provider_spec("contoso_chat")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let agent = admin
+        .create_agent(pb::CreateAgentRequest {
+            agent: Some(pb::Agent {
+                display_name: "Ada".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .agent
+        .unwrap();
+    let mut program = program(&https(&cifd));
+    program
+        .env("CIF_CREDENTIAL", &created.credential)
+        .env(trusts, ca.certificate());
+    let follower = JsonLines::start(program);
+    follower.until("catch-up heartbeat", |update| update["kind"] == "heartbeat");
+    let provider =
+        ProviderClient::new(trusting(&cifd, &ca).await.unwrap(), &created.credential).unwrap();
+    provider
+        .create_session(pb::CreateSessionRequest {
+            agent_id: agent.id,
+            title: "over TLS".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Python names the event's kind session_created, TypeScript sessionCreated.
+    follower.until("the session's event, over TLS", |update| {
+        update["event"]
+            .as_str()
+            .is_some_and(|kind| kind.replace('_', "").eq_ignore_ascii_case("sessioncreated"))
+    });
+}
+
+#[tokio::test]
+async fn the_python_client_follows_over_tls() {
+    a_client_program_follows_over_tls(
+        |endpoint| {
+            let mut program = Command::new(python());
+            program
+                .arg(repository().join("conformance/python/follow.py"))
+                .arg(endpoint);
+            program
+        },
+        "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_typescript_client_follows_over_tls() {
+    a_client_program_follows_over_tls(
+        |endpoint| {
+            let mut program = Command::new("node");
+            program
+                .arg(typescript_client().join("dist/conformance/follow.js"))
+                .arg(endpoint);
+            program
+        },
+        "NODE_EXTRA_CA_CERTS",
+    )
+    .await;
 }

@@ -78,26 +78,52 @@ class CifError(Exception):
         return cls(error.code(), error.details() or "", reason, metadata, violations)
 
 
-def connect(*endpoints: str) -> grpc.Channel:
-    """A channel to ``endpoint`` (``host:port`` or ``http://host:port``), or to several
-    replicas of one deployment given as IP addresses with ports (``10.0.0.1:50051``,
-    ``http://10.0.0.2:50051``...): calls go to the first that answers, and move on in order
-    when it goes away. A call that was on a dying replica fails with UNAVAILABLE (retry it
-    with its ``request_id``); a ``Subscription`` resumes on the next replica by itself."""
+def connect(
+    *endpoints: str,
+    root_certificates: Optional[bytes] = None,
+    certificate_chain: Optional[bytes] = None,
+    private_key: Optional[bytes] = None,
+) -> grpc.Channel:
+    """A channel to ``endpoint`` (``host:port``, ``http://host:port``, or ``https://host:port``
+    for a cifd serving TLS), or to several replicas of one deployment given as IP addresses
+    with ports (``10.0.0.1:50051``, ``http://10.0.0.2:50051``...): calls go to the first that
+    answers, and move on in order when it goes away. A call that was on a dying replica fails
+    with UNAVAILABLE (retry it with its ``request_id``); a ``Subscription`` resumes on the next
+    replica by itself.
+
+    Over TLS (``https://`` endpoints, or any of the keyword arguments given) the server's
+    name is checked against its certificate: ``root_certificates`` (PEM) are the CAs to trust
+    (by default gRPC's, or the file ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` names), and
+    ``certificate_chain`` with ``private_key`` (PEM) a client certificate, for a cifd that asks
+    for one."""
     if not endpoints:
         raise ValueError("give at least one endpoint")
+    tls = any(endpoint.startswith("https://") for endpoint in endpoints) or any(
+        given is not None for given in (root_certificates, certificate_chain, private_key)
+    )
     addresses = [re.sub(r"^https?://", "", endpoint) for endpoint in endpoints]
+
+    def channel(target: str, options: list[tuple[str, Any]]) -> grpc.Channel:
+        if not tls:
+            return grpc.insecure_channel(target, options=options)
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=root_certificates,
+            private_key=private_key,
+            certificate_chain=certificate_chain,
+        )
+        return grpc.secure_channel(target, credentials, options=options)
+
     if len(addresses) == 1:
-        return grpc.insecure_channel(addresses[0])
+        return channel(addresses[0], [])
     ipv6 = [address.startswith("[") for address in addresses]
     if any(ipv6) and not all(ipv6):
         raise ValueError("give the replicas all as IPv4 or all as IPv6 addresses")
     scheme = "ipv6" if all(ipv6) else "ipv4"
     # pick_first over the list: the first address that connects, the next when it fails. The
     # authority would otherwise be the whole list, which is no host name.
-    return grpc.insecure_channel(
+    return channel(
         f"{scheme}:{','.join(addresses)}",
-        options=[
+        [
             ("grpc.lb_policy_name", "pick_first"),
             ("grpc.default_authority", addresses[0]),
         ],
