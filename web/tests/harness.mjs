@@ -2,7 +2,8 @@
 // pages served from this machine's loopback, the TypeScript client (Node, gRPC) as providers
 // and operator, and Debian's Chromium driven by playwright-core (no browser download).
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { X509Certificate, createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
-import { admin, provider } from "../../clients/typescript/dist/src/index.js";
+import { admin, overTls, provider } from "../../clients/typescript/dist/src/index.js";
 
 const repository = fileURLToPath(new URL("../..", import.meta.url));
 export const OPERATOR_TOKEN = "browser-tests-operator-token-0123456789";
@@ -22,13 +23,17 @@ export const ARTIFACTS = join(repository, "target", "browser-tests");
 /** How long a test waits for what should come at once: generous for a loaded machine. */
 export const PATIENCE = 15_000;
 
-/** Starts cifd on a free port of 127.0.0.1; `dataDir` keeps state across restarts. */
-export async function startCifd({ dataDir, listen = "127.0.0.1:0", args = [] } = {}) {
+/**
+ * Starts cifd on a free port of 127.0.0.1; `dataDir` keeps state across restarts. With `tls`
+ * (from `testCertificates`) it serves TLS, and its endpoint is https://localhost:PORT.
+ */
+export async function startCifd({ dataDir, listen = "127.0.0.1:0", args = [], tls } = {}) {
   const binary = process.env.CIFD_BIN ?? join(repository, "target", "debug", "cifd");
   const storage = dataDir ? ["--data-dir", dataDir] : ["--in-memory"];
+  const serving = tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : [];
   const child = spawn(
     binary,
-    [...storage, "--listen", listen, "--loopback-http-widgets", "--heartbeat-interval", "500ms", ...args],
+    [...storage, "--listen", listen, "--loopback-http-widgets", "--heartbeat-interval", "500ms", ...serving, ...args],
     { env: { ...process.env, CIF_ADMIN_TOKEN: OPERATOR_TOKEN, CIF_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const lines = createInterface({ input: child.stdout });
@@ -39,11 +44,13 @@ export async function startCifd({ dataDir, listen = "127.0.0.1:0", args = [] } =
       if (found) resolve(found[1]);
     });
   });
-  const endpoint = `http://${address}`;
+  const endpoint = tls ? `https://localhost:${address.split(":").pop()}` : `http://${address}`;
+  const roles = tls ? overTls({ ca: readFileSync(tls.ca) }) : { admin, provider };
   return {
     address,
     endpoint,
-    admin: admin(endpoint, OPERATOR_TOKEN),
+    roles,
+    admin: roles.admin(endpoint, OPERATOR_TOKEN),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -108,7 +115,11 @@ export async function createProvider(cifd, uniqueName, label, widgetUrl) {
   const created = await cifd.admin.createProvider({
     provider: { uniqueName, displayName: label, label, channelUrl: widgetUrl },
   });
-  return { id: created.provider.id, client: provider(cifd.endpoint, created.credential), credential: created.credential };
+  return {
+    id: created.provider.id,
+    client: cifd.roles.provider(cifd.endpoint, created.credential),
+    credential: created.credential,
+  };
 }
 
 export async function createAgent(cifd, name, providers) {
@@ -118,11 +129,40 @@ export async function createAgent(cifd, name, providers) {
   return { id: created.agent.id, credential: created.credential };
 }
 
-/** Debian's Chromium, headless, without a sandbox (tests run as root), without reaching out. */
-export async function launchBrowser() {
+/**
+ * A test CA and a server certificate it signed for localhost, 127.0.0.1 and ::1, made with
+ * openssl as the README shows, in a directory removed by `remove`; `spki` is the server key's
+ * SHA-256 as Chromium's `--ignore-certificate-errors-spki-list` takes it.
+ */
+export function testCertificates() {
+  const dir = mkdtempSync(join(tmpdir(), "cif-tls-"));
+  const openssl = (args) => execFileSync("openssl", args.split(" "), { cwd: dir, stdio: "ignore" });
+  const key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+  openssl(`req -x509 ${key} -days 2 -subj /CN=cif-desk-test-ca -keyout ca.key -out ca.pem`);
+  openssl(`req ${key} -subj /CN=localhost -keyout server.key -out server.csr`);
+  execFileSync("sh", ["-c", "echo subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 > server.ext"], { cwd: dir });
+  openssl("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem");
+  const server = new X509Certificate(readFileSync(join(dir, "server.pem")));
+  const spki = createHash("sha256").update(server.publicKey.export({ type: "spki", format: "der" })).digest("base64");
+  return {
+    ca: join(dir, "ca.pem"),
+    cert: join(dir, "server.pem"),
+    key: join(dir, "server.key"),
+    spki,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Debian's Chromium, headless, without a sandbox (tests run as root), without reaching out.
+ * `trustedKeys`: server keys (SPKI SHA-256, base64) it accepts as if a trusted CA signed them.
+ */
+export async function launchBrowser({ trustedKeys = [] } = {}) {
+  const trusting = trustedKeys.length ? [`--ignore-certificate-errors-spki-list=${trustedKeys.join(",")}`] : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
+      ...trusting,
       "--no-sandbox",
       "--disable-dev-shm-usage",
       "--disable-background-networking",
