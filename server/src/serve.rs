@@ -225,6 +225,10 @@ pub async fn serve(
         }
     };
     // TLS is set up before anyone is told the server is ready: a bad file stops the start.
+    let peer_tls = match (&cli.tls_peer_ca, cli.tls_files()) {
+        (Some(peer_ca), Some(own)) => Some(crate::tls::peer_client(peer_ca, &own)?),
+        _ => None,
+    };
     let tls = cli
         .tls_files()
         .map(crate::tls::Tls::configure)
@@ -248,7 +252,7 @@ pub async fn serve(
         .layer(
             tower::ServiceBuilder::new()
                 .layer(FrontDoorLayer::new(&cli.cors_origins))
-                .layer(ForwardLayer::new(state.clone()))
+                .layer(ForwardLayer::new(state.clone(), peer_tls))
                 .layer(auth)
                 .into_inner(),
         )

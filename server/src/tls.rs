@@ -92,6 +92,22 @@ impl Tls {
     }
 }
 
+/// How a follower reaches a writer that serves TLS: trusting the CAs in `peer_ca` (PEM), the
+/// writer's name checked against its certificate, and presenting this replica's own
+/// certificate (read once, at the start), for a writer that asks for client certificates.
+pub fn peer_client(
+    peer_ca: &Path,
+    own: &TlsFiles,
+) -> Result<tonic::transport::ClientTlsConfig, String> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|error| format!("{}: cannot be read: {error}", path.display()))
+    };
+    Ok(ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read(peer_ca)?))
+        .identity(Identity::from_pem(read(&own.certificate)?, read(&own.key)?)))
+}
+
 /// The certificate served now; each new connection asks for it.
 #[derive(Debug)]
 struct Current(RwLock<Arc<CertifiedKey>>);

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use cif_e2e::certificates::{Issued, TestCa};
 use cif_e2e::{
-    Cifd, JsonLines, Options, cifd_binary, eventually, grpcurl_binary, provider_spec, python,
-    repository, typescript_client,
+    Cifd, JsonLines, Options, Postgres, cifd_binary, eventually, grpcurl_binary, provider_spec,
+    python, repository, typescript_client,
 };
 use cif_sdk::{AdminClient, ProviderClient, connect_tls, pb};
 use tonic::transport::Channel;
@@ -335,4 +335,63 @@ async fn the_typescript_client_follows_over_tls() {
         "NODE_EXTRA_CA_CERTS",
     )
     .await;
+}
+
+/// Replicas over TLS: a follower forwards a change to the writer over TLS, checking the
+/// writer's certificate and name against `--tls-peer-ca`, and presenting its own certificate
+/// to a writer that wants client certificates.
+#[tokio::test]
+async fn a_follower_forwards_to_a_writer_that_serves_tls() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let ca = TestCa::new("replicas-ca");
+    let ca_file = ca.certificate().display().to_string();
+    let replica = |own: &Issued| {
+        Cifd::start_with(
+            Options::postgres(&cluster, &url)
+                .arg("--tls-cert")
+                .arg(own.certificate.display().to_string())
+                .arg("--tls-key")
+                .arg(own.key.display().to_string())
+                .arg("--tls-client-ca")
+                .arg(ca_file.as_str())
+                .arg("--tls-peer-ca")
+                .arg(ca_file.as_str()),
+        )
+    };
+    let writer = replica(&ca.server("writer"));
+    let follower = replica(&ca.server("follower"));
+    assert!(
+        follower.log().contains("following it"),
+        "{}",
+        follower.log()
+    );
+
+    let operator = ca.client("operator", "operator");
+    let (certificate, key) = (operator.certificate_pem(), operator.key_pem());
+    let through_follower = connect_tls(
+        https(&follower),
+        &ca.certificate_pem(),
+        Some((&certificate, &key)),
+    )
+    .await
+    .unwrap();
+    let created = create_provider(through_follower, &follower.operator_token, "contoso_chat")
+        .await
+        .expect("forwarded to the writer over TLS");
+    let on_writer = connect_tls(
+        https(&writer),
+        &ca.certificate_pem(),
+        Some((&certificate, &key)),
+    )
+    .await
+    .unwrap();
+    let found = AdminClient::new(on_writer, &writer.operator_token)
+        .unwrap()
+        .get_provider(pb::GetProviderRequest {
+            provider_id: created.id.clone(),
+        })
+        .await
+        .expect("the writer holds what the follower forwarded");
+    assert_eq!(found.provider.unwrap().unique_name, "contoso_chat");
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tonic::body::Body;
 use tonic::codegen::http;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::{Layer, Service, ServiceExt as _};
 
 use super::status::to_status;
@@ -93,11 +93,14 @@ fn stored_in(headers: &http::HeaderMap, name: &str) -> Option<u64> {
 #[derive(Clone)]
 pub struct ForwardLayer {
     state: SharedCore,
+    peer_tls: Option<ClientTlsConfig>,
 }
 
 impl ForwardLayer {
-    pub fn new(state: SharedCore) -> Self {
-        Self { state }
+    /// `peer_tls`: how to reach a writer that serves TLS (the CAs of the replicas'
+    /// certificates, and this replica's own certificate to present).
+    pub fn new(state: SharedCore, peer_tls: Option<ClientTlsConfig>) -> Self {
+        Self { state, peer_tls }
     }
 }
 
@@ -110,6 +113,7 @@ impl<S> Layer<S> for ForwardLayer {
             state: self.state.clone(),
             durable: read(&self.state).durability(),
             writer: Arc::default(),
+            peer_tls: self.peer_tls.clone(),
         }
     }
 }
@@ -122,6 +126,7 @@ pub struct Forward<S> {
     durable: tokio::sync::watch::Receiver<Durable>,
     /// The connection to the writer, made when first needed and again when the writer moves.
     writer: Arc<Mutex<Option<(String, Channel)>>>,
+    peer_tls: Option<ClientTlsConfig>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -163,13 +168,14 @@ where
             });
         }
         let (state, connections) = (self.state.clone(), self.writer.clone());
+        let peer_tls = self.peer_tls.clone();
         Box::pin(async move {
             let writer = match writer_known(&state, writer).await {
                 Some(writer) => writer,
                 // This replica took the writer's place meanwhile.
                 None => return here(inner, request, &durable).await,
             };
-            let channel = match channel_to(&connections, &writer) {
+            let channel = match channel_to(&connections, &writer, peer_tls.as_ref()) {
                 Ok(channel) => channel,
                 Err(error) => return Ok(to_status(error).into_http()),
             };
@@ -225,10 +231,13 @@ where
     Ok(response)
 }
 
-/// The connection to the writer at `address` (the same one while the writer stays).
+/// The connection to the writer at `address` (the same one while the writer stays); over TLS
+/// with `peer_tls` when the address is https, the writer's name checked against its
+/// certificate.
 fn channel_to(
     connections: &Mutex<Option<(String, Channel)>>,
     address: &str,
+    peer_tls: Option<&ClientTlsConfig>,
 ) -> Result<Channel, DomainError> {
     if address.is_empty() {
         return Err(unavailable(
@@ -241,12 +250,24 @@ fn channel_to(
     {
         return Ok(channel.clone());
     }
-    let channel = Endpoint::from_shared(address.to_owned())
-        .map_err(|error| {
+    let mut endpoint = Endpoint::from_shared(address.to_owned()).map_err(|error| {
+        unavailable(format!(
+            "the writer announced the address {address:?}, which is not a URL ({error}); set --advertise on each replica"
+        ))
+    })?;
+    if address.starts_with("https://") {
+        let tls = peer_tls.ok_or_else(|| {
             unavailable(format!(
-                "the writer announced the address {address:?}, which is not a URL ({error}); set --advertise on each replica"
+                "the writer at {address} serves TLS and this replica trusts no CA for it; set --tls-peer-ca"
             ))
-        })?
+        })?;
+        endpoint = endpoint.tls_config(tls.clone()).map_err(|error| {
+            unavailable(format!(
+                "TLS to the writer at {address} cannot be set up ({error})"
+            ))
+        })?;
+    }
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .connect_lazy();

@@ -212,6 +212,17 @@ pub struct Cli {
     )]
     pub tls_client_ca: Option<PathBuf>,
 
+    /// PEM file with the CAs that sign the other replicas' certificates: a follower forwards
+    /// changes to a writer that serves TLS (an https --advertise address) only after checking
+    /// its certificate and name against them, and presents its own certificate.
+    #[arg(
+        long,
+        env = "CIF_TLS_PEER_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_peer_ca: Option<PathBuf>,
+
     /// Serve without TLS on an address other than loopback (behind a proxy that terminates
     /// TLS, say). Without it cifd refuses to, so that credentials never cross a network in
     /// clear by mistake.
