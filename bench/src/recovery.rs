@@ -46,6 +46,8 @@ fn options(placement: &Placement, data: &DataDir) -> Options {
     }
     .arg("--default-max-open-sessions")
     .arg("1000")
+    .arg("--rate-limit")
+    .arg("0")
 }
 
 async fn start(placement: &Placement, data: &DataDir) -> (Server, Duration) {

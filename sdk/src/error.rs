@@ -84,6 +84,27 @@ impl Error {
             .unwrap_or_default()
     }
 
+    /// How long the server asks to wait before calling again (`google.rpc.RetryInfo`): a call
+    /// refused for going over its rate (`RATE_LIMITED`) says so.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.0.details.retry_info()?.retry_delay
+    }
+
+    /// Whose quota the call went over, and what it is (`google.rpc.QuotaFailure`).
+    pub fn quota_violations(&self) -> Vec<(String, String)> {
+        self.0
+            .details
+            .quota_failure()
+            .map(|failure| {
+                failure
+                    .violations
+                    .iter()
+                    .map(|violation| (violation.subject.clone(), violation.description.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The status as received.
     pub fn status(&self) -> &Status {
         &self.0.status

@@ -245,7 +245,7 @@ pub async fn serve(
         .add_service(admin)
         .clone()
         .routes();
-    let auth = AuthLayer::new(state.clone(), metrics.clone());
+    let auth = AuthLayer::new(state.clone(), metrics.clone(), cli.call_rates());
     let server = transport()
         // grpc-web from browsers over HTTP/1.1 (without TLS they speak nothing else).
         .accept_http1(true)

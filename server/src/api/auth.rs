@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tonic::Status;
 use tonic::codegen::http;
@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 
 use super::metrics::{Metrics, method_label};
 use super::status::to_status;
-use crate::app::{SharedCore, read};
+use crate::app::{CallRates, SharedCore, read};
 use crate::domain::{DomainError, Principal, Reason, Role};
 
 /// The role a request path is for; `None` for the open services (health, reflection).
@@ -49,11 +49,17 @@ fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
 pub struct AuthLayer {
     state: SharedCore,
     metrics: Arc<Metrics>,
+    rates: Option<Arc<CallRates>>,
 }
 
 impl AuthLayer {
-    pub fn new(state: SharedCore, metrics: Arc<Metrics>) -> Self {
-        Self { state, metrics }
+    /// `rates`: each principal's call rate, checked right after its role.
+    pub fn new(state: SharedCore, metrics: Arc<Metrics>, rates: Option<CallRates>) -> Self {
+        Self {
+            state,
+            metrics,
+            rates: rates.map(Arc::new),
+        }
     }
 }
 
@@ -65,6 +71,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             state: self.state.clone(),
             metrics: self.metrics.clone(),
+            rates: self.rates.clone(),
         }
     }
 }
@@ -75,16 +82,37 @@ pub struct Authenticate<S> {
     inner: S,
     state: SharedCore,
     metrics: Arc<Metrics>,
+    rates: Option<Arc<CallRates>>,
 }
 
-impl<S> Authenticate<S> {
-    fn authenticate(
-        &self,
-        headers: &http::HeaderMap,
-        role: Role,
-    ) -> Result<Principal, DomainError> {
-        let credential = bearer_credential(headers)?;
-        read(&self.state).authenticate(credential, role)
+/// Who calls, if they may call a service for `role`, and may call now (their rate).
+fn authenticate(
+    state: &SharedCore,
+    rates: Option<&CallRates>,
+    headers: &http::HeaderMap,
+    role: Role,
+) -> Result<Principal, DomainError> {
+    let credential = bearer_credential(headers)?;
+    let principal = read(state).authenticate(credential, role)?;
+    if let Some(rates) = rates {
+        rates.admit(principal, |provider| {
+            let core = read(state);
+            let record = core.plane.provider(provider).ok()?;
+            Some(record.unique_name.to_lowercase())
+        })?;
+    }
+    Ok(principal)
+}
+
+/// How long a follower waits to have read the store since a call came, at most.
+const FOLLOWER_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Waits until this follower has read the store since `since` (it then holds every credential
+/// issued before the call came), or for [`FOLLOWER_PATIENCE`].
+async fn read_store_since(state: &SharedCore, since: Instant) {
+    let give_up = since + FOLLOWER_PATIENCE;
+    while !read(state).read_store_since(since) && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -110,33 +138,51 @@ where
         let started = Instant::now();
         // The served method, or `unknown`: a static label, so a call copies no path.
         let method = method_label(request.uri().path());
-        let principal = match required_role(request.uri().path()) {
-            None => None,
-            Some(role) => match self.authenticate(request.headers(), role) {
-                Ok(principal) => Some(principal),
-                Err(error) => {
-                    tracing::warn!(
-                        method = request.uri().path(),
-                        reason = error.reason.as_str(),
-                        "refused: {}",
-                        error.message
-                    );
-                    let reason = error.reason.as_str();
-                    let status = to_status(error);
-                    self.metrics
-                        .observe_call(method, status.code(), reason, started.elapsed());
-                    return Box::pin(std::future::ready(Ok(status.into_http())));
-                }
-            },
-        };
-        if let Some(principal) = principal {
-            request.extensions_mut().insert(principal);
-        }
+        let role = required_role(request.uri().path());
+        let first = role
+            .map(|role| authenticate(&self.state, self.rates.as_deref(), request.headers(), role));
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let metrics = self.metrics.clone();
+        let (metrics, state, rates) =
+            (self.metrics.clone(), self.state.clone(), self.rates.clone());
         Box::pin(async move {
+            let principal = match (role, first) {
+                (Some(role), Some(result)) => {
+                    let result = match result {
+                        // A credential issued on the writer a moment ago may not be applied on
+                        // this follower yet: it is refused only once the follower has read the
+                        // store since the call came.
+                        Err(error)
+                            if error.reason == Reason::CredentialInvalid
+                                && read(&state).follows() =>
+                        {
+                            read_store_since(&state, started).await;
+                            authenticate(&state, rates.as_deref(), request.headers(), role)
+                        }
+                        other => other,
+                    };
+                    match result {
+                        Ok(principal) => Some(principal),
+                        Err(error) => {
+                            tracing::warn!(
+                                method = request.uri().path(),
+                                reason = error.reason.as_str(),
+                                "refused: {}",
+                                error.message
+                            );
+                            let reason = error.reason.as_str();
+                            let status = to_status(error);
+                            metrics.observe_call(method, status.code(), reason, started.elapsed());
+                            return Ok(status.into_http());
+                        }
+                    }
+                }
+                _ => None,
+            };
+            if let Some(principal) = principal {
+                request.extensions_mut().insert(principal);
+            }
             let response = inner.call(request).await?;
             match response.extensions().get::<Status>() {
                 Some(status) => {

@@ -1,11 +1,11 @@
 //! The one mapping from domain errors to gRPC statuses with `google.rpc.ErrorInfo` (and
-//! `BadRequest` for malformed requests).
+//! `BadRequest` for malformed requests, `RetryInfo` and `QuotaFailure` for a quota gone over).
 
 use std::collections::HashMap;
 
 use cif_sdk::REASON_DOMAIN;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, QuotaViolation, StatusExt};
 
 use crate::domain::{DomainError, ErrorClass};
 
@@ -46,6 +46,10 @@ pub fn to_status(error: DomainError) -> Status {
                 })
                 .collect::<Vec<_>>(),
         );
+    }
+    if let Some(quota) = error.quota {
+        details.set_retry_info(Some(quota.retry_after));
+        details.set_quota_failure(vec![QuotaViolation::new(quota.subject, quota.description)]);
     }
     Status::with_error_details(code(error.reason.class()), error.message, details)
 }

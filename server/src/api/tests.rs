@@ -30,7 +30,7 @@ async fn serve() -> Channel {
     let (client, server) = tokio::io::duplex(1 << 16);
     tokio::spawn(
         Server::builder()
-            .layer(AuthLayer::new(state, metrics))
+            .layer(AuthLayer::new(state, metrics, None))
             .add_service(services.provider)
             .add_service(services.agent)
             .add_service(services.admin)

@@ -6,6 +6,7 @@
 
 mod core;
 mod credentials;
+mod limits;
 pub mod log;
 mod state;
 mod store;
@@ -15,6 +16,7 @@ mod writer;
 
 pub use self::core::{Answer, Core, Durable, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
+pub use limits::{CallRates, Rate};
 pub use state::{SharedCore, read, write};
 pub use store::{
     Batch, Followed, Loaded, RequestRecord, RequestRetention, Retention, Role, Store, StoreError,

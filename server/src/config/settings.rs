@@ -191,6 +191,24 @@ pub struct Cli {
           value_parser = positive_duration)]
     pub dead_peer_timeout: Duration,
 
+    /// Calls a second each principal (a provider, an agent, a widget credential, the
+    /// operator) may make on average; faster calls are refused with RESOURCE_EXHAUSTED
+    /// (RATE_LIMITED) and when to retry. 0: no limit.
+    #[arg(long, env = "CIF_RATE_LIMIT", value_name = "CALLS", default_value_t = 1000.0,
+          value_parser = non_negative)]
+    pub rate_limit: f64,
+
+    /// Calls a principal may make at once after a quiet spell, above --rate-limit's average.
+    #[arg(long, env = "CIF_RATE_BURST", value_name = "CALLS", default_value_t = 2000.0,
+          value_parser = at_least_one)]
+    pub rate_burst: f64,
+
+    /// Another rate for one provider (and its widgets' credentials), by unique name:
+    /// `contoso_bulk=5000`, comma-separated. Its burst is twice the rate.
+    #[arg(long, env = "CIF_PROVIDER_RATE_LIMITS", value_name = "NAME=CALLS",
+          value_delimiter = ',', value_parser = provider_rate)]
+    pub provider_rate_limits: Vec<(String, f64)>,
+
     /// PEM file with the server's certificate chain: serve TLS on --listen (gRPC, grpc-web
     /// and the desk page; HTTP/2 or HTTP/1.1 as ALPN chooses). Read again when it changes:
     /// new connections get the new certificate, open ones go on. Needs --tls-key.
@@ -286,6 +304,19 @@ impl Cli {
         Ok(Self::from_arg_matches(&matches)?)
     }
 
+    /// The call rates these flags give: `None` without limits.
+    pub fn call_rates(&self) -> Option<crate::app::CallRates> {
+        (self.rate_limit > 0.0).then(|| {
+            crate::app::CallRates::new(
+                crate::app::Rate {
+                    per_second: self.rate_limit,
+                    burst: self.rate_burst.max(1.0),
+                },
+                self.provider_rate_limits.iter().cloned(),
+            )
+        })
+    }
+
     /// The TLS files, when cifd serves TLS.
     pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
         Some(crate::tls::TlsFiles {
@@ -370,6 +401,28 @@ impl Cli {
         origins.extend(self.desk_origins.iter().cloned());
         origins
     }
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err("must be a number of calls, 0 or more".into()),
+    }
+}
+
+fn at_least_one(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 1.0 => Ok(value),
+        _ => Err("must be a number of calls, at least 1".into()),
+    }
+}
+
+/// `unique_name=calls`.
+fn provider_rate(text: &str) -> Result<(String, f64), String> {
+    let (name, rate) = text
+        .split_once('=')
+        .ok_or("write a provider's unique name, =, and its calls a second: contoso_bulk=5000")?;
+    Ok((name.trim().to_lowercase(), at_least_one(rate.trim())?))
 }
 
 fn positive_duration(text: &str) -> Result<Duration, String> {

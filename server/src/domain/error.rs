@@ -116,6 +116,8 @@ pub enum Reason {
     StreamLimitReached,
     /// A stream fell too far behind and was ended.
     SubscriberLagged,
+    /// The caller made more calls than its rate allows; retry after the delay given.
+    RateLimited,
 
     // --- the server
     /// The server is stopping; streams end with this.
@@ -195,6 +197,7 @@ impl Reason {
             Reason::SessionLimitReached => "SESSION_LIMIT_REACHED",
             Reason::StreamLimitReached => "STREAM_LIMIT_REACHED",
             Reason::SubscriberLagged => "SUBSCRIBER_LAGGED",
+            Reason::RateLimited => "RATE_LIMITED",
             Reason::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
             Reason::WriterUnavailable => "WRITER_UNAVAILABLE",
             Reason::NotificationStillPending => "NOTIFICATION_STILL_PENDING",
@@ -232,9 +235,8 @@ impl Reason {
             ResumePointCompacted | LogChanged | ResumePointAhead | ProviderReadmitted => {
                 ErrorClass::OutOfRange
             }
-            SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged => {
-                ErrorClass::ResourceExhausted
-            }
+            SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged
+            | RateLimited => ErrorClass::ResourceExhausted,
             ServerShuttingDown | WriterUnavailable => ErrorClass::Unavailable,
             VersionMismatch => ErrorClass::Aborted,
             NotificationStillPending => ErrorClass::DeadlineExceeded,
@@ -268,6 +270,19 @@ pub struct DomainError {
     pub message: String,
     pub metadata: Vec<(&'static str, String)>,
     pub violations: Vec<FieldViolation>,
+    /// The quota the call went over, for a refusal that passes with time.
+    pub quota: Option<Box<QuotaExceeded>>,
+}
+
+/// A quota a call went over (`google.rpc.QuotaFailure`), and when to try again
+/// (`google.rpc.RetryInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    /// Whose quota it is.
+    pub subject: String,
+    /// What the quota is.
+    pub description: String,
+    pub retry_after: std::time::Duration,
 }
 
 impl DomainError {
@@ -278,6 +293,7 @@ impl DomainError {
             message: message.into(),
             metadata: Vec::new(),
             violations: Vec::new(),
+            quota: None,
         }
     }
 
@@ -307,6 +323,7 @@ impl DomainError {
             metadata: vec![("field", first.field.clone())],
             message,
             violations,
+            quota: None,
         }
     }
 

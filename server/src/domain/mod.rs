@@ -18,6 +18,6 @@ pub mod tracked;
 pub mod validate;
 
 pub use control_plane::{ControlPlane, Settings};
-pub use error::{DomainError, DomainResult, ErrorClass, Reason};
+pub use error::{DomainError, DomainResult, ErrorClass, QuotaExceeded, Reason};
 pub use principal::{CredentialHash, Principal, Role};
 pub use validate::UrlPolicy;
