@@ -32,7 +32,7 @@ pub async fn run(rounds: usize, steady: Duration) -> Measured {
             .arg("--default-max-open-sessions")
             .arg("10000")
             .arg("--rate-limit")
-            .arg("0")
+            .arg("1000000000")
     };
     let mut replicas: Vec<Cifd> = (0..3).map(|_| Cifd::start_with(options())).collect();
     let endpoints: Vec<String> = replicas.iter().map(Cifd::endpoint).collect();

@@ -47,7 +47,7 @@ fn options(placement: &Placement, data: &DataDir) -> Options {
     .arg("--default-max-open-sessions")
     .arg("1000")
     .arg("--rate-limit")
-    .arg("0")
+    .arg("1000000000")
 }
 
 async fn start(placement: &Placement, data: &DataDir) -> (Server, Duration) {
