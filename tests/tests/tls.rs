@@ -53,6 +53,30 @@ async fn create_provider(
     Ok(created.provider.unwrap())
 }
 
+/// The operator creates the provider contoso_chat and the agent Ada.
+async fn chat_and_ada(admin: &AdminClient) -> (pb::CreateProviderResponse, pb::Agent) {
+    let created = admin
+        .create_provider(pb::CreateProviderRequest {
+            provider: Some(provider_spec("contoso_chat")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let agent = admin
+        .create_agent(pb::CreateAgentRequest {
+            agent: Some(pb::Agent {
+                display_name: "Ada".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .agent
+        .unwrap();
+    (created, agent)
+}
+
 #[tokio::test]
 async fn clients_that_trust_the_ca_are_served_over_tls_and_others_get_nothing() {
     let ca = TestCa::new("cifd-test-ca");
@@ -107,25 +131,7 @@ async fn a_renewed_certificate_serves_new_connections_while_an_open_stream_goes_
     let token = cifd.operator_token.clone();
     let before = trusting(&cifd, &first_ca).await.unwrap();
     let admin = AdminClient::new(before.clone(), &token).unwrap();
-    let created = admin
-        .create_provider(pb::CreateProviderRequest {
-            provider: Some(provider_spec("contoso_chat")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let agent = admin
-        .create_agent(pb::CreateAgentRequest {
-            agent: Some(pb::Agent {
-                display_name: "Ada".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .agent
-        .unwrap();
+    let (created, agent) = chat_and_ada(&admin).await;
     // A raw stream (no resuming): if the server dropped it, it would end.
     let provider = ProviderClient::new(before, &created.credential).unwrap();
     let mut stream = provider
@@ -264,25 +270,7 @@ async fn a_client_program_follows_over_tls(program: impl Fn(&str) -> Command, tr
     let cifd = over_tls(&ca.server("server"), &[]);
     let admin =
         AdminClient::new(trusting(&cifd, &ca).await.unwrap(), &cifd.operator_token).unwrap();
-    let created = admin
-        .create_provider(pb::CreateProviderRequest {
-            provider: Some(provider_spec("contoso_chat")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let agent = admin
-        .create_agent(pb::CreateAgentRequest {
-            agent: Some(pb::Agent {
-                display_name: "Ada".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .agent
-        .unwrap();
+    let (created, agent) = chat_and_ada(&admin).await;
     let mut program = program(&https(&cifd));
     program
         .env("CIF_CREDENTIAL", &created.credential)
