@@ -39,6 +39,20 @@ fn retention(history: usize) -> Retention {
     }
 }
 
+/// A store in `dir` that committed events 1 to 200 in one batch.
+fn with_200_events(dir: &TempDir) -> SqliteStore {
+    let (mut store, _) = SqliteStore::open(&dir.0, retention(1000)).unwrap();
+    let events: Vec<_> = (1..=200).map(event).collect();
+    store
+        .commit(&[&Batch {
+            changes: Changes::default(),
+            events,
+            requests: vec![],
+        }])
+        .unwrap();
+    store
+}
+
 fn event(sequence: u64) -> Arc<Logged> {
     Arc::new(Logged {
         sequence,
@@ -321,15 +335,7 @@ fn unusable_files_are_refused_with_the_file_and_what_to_do() {
 
     // A real database cut short after a clean close.
     let dir = TempDir::new("cut");
-    let (mut store, _) = SqliteStore::open(&dir.0, retention(1000)).unwrap();
-    let events: Vec<_> = (1..=200).map(event).collect();
-    store
-        .commit(&[&Batch {
-            changes: Changes::default(),
-            events,
-            requests: vec![],
-        }])
-        .unwrap();
+    let store = with_200_events(&dir);
     drop(store);
     let file = dir.0.join(DATABASE_FILE);
     let length = std::fs::metadata(&file).unwrap().len();
@@ -372,15 +378,7 @@ fn unusable_files_are_refused_with_the_file_and_what_to_do() {
 #[test]
 fn a_database_killed_in_the_middle_of_a_checkpoint_opens_with_everything() {
     let (live, image) = (TempDir::new("checkpointed"), TempDir::new("killed"));
-    let (mut store, _) = SqliteStore::open(&live.0, retention(1000)).unwrap();
-    let events: Vec<_> = (1..=200).map(event).collect();
-    store
-        .commit(&[&Batch {
-            changes: Changes::default(),
-            events,
-            requests: vec![],
-        }])
-        .unwrap();
+    let store = with_200_events(&live);
     // The files as they are before the checkpoint: the new pages are in the log only.
     std::fs::create_dir_all(&image.0).unwrap();
     for file in [DATABASE_FILE.to_owned(), format!("{DATABASE_FILE}-wal")] {
