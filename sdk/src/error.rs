@@ -85,7 +85,8 @@ impl Error {
     }
 
     /// How long the server asks to wait before calling again (`google.rpc.RetryInfo`): a call
-    /// refused for going over its rate (`RATE_LIMITED`) says so.
+    /// refused for going over its rate (`RATE_LIMITED`) or shed by a busy server
+    /// (`SERVER_OVERLOADED`) says so.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         self.0.details.retry_info()?.retry_delay
     }

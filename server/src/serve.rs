@@ -231,10 +231,15 @@ pub async fn serve(
     };
     let tls = cli
         .tls_files()
-        .map(crate::tls::Tls::configure)
+        .map(|files| crate::tls::Tls::configure(files, cli.tls_peer_ca.as_deref()))
         .transpose()?;
     let reloading_tls = tls.as_ref().map(crate::tls::Tls::keep_current);
-    let incoming = incoming_maybe_tls(listener, cli.dead_peer_timeout, tls.map(|tls| tls.acceptor));
+    let incoming = incoming_maybe_tls(
+        listener,
+        cli.dead_peer_timeout,
+        cli.connection_limits(),
+        tls.map(|tls| (tls.acceptor, tls.replicas)),
+    );
     ready();
     let grpc = tonic::service::Routes::builder()
         .add_service(health_service)
@@ -245,15 +250,22 @@ pub async fn serve(
         .add_service(admin)
         .clone()
         .routes();
-    let auth = AuthLayer::new(state.clone(), metrics.clone(), cli.call_rates());
+    let limits = crate::app::Limits {
+        principals: cli.call_rates(),
+        addresses: cli.address_rates(),
+        in_flight: cli.in_flight(),
+    };
+    let auth = AuthLayer::new(state.clone(), metrics.clone(), limits);
     let server = transport()
+        .max_concurrent_streams(cli.max_streams_per_connection)
         // grpc-web from browsers over HTTP/1.1 (without TLS they speak nothing else).
         .accept_http1(true)
         .layer(
             tower::ServiceBuilder::new()
                 .layer(FrontDoorLayer::new(&cli.cors_origins))
-                .layer(ForwardLayer::new(state.clone(), peer_tls))
+                // A follower forwards only calls it has authenticated and admitted.
                 .layer(auth)
+                .layer(ForwardLayer::new(state.clone(), peer_tls))
                 .into_inner(),
         )
         .add_routes(grpc)

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
@@ -29,15 +30,19 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
 }
 
-/// Serving TLS: the acceptor for connections, and what keeps its certificate current.
+/// Serving TLS: the acceptor for connections, what recognises the other replicas, and what
+/// keeps the certificate current.
 pub struct Tls {
     pub acceptor: TlsAcceptor,
+    pub replicas: Option<Replicas>,
     reloading: Reloading,
 }
 
 impl Tls {
-    /// Reads the files; says which one is wrong, and how, when one is.
-    pub fn configure(files: TlsFiles) -> Result<Self, String> {
+    /// Reads the files; says which one is wrong, and how, when one is. With `peer_ca` (the
+    /// CAs of the replicas' certificates), clients may present a certificate it signed and are
+    /// then recognised as replicas.
+    pub fn configure(files: TlsFiles, peer_ca: Option<&Path>) -> Result<Self, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let current = Arc::new(Current(RwLock::new(Arc::new(certified_key(
             &files, &provider,
@@ -45,30 +50,46 @@ impl Tls {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|error| format!("TLS cannot be set up: {error}"))?;
-        let builder = match &files.client_ca {
-            None => builder.with_no_client_auth(),
-            Some(path) => {
-                let mut roots = RootCertStore::empty();
-                for certificate in certificates(path)? {
-                    roots.add(certificate).map_err(|error| {
-                        format!(
-                            "{}: a CA certificate cannot be used: {error}",
-                            path.display()
-                        )
-                    })?;
-                }
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                        .build()
-                        .map_err(|error| format!("{}: {error}", path.display()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
+        let replicas = peer_ca
+            .map(|path| {
+                let roots = Arc::new(roots(&[path])?);
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|error| format!("{}: {error}", path.display()))?;
+                Ok::<_, String>(Replicas(verifier))
+            })
+            .transpose()?;
+        // Client certificates: required when there is a client CA (a replica's CA is trusted
+        // as well); asked for but optional when only replicas present them.
+        let client_roots: Vec<&Path> = files
+            .client_ca
+            .as_deref()
+            .into_iter()
+            .chain(peer_ca)
+            .collect();
+        let builder = if client_roots.is_empty() {
+            builder.with_no_client_auth()
+        } else {
+            let verifier = WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots(&client_roots)?),
+                provider.clone(),
+            );
+            let verifier = if files.client_ca.is_none() {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|error| format!("the client CAs cannot be used: {error}"))?;
+            builder.with_client_cert_verifier(verifier)
         };
         let mut config = builder.with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let stamps = stamps(&files);
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
+            replicas,
             reloading: Reloading {
                 files,
                 provider,
@@ -90,6 +111,40 @@ impl Tls {
             }
         })
     }
+}
+
+/// Recognises the other replicas by their client certificates: the calls a follower forwards
+/// come from its one address, and must not count as that address's.
+#[derive(Clone)]
+pub struct Replicas(Arc<dyn ClientCertVerifier>);
+
+impl Replicas {
+    /// Whether the certificates a client presented (its own first) were signed by a
+    /// replicas' CA.
+    pub fn recognise(&self, presented: Option<&[CertificateDer<'_>]>) -> bool {
+        let Some((own, intermediates)) = presented.and_then(<[_]>::split_first) else {
+            return false;
+        };
+        self.0
+            .verify_client_cert(own, intermediates, UnixTime::now())
+            .is_ok()
+    }
+}
+
+/// The CAs of PEM files, as roots.
+fn roots(paths: &[&Path]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for path in paths {
+        for certificate in certificates(path)? {
+            roots.add(certificate).map_err(|error| {
+                format!(
+                    "{}: a CA certificate cannot be used: {error}",
+                    path.display()
+                )
+            })?;
+        }
+    }
+    Ok(roots)
 }
 
 /// How a follower reaches a writer that serves TLS: trusting the CAs in `peer_ca` (PEM), the

@@ -1,8 +1,12 @@
 //! How cifd serves connections: its HTTP/2 settings and the sockets it accepts. The
 //! benchmark's baseline server uses the same, so the two differ only in the work they do.
 
+use std::collections::HashMap;
+use std::future::Future as _;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,10 +17,16 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::transport::Server;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 
+/// The most header bytes a request may carry on HTTP/2; more is refused with HTTP 431 before
+/// any gRPC code runs. Credentials and metadata need a few hundred.
+const MAX_HEADER_BYTES: u32 = 16 * 1024;
+
 /// The HTTP/2 server settings.
 pub fn transport() -> Server {
-    // Idle connections behind NATs and load balancers die silently without keepalive.
-    Server::builder().http2_keepalive_interval(Some(Duration::from_secs(30)))
+    Server::builder()
+        // Idle connections behind NATs and load balancers die silently without keepalive.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_max_header_list_size(MAX_HEADER_BYTES)
 }
 
 /// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
@@ -34,28 +44,46 @@ pub fn incoming(
     accepted(listener, dead_peer)
 }
 
-/// The connections `listener` accepts (see [`incoming`]), each through a TLS handshake when
-/// `tls` is given. Handshakes run side by side, each bounded by `dead_peer`, so a client that
-/// never finishes its handshake holds up nobody.
+/// The connections `listener` accepts (see [`incoming`]) within `limits`, each through a TLS
+/// handshake when `tls` is given. Handshakes run side by side, each bounded by `dead_peer`, so
+/// a client that never finishes its handshake holds up nobody; and a connection that sends no
+/// request within `dead_peer` of being accepted is closed.
 pub fn incoming_maybe_tls(
     listener: TcpListener,
     dead_peer: Duration,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> std::pin::Pin<Box<dyn Stream<Item = io::Result<Accepted>> + Send>> {
-    let accepted = accepted(listener, dead_peer);
-    let Some(tls) = tls else {
-        return Box::pin(accepted.map(|connection| connection.map(Accepted::Plain)));
+    limits: ConnectionLimits,
+    tls: Option<(tokio_rustls::TlsAcceptor, Option<crate::tls::Replicas>)>,
+) -> Pin<Box<dyn Stream<Item = io::Result<Accepted>> + Send>> {
+    let counts = Arc::new(Counts::default());
+    let accepted = accepted(listener, dead_peer).filter_map(move |connection| {
+        let connection = connection.ok()?;
+        let counted = counts.count(&connection, limits)?;
+        Some((connection, counted))
+    });
+    let Some((tls, replicas)) = tls else {
+        return Box::pin(accepted.map(move |(connection, counted)| {
+            Ok(Accepted::new(
+                Secured::Plain(connection),
+                false,
+                counted,
+                dead_peer,
+            ))
+        }));
     };
     let (secured, handshaken) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         tokio::pin!(accepted);
-        while let Some(connection) = accepted.next().await {
-            let Ok(connection) = connection else { continue };
-            let (tls, secured) = (tls.clone(), secured.clone());
+        while let Some((connection, counted)) = accepted.next().await {
+            let (tls, secured, replicas) = (tls.clone(), secured.clone(), replicas.clone());
             tokio::spawn(async move {
                 match tokio::time::timeout(dead_peer, tls.accept(connection)).await {
                     Ok(Ok(stream)) => {
-                        let _ = secured.send(Ok(Accepted::Tls(Box::new(stream)))).await;
+                        let replica = replicas.is_some_and(|replicas| {
+                            replicas.recognise(stream.get_ref().1.peer_certificates())
+                        });
+                        let stream = Secured::Tls(Box::new(stream));
+                        let accepted = Accepted::new(stream, replica, counted, dead_peer);
+                        let _ = secured.send(Ok(accepted)).await;
                     }
                     Ok(Err(error)) => tracing::debug!(%error, "a TLS handshake failed"),
                     Err(_) => tracing::debug!("a TLS handshake did not finish in time"),
@@ -64,6 +92,70 @@ pub fn incoming_maybe_tls(
         }
     });
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(handshaken))
+}
+
+/// How many connections cifd holds open: in all, and from one address. Past either, a new
+/// connection is closed at once, so one client opening connections without end cannot use up
+/// the server's sockets. 0: no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub total: usize,
+    pub per_address: usize,
+}
+
+/// The connections open now, in all and by address.
+#[derive(Default)]
+struct Counts {
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// One open connection's place in [`Counts`], given back when it closes.
+pub struct Counted {
+    counts: Arc<Counts>,
+    address: IpAddr,
+}
+
+impl Counts {
+    /// Counts `connection`, or refuses it (`None`) when it would go over `limits`.
+    fn count(
+        self: &Arc<Self>,
+        connection: &Connection,
+        limits: ConnectionLimits,
+    ) -> Option<Counted> {
+        let address = connection.0.peer_addr().ok()?.ip();
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let (total, by_address) = &mut *open;
+        let from_address = by_address.get(&address).copied().unwrap_or(0);
+        let over = |count: usize, limit: usize| limit > 0 && count >= limit;
+        if over(*total, limits.total) || over(from_address, limits.per_address) {
+            tracing::debug!(%address, open = *total, from_address, "refused a connection over the limits");
+            return None;
+        }
+        *total += 1;
+        by_address.insert(address, from_address + 1);
+        Some(Counted {
+            counts: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self
+            .counts
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (total, by_address) = &mut *open;
+        *total -= 1;
+        if let Some(count) = by_address.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                by_address.remove(&self.address);
+            }
+        }
+    }
 }
 
 fn accepted(
@@ -134,22 +226,77 @@ impl Connected for Connection {
     }
 }
 
-/// An accepted connection, in clear or through TLS.
-pub enum Accepted {
+/// Who is at the other end of a connection, for the limits: its address, and whether it is
+/// another replica (recognised by its client certificate).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub address: Option<SocketAddr>,
+    pub replica: bool,
+}
+
+/// A connection in clear or through TLS.
+pub enum Secured {
     Plain(Connection),
     Tls(Box<tokio_rustls::server::TlsStream<Connection>>),
 }
 
+/// An accepted connection: until its first bytes of request arrive, it is closed when its
+/// deadline passes.
+pub struct Accepted {
+    stream: Secured,
+    replica: bool,
+    first_request: Option<Pin<Box<tokio::time::Sleep>>>,
+    _counted: Counted,
+}
+
+impl Accepted {
+    fn new(
+        stream: Secured,
+        replica: bool,
+        counted: Counted,
+        first_request_within: Duration,
+    ) -> Self {
+        Self {
+            stream,
+            replica,
+            first_request: Some(Box::pin(tokio::time::sleep(first_request_within))),
+            _counted: counted,
+        }
+    }
+
+    fn stream(self: Pin<&mut Self>) -> Pin<&mut dyn AsyncReadWrite> {
+        match &mut self.get_mut().stream {
+            Secured::Plain(connection) => Pin::new(connection),
+            Secured::Tls(stream) => Pin::new(stream.as_mut()),
+        }
+    }
+}
+
+/// What a connection is to HTTP.
+trait AsyncReadWrite: AsyncRead + AsyncWrite + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncReadWrite for T {}
+
 impl AsyncRead for Accepted {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(connection) => Pin::new(connection).poll_read(cx, buf),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        let filled = buf.filled().len();
+        let read = self.as_mut().stream().poll_read(cx, buf);
+        let this = self.get_mut();
+        if let Some(deadline) = &mut this.first_request {
+            if buf.filled().len() > filled {
+                this.first_request = None;
+            } else if read.is_pending() && deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no request came on a new connection in time",
+                )));
+            }
         }
+        read
     }
 }
 
@@ -159,24 +306,15 @@ impl AsyncWrite for Accepted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(connection) => Pin::new(connection).poll_write(cx, buf),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
-        }
+        self.stream().poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(connection) => Pin::new(connection).poll_flush(cx),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
-        }
+        self.stream().poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(connection) => Pin::new(connection).poll_shutdown(cx),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
-        }
+        self.stream().poll_shutdown(cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -185,12 +323,16 @@ impl AsyncWrite for Accepted {
 }
 
 impl Connected for Accepted {
-    type ConnectInfo = TcpConnectInfo;
+    type ConnectInfo = Peer;
 
-    fn connect_info(&self) -> TcpConnectInfo {
-        match self {
-            Self::Plain(connection) => connection.connect_info(),
-            Self::Tls(stream) => stream.get_ref().0.connect_info(),
+    fn connect_info(&self) -> Peer {
+        let connection = match &self.stream {
+            Secured::Plain(connection) => connection,
+            Secured::Tls(stream) => stream.get_ref().0,
+        };
+        Peer {
+            address: connection.0.peer_addr().ok(),
+            replica: self.replica,
         }
     }
 }

@@ -1,11 +1,19 @@
 //! Each principal's call rate (a token bucket, checked right after the role): a provider
 //! calling too fast is refused with RESOURCE_EXHAUSTED, RATE_LIMITED, when to retry and the
 //! quota it went over, while other principals go on unaffected; a provider given its own rate
-//! gets it; and the refused one is served again once it waits as told.
+//! gets it; and the refused one is served again once it waits as told. Each address's calls
+//! without a valid credential have a rate of their own, which callers that present one from
+//! the same address never meet.
+
+use std::net::IpAddr;
 
 use cif_e2e::{Harness, Options, eventually};
-use cif_sdk::pb;
+use cif_sdk::{ProviderClient, pb};
 use tonic::Code;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn a_provider_over_its_rate_is_told_when_to_retry_and_nobody_else_is_slowed() {
@@ -62,4 +70,81 @@ async fn a_provider_over_its_rate_is_told_when_to_retry_and_nobody_else_is_slowe
         chat.client.list_sessions(list()).await.ok()
     })
     .await;
+}
+
+/// A channel to `harness`'s server whose connections come from `address` (a loopback one).
+async fn channel_from(harness: &Harness, address: &str) -> Channel {
+    Endpoint::from_shared(harness.cifd.endpoint())
+        .unwrap()
+        .local_address(Some(address.parse::<IpAddr>().unwrap()))
+        .connect()
+        .await
+        .expect("connects from another loopback address")
+}
+
+#[tokio::test]
+async fn an_address_flooding_calls_without_a_credential_is_refused_and_callers_with_one_are_not() {
+    let harness = Harness::start_with(
+        Options::default()
+            .arg("--unauthenticated-rate-limit")
+            .arg("5"),
+    )
+    .await;
+    let chat = harness.provider("contoso_chat").await;
+    let flooding = channel_from(&harness, "127.0.0.2").await;
+    let mut health = HealthClient::new(flooding.clone());
+
+    // However slow this machine, 200 health checks in a row go over 5 a second.
+    let mut refused = None;
+    for _ in 0..200 {
+        if let Err(status) = health.check(HealthCheckRequest::default()).await {
+            refused = Some(status);
+            break;
+        }
+    }
+    let refused = refused.expect("refused within 200 calls at 5 a second");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.get_details_error_info().unwrap().reason,
+        "RATE_LIMITED"
+    );
+    let retry = refused.get_details_retry_info().expect("RetryInfo");
+    assert!(retry.retry_delay.is_some_and(|delay| !delay.is_zero()));
+    let quota = refused.get_details_quota_failure().expect("QuotaFailure");
+    assert_eq!(quota.violations[0].subject, "address:127.0.0.2");
+
+    // A caller with a credential, from the same address and connection, is served.
+    let same_address = ProviderClient::new(flooding.clone(), &chat.credential).unwrap();
+    same_address
+        .list_sessions(pb::ListSessionsRequest::default())
+        .await
+        .expect("a credential's calls do not count as the address's");
+    // Another address is not slowed.
+    HealthClient::new(channel_from(&harness, "127.0.0.3").await)
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("another address has its own rate");
+
+    // A flood of unknown credentials from one address does not become a log line each.
+    let guessing = channel_from(&harness, "127.0.0.4").await;
+    let guesser = ProviderClient::new(guessing, "cifp_guessed-0123456789abcdef").unwrap();
+    let mut rate_limited = 0;
+    for _ in 0..100 {
+        let error = guesser
+            .list_sessions(pb::ListSessionsRequest::default())
+            .await
+            .expect_err("an unknown credential");
+        match error.code() {
+            Code::Unauthenticated => {}
+            Code::ResourceExhausted => rate_limited += 1,
+            other => panic!("unexpected {other:?}: {error:?}"),
+        }
+    }
+    assert!(rate_limited > 0, "100 guesses in a row go over 5 a second");
+    let logged = harness.cifd.log().matches("CREDENTIAL_INVALID").count();
+    assert_eq!(
+        logged,
+        100 - rate_limited,
+        "each refusal past the rate is not logged"
+    );
 }

@@ -383,3 +383,54 @@ async fn a_follower_forwards_to_a_writer_that_serves_tls() {
         .expect("the writer holds what the follower forwarded");
     assert_eq!(found.provider.unwrap().unique_name, "contoso_chat");
 }
+
+/// A client recognised as a replica by its certificate (`--tls-peer-ca`) is not held to the
+/// rate of calls without a credential that holds every other client of its address: the
+/// calls a follower forwards all come from its one address.
+#[tokio::test]
+async fn a_replica_recognised_by_its_certificate_is_not_held_to_an_address_rate() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let (server_ca, replicas_ca) = (TestCa::new("server-ca"), TestCa::new("replicas-ca"));
+    let replicas_ca_file = replicas_ca.certificate().display().to_string();
+    let cifd = over_tls(
+        &server_ca.server("server"),
+        &[
+            "--tls-peer-ca",
+            &replicas_ca_file,
+            "--unauthenticated-rate-limit",
+            "2",
+        ],
+    );
+    let checks = async |channel: Channel| {
+        let mut health = HealthClient::new(channel);
+        let mut refused = 0;
+        for _ in 0..50 {
+            if let Err(status) = health.check(HealthCheckRequest::default()).await {
+                assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+                refused += 1;
+            }
+        }
+        refused
+    };
+
+    let replica = replicas_ca.client("replica", "replica-2");
+    let (certificate, key) = (replica.certificate_pem(), replica.key_pem());
+    let as_replica = connect_tls(
+        https(&cifd),
+        &server_ca.certificate_pem(),
+        Some((&certificate, &key)),
+    )
+    .await
+    .expect("a replica's certificate is accepted");
+    assert_eq!(checks(as_replica).await, 0, "a replica is not rate limited");
+
+    let anonymous = trusting(&cifd, &server_ca)
+        .await
+        .expect("without a certificate, as --tls-client-ca is not given");
+    assert!(
+        checks(anonymous).await > 0,
+        "50 checks in a row from one address go over 2 a second"
+    );
+}

@@ -1,6 +1,8 @@
 //! Authentication as a tower layer: the `authorization` header of every request becomes a
 //! [`Principal`] before any handler runs. Health and reflection need no credential; each
-//! cif.v1 service serves one role. The same layer logs every refused call.
+//! cif.v1 service serves one role. Right after the role come the limits: the principal's
+//! rate, the address's rate of calls without a valid credential, and the bound on calls in
+//! flight. The same layer logs every refused call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,8 +17,9 @@ use tower::{Layer, Service};
 
 use super::metrics::{Metrics, method_label};
 use super::status::to_status;
-use crate::app::{CallRates, SharedCore, read};
-use crate::domain::{DomainError, Principal, Reason, Role};
+use crate::app::{CallRates, Limits, SharedCore, read};
+use crate::domain::{DomainError, ErrorClass, Principal, Reason, Role};
+use crate::transport::Peer;
 
 /// The role a request path is for; `None` for the open services (health, reflection).
 fn required_role(path: &str) -> Option<Role> {
@@ -44,21 +47,28 @@ fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
         })
 }
 
+/// Whether a call is work in flight while it runs: streams stay open for as long as their
+/// reader wants, and a toast's call waits for the agent, so neither is.
+fn is_work(path: &str) -> bool {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    !matches!(method, "Subscribe" | "Watch" | "NotifyEvent")
+}
+
 /// Wraps the router so every request is authenticated first, and every answer counted.
 #[derive(Clone)]
 pub struct AuthLayer {
     state: SharedCore,
     metrics: Arc<Metrics>,
-    rates: Option<Arc<CallRates>>,
+    limits: Arc<Limits>,
 }
 
 impl AuthLayer {
-    /// `rates`: each principal's call rate, checked right after its role.
-    pub fn new(state: SharedCore, metrics: Arc<Metrics>, rates: Option<CallRates>) -> Self {
+    /// `limits`: checked right after the role.
+    pub fn new(state: SharedCore, metrics: Arc<Metrics>, limits: Limits) -> Self {
         Self {
             state,
             metrics,
-            rates: rates.map(Arc::new),
+            limits: Arc::new(limits),
         }
     }
 }
@@ -71,7 +81,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             state: self.state.clone(),
             metrics: self.metrics.clone(),
-            rates: self.rates.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
@@ -82,7 +92,7 @@ pub struct Authenticate<S> {
     inner: S,
     state: SharedCore,
     metrics: Arc<Metrics>,
-    rates: Option<Arc<CallRates>>,
+    limits: Arc<Limits>,
 }
 
 /// Who calls, if they may call a service for `role`, and may call now (their rate).
@@ -139,14 +149,42 @@ where
         // The served method, or `unknown`: a static label, so a call copies no path.
         let method = method_label(request.uri().path());
         let role = required_role(request.uri().path());
-        let first = role
-            .map(|role| authenticate(&self.state, self.rates.as_deref(), request.headers(), role));
+        let work = is_work(request.uri().path());
+        let first = role.map(|role| {
+            authenticate(
+                &self.state,
+                self.limits.principals.as_ref(),
+                request.headers(),
+                role,
+            )
+        });
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (metrics, state, rates) =
-            (self.metrics.clone(), self.state.clone(), self.rates.clone());
+        let (metrics, state, limits) = (
+            self.metrics.clone(),
+            self.state.clone(),
+            self.limits.clone(),
+        );
+        // Cheap: a URI shares its bytes.
+        let uri = request.uri().clone();
         Box::pin(async move {
+            let refuse = |error: DomainError, loud: bool| {
+                if loud {
+                    tracing::warn!(
+                        method = uri.path(),
+                        reason = error.reason.as_str(),
+                        "refused: {}",
+                        error.message
+                    );
+                } else {
+                    tracing::debug!(method = uri.path(), "refused: {}", error.message);
+                }
+                let reason = error.reason.as_str();
+                let status = to_status(error);
+                metrics.observe_call(method, status.code(), reason, started.elapsed());
+                Ok(status.into_http())
+            };
             let principal = match (role, first) {
                 (Some(role), Some(result)) => {
                     let result = match result {
@@ -158,42 +196,86 @@ where
                                 && read(&state).follows() =>
                         {
                             read_store_since(&state, started).await;
-                            authenticate(&state, rates.as_deref(), request.headers(), role)
+                            authenticate(
+                                &state,
+                                limits.principals.as_ref(),
+                                request.headers(),
+                                role,
+                            )
                         }
                         other => other,
                     };
                     match result {
                         Ok(principal) => Some(principal),
-                        Err(error) => {
-                            tracing::warn!(
-                                method = request.uri().path(),
-                                reason = error.reason.as_str(),
-                                "refused: {}",
-                                error.message
-                            );
-                            let reason = error.reason.as_str();
-                            let status = to_status(error);
-                            metrics.observe_call(method, status.code(), reason, started.elapsed());
-                            return Ok(status.into_http());
+                        Err(error) if error.class() == ErrorClass::Unauthenticated => {
+                            // Its address pays for it; one flooding such calls is refused
+                            // without a log line each.
+                            if let Err(flooding) = admit_unauthenticated(&limits, &request) {
+                                return refuse(flooding, false);
+                            }
+                            return refuse(error, true);
                         }
+                        Err(error) => return refuse(error, true),
                     }
                 }
+                _ => {
+                    if let Err(flooding) = admit_unauthenticated(&limits, &request) {
+                        return refuse(flooding, false);
+                    }
+                    None
+                }
+            };
+            let working = match (principal, &limits.in_flight) {
+                (Some(_), Some(in_flight)) if work => match in_flight.start() {
+                    Ok(working) => Some(working),
+                    Err(shed) => return refuse(shed, false),
+                },
                 _ => None,
             };
             if let Some(principal) = principal {
                 request.extensions_mut().insert(principal);
             }
             let response = inner.call(request).await?;
+            drop(working);
             match response.extensions().get::<Status>() {
                 Some(status) => {
                     let reason = log_refusal(principal, method, status);
                     metrics.observe_call(method, status.code(), &reason, started.elapsed());
                 }
-                None => metrics.observe_call(method, tonic::Code::Ok, "", started.elapsed()),
+                None => {
+                    let code = answered_code(response.headers());
+                    metrics.observe_call(method, code, "", started.elapsed())
+                }
             }
             Ok(response)
         })
     }
+}
+
+/// Counts a call without a valid credential against its address, unless another replica
+/// (recognised by its certificate) sent it.
+fn admit_unauthenticated<B>(
+    limits: &Limits,
+    request: &http::Request<B>,
+) -> Result<(), DomainError> {
+    let (Some(addresses), Some(peer)) = (&limits.addresses, request.extensions().get::<Peer>())
+    else {
+        return Ok(());
+    };
+    match peer.address {
+        Some(address) if !peer.replica => addresses.admit(address.ip()),
+        _ => Ok(()),
+    }
+}
+
+/// The status an answer carries in its headers (a refusal the writer sent back through this
+/// follower carries it there), else OK: a stream's status comes at its end.
+fn answered_code(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from)
 }
 
 /// Logs a call a handler (or the transport) refused, with who called and why; never a
@@ -235,6 +317,16 @@ mod tests {
             required_role("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
             None
         );
+    }
+
+    #[test]
+    fn streams_and_toasts_waiting_for_the_agent_are_not_work_in_flight() {
+        assert!(is_work("/cif.v1.ProviderService/CreateSession"));
+        assert!(is_work("/cif.v1.AgentService/GetDesk"));
+        assert!(!is_work("/cif.v1.ProviderService/Subscribe"));
+        assert!(!is_work("/cif.v1.AgentService/Subscribe"));
+        assert!(!is_work("/cif.v1.AdminService/Watch"));
+        assert!(!is_work("/cif.v1.ProviderService/NotifyEvent"));
     }
 
     #[test]

@@ -30,3 +30,5 @@ pub use web::FrontDoorLayer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_shedding;

@@ -1,5 +1,5 @@
 //! The one mapping from domain errors to gRPC statuses with `google.rpc.ErrorInfo` (and
-//! `BadRequest` for malformed requests, `RetryInfo` and `QuotaFailure` for a quota gone over).
+//! `BadRequest` for malformed requests, `RetryInfo` for a refusal that passes with time, `QuotaFailure` for a quota gone over).
 
 use std::collections::HashMap;
 
@@ -47,9 +47,11 @@ pub fn to_status(error: DomainError) -> Status {
                 .collect::<Vec<_>>(),
         );
     }
-    if let Some(quota) = error.quota {
-        details.set_retry_info(Some(quota.retry_after));
-        details.set_quota_failure(vec![QuotaViolation::new(quota.subject, quota.description)]);
+    if let Some(retry) = error.retry {
+        details.set_retry_info(Some(retry.after));
+        if let Some(quota) = retry.quota {
+            details.set_quota_failure(vec![QuotaViolation::new(quota.subject, quota.description)]);
+        }
     }
     Status::with_error_details(code(error.reason.class()), error.message, details)
 }

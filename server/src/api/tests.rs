@@ -14,10 +14,15 @@ use crate::app::log::{EventLog, LogSettings};
 use crate::app::{Core, RequestRetention, hash_credential};
 use crate::domain::{ControlPlane, Settings};
 
-const OPERATOR: &str = "in-process-operator-token-0123456789";
+pub(super) const OPERATOR: &str = "in-process-operator-token-0123456789";
 
 /// A server in this process and a channel to it.
 async fn serve() -> Channel {
+    serve_state().await.0
+}
+
+/// A server in this process, a channel to it, and its state.
+pub(super) async fn serve_state() -> (Channel, crate::app::SharedCore) {
     let plane = ControlPlane::new(Settings::default(), hash_credential(OPERATOR));
     let core = Core::in_memory(
         plane,
@@ -30,20 +35,25 @@ async fn serve() -> Channel {
     let (client, server) = tokio::io::duplex(1 << 16);
     tokio::spawn(
         Server::builder()
-            .layer(AuthLayer::new(state, metrics, None))
+            .layer(AuthLayer::new(
+                state.clone(),
+                metrics,
+                crate::app::Limits::default(),
+            ))
             .add_service(services.provider)
             .add_service(services.agent)
             .add_service(services.admin)
             .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(server))),
     );
     let mut client = Some(client);
-    Endpoint::from_static("http://in-process")
+    let channel = Endpoint::from_static("http://in-process")
         .connect_with_connector(tower::service_fn(move |_| {
             let pipe = client.take().map(TokioIo::new);
             async move { pipe.ok_or_else(|| std::io::Error::other("one connection only")) }
         }))
         .await
-        .expect("the in-process channel connects")
+        .expect("the in-process channel connects");
+    (channel, state)
 }
 
 /// A server with a provider and an agent (whose profile is empty), and their clients.

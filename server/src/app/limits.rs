@@ -1,10 +1,12 @@
-//! Call rates per principal: each principal (a provider, an agent, a widget credential, the
+//! Call rates per principal and per address, and the bound on work in flight. Rates per principal: each principal (a provider, an agent, a widget credential, the
 //! operator) has a token bucket, so one client calling too fast is refused with when to try
 //! again while every other goes on unaffected. Buckets live in this server's memory; a
 //! principal's calls spread over replicas get each replica's rate.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::domain::{DomainError, Principal, QuotaExceeded, Reason};
@@ -55,61 +57,49 @@ impl Bucket {
     }
 }
 
-/// Every principal's bucket.
-pub struct RateLimits {
-    buckets: Mutex<HashMap<Principal, Bucket>>,
+/// Every caller's bucket, by `K`: a principal, or an address.
+pub struct RateLimits<K> {
+    buckets: Mutex<HashMap<K, Bucket>>,
     /// Calls since idle buckets were last forgotten.
-    calls: std::sync::atomic::AtomicU64,
+    calls: AtomicU64,
 }
 
 /// How many calls between two sweeps of the buckets that refilled.
 const SWEEP_EVERY: u64 = 4096;
 
-impl RateLimits {
+impl<K: std::hash::Hash + Eq> RateLimits<K> {
     pub fn new() -> Self {
         Self {
             buckets: Mutex::default(),
-            calls: std::sync::atomic::AtomicU64::new(0),
+            calls: AtomicU64::new(0),
         }
     }
 
-    /// Counts a call of `principal`, whose rate is `rate` (asked only for a principal without
-    /// a bucket yet); refuses it with RESOURCE_EXHAUSTED, when to retry and the quota it went
-    /// over, when its bucket is empty.
+    /// Counts a call of `caller`, whose rate is `rate` (asked only for a caller without a
+    /// bucket yet); when its bucket is empty, says the rate and how long until it may call.
     pub fn admit(
         &self,
-        principal: Principal,
+        caller: K,
         rate: impl FnOnce() -> Rate,
         now: Instant,
-    ) -> Result<(), DomainError> {
+    ) -> Result<(), (Rate, Duration)> {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let calls = self
-            .calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed);
         if calls % SWEEP_EVERY == SWEEP_EVERY - 1 {
             buckets.retain(|_, bucket| !bucket.idle(now));
         }
         let bucket = buckets
-            .entry(principal)
+            .entry(caller)
             .or_insert_with(|| Bucket::full(rate(), now));
-        let rate = bucket.rate;
-        bucket.take(now).map_err(|retry_after| {
-            let limit = format!("{} calls/s, {} at once", rate.per_second, rate.burst);
-            let mut error = DomainError::new(
-                Reason::RateLimited,
-                format!(
-                    "{principal} is calling faster than its rate ({limit}); retry in {} ms",
-                    retry_after.as_millis().max(1)
-                ),
-            )
-            .with("limit", &limit);
-            error.quota = Some(Box::new(QuotaExceeded {
-                subject: principal.to_string(),
-                description: format!("calls per second ({limit})"),
-                retry_after,
-            }));
-            error
-        })
+        bucket
+            .take(now)
+            .map_err(|retry_after| (bucket.rate, retry_after))
+    }
+}
+
+impl Rate {
+    fn describe(&self) -> String {
+        format!("{} calls/s, {} at once", self.per_second, self.burst)
     }
 }
 
@@ -118,7 +108,7 @@ impl RateLimits {
 pub struct CallRates {
     all: Rate,
     providers: HashMap<String, Rate>,
-    limits: RateLimits,
+    limits: RateLimits<Principal>,
 }
 
 impl CallRates {
@@ -157,13 +147,136 @@ impl CallRates {
             }
             Principal::Agent(_) | Principal::Operator => self.all,
         };
-        self.limits.admit(principal, rate, Instant::now())
+        self.limits
+            .admit(principal, rate, Instant::now())
+            .map_err(|(rate, retry_after)| {
+                let limit = rate.describe();
+                DomainError::new(
+                    Reason::RateLimited,
+                    format!(
+                        "{principal} is calling faster than its rate ({limit}); retry in {} ms",
+                        retry_after.as_millis().max(1)
+                    ),
+                )
+                .with("limit", &limit)
+                .retry_after(
+                    retry_after,
+                    Some(QuotaExceeded {
+                        subject: principal.to_string(),
+                        description: format!("calls per second ({limit})"),
+                    }),
+                )
+            })
     }
 }
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::new()
+/// The rate of calls without a valid credential (health, reflection, and calls whose
+/// credential is missing or unknown) each address may make: someone flooding them is refused
+/// cheaply, while the callers that present a credential from the same address go on.
+pub struct AddressRates {
+    rate: Rate,
+    limits: RateLimits<IpAddr>,
+}
+
+impl AddressRates {
+    pub fn new(rate: Rate) -> Self {
+        Self {
+            rate,
+            limits: RateLimits::new(),
+        }
+    }
+
+    /// Counts an unauthenticated call from `address`; refuses it with RESOURCE_EXHAUSTED and
+    /// when to retry when the address went over its rate.
+    pub fn admit(&self, address: IpAddr) -> Result<(), DomainError> {
+        self.limits
+            .admit(address, || self.rate, Instant::now())
+            .map_err(|(rate, retry_after)| {
+                let limit = rate.describe();
+                DomainError::new(
+                    Reason::RateLimited,
+                    format!(
+                        "{address} makes calls without a valid credential faster than an address may ({limit}); retry in {} ms with a credential",
+                        retry_after.as_millis().max(1)
+                    ),
+                )
+                .with("limit", &limit)
+                .retry_after(
+                    retry_after,
+                    Some(QuotaExceeded {
+                        subject: format!("address:{address}"),
+                        description: format!("calls without a valid credential per second ({limit})"),
+                    }),
+                )
+            })
+    }
+}
+
+/// Every limit a call meets right after its role is checked.
+#[derive(Default)]
+pub struct Limits {
+    /// Each principal's call rate.
+    pub principals: Option<CallRates>,
+    /// Each address's rate of calls without a valid credential.
+    pub addresses: Option<AddressRates>,
+    /// The bound on calls in flight.
+    pub in_flight: Option<InFlight>,
+}
+
+/// A bound on the calls this server works on at once. Past it, calls are shed at once
+/// (UNAVAILABLE, with when to retry) rather than queued: a queue only makes every call late,
+/// and the callers' deadlines then pass on work already done. Streams and toasts waiting for
+/// the agent are not work in flight.
+pub struct InFlight {
+    limit: usize,
+    running: Arc<AtomicUsize>,
+}
+
+/// One call in flight; dropping it ends the call's share.
+pub struct Working(Arc<AtomicUsize>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The delay shed calls are told to wait: long enough for calls in flight to finish, spread
+/// so that the shed do not all come back at once.
+const SHED_RETRY: Duration = Duration::from_millis(50);
+
+impl InFlight {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            running: Arc::default(),
+        }
+    }
+
+    /// Starts a call, or sheds it when `limit` are running.
+    pub fn start(&self) -> Result<Working, DomainError> {
+        let started = self.running.fetch_add(1, Ordering::AcqRel);
+        let working = Working(self.running.clone());
+        if started < self.limit {
+            return Ok(working);
+        }
+        // Spread over one to two times SHED_RETRY by the calls' count, which moves quickly.
+        let after = SHED_RETRY + SHED_RETRY * (started % 64) as u32 / 64;
+        Err(DomainError::new(
+            Reason::ServerOverloaded,
+            format!(
+                "the server is working on as many calls as it takes ({}); retry in {} ms (with the same request_id)",
+                self.limit,
+                after.as_millis()
+            ),
+        )
+        .with("limit", self.limit)
+        .retry_after(after, None))
+    }
+
+    /// The calls running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
     }
 }
 
@@ -191,11 +304,8 @@ mod tests {
                 .admit(busy, || RATE, start)
                 .expect("within the burst");
         }
-        let refused = limits.admit(busy, || RATE, start).unwrap_err();
-        assert_eq!(refused.reason, Reason::RateLimited);
-        let quota = refused.quota.as_ref().unwrap();
-        assert_eq!(quota.retry_after, Duration::from_millis(100));
-        assert_eq!(quota.subject, busy.to_string());
+        let (rate, retry_after) = limits.admit(busy, || RATE, start).unwrap_err();
+        assert_eq!((rate, retry_after), (RATE, Duration::from_millis(100)));
         limits
             .admit(other, || RATE, start)
             .expect("another principal has its own bucket");
@@ -220,5 +330,51 @@ mod tests {
             limits.admit(caller, || RATE, much_later).is_err(),
             "no more than the burst"
         );
+    }
+
+    #[test]
+    fn a_principal_over_its_rate_is_told_when_to_retry_and_whose_quota_it_was() {
+        let rates = CallRates::new(RATE, []);
+        let caller = Principal::Provider(ProviderId::generate());
+        for _ in 0..3 {
+            rates.admit(caller, |_| None).unwrap();
+        }
+        let refused = rates.admit(caller, |_| None).unwrap_err();
+        assert_eq!(refused.reason, Reason::RateLimited);
+        let retry = refused.retry.as_ref().unwrap();
+        assert!(retry.after > Duration::ZERO && retry.after <= Duration::from_millis(100));
+        assert_eq!(retry.quota.as_ref().unwrap().subject, caller.to_string());
+    }
+
+    #[test]
+    fn an_address_over_its_rate_of_unauthenticated_calls_is_refused_and_others_are_not() {
+        let rates = AddressRates::new(RATE);
+        let (flooding, other): (IpAddr, IpAddr) =
+            ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
+        for _ in 0..3 {
+            rates.admit(flooding).unwrap();
+        }
+        let refused = rates.admit(flooding).unwrap_err();
+        assert_eq!(refused.reason, Reason::RateLimited);
+        let quota = refused.retry.unwrap().quota.unwrap();
+        assert_eq!(quota.subject, "address:127.0.0.2");
+        rates
+            .admit(other)
+            .expect("another address has its own bucket");
+    }
+
+    #[test]
+    fn calls_past_the_bound_in_flight_are_shed_until_one_ends() {
+        let in_flight = InFlight::new(2);
+        let first = in_flight.start().unwrap();
+        let _second = in_flight.start().unwrap();
+        let shed = in_flight.start().err().expect("a third is shed");
+        assert_eq!(shed.reason, Reason::ServerOverloaded);
+        let retry = shed.retry.unwrap();
+        assert!(retry.quota.is_none(), "the server's load is nobody's quota");
+        assert!(retry.after >= SHED_RETRY && retry.after < SHED_RETRY * 2);
+        assert_eq!(in_flight.running(), 2, "a shed call holds no place");
+        drop(first);
+        in_flight.start().expect("a place came free");
     }
 }

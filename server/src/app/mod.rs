@@ -16,7 +16,7 @@ mod writer;
 
 pub use self::core::{Answer, Core, Durable, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
-pub use limits::{CallRates, Rate};
+pub use limits::{AddressRates, CallRates, InFlight, Limits, Rate};
 pub use state::{SharedCore, read, write};
 pub use store::{
     Batch, Followed, Loaded, RequestRecord, RequestRetention, Retention, Role, Store, StoreError,

@@ -209,6 +209,50 @@ pub struct Cli {
           value_delimiter = ',', value_parser = provider_rate)]
     pub provider_rate_limits: Vec<(String, f64)>,
 
+    /// Calls without a valid credential (health, reflection, a missing or unknown credential)
+    /// a second one address may make, twice that at once; faster ones are refused with
+    /// RESOURCE_EXHAUSTED (RATE_LIMITED). Other replicas, recognised by their certificate
+    /// (--tls-peer-ca), are not counted. 0: no limit.
+    #[arg(long, env = "CIF_UNAUTHENTICATED_RATE_LIMIT", value_name = "CALLS", default_value_t = 100.0,
+          value_parser = non_negative)]
+    pub unauthenticated_rate_limit: f64,
+
+    /// Calls this server works on at once (streams, and toasts waiting for the agent, not
+    /// counted); more are shed with UNAVAILABLE (SERVER_OVERLOADED) and when to retry, before
+    /// waiting makes every call late. 0: no limit.
+    #[arg(
+        long,
+        env = "CIF_MAX_CALLS_IN_FLIGHT",
+        value_name = "N",
+        default_value_t = 256
+    )]
+    pub max_calls_in_flight: usize,
+
+    /// Connections held open at once; a new one past it is closed at once. 0: no limit.
+    #[arg(
+        long,
+        env = "CIF_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub max_connections: usize,
+
+    /// Connections held open at once from one address (clients behind one NAT share it).
+    /// 0: no limit.
+    #[arg(
+        long,
+        env = "CIF_MAX_CONNECTIONS_PER_ADDRESS",
+        value_name = "N",
+        default_value_t = 1_000
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Calls and streams open at once on one HTTP/2 connection; a client asks for more only
+    /// as others end.
+    #[arg(long, env = "CIF_MAX_STREAMS_PER_CONNECTION", value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_connection: u32,
+
     /// PEM file with the server's certificate chain: serve TLS on --listen (gRPC, grpc-web
     /// and the desk page; HTTP/2 or HTTP/1.1 as ALPN chooses). Read again when it changes:
     /// new connections get the new certificate, open ones go on. Needs --tls-key.
@@ -315,6 +359,29 @@ impl Cli {
                 self.provider_rate_limits.iter().cloned(),
             )
         })
+    }
+
+    /// The rate of calls without a valid credential from each address: `None` without limit.
+    pub fn address_rates(&self) -> Option<crate::app::AddressRates> {
+        (self.unauthenticated_rate_limit > 0.0).then(|| {
+            crate::app::AddressRates::new(crate::app::Rate {
+                per_second: self.unauthenticated_rate_limit,
+                burst: (self.unauthenticated_rate_limit * 2.0).max(1.0),
+            })
+        })
+    }
+
+    /// The bound on calls in flight: `None` without one.
+    pub fn in_flight(&self) -> Option<crate::app::InFlight> {
+        (self.max_calls_in_flight > 0).then(|| crate::app::InFlight::new(self.max_calls_in_flight))
+    }
+
+    /// The bounds on open connections.
+    pub fn connection_limits(&self) -> crate::transport::ConnectionLimits {
+        crate::transport::ConnectionLimits {
+            total: self.max_connections,
+            per_address: self.max_connections_per_address,
+        }
     }
 
     /// The TLS files, when cifd serves TLS.

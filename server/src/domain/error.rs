@@ -116,7 +116,8 @@ pub enum Reason {
     StreamLimitReached,
     /// A stream fell too far behind and was ended.
     SubscriberLagged,
-    /// The caller made more calls than its rate allows; retry after the delay given.
+    /// The caller (or, without a valid credential, its address) made more calls than its
+    /// rate allows; retry after the delay given.
     RateLimited,
 
     // --- the server
@@ -125,6 +126,8 @@ pub enum Reason {
     /// A replica cannot take a change now: no writer is known (one is taking over) or it
     /// cannot be reached.
     WriterUnavailable,
+    /// The server has as many calls in flight as it takes; retry after the delay given.
+    ServerOverloaded,
     /// The caller's deadline passed while its toast was still pending.
     NotificationStillPending,
 }
@@ -200,6 +203,7 @@ impl Reason {
             Reason::RateLimited => "RATE_LIMITED",
             Reason::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
             Reason::WriterUnavailable => "WRITER_UNAVAILABLE",
+            Reason::ServerOverloaded => "SERVER_OVERLOADED",
             Reason::NotificationStillPending => "NOTIFICATION_STILL_PENDING",
         }
     }
@@ -237,7 +241,7 @@ impl Reason {
             }
             SessionLimitReached | TabLimitReached | StreamLimitReached | SubscriberLagged
             | RateLimited => ErrorClass::ResourceExhausted,
-            ServerShuttingDown | WriterUnavailable => ErrorClass::Unavailable,
+            ServerShuttingDown | WriterUnavailable | ServerOverloaded => ErrorClass::Unavailable,
             VersionMismatch => ErrorClass::Aborted,
             NotificationStillPending => ErrorClass::DeadlineExceeded,
         }
@@ -270,19 +274,25 @@ pub struct DomainError {
     pub message: String,
     pub metadata: Vec<(&'static str, String)>,
     pub violations: Vec<FieldViolation>,
-    /// The quota the call went over, for a refusal that passes with time.
-    pub quota: Option<Box<QuotaExceeded>>,
+    /// When to call again, for a refusal that passes with time.
+    pub retry: Option<Box<RetryLater>>,
 }
 
-/// A quota a call went over (`google.rpc.QuotaFailure`), and when to try again
-/// (`google.rpc.RetryInfo`).
+/// When to call again (`google.rpc.RetryInfo`), and the quota the call went over
+/// (`google.rpc.QuotaFailure`) if a quota refused it rather than the server's load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryLater {
+    pub after: std::time::Duration,
+    pub quota: Option<QuotaExceeded>,
+}
+
+/// A quota a call went over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaExceeded {
     /// Whose quota it is.
     pub subject: String,
     /// What the quota is.
     pub description: String,
-    pub retry_after: std::time::Duration,
 }
 
 impl DomainError {
@@ -293,8 +303,14 @@ impl DomainError {
             message: message.into(),
             metadata: Vec::new(),
             violations: Vec::new(),
-            quota: None,
+            retry: None,
         }
+    }
+
+    /// Says when to call again, and the quota gone over if there is one.
+    pub fn retry_after(mut self, after: std::time::Duration, quota: Option<QuotaExceeded>) -> Self {
+        self.retry = Some(Box::new(RetryLater { after, quota }));
+        self
     }
 
     /// Adds a value the message mentions.
@@ -323,7 +339,7 @@ impl DomainError {
             metadata: vec![("field", first.field.clone())],
             message,
             violations,
-            quota: None,
+            retry: None,
         }
     }
 
