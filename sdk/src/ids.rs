@@ -123,6 +123,11 @@ typed_id!(
     "tab"
 );
 typed_id!(
+    /// Names an operator credential created through AdminService.
+    OperatorCredentialId,
+    "operator_credential"
+);
+typed_id!(
     /// Names a toast; chosen by the provider that raises it.
     NotificationId,
     "notification"

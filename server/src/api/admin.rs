@@ -5,22 +5,17 @@ use cif_sdk::pb;
 use cif_sdk::pb::admin_service_server::AdminService;
 use tonic::{Request, Response, Status};
 
-use super::call::{Context, command, query};
+use super::call::{Context, caller_operator, command, operator_once as once, query};
 use super::page_token::page_size;
 use super::stream::{ResponseStream, open, opening};
-use super::{convert, parse, templates};
-use crate::app::{CredentialKind, Idempotency, issue_credential};
-use crate::domain::Principal;
+use super::{convert, operator_credentials, parse, templates};
+use crate::app::{CredentialKind, issue_credential};
 use crate::domain::control_plane::SessionFilter;
 use crate::domain::events::Scope;
 
 pub struct AdminApi(pub Context);
 
 /// The request id of an operator's request.
-fn once<M: prost::Message>(request_id: &str, request: &M) -> Result<Option<Idempotency>, Status> {
-    Ok(Idempotency::of(Principal::Operator, request_id, request)?)
-}
-
 #[tonic::async_trait]
 impl AdminService for AdminApi {
     async fn list_widget_credentials(
@@ -43,6 +38,33 @@ impl AdminService for AdminApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn create_operator_credential(
+        &self,
+        request: Request<pb::CreateOperatorCredentialRequest>,
+    ) -> Result<Response<pb::CreateOperatorCredentialResponse>, Status> {
+        operator_credentials::create(&self.0, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_operator_credentials(
+        &self,
+        request: Request<pb::ListOperatorCredentialsRequest>,
+    ) -> Result<Response<pb::ListOperatorCredentialsResponse>, Status> {
+        operator_credentials::list(&self.0, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn revoke_operator_credential(
+        &self,
+        request: Request<pb::RevokeOperatorCredentialRequest>,
+    ) -> Result<Response<pb::RevokeOperatorCredentialResponse>, Status> {
+        operator_credentials::revoke(&self.0, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn get_server_info(
@@ -402,9 +424,10 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        let operator = caller_operator(&request)?;
         let request = request.into_inner();
         let opening = opening(request.snapshot, &request.log_id, request.after_sequence)?;
-        let stream = open(&self.0.state, Scope::Everything, opening).await?;
+        let stream = open(&self.0.state, Scope::Everything(operator), opening).await?;
         Ok(Response::new(stream.into_responses(|message| {
             pb::WatchResponse {
                 message: Some(message),

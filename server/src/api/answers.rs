@@ -50,6 +50,7 @@ with_credential!(
     CreateAgentResponse,
     RotateAgentCredentialResponse,
     IssueWidgetCredentialResponse,
+    CreateOperatorCredentialResponse,
 );
 
 impl Answer for pb::RaiseEventResponse {
@@ -60,6 +61,7 @@ impl Answer for pb::RaiseEventResponse {
 
 plain!(
     RevokeWidgetCredentialsResponse,
+    RevokeOperatorCredentialResponse,
     SetClickToActResponse,
     CreateSessionTemplateResponse,
     UpdateSessionTemplateResponse,

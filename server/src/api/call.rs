@@ -11,7 +11,7 @@ use super::page_token::PageTokens;
 use super::status::to_status;
 use crate::app::{Answer, Core, Idempotency, Position, SharedCore, read, write};
 use crate::domain::principal::ProviderCaller;
-use crate::domain::{ControlPlane, DomainResult, Principal};
+use crate::domain::{ControlPlane, DomainResult, Operator, Principal};
 
 /// The protobuf package this server serves, and the CIF version whose model it follows.
 pub(super) const API_VERSION: &str = "cif.v1";
@@ -66,4 +66,26 @@ pub(super) fn caller_agent<T>(request: &Request<T>) -> Result<AgentId, Status> {
         Principal::Agent(id) => Ok(id),
         _ => Err(Status::internal("an agent call without an agent principal")),
     }
+}
+
+pub(super) fn caller_operator<T>(request: &Request<T>) -> Result<Operator, Status> {
+    match principal(request)? {
+        Principal::Operator(operator) => Ok(operator),
+        _ => Err(Status::internal(
+            "an admin call without an operator principal",
+        )),
+    }
+}
+
+/// An operator call's request id, if it has one: request ids are shared by every operator
+/// credential, as their calls act alike.
+pub(super) fn operator_once<M: prost::Message>(
+    request_id: &str,
+    request: &M,
+) -> Result<Option<Idempotency>, Status> {
+    Ok(Idempotency::of(
+        Principal::Operator(Operator::Configured),
+        request_id,
+        request,
+    )?)
 }

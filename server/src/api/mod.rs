@@ -10,6 +10,7 @@ mod call;
 mod convert;
 mod forward;
 mod metrics;
+mod operator_credentials;
 mod page_token;
 mod parse;
 mod provider;

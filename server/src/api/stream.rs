@@ -60,7 +60,7 @@ pub async fn open(state: &SharedCore, scope: Scope, opening: Opening) -> Result<
     let log_id = subscription.log_id.to_string();
     let audience = match subscription.scope() {
         Scope::Provider { .. } => convert::Audience::Provider,
-        Scope::Agent(_) | Scope::Everything => convert::Audience::Desk,
+        Scope::Agent(_) | Scope::Everything(_) => convert::Audience::Desk,
     };
     // A desk's stream also carries what its widgets hear (rule 21).
     let for_widgets = matches!(subscription.scope(), Scope::Agent(_));
@@ -161,7 +161,7 @@ fn snapshot_items(
                 .map(|item| pb::SnapshotItem { item: Some(item) })
                 .collect()
         }
-        Scope::Everything => plane
+        Scope::Everything(_) => plane
             .desks()
             .map(|desk| pb::SnapshotItem {
                 item: Some(Item::Desk(convert::desk(desk))),

@@ -6,14 +6,14 @@ use std::time::UNIX_EPOCH;
 use cif_sdk::pb;
 use tonic::Status;
 
+use super::call::operator_once as once;
 use super::call::{Context, command, query};
 use super::page_token::page_size;
 use super::{convert, parse};
-use crate::app::Idempotency;
+use crate::domain::DomainResult;
 use crate::domain::catalogue::{
     NotificationSpec, SessionSpec, TabSpec, Template, TemplateKind, TemplateSpec,
 };
-use crate::domain::{DomainResult, Principal};
 
 /// A template's protobuf message.
 pub trait TemplateMessage: prost::Message + Default + Clone + Send + Sync + 'static {
@@ -282,10 +282,6 @@ impl TemplateMessage for pb::NotificationTemplate {
             _ => false,
         }
     }
-}
-
-fn once<R: prost::Message>(request_id: &str, request: &R) -> Result<Option<Idempotency>, Status> {
-    Ok(Idempotency::of(Principal::Operator, request_id, request)?)
 }
 
 /// Create: the stored template.

@@ -145,7 +145,7 @@ impl CallRates {
                     .and_then(|name| self.providers.get(&name).copied())
                     .unwrap_or(self.all)
             }
-            Principal::Agent(_) | Principal::Operator => self.all,
+            Principal::Agent(_) | Principal::Operator(_) => self.all,
         };
         self.limits
             .admit(principal, rate, Instant::now())
@@ -319,7 +319,7 @@ mod tests {
     #[test]
     fn a_quiet_principal_refills_to_its_burst_and_no_further() {
         let limits = RateLimits::new();
-        let caller = Principal::Operator;
+        let caller = Principal::Operator(crate::domain::Operator::Configured);
         let start = Instant::now();
         limits.admit(caller, || RATE, start).unwrap();
         let much_later = start + Duration::from_secs(60);

@@ -45,6 +45,8 @@ pub enum Reason {
     TabNotFound,
     /// No configured presence with that id or text.
     PresenceNotFound,
+    /// No operator credential has this id (it may have been revoked).
+    OperatorCredentialNotFound,
     /// No such pending toast of the caller's.
     NotificationNotFound,
     /// No template of that unique name.
@@ -168,6 +170,7 @@ impl Reason {
             Reason::SessionNotFound => "SESSION_NOT_FOUND",
             Reason::TabNotFound => "TAB_NOT_FOUND",
             Reason::PresenceNotFound => "PRESENCE_NOT_FOUND",
+            Reason::OperatorCredentialNotFound => "OPERATOR_CREDENTIAL_NOT_FOUND",
             Reason::NotificationNotFound => "NOTIFICATION_NOT_FOUND",
             Reason::TemplateNotFound => "TEMPLATE_NOT_FOUND",
             Reason::TemplateNameTaken => "TEMPLATE_NAME_TAKEN",
@@ -216,8 +219,14 @@ impl Reason {
             RoleNotAllowed | ProviderInactive => ErrorClass::PermissionDenied,
             FieldRequired | FieldTooLong | FieldOutOfRange | FieldMalformed | FieldImmutable
             | FieldNotAllowed | PageTokenInvalid => ErrorClass::InvalidArgument,
-            ProviderNotFound | AgentNotFound | SessionNotFound | TabNotFound | PresenceNotFound
-            | NotificationNotFound | TemplateNotFound => ErrorClass::NotFound,
+            ProviderNotFound
+            | AgentNotFound
+            | SessionNotFound
+            | TabNotFound
+            | PresenceNotFound
+            | OperatorCredentialNotFound
+            | NotificationNotFound
+            | TemplateNotFound => ErrorClass::NotFound,
             UniqueNameTaken | PresenceIdTaken | PresenceTextTaken | NotificationIdReused
             | TemplateNameTaken => ErrorClass::AlreadyExists,
             AgentHasOpenSessions

@@ -261,7 +261,7 @@ pub enum Scope {
         agents: Option<BTreeSet<AgentId>>,
     },
     Agent(AgentId),
-    Everything,
+    Everything(crate::domain::principal::Operator),
 }
 
 impl Scope {
@@ -275,7 +275,7 @@ impl Scope {
                         .is_none_or(|agents| agents.contains(&event.agent))
             }
             Scope::Agent(agent) => event.agent == *agent,
-            Scope::Everything => true,
+            Scope::Everything(_) => true,
         }
     }
 
@@ -303,7 +303,7 @@ impl Scope {
         match self {
             Scope::Provider { provider, .. } => Principal::Provider(*provider),
             Scope::Agent(agent) => Principal::Agent(*agent),
-            Scope::Everything => Principal::Operator,
+            Scope::Everything(operator) => Principal::Operator(*operator),
         }
     }
 }

@@ -19,5 +19,5 @@ pub mod validate;
 
 pub use control_plane::{ControlPlane, Settings};
 pub use error::{DomainError, DomainResult, ErrorClass, QuotaExceeded, Reason};
-pub use principal::{CredentialHash, Principal, Role};
+pub use principal::{CredentialHash, Operator, Principal, Role};
 pub use validate::UrlPolicy;

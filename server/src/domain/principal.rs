@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use cif_sdk::ids::{AgentId, ProviderId};
+use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId};
 use subtle::ConstantTimeEq;
 
 use super::error::{DomainError, Reason};
@@ -10,8 +10,8 @@ use super::error::{DomainError, Reason};
 /// The authenticated caller of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Principal {
-    /// The people who run the service.
-    Operator,
+    /// The people who run the service, with the configured token or a credential of theirs.
+    Operator(Operator),
     /// One channel provider integration.
     Provider(ProviderId),
     /// One agent's desktop.
@@ -21,6 +21,14 @@ pub enum Principal {
         provider: ProviderId,
         agent: AgentId,
     },
+}
+
+/// Which operator credential: the token from the configuration (the bootstrap, changed only
+/// with the configuration), or one created through AdminService (revocable at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    Configured,
+    Credential(OperatorCredentialId),
 }
 
 /// The role a service is for: each service serves exactly one.
@@ -34,7 +42,7 @@ pub enum Role {
 impl Principal {
     pub fn role(self) -> Role {
         match self {
-            Principal::Operator => Role::Operator,
+            Principal::Operator(_) => Role::Operator,
             Principal::Provider(_) => Role::Provider,
             Principal::Agent(_) => Role::Agent,
             Principal::Widget { .. } => Role::Provider,
@@ -49,7 +57,7 @@ impl Principal {
                 provider,
                 desk: Some(agent),
             }),
-            Principal::Operator | Principal::Agent(_) => None,
+            Principal::Operator(_) | Principal::Agent(_) => None,
         }
     }
 }
@@ -112,7 +120,8 @@ impl From<ProviderId> for ProviderCaller {
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Principal::Operator => f.write_str("operator"),
+            Principal::Operator(Operator::Configured) => f.write_str("operator"),
+            Principal::Operator(Operator::Credential(id)) => write!(f, "operator credential {id}"),
             Principal::Provider(id) => write!(f, "provider {id}"),
             Principal::Agent(id) => write!(f, "agent {id}"),
             Principal::Widget { provider, agent } => {

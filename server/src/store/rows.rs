@@ -80,6 +80,13 @@ pub fn changed(changes: &Changes) -> Vec<Row> {
         toast_id,
         Stored::encode,
     );
+    keyed(
+        &mut rows,
+        "operator_credential",
+        &changes.operator_credentials,
+        ToString::to_string,
+        Stored::encode,
+    );
     rows.extend(
         changes
             .widget_credentials
@@ -141,6 +148,7 @@ pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowErr
         "toast" => records.toasts.push(decoded(kind, body)?),
         "resolved_toast" => records.resolved_toasts.push(decoded(kind, body)?),
         "widget_credential" => records.widget_credentials.push(decoded(kind, body)?),
+        "operator_credential" => records.operator_credentials.push(decoded(kind, body)?),
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())
@@ -213,6 +221,9 @@ pub fn change(
         "resolved_toast" => changes
             .resolved_toasts
             .push((toast_key()?, decoded(kind, body)?)),
+        "operator_credential" => changes
+            .operator_credentials
+            .push((key(kind, id)?, decoded(kind, body)?)),
         "widget_credential" => {
             let stored: Option<(Holder, Issued)> = decoded(kind, body)?;
             changes

@@ -148,7 +148,7 @@ impl Subscribers {
             Scope::Agent(agent) => {
                 self.by_agent.entry(*agent).or_default().insert(id);
             }
-            Scope::Everything => {
+            Scope::Everything(_) => {
                 self.everything.insert(id);
             }
         }
@@ -183,7 +183,7 @@ impl Subscribers {
         let index = match &subscriber.scope {
             Scope::Provider { provider, .. } => self.by_provider.get_mut(provider),
             Scope::Agent(agent) => self.by_agent.get_mut(agent),
-            Scope::Everything => Some(&mut self.everything),
+            Scope::Everything(_) => Some(&mut self.everything),
         };
         if let Some(index) = index {
             index.remove(&id);

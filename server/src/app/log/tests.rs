@@ -123,7 +123,7 @@ fn sequences_increase_by_one_and_streams_see_only_their_scope() {
         .unwrap();
     let mut everything = log
         .subscribe(
-            Scope::Everything,
+            Scope::Everything(crate::domain::Operator::Configured),
             Start::Now {
                 sequence: log.last_sequence(),
             },
@@ -179,7 +179,13 @@ fn resuming_serves_exactly_the_missed_events_or_says_why_not() {
         log_id: Uuid::new_v4(),
         sequence: 4,
     };
-    let error = log.subscribe(Scope::Everything, other).err().unwrap();
+    let error = log
+        .subscribe(
+            Scope::Everything(crate::domain::Operator::Configured),
+            other,
+        )
+        .err()
+        .unwrap();
     assert_eq!(error.reason, Reason::LogChanged);
 }
 
@@ -197,7 +203,7 @@ fn a_full_queue_ends_only_that_stream_after_what_it_holds() {
         .unwrap();
     let mut everything = log
         .subscribe(
-            Scope::Everything,
+            Scope::Everything(crate::domain::Operator::Configured),
             Start::Now {
                 sequence: log.last_sequence(),
             },

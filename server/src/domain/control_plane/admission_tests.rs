@@ -374,7 +374,10 @@ fn rule_18_a_provider_stream_never_carries_its_own_admission() {
         };
         assert_eq!(ended.reason, Reason::ProviderReadmitted);
     }
-    for scope in [Scope::Agent(agent), Scope::Everything] {
+    for scope in [
+        Scope::Agent(agent),
+        Scope::Everything(crate::domain::Operator::Configured),
+    ] {
         assert_eq!(scope.passage(&change(false)), Passage::Deliver);
         assert_eq!(scope.passage(&change(true)), Passage::Deliver);
     }

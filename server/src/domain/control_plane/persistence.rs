@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId, SessionId};
 
 use super::{ControlPlane, Effects, Settings};
 use crate::domain::catalogue::{Catalogue, Template};
@@ -14,7 +14,9 @@ use crate::domain::desks::{Desk, Desks, Session};
 use crate::domain::error::DomainError;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::registry::Lost;
-use crate::domain::registry::{AgentRecord, Holder, Issued, Presence, ProviderRecord, Registry};
+use crate::domain::registry::{
+    AgentRecord, Holder, Issued, OperatorCredentialRecord, Presence, ProviderRecord, Registry,
+};
 use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
 
 /// An agent as stored: its record and its desk.
@@ -37,6 +39,7 @@ pub struct Changes {
     pub toasts: Vec<(ToastKey, Option<Toast>)>,
     pub resolved_toasts: Vec<(ToastKey, Option<(Toast, Resolution)>)>,
     pub widget_credentials: Vec<(Holder, Option<Issued>)>,
+    pub operator_credentials: Vec<(OperatorCredentialId, Option<OperatorCredentialRecord>)>,
 }
 
 impl Changes {
@@ -50,6 +53,7 @@ impl Changes {
             && self.toasts.is_empty()
             && self.resolved_toasts.is_empty()
             && self.widget_credentials.is_empty()
+            && self.operator_credentials.is_empty()
     }
 }
 
@@ -65,6 +69,7 @@ pub struct Records {
     pub toasts: Vec<Toast>,
     pub resolved_toasts: Vec<(Toast, Resolution)>,
     pub widget_credentials: Vec<(Holder, Issued)>,
+    pub operator_credentials: Vec<OperatorCredentialRecord>,
 }
 
 impl ControlPlane {
@@ -102,6 +107,7 @@ impl ControlPlane {
             toasts: toasts.pending,
             resolved_toasts: toasts.resolved,
             widget_credentials: registry.widget_credentials,
+            operator_credentials: registry.operator_credentials,
         }
     }
 
@@ -136,6 +142,7 @@ impl ControlPlane {
                 agents,
                 presences: changes.presences,
                 widget_credentials: changes.widget_credentials,
+                operator_credentials: changes.operator_credentials,
             });
         self.desks.apply(crate::domain::desks::DeskChanges {
             desks,
@@ -159,6 +166,9 @@ impl ControlPlane {
                     }
                     (Lost::Deleted, Principal::Agent(_)) => {
                         super::registry_commands::revoked("the agent was deleted")
+                    }
+                    (Lost::Deleted, Principal::Operator(_)) => {
+                        super::registry_commands::revoked("the operator credential was revoked")
                     }
                     _ => super::registry_commands::revoked("the provider was deleted"),
                 };
@@ -209,6 +219,7 @@ impl ControlPlane {
                 agents,
                 records.presences,
                 records.widget_credentials,
+                records.operator_credentials,
             ),
             desks: Desks::restore(desks, records.sessions),
             toasts,
@@ -256,6 +267,7 @@ mod tests {
                 .into_iter()
                 .filter_map(|(holder, issued)| issued.map(|issued| (holder, issued)))
                 .collect(),
+            operator_credentials: keep(changes.operator_credentials),
         }
     }
 
@@ -364,14 +376,18 @@ mod tests {
         let principals: Vec<String> = credentials
             .iter()
             .map(|credential| {
-                [crate::domain::Role::Provider, crate::domain::Role::Agent]
-                    .map(|role| {
-                        format!(
-                            "{:?}",
-                            plane.authenticate(credential, role, SystemTime::now())
-                        )
-                    })
-                    .join(" ")
+                [
+                    crate::domain::Role::Provider,
+                    crate::domain::Role::Agent,
+                    crate::domain::Role::Operator,
+                ]
+                .map(|role| {
+                    format!(
+                        "{:?}",
+                        plane.authenticate(credential, role, SystemTime::now())
+                    )
+                })
+                .join(" ")
             })
             .collect();
         let owned: Vec<Vec<SessionId>> = providers
@@ -480,6 +496,20 @@ mod tests {
                 .map(drop)
         });
         credentials.extend([revoked_widget, widget]);
+        // Operator credentials: one revoked, one that stays.
+        let (revoked_operator, operator) = (world.credential(), world.credential());
+        let mut revoked_id = None;
+        for hash in [revoked_operator, operator] {
+            let created = world
+                .plane
+                .execute(|plane| plane.create_operator_credential("ops".into(), hash, now));
+            revoked_id.get_or_insert(created.0.unwrap().id);
+            follower.apply(world.plane.take_changes());
+        }
+        follow(&mut world, &mut follower, &|plane| {
+            plane.revoke_operator_credential(revoked_id.unwrap())
+        });
+        credentials.extend([revoked_operator, operator]);
 
         let agents = [agent, other];
         let providers = [chat, phone];

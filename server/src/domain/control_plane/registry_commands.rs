@@ -4,14 +4,14 @@
 
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId, SessionId};
+use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId, SessionId};
 
 use super::{ControlPlane, Page};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::registry::{
-    AdmissionsOf, AgentPatch, AgentRecord, NewAgent, NewProvider, ProviderFields, ProviderPatch,
-    ProviderRecord,
+    AdmissionsOf, AgentPatch, AgentRecord, NewAgent, NewProvider, OperatorCredentialRecord,
+    ProviderFields, ProviderPatch, ProviderRecord,
 };
 use crate::domain::toasts::Canceller;
 
@@ -119,6 +119,37 @@ impl ControlPlane {
         self.revoke(
             Principal::Provider(id),
             revoked("the credential was rotated"),
+        );
+        Ok(())
+    }
+
+    // === operator credentials ===
+
+    pub fn create_operator_credential(
+        &mut self,
+        display_name: String,
+        credential: CredentialHash,
+        now: SystemTime,
+    ) -> DomainResult<OperatorCredentialRecord> {
+        self.registry
+            .create_operator_credential(display_name, credential, now)
+    }
+
+    pub fn operator_credentials(
+        &self,
+        after: Option<OperatorCredentialId>,
+        limit: usize,
+    ) -> Page<&OperatorCredentialRecord, OperatorCredentialId> {
+        self.registry.operator_credentials(after, limit)
+    }
+
+    /// Revokes an operator credential: calls with it are refused from now on, and its streams
+    /// end saying why.
+    pub fn revoke_operator_credential(&mut self, id: OperatorCredentialId) -> DomainResult<()> {
+        let record = self.registry.revoke_operator_credential(id)?;
+        self.revoke(
+            record.principal(),
+            revoked("the operator credential was revoked"),
         );
         Ok(())
     }

@@ -321,7 +321,7 @@ impl ControlPlane {
                 Ok(())
             }
             Scope::Agent(agent) => self.agent(*agent).map(drop),
-            Scope::Everything => Ok(()),
+            Scope::Everything(_) => Ok(()),
         }
     }
 

@@ -388,7 +388,7 @@ fn credentials_authenticate_for_their_own_role_only() {
             .plane
             .authenticate(&hash(0), Role::Operator, std::time::SystemTime::now())
             .unwrap(),
-        Principal::Operator
+        Principal::Operator(crate::domain::Operator::Configured)
     );
     assert_eq!(
         world
@@ -734,7 +734,10 @@ fn rule_11_each_stream_scope_sees_only_its_share() {
         "home lost focus, created, lost focus, created, the widget shown (rule 20)"
     );
     assert_eq!(count(Scope::Agent(bob)), 3);
-    assert_eq!(count(Scope::Everything), 8);
+    assert_eq!(
+        count(Scope::Everything(crate::domain::Operator::Configured)),
+        8
+    );
 }
 
 #[test]

@@ -6,9 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
-use cif_sdk::ids::{AgentId, ProviderId};
+use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId};
 
 use super::agent::{AgentLimits, AgentPatch, AgentRecord, NewAgent, dedup_profile};
+use super::operator_record::OperatorCredentialRecord;
 use super::presence::{Presence, PresencePatch};
 use super::provider::{NewProvider, ProviderPatch, ProviderRecord};
 use super::widget_credentials::{Holder, Issued, Lookup, WidgetCredentials};
@@ -49,6 +50,8 @@ pub struct Registry {
     credentials: HashMap<u64, Vec<(CredentialHash, Principal)>>,
     /// Credentials of widgets on desks (rule 21).
     widgets: WidgetCredentials,
+    /// Operator credentials created through AdminService.
+    pub(super) operators: Tracked<OperatorCredentialId, OperatorCredentialRecord>,
     /// The configured presences by id.
     presences: Tracked<String, Presence>,
     /// Whether channel URLs may be http on loopback (development; rule 20).
@@ -65,6 +68,7 @@ pub struct RegistryChanges {
     pub agents: Vec<(AgentId, Option<AgentRecord>)>,
     pub presences: Vec<(String, Option<Presence>)>,
     pub widget_credentials: Vec<(Holder, Option<Issued>)>,
+    pub operator_credentials: Vec<(OperatorCredentialId, Option<OperatorCredentialRecord>)>,
 }
 
 impl Registry {
@@ -77,6 +81,7 @@ impl Registry {
             agents: Tracked::default(),
             credentials: HashMap::new(),
             widgets: WidgetCredentials::default(),
+            operators: Tracked::default(),
             presences: Tracked::default(),
             urls: UrlPolicy::default(),
         }
@@ -95,9 +100,14 @@ impl Registry {
         agents: Vec<AgentRecord>,
         presences: Vec<Presence>,
         widget_credentials: Vec<(Holder, Issued)>,
+        operator_credentials: Vec<OperatorCredentialRecord>,
     ) -> Self {
         let mut registry = Self::new(operator_credential);
         registry.widgets = WidgetCredentials::loaded(widget_credentials);
+        for record in &operator_credentials {
+            registry.add_credential(record.credential, record.principal());
+        }
+        registry.operators = Tracked::loaded(operator_credentials.into_iter().map(|r| (r.id, r)));
         for provider in &providers {
             registry
                 .unique_names
@@ -166,6 +176,18 @@ impl Registry {
             };
         }
         self.widgets.apply(changes.widget_credentials);
+        for (id, record) in changes.operator_credentials {
+            if let Some(old) = self.operators.remove(&id) {
+                self.remove_credential(&old.credential);
+                if record.is_none() {
+                    lost.push((old.principal(), Lost::Deleted));
+                }
+            }
+            if let Some(record) = record {
+                self.add_credential(record.credential, record.principal());
+                self.operators.insert(id, record);
+            }
+        }
         self.forget_changes();
         lost
     }
@@ -178,6 +200,7 @@ impl Registry {
             agents: self.agents.take_changes(),
             presences: self.presences.take_changes(),
             widget_credentials: self.widgets.take_changes(),
+            operator_credentials: self.operators.take_changes(),
         }
     }
 
@@ -188,6 +211,7 @@ impl Registry {
         self.agents.forget_touched();
         self.presences.forget_touched();
         self.widgets.forget_changes();
+        self.operators.forget_touched();
     }
 
     // === who is calling ===
@@ -208,7 +232,7 @@ impl Registry {
                 .map(|(_, principal)| *principal)
         };
         let principal = if credential.matches(&self.operator_credential) {
-            Principal::Operator
+            Principal::Operator(crate::domain::Operator::Configured)
         } else if let Some(principal) = issued() {
             principal
         } else {
@@ -304,14 +328,14 @@ impl Registry {
         self.widgets.revoke(which)
     }
 
-    fn add_credential(&mut self, hash: CredentialHash, principal: Principal) {
+    pub(super) fn add_credential(&mut self, hash: CredentialHash, principal: Principal) {
         self.credentials
             .entry(hash.lookup_key())
             .or_default()
             .push((hash, principal));
     }
 
-    fn remove_credential(&mut self, hash: &CredentialHash) {
+    pub(super) fn remove_credential(&mut self, hash: &CredentialHash) {
         let key = hash.lookup_key();
         if let Some(candidates) = self.credentials.get_mut(&key) {
             candidates.retain(|(stored, _)| !stored.matches(hash));

@@ -34,7 +34,9 @@ use crate::domain::catalogue::Template;
 use crate::domain::control_plane::StoredAgent;
 use crate::domain::desks::{Desk, Session};
 use crate::domain::events::Event;
-use crate::domain::registry::{AgentRecord, Holder, Issued, Presence, ProviderRecord};
+use crate::domain::registry::{
+    AgentRecord, Holder, Issued, OperatorCredentialRecord, Presence, ProviderRecord,
+};
 use crate::domain::toasts::{Resolution, Toast};
 
 /// A thing the store keeps, with its storage message.
@@ -51,6 +53,15 @@ impl Stored for ProviderRecord {
     }
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         decode(bytes, "ProviderRecord")
+    }
+}
+
+impl Stored for OperatorCredentialRecord {
+    fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes, "OperatorCredential")
     }
 }
 

@@ -8,8 +8,8 @@ use super::scalars::{id, ids, parse_enum, parse_id, parse_ids, parse_time, time}
 use crate::domain::CredentialHash;
 use crate::domain::desks::{Desk, PanelMode};
 use crate::domain::registry::{
-    AgentLimits, AgentRecord, Holder, Issued, Presence, PresenceStatus, ProviderFields,
-    ProviderRecord,
+    AgentLimits, AgentRecord, Holder, Issued, OperatorCredentialRecord, Presence, PresenceStatus,
+    ProviderFields, ProviderRecord,
 };
 
 impl Proto for ProviderFields {
@@ -118,6 +118,28 @@ impl Proto for (Holder, Issued) {
                 expires: parse_time(message.expires, "WidgetCredential.expires")?,
             },
         ))
+    }
+}
+
+impl Proto for OperatorCredentialRecord {
+    type Message = proto::OperatorCredential;
+
+    fn to_message(&self) -> proto::OperatorCredential {
+        proto::OperatorCredential {
+            id: id(self.id),
+            display_name: self.display_name.clone(),
+            credential: self.credential.0.to_vec(),
+            created: Some(time(self.created)),
+        }
+    }
+
+    fn from_message(message: proto::OperatorCredential) -> Result<Self, DecodeError> {
+        Ok(OperatorCredentialRecord {
+            id: parse_id(&message.id, "OperatorCredential.id")?,
+            display_name: message.display_name,
+            credential: parse_credential(&message.credential, "OperatorCredential.credential")?,
+            created: parse_time(message.created, "OperatorCredential.created")?,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cif_sdk::ids::{AgentId, NotificationId, ProviderId, SessionId, TabId};
+use cif_sdk::ids::{AgentId, NotificationId, OperatorCredentialId, ProviderId, SessionId, TabId};
 use uuid::Uuid;
 
 use super::message::DecodeError;
@@ -30,7 +30,14 @@ macro_rules! ids {
     )*};
 }
 
-ids!(AgentId, NotificationId, ProviderId, SessionId, TabId);
+ids!(
+    AgentId,
+    NotificationId,
+    OperatorCredentialId,
+    ProviderId,
+    SessionId,
+    TabId
+);
 
 pub(super) fn id(id: impl Id) -> Vec<u8> {
     id.uuid().as_bytes().to_vec()

@@ -96,6 +96,38 @@ fn a_widget_credential_reads_back_as_it_was_written_and_a_short_hash_is_refused(
 }
 
 #[test]
+fn an_operator_credential_reads_back_as_it_was_written_and_a_short_hash_is_refused() {
+    use crate::domain::CredentialHash;
+    use crate::domain::registry::OperatorCredentialRecord;
+    use cif_sdk::ids::OperatorCredentialId;
+    use prost::Message as _;
+
+    let record = OperatorCredentialRecord {
+        id: OperatorCredentialId::generate(),
+        display_name: "ops-oncall".into(),
+        credential: CredentialHash([9; 32]),
+        created: at(60),
+    };
+    let bytes = record.encode();
+    let back = OperatorCredentialRecord::decode(&bytes).expect("decodes");
+    assert_eq!(
+        (back.id, back.display_name.as_str(), back.created),
+        (record.id, "ops-oncall", record.created)
+    );
+    assert!(back.credential.matches(&record.credential));
+    assert_eq!(back.encode(), bytes, "one value, one encoding");
+
+    let mut message = crate::store::encoding::message::Proto::to_message(&record);
+    message.credential.truncate(16);
+    assert_eq!(
+        OperatorCredentialRecord::decode(&message.encode_to_vec())
+            .unwrap_err()
+            .to_string(),
+        "OperatorCredential.credential is invalid: a credential hash is 32 bytes, this one 16"
+    );
+}
+
+#[test]
 fn times_keep_their_nanoseconds_either_side_of_the_epoch() {
     let times = [
         UNIX_EPOCH,

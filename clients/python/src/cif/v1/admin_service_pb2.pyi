@@ -2189,3 +2189,196 @@ class WidgetCredential(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WidgetCredential: _TypeAlias = WidgetCredential  # noqa: Y015
+
+@_typing.final
+class OperatorCredential(_message.Message):
+    """An operator credential created through AdminService, as operators see it: who holds it,
+    never the credential itself.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Server-assigned id (UUID); output only."""
+    display_name: _builtins.str
+    """Who or what holds it, for people: "ops-oncall", "deploy pipeline". 1 to 100 characters.
+    Required.
+    """
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created; output only."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "display_name", b"display_name", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatorCredential: _TypeAlias = OperatorCredential  # noqa: Y015
+
+@_typing.final
+class CreateOperatorCredentialRequest(_message.Message):
+    """Request of AdminService.CreateOperatorCredential."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_CREDENTIAL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Makes the call safe to retry (AIP-155): a UUID, new for each change. A retry with the
+    same request_id and the same request gets the first answer and creates nothing again
+    (the credential itself is never stored: after a restart the answer comes without it);
+    the same id with another request is refused (REQUEST_ID_REUSED).
+    """
+    @_builtins.property
+    def operator_credential(self) -> Global___OperatorCredential:
+        """The credential to create: its display_name. Required."""
+
+    def __init__(
+        self,
+        *,
+        operator_credential: Global___OperatorCredential | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["operator_credential", b"operator_credential"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator_credential", b"operator_credential", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateOperatorCredentialRequest: _TypeAlias = CreateOperatorCredentialRequest  # noqa: Y015
+
+@_typing.final
+class CreateOperatorCredentialResponse(_message.Message):
+    """Response of AdminService.CreateOperatorCredential."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_CREDENTIAL_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FIELD_NUMBER: _builtins.int
+    credential: _builtins.str
+    """The credential to send as `authorization: Bearer <credential>`, shown only here."""
+    @_builtins.property
+    def operator_credential(self) -> Global___OperatorCredential:
+        """The credential as created."""
+
+    def __init__(
+        self,
+        *,
+        operator_credential: Global___OperatorCredential | None = ...,
+        credential: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["operator_credential", b"operator_credential"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "operator_credential", b"operator_credential"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateOperatorCredentialResponse: _TypeAlias = CreateOperatorCredentialResponse  # noqa: Y015
+
+@_typing.final
+class ListOperatorCredentialsRequest(_message.Message):
+    """Request of AdminService.ListOperatorCredentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many per page: 0 means 100, more than 1000 means 1000, negative is refused."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOperatorCredentialsRequest: _TypeAlias = ListOperatorCredentialsRequest  # noqa: Y015
+
+@_typing.final
+class ListOperatorCredentialsResponse(_message.Message):
+    """Response of AdminService.ListOperatorCredentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_CREDENTIALS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token to get the next page; empty on the last page."""
+    @_builtins.property
+    def operator_credentials(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorCredential]:
+        """The operator credentials that work, in creation order."""
+
+    def __init__(
+        self,
+        *,
+        operator_credentials: _abc.Iterable[Global___OperatorCredential] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "operator_credentials", b"operator_credentials"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOperatorCredentialsResponse: _TypeAlias = ListOperatorCredentialsResponse  # noqa: Y015
+
+@_typing.final
+class RevokeOperatorCredentialRequest(_message.Message):
+    """Request of AdminService.RevokeOperatorCredential."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_CREDENTIAL_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    operator_credential_id: _builtins.str
+    """The credential's id. Required."""
+    request_id: _builtins.str
+    """Makes the call safe to retry (AIP-155), as for CreateOperatorCredential."""
+    def __init__(
+        self,
+        *,
+        operator_credential_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator_credential_id", b"operator_credential_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeOperatorCredentialRequest: _TypeAlias = RevokeOperatorCredentialRequest  # noqa: Y015
+
+@_typing.final
+class RevokeOperatorCredentialResponse(_message.Message):
+    """Response of AdminService.RevokeOperatorCredential."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeOperatorCredentialResponse: _TypeAlias = RevokeOperatorCredentialResponse  # noqa: Y015

@@ -118,6 +118,21 @@ class AdminServiceStub:
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.FromString,
                 _registered_method=True)
+        self.CreateOperatorCredential = channel.unary_unary(
+                '/cif.v1.AdminService/CreateOperatorCredential',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialResponse.FromString,
+                _registered_method=True)
+        self.ListOperatorCredentials = channel.unary_unary(
+                '/cif.v1.AdminService/ListOperatorCredentials',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsResponse.FromString,
+                _registered_method=True)
+        self.RevokeOperatorCredential = channel.unary_unary(
+                '/cif.v1.AdminService/RevokeOperatorCredential',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.FromString,
+                _registered_method=True)
         self.GetDesk = channel.unary_unary(
                 '/cif.v1.AdminService/GetDesk',
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.AdminServiceGetDeskRequest.SerializeToString,
@@ -356,6 +371,32 @@ class AdminServiceServicer:
     def ListWidgetCredentials(self, request, context):
         """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
         for which provider, until when. Never the credentials themselves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateOperatorCredential(self, request, context):
+        """Creates a named operator credential and issues it, shown only in this response. It calls
+        AdminService as the configured operator token does, until revoked; the configured token
+        stays as it is (it changes only with the configuration).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOperatorCredentials(self, request, context):
+        """Lists the operator credentials created through AdminService in creation order: who holds
+        each and when it was created, never the credentials themselves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeOperatorCredential(self, request, context):
+        """Revokes an operator credential at once: its calls are refused from now on and its streams
+        end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
+        no credential has this id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -608,6 +649,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListWidgetCredentials,
                     request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.FromString,
                     response_serializer=cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.SerializeToString,
+            ),
+            'CreateOperatorCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateOperatorCredential,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialResponse.SerializeToString,
+            ),
+            'ListOperatorCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOperatorCredentials,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsResponse.SerializeToString,
+            ),
+            'RevokeOperatorCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeOperatorCredential,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.SerializeToString,
             ),
             'GetDesk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDesk,
@@ -1161,6 +1217,87 @@ class AdminService:
             '/cif.v1.AdminService/ListWidgetCredentials',
             cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsRequest.SerializeToString,
             cif_dot_v1_dot_admin__service__pb2.ListWidgetCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateOperatorCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/CreateOperatorCredential',
+            cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.CreateOperatorCredentialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOperatorCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/ListOperatorCredentials',
+            cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.ListOperatorCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeOperatorCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/RevokeOperatorCredential',
+            cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -83,6 +83,20 @@ class AdminServiceStub:
     """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
     for which provider, until when. Never the credentials themselves.
     """
+    CreateOperatorCredential: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.CreateOperatorCredentialRequest, _admin_service_pb2.CreateOperatorCredentialResponse]
+    """Creates a named operator credential and issues it, shown only in this response. It calls
+    AdminService as the configured operator token does, until revoked; the configured token
+    stays as it is (it changes only with the configuration).
+    """
+    ListOperatorCredentials: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListOperatorCredentialsRequest, _admin_service_pb2.ListOperatorCredentialsResponse]
+    """Lists the operator credentials created through AdminService in creation order: who holds
+    each and when it was created, never the credentials themselves.
+    """
+    RevokeOperatorCredential: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeOperatorCredentialRequest, _admin_service_pb2.RevokeOperatorCredentialResponse]
+    """Revokes an operator credential at once: its calls are refused from now on and its streams
+    end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
+    no credential has this id.
+    """
     GetDesk: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]
     """Reads any agent's desk."""
     GetSession: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetSessionRequest, _admin_service_pb2.AdminServiceGetSessionResponse]
@@ -192,6 +206,20 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListWidgetCredentials: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListWidgetCredentialsRequest, _admin_service_pb2.ListWidgetCredentialsResponse]  # type: ignore[assignment]
     """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
     for which provider, until when. Never the credentials themselves.
+    """
+    CreateOperatorCredential: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.CreateOperatorCredentialRequest, _admin_service_pb2.CreateOperatorCredentialResponse]  # type: ignore[assignment]
+    """Creates a named operator credential and issues it, shown only in this response. It calls
+    AdminService as the configured operator token does, until revoked; the configured token
+    stays as it is (it changes only with the configuration).
+    """
+    ListOperatorCredentials: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListOperatorCredentialsRequest, _admin_service_pb2.ListOperatorCredentialsResponse]  # type: ignore[assignment]
+    """Lists the operator credentials created through AdminService in creation order: who holds
+    each and when it was created, never the credentials themselves.
+    """
+    RevokeOperatorCredential: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeOperatorCredentialRequest, _admin_service_pb2.RevokeOperatorCredentialResponse]  # type: ignore[assignment]
+    """Revokes an operator credential at once: its calls are refused from now on and its streams
+    end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
+    no credential has this id.
     """
     GetDesk: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]  # type: ignore[assignment]
     """Reads any agent's desk."""
@@ -395,6 +423,38 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_admin_service_pb2.ListWidgetCredentialsResponse, _abc.Awaitable[_admin_service_pb2.ListWidgetCredentialsResponse]]:
         """Lists the widget credentials an agent's desk holds now (AgentService.IssueWidgetCredential):
         for which provider, until when. Never the credentials themselves.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateOperatorCredential(
+        self,
+        request: _admin_service_pb2.CreateOperatorCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.CreateOperatorCredentialResponse, _abc.Awaitable[_admin_service_pb2.CreateOperatorCredentialResponse]]:
+        """Creates a named operator credential and issues it, shown only in this response. It calls
+        AdminService as the configured operator token does, until revoked; the configured token
+        stays as it is (it changes only with the configuration).
+        """
+
+    @_abc_1.abstractmethod
+    def ListOperatorCredentials(
+        self,
+        request: _admin_service_pb2.ListOperatorCredentialsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListOperatorCredentialsResponse, _abc.Awaitable[_admin_service_pb2.ListOperatorCredentialsResponse]]:
+        """Lists the operator credentials created through AdminService in creation order: who holds
+        each and when it was created, never the credentials themselves.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeOperatorCredential(
+        self,
+        request: _admin_service_pb2.RevokeOperatorCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RevokeOperatorCredentialResponse, _abc.Awaitable[_admin_service_pb2.RevokeOperatorCredentialResponse]]:
+        """Revokes an operator credential at once: its calls are refused from now on and its streams
+        end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
+        no credential has this id.
         """
 
     @_abc_1.abstractmethod

@@ -1,0 +1,86 @@
+//! AdminService's operator credentials: created with a name, listed without their secret,
+//! revoked at once. The configured operator token is not among them: it changes only with the
+//! configuration.
+
+use std::time::SystemTime;
+
+use cif_sdk::ids::OperatorCredentialId;
+use cif_sdk::pb;
+use tonic::Status;
+
+use super::call::operator_once as once;
+use super::call::{Context, command, query};
+use super::page_token::page_size;
+use super::{convert, parse};
+use crate::app::{CredentialKind, issue_credential};
+use crate::domain::registry::OperatorCredentialRecord;
+
+fn message(record: &OperatorCredentialRecord) -> pb::OperatorCredential {
+    pb::OperatorCredential {
+        id: record.id.to_string(),
+        display_name: record.display_name.clone(),
+        create_time: Some(convert::timestamp(record.created)),
+    }
+}
+
+pub async fn create(
+    context: &Context,
+    request: pb::CreateOperatorCredentialRequest,
+) -> Result<pb::CreateOperatorCredentialResponse, Status> {
+    let once = once(&request.request_id, &request)?;
+    let display_name =
+        parse::required("operator_credential", request.operator_credential)?.display_name;
+    let (credential, hash) = issue_credential(CredentialKind::Operator);
+    let response = command(&context.state, once, move |plane| {
+        let record = plane.create_operator_credential(display_name, hash, SystemTime::now())?;
+        Ok(pb::CreateOperatorCredentialResponse {
+            operator_credential: Some(message(&record)),
+            credential,
+        })
+    })
+    .await?
+    .into_inner();
+    if let Some(created) = &response.operator_credential {
+        tracing::info!(operator_credential = %created.id, display_name = %created.display_name, "operator credential created");
+    }
+    Ok(response)
+}
+
+pub async fn list(
+    context: &Context,
+    request: pb::ListOperatorCredentialsRequest,
+) -> Result<pb::ListOperatorCredentialsResponse, Status> {
+    let limit = page_size(request.page_size)?;
+    let key = "admin.operator_credentials";
+    let after = context.page_tokens.read(key, &request.page_token)?;
+    let ((operator_credentials, next), _) = query(&context.state, |core| {
+        let page = core
+            .plane
+            .operator_credentials(after.map(OperatorCredentialId::from_uuid), limit);
+        Ok((page.items.into_iter().map(message).collect(), page.next))
+    })
+    .await?;
+    Ok(pb::ListOperatorCredentialsResponse {
+        operator_credentials,
+        next_page_token: next
+            .map(|next| context.page_tokens.issue(key, next.as_uuid()))
+            .unwrap_or_default(),
+    })
+}
+
+pub async fn revoke(
+    context: &Context,
+    request: pb::RevokeOperatorCredentialRequest,
+) -> Result<pb::RevokeOperatorCredentialResponse, Status> {
+    let once = once(&request.request_id, &request)?;
+    let id: OperatorCredentialId =
+        parse::id("operator_credential_id", &request.operator_credential_id)?;
+    let response = command(&context.state, once, move |plane| {
+        plane.revoke_operator_credential(id)?;
+        Ok(pb::RevokeOperatorCredentialResponse {})
+    })
+    .await?
+    .into_inner();
+    tracing::info!(operator_credential = %id, "operator credential revoked");
+    Ok(response)
+}
