@@ -163,6 +163,8 @@ impl<N: ServiceName> tower::Service<http::Request<Body>> for Baseline<N> {
 
 /// cifd's default `--dead-peer-timeout`.
 const CIFD_DEAD_PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// cifd's default `--max-streams-per-connection`.
+const CIFD_MAX_STREAMS_PER_CONNECTION: u32 = 256;
 
 /// Serves the baseline on `address` until the process is killed, printing
 /// `baseline listening on <address>` once it accepts calls.
@@ -173,17 +175,20 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("baseline listening on {}", listener.local_addr()?);
     let streams = Streams(Arc::default(), unknown_field(answer_bytes));
-    cifd::transport()
-        .add_service(Baseline::<Provider> {
-            streams: streams.clone(),
-            name: PhantomData,
-        })
-        .add_service(Baseline::<Agent> {
-            streams,
-            name: PhantomData,
-        })
-        .serve_with_incoming(cifd::incoming(listener, CIFD_DEAD_PEER_TIMEOUT))
-        .await?;
+    let routes = tonic::service::Routes::new(Baseline::<Provider> {
+        streams: streams.clone(),
+        name: PhantomData,
+    })
+    .add_service(Baseline::<Agent> {
+        streams,
+        name: PhantomData,
+    });
+    let settings = cifd::http::HttpSettings {
+        header_read_timeout: CIFD_DEAD_PEER_TIMEOUT,
+        max_streams_per_connection: CIFD_MAX_STREAMS_PER_CONNECTION,
+    };
+    let incoming = cifd::incoming(listener, CIFD_DEAD_PEER_TIMEOUT);
+    cifd::http::serve(incoming, routes, settings, std::future::pending()).await;
     Ok(())
 }
 

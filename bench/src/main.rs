@@ -12,6 +12,7 @@ mod baseline;
 mod desk;
 mod failover;
 mod fanout;
+mod hostile;
 mod mix;
 mod recovery;
 mod replicas;
@@ -79,6 +80,8 @@ enum Scenario {
     Replicas,
     /// Three replicas on PostgreSQL: from killing the writer to the next acknowledged write.
     Failover,
+    /// A provider's unary mix alone and beside a hostile client at every limit.
+    Hostile,
 }
 
 /// The allocator cifd uses, so the baseline differs from it only in doing no work.
@@ -273,6 +276,28 @@ async fn suite(args: Args, placement: Placement) -> usize {
         };
         failures += failover_after_kills(rounds, steady).await;
     }
+    if wanted(Scenario::Hostile) {
+        let plan = if args.smoke {
+            hostile::Plan {
+                in_flight: 4,
+                length,
+                trials,
+                flooders: 4,
+                idle_connections: 20,
+                drips: 10,
+            }
+        } else {
+            hostile::Plan {
+                in_flight: 16,
+                length,
+                trials,
+                flooders: 16,
+                idle_connections: 1_100,
+                drips: 200,
+            }
+        };
+        failures += beside_a_hostile_client(&placement, &plan).await;
+    }
     if wanted(Scenario::Desk) {
         // Without the page's packages or Chromium the suite, its smoke run included, goes on
         // and says why; where they are (CI installs them), the smoke run must measure.
@@ -283,6 +308,85 @@ async fn suite(args: Args, placement: Placement) -> usize {
         }
     }
     failures
+}
+
+/// The good provider's latency alone and attacked (target: p99 within 3x, never refused),
+/// and what the attack did.
+async fn beside_a_hostile_client(placement: &Placement, plan: &hostile::Plan) -> usize {
+    let measured = hostile::run(placement, plan).await;
+    let table = Table::new(
+        &format!(
+            "Hostile client: a provider's unary mix ({} in flight) alone and beside a hostile client on other addresses",
+            plan.in_flight
+        ),
+        &["figure", "alone", "attacked", "attacked / alone", "target"],
+    );
+    let p = |runs: &[mix::MixRun], q: f64| -> Vec<f64> {
+        runs.iter()
+            .map(|run| run.latencies.quantile(q).as_secs_f64() * 1000.0)
+            .collect()
+    };
+    for (name, q, target) in [("p50", 0.5, ""), ("p99", 0.99, "<= 3")] {
+        let (alone, attacked) = (p(&measured.quiet, q), p(&measured.attacked, q));
+        let ratio = Spread::of_ratios(&attacked, &alone);
+        let met = if target.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{target}: {}",
+                if ratio.median <= 3.0 { "met" } else { "missed" }
+            )
+        };
+        table.row(vec![
+            format!("{name}, ms (median of trials)"),
+            format!("{:.2}", Spread::of(alone).median),
+            format!("{:.2}", Spread::of(attacked).median),
+            ratio.ratio(),
+            met,
+        ]);
+    }
+    let calls = |runs: &[mix::MixRun]| Spread::of(runs.iter().map(mix::MixRun::per_second)).median;
+    let refused: usize = measured.attacked.iter().map(|run| run.errors).sum();
+    table.row(vec![
+        "calls/s; calls refused".into(),
+        format!("{:.0}", calls(&measured.quiet)),
+        format!("{:.0}; {refused}", calls(&measured.attacked)),
+        Spread::of_ratios(
+            &measured
+                .attacked
+                .iter()
+                .map(mix::MixRun::per_second)
+                .collect::<Vec<_>>(),
+            &measured
+                .quiet
+                .iter()
+                .map(mix::MixRun::per_second)
+                .collect::<Vec<_>>(),
+        )
+        .ratio(),
+        format!("0 refused: {}", if refused == 0 { "met" } else { "missed" }),
+    ]);
+    let attack = &measured.attack;
+    let per_second = |counter: &std::sync::atomic::AtomicU64| {
+        counter.load(std::sync::atomic::Ordering::Relaxed) as f64 / measured.attacked_seconds
+    };
+    let count =
+        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "\nThe attack, over {:.0} s: {:.0} calls/s without a credential ({:.0}/s answered, {:.0}/s refused); {} streams held unread by a provider of its own ({} more refused); {} idle connections opened from one address ({} closed by the server); {} calls with 32 KiB of headers refused; {} dripped HTTP/1.1 heads dropped ({} dripping at a time).",
+        measured.attacked_seconds,
+        per_second(&attack.flood_answered) + per_second(&attack.flood_refused),
+        per_second(&attack.flood_answered),
+        per_second(&attack.flood_refused),
+        count(&attack.streams_held),
+        count(&attack.streams_refused),
+        count(&attack.connections_opened),
+        count(&attack.connections_closed),
+        count(&attack.oversized_refused),
+        count(&attack.drips_dropped),
+        plan.drips,
+    );
+    usize::from(refused > 0)
 }
 
 /// Failover time over `rounds` kills of the writer, `steady` apart (targets: median <= 2 s,

@@ -176,6 +176,15 @@ impl Server {
         self.pids().len()
     }
 
+    /// The address of the server (the first replica's).
+    pub fn endpoint(&self) -> String {
+        match self {
+            Self::Cifd(harness) => harness.cifd.endpoint(),
+            Self::Baseline(baseline) => format!("http://{}", baseline.address),
+            Self::Replicas { replicas, .. } => replicas[0].endpoint(),
+        }
+    }
+
     /// A new connection.
     pub async fn channel(&self) -> Channel {
         self.channel_to(0).await

@@ -20,7 +20,7 @@ use crate::app::{Core, Store as _, Timers, read, write};
 use crate::config::Cli;
 use crate::domain::control_plane::Declared;
 use crate::domain::{ControlPlane, CredentialHash, DomainError, Reason};
-use crate::transport::{incoming_maybe_tls, transport};
+use crate::transport::incoming_maybe_tls;
 
 /// The state a server starts from: loaded from its data directory, or empty in memory.
 pub struct Opened {
@@ -255,29 +255,26 @@ pub async fn serve(
         addresses: cli.address_rates(),
         in_flight: cli.in_flight(),
     };
-    let auth = AuthLayer::new(state.clone(), metrics.clone(), limits);
-    let server = transport()
-        .max_concurrent_streams(cli.max_streams_per_connection)
-        // grpc-web from browsers over HTTP/1.1 (without TLS they speak nothing else).
-        .accept_http1(true)
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(FrontDoorLayer::new(&cli.cors_origins))
-                // A follower forwards only calls it has authenticated and admitted.
-                .layer(auth)
-                .layer(ForwardLayer::new(state.clone(), peer_tls))
-                .into_inner(),
-        )
-        .add_routes(grpc)
-        .serve_with_incoming_shutdown(incoming, async move {
-            let _ = drained.await;
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-        });
+    let service = tower::ServiceBuilder::new()
+        // grpc-web from browsers, and the pages, beside native gRPC.
+        .layer(FrontDoorLayer::new(&cli.cors_origins))
+        // A follower forwards only calls it has authenticated and admitted.
+        .layer(AuthLayer::new(state.clone(), metrics.clone(), limits))
+        .layer(ForwardLayer::new(state.clone(), peer_tls))
+        .service(grpc);
+    let settings = crate::http::HttpSettings {
+        header_read_timeout: cli.dead_peer_timeout,
+        max_streams_per_connection: cli.max_streams_per_connection,
+    };
+    let server = crate::http::serve(incoming, service, settings, async move {
+        let _ = drained.await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+    });
     tokio::pin!(server);
-    let served = tokio::select! {
-        result = &mut server => result.map_err(Into::into),
+    tokio::select! {
+        () = &mut server => {}
         () = shutdown => {
             // End every stream (each says why, so clients resume elsewhere or later), stop
             // accepting and ask every connection to finish; a client that does not is cut off
@@ -301,18 +298,14 @@ pub async fn serve(
             }
             let _ = drain.send(());
             let grace = cli.shutdown_grace;
-            match tokio::time::timeout(grace, &mut server).await {
-                Ok(result) => result.map_err(Into::into),
-                Err(_) => {
-                    tracing::warn!(
-                        ?grace,
-                        "connections still open after the grace period; closing them"
-                    );
-                    Ok(())
-                }
+            if tokio::time::timeout(grace, &mut server).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "connections still open after the grace period; closing them"
+                );
             }
         }
-    };
+    }
     // Calls still running after this are refused; what was accepted is committed before the
     // process exits.
     write(&state).close_store();
@@ -322,7 +315,7 @@ pub async fn serve(
             tracing::error!("the store writer failed while finishing");
         }
     }
-    served
+    Ok(())
 }
 
 /// The health service name that answers SERVING on the replica that writes the store, and

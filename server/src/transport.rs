@@ -1,5 +1,6 @@
-//! How cifd serves connections: its HTTP/2 settings and the sockets it accepts. The
-//! benchmark's baseline server uses the same, so the two differ only in the work they do.
+//! The connections cifd accepts: TCP settings, TLS, and bounds on how many one client may
+//! hold. The benchmark's baseline server accepts the same way and is served the same way
+//! (`http.rs`), so the two differ only in the work they do.
 
 use std::collections::HashMap;
 use std::future::Future as _;
@@ -14,20 +15,7 @@ use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_stream::{Stream, StreamExt};
-use tonic::transport::Server;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
-
-/// The most header bytes a request may carry on HTTP/2; more is refused with HTTP 431 before
-/// any gRPC code runs. Credentials and metadata need a few hundred.
-const MAX_HEADER_BYTES: u32 = 16 * 1024;
-
-/// The HTTP/2 server settings.
-pub fn transport() -> Server {
-    Server::builder()
-        // Idle connections behind NATs and load balancers die silently without keepalive.
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_max_header_list_size(MAX_HEADER_BYTES)
-}
 
 /// The connections `listener` accepts, with TCP_NODELAY: the builder's setting applies only to
 /// listeners it binds itself. Without it, a small write (a stream's event) holds back the next

@@ -1,14 +1,15 @@
 //! What one client can hold of the server's connections: a bound on connections from one
 //! address (another address is unaffected, and a freed place serves again), a connection that
-//! sends no request closed in bounded time, a bound on calls and streams on one HTTP/2
-//! connection, and headers over the size limit refused while the connection goes on.
+//! sends no request closed in bounded time, an HTTP/1.1 request head dripped slowly dropped, a
+//! bound on calls and streams on one HTTP/2 connection, and headers over the size limit
+//! refused while the connection goes on.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use cif_e2e::{Harness, Options, eventually};
 use cif_sdk::{ProviderClient, pb};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
@@ -92,6 +93,34 @@ async fn a_connection_that_sends_no_request_is_closed() {
         closed_by_server(&mut silent).await,
         "a connection that says nothing is closed after --dead-peer-timeout"
     );
+}
+
+#[tokio::test]
+async fn an_http1_request_head_dripped_slowly_is_dropped() {
+    let harness =
+        Harness::start_with(Options::default().arg("--dead-peer-timeout").arg("1s")).await;
+    let mut dripping = connect_from(&harness, "127.0.0.2").await;
+    dripping
+        .write_all(b"POST /cif.v1.ProviderService/ListSessions HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    // A header line every 200 ms, never the end of the head: the server drops it once the
+    // head has taken longer than --dead-peer-timeout, however busy the drip keeps it.
+    let started = std::time::Instant::now();
+    let dropped = loop {
+        let mut buffer = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(200), dripping.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(_)) => {} // an answer (408 or 400) before the close
+            Err(_) if started.elapsed() > Duration::from_secs(30) => break false,
+            Err(_) => {
+                if dripping.write_all(b"x-drip: 1\r\n").await.is_err() {
+                    break true;
+                }
+            }
+        }
+    };
+    assert!(dropped, "a dripped request head is dropped");
 }
 
 #[tokio::test]

@@ -186,7 +186,9 @@ pub struct Cli {
 
     /// How long a connection may leave what cifd sent unacknowledged before it is closed, so
     /// a browser that vanished without closing (a suspended laptop) ends its streams and its
-    /// desk goes offline in bounded time, on HTTP/1.1 as on HTTP/2.
+    /// desk goes offline in bounded time, on HTTP/1.1 as on HTTP/2. Also how long a new
+    /// connection may take to finish its TLS handshake and send its first request, and an
+    /// HTTP/1.1 request head to arrive, so slow or silent clients hold nothing for long.
     #[arg(long, env = "CIF_DEAD_PEER_TIMEOUT", value_name = "DURATION", default_value = "20s",
           value_parser = positive_duration)]
     pub dead_peer_timeout: Duration,
