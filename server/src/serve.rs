@@ -225,15 +225,12 @@ pub async fn serve(
         }
     };
     // TLS is set up before anyone is told the server is ready: a bad file stops the start.
-    let peer_tls = match (&cli.tls_peer_ca, cli.tls_files()) {
-        (Some(peer_ca), Some(own)) => Some(crate::tls::peer_client(peer_ca, &own)?),
-        _ => None,
-    };
     let tls = cli
         .tls_files()
         .map(|files| crate::tls::Tls::configure(files, cli.tls_peer_ca.as_deref()))
         .transpose()?;
     let reloading_tls = tls.as_ref().map(crate::tls::Tls::keep_current);
+    let peer_tls = tls.as_ref().and_then(|tls| tls.peer_client.clone());
     let incoming = incoming_maybe_tls(
         listener,
         cli.dead_peer_timeout,

@@ -35,6 +35,8 @@ pub struct TlsFiles {
 pub struct Tls {
     pub acceptor: TlsAcceptor,
     pub replicas: Option<Replicas>,
+    /// How this replica reaches a writer that serves TLS, with `peer_ca`.
+    pub peer_client: Option<PeerClient>,
     reloading: Reloading,
 }
 
@@ -87,14 +89,25 @@ impl Tls {
         let mut config = builder.with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let stamps = stamps(&files);
+        let peer_client = peer_ca
+            .map(|path| {
+                let config = peer_config(path, &files)?;
+                Ok::<_, String>((
+                    path.to_owned(),
+                    PeerClient(Arc::new(RwLock::new((0, config)))),
+                ))
+            })
+            .transpose()?;
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             replicas,
+            peer_client: peer_client.as_ref().map(|(_, client)| client.clone()),
             reloading: Reloading {
                 files,
                 provider,
                 current,
                 stamps,
+                peer_client,
             },
         })
     }
@@ -147,10 +160,32 @@ fn roots(paths: &[&Path]) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// How a follower reaches a writer that serves TLS: trusting the CAs in `peer_ca` (PEM), the
-/// writer's name checked against its certificate, and presenting this replica's own
-/// certificate (read once, at the start), for a writer that asks for client certificates.
-pub fn peer_client(
+/// How a follower reaches a writer that serves TLS: trusting the CAs of the replicas'
+/// certificates, the writer's name checked against its certificate, and presenting this
+/// replica's own certificate, for a writer that asks for client certificates. Kept current as
+/// the certificate renews: each renewal counts a new generation, and connections to the
+/// writer are made again with it.
+#[derive(Clone)]
+pub struct PeerClient(Arc<RwLock<(u64, tonic::transport::ClientTlsConfig)>>);
+
+impl PeerClient {
+    /// The client settings now, and their generation.
+    pub fn current(&self) -> (u64, tonic::transport::ClientTlsConfig) {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn renew(&self, config: tonic::transport::ClientTlsConfig) {
+        let mut current = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        *current = (current.0 + 1, config);
+    }
+}
+
+/// The client settings for reaching the writer, from the CAs in `peer_ca` (PEM) and this
+/// replica's own certificate and key.
+fn peer_config(
     peer_ca: &Path,
     own: &TlsFiles,
 ) -> Result<tonic::transport::ClientTlsConfig, String> {
@@ -185,6 +220,8 @@ struct Reloading {
     current: Arc<Current>,
     /// The files' modification times when last read.
     stamps: [Option<SystemTime>; 2],
+    /// The replicas' CAs, and the client settings to renew with the certificate.
+    peer_client: Option<(PathBuf, PeerClient)>,
 }
 
 impl Reloading {
@@ -205,6 +242,14 @@ impl Reloading {
                     certificate = %self.files.certificate.display(),
                     "serving the new TLS certificate to new connections"
                 );
+                if let Some((peer_ca, client)) = &self.peer_client {
+                    match peer_config(peer_ca, &self.files) {
+                        Ok(config) => client.renew(config),
+                        Err(error) => {
+                            tracing::warn!(%error, "the new certificate cannot be presented to the writer; still presenting the previous one")
+                        }
+                    }
+                }
             }
             Err(error) => {
                 tracing::warn!(%error, "the TLS certificate changed but cannot be used; still serving the previous one");

@@ -434,3 +434,59 @@ async fn a_replica_recognised_by_its_certificate_is_not_held_to_an_address_rate(
         "50 checks in a row from one address go over 2 a second"
     );
 }
+
+/// A follower's own certificate renewed in place is what it presents to the writer from then
+/// on: with a certificate the writer does not accept, its forwarded changes are refused; once
+/// renewed with one the writer's client CA signed, they go through, without a restart.
+#[tokio::test]
+async fn a_follower_presents_its_renewed_certificate_to_the_writer() {
+    let cluster = Postgres::start();
+    let url = cluster.new_database("cifd");
+    let (ca, stranger) = (TestCa::new("replicas-ca"), TestCa::new("stranger-ca"));
+    let ca_file = ca.certificate().display().to_string();
+    let replica = |own: &Issued, client_ca: Option<&str>| {
+        let mut options = Options::postgres(&cluster, &url)
+            .arg("--tls-cert")
+            .arg(own.certificate.display().to_string())
+            .arg("--tls-key")
+            .arg(own.key.display().to_string())
+            .arg("--tls-peer-ca")
+            .arg(ca_file.as_str());
+        if let Some(client_ca) = client_ca {
+            options = options.arg("--tls-client-ca").arg(client_ca);
+        }
+        Cifd::start_with(options)
+    };
+    let writer = replica(&ca.server("writer"), Some(&ca_file));
+    let own = stranger.server("follower");
+    let follower = replica(&own, None);
+    assert!(
+        follower.log().contains("following it"),
+        "{}",
+        follower.log()
+    );
+
+    let through_follower = async |trusted: &TestCa| {
+        let channel = trusting(&follower, trusted).await.unwrap();
+        create_provider(channel, &follower.operator_token, "contoso_chat").await
+    };
+    let refused = through_follower(&stranger)
+        .await
+        .expect_err("the writer does not accept the stranger's certificate");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+
+    let renewed = ca.server("follower");
+    std::fs::copy(&renewed.certificate, &own.certificate).unwrap();
+    std::fs::copy(&renewed.key, &own.key).unwrap();
+    eventually("the follower serves its renewed certificate", async || {
+        follower
+            .log()
+            .contains("serving the new TLS certificate")
+            .then_some(())
+    })
+    .await;
+    through_follower(&ca)
+        .await
+        .expect("forwarded with the renewed certificate");
+    drop(writer);
+}

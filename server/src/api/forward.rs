@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use tonic::body::Body;
 use tonic::codegen::http;
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 use tower::{Layer, Service, ServiceExt as _};
 
 use super::status::to_status;
 use crate::app::{Durable, SharedCore, read};
 use crate::domain::{DomainError, Reason};
+use crate::tls::PeerClient;
 
 /// The response header in which the writer names the store's count of commits its answer
 /// reflects.
@@ -93,13 +94,13 @@ fn stored_in(headers: &http::HeaderMap, name: &str) -> Option<u64> {
 #[derive(Clone)]
 pub struct ForwardLayer {
     state: SharedCore,
-    peer_tls: Option<ClientTlsConfig>,
+    peer_tls: Option<PeerClient>,
 }
 
 impl ForwardLayer {
     /// `peer_tls`: how to reach a writer that serves TLS (the CAs of the replicas'
     /// certificates, and this replica's own certificate to present).
-    pub fn new(state: SharedCore, peer_tls: Option<ClientTlsConfig>) -> Self {
+    pub fn new(state: SharedCore, peer_tls: Option<PeerClient>) -> Self {
         Self { state, peer_tls }
     }
 }
@@ -124,9 +125,10 @@ pub struct Forward<S> {
     inner: S,
     state: SharedCore,
     durable: tokio::sync::watch::Receiver<Durable>,
-    /// The connection to the writer, made when first needed and again when the writer moves.
-    writer: Arc<Mutex<Option<(String, Channel)>>>,
-    peer_tls: Option<ClientTlsConfig>,
+    /// The connection to the writer, made when first needed and again when the writer moves
+    /// or this replica's certificate renews (its generation).
+    writer: Arc<Mutex<Option<(String, u64, Channel)>>>,
+    peer_tls: Option<PeerClient>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -235,18 +237,21 @@ where
 /// with `peer_tls` when the address is https, the writer's name checked against its
 /// certificate.
 fn channel_to(
-    connections: &Mutex<Option<(String, Channel)>>,
+    connections: &Mutex<Option<(String, u64, Channel)>>,
     address: &str,
-    peer_tls: Option<&ClientTlsConfig>,
+    peer_tls: Option<&PeerClient>,
 ) -> Result<Channel, DomainError> {
     if address.is_empty() {
         return Err(unavailable(
             "no replica holds the writer's lease right now (one is taking over)".into(),
         ));
     }
+    let peer_tls = peer_tls.map(PeerClient::current);
+    let generation = peer_tls.as_ref().map_or(0, |(generation, _)| *generation);
     let mut writer = connections.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((known, channel)) = writer.as_ref()
+    if let Some((known, made_with, channel)) = writer.as_ref()
         && known == address
+        && *made_with == generation
     {
         return Ok(channel.clone());
     }
@@ -256,12 +261,12 @@ fn channel_to(
         ))
     })?;
     if address.starts_with("https://") {
-        let tls = peer_tls.ok_or_else(|| {
+        let (_, tls) = peer_tls.ok_or_else(|| {
             unavailable(format!(
                 "the writer at {address} serves TLS and this replica trusts no CA for it; set --tls-peer-ca"
             ))
         })?;
-        endpoint = endpoint.tls_config(tls.clone()).map_err(|error| {
+        endpoint = endpoint.tls_config(tls).map_err(|error| {
             unavailable(format!(
                 "TLS to the writer at {address} cannot be set up ({error})"
             ))
@@ -271,7 +276,7 @@ fn channel_to(
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .connect_lazy();
-    *writer = Some((address.to_owned(), channel.clone()));
+    *writer = Some((address.to_owned(), generation, channel.clone()));
     Ok(channel)
 }
 

@@ -278,7 +278,9 @@ pub struct Cli {
 
     /// PEM file with the CAs that sign the other replicas' certificates: a follower forwards
     /// changes to a writer that serves TLS (an https --advertise address) only after checking
-    /// its certificate and name against them, and presents its own certificate.
+    /// its certificate and name against them, and presents its own certificate (the renewed one
+    /// once --tls-cert changes). A client presenting a certificate they signed is recognised as
+    /// a replica, which the rate of calls without a credential per address does not count.
     #[arg(
         long,
         env = "CIF_TLS_PEER_CA",
