@@ -339,6 +339,15 @@ impl Cifd {
         cif_sdk::connect(self.endpoint()).await.expect("connects")
     }
 
+    /// A channel whose connections come from `address` (another loopback address, say
+    /// `127.0.0.2`, so limits per address tell it apart), or the error connecting.
+    pub async fn channel_from(&self, address: &str) -> Result<Channel, tonic::transport::Error> {
+        tonic::transport::Endpoint::from_shared(self.endpoint())?
+            .local_address(Some(address.parse().expect("an IP address")))
+            .connect()
+            .await
+    }
+
     pub async fn admin(&self) -> AdminClient {
         AdminClient::new(self.channel().await, &self.operator_token).expect("a valid token")
     }

@@ -11,7 +11,7 @@ use cif_e2e::{Harness, Options, eventually};
 use cif_sdk::{ProviderClient, pb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -44,12 +44,7 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 
 /// A channel from `from`, checked to be served.
 async fn served_from(harness: &Harness, from: &str) -> Option<Channel> {
-    let channel = Endpoint::from_shared(harness.cifd.endpoint())
-        .unwrap()
-        .local_address(Some(from.parse().unwrap()))
-        .connect()
-        .await
-        .ok()?;
+    let channel = harness.cifd.channel_from(from).await.ok()?;
     HealthClient::new(channel.clone())
         .check(HealthCheckRequest::default())
         .await

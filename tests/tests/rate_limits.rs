@@ -5,12 +5,9 @@
 //! without a valid credential have a rate of their own, which callers that present one from
 //! the same address never meet.
 
-use std::net::IpAddr;
-
 use cif_e2e::{Harness, Options, eventually};
 use cif_sdk::{ProviderClient, pb};
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
@@ -72,16 +69,6 @@ async fn a_provider_over_its_rate_is_told_when_to_retry_and_nobody_else_is_slowe
     .await;
 }
 
-/// A channel to `harness`'s server whose connections come from `address` (a loopback one).
-async fn channel_from(harness: &Harness, address: &str) -> Channel {
-    Endpoint::from_shared(harness.cifd.endpoint())
-        .unwrap()
-        .local_address(Some(address.parse::<IpAddr>().unwrap()))
-        .connect()
-        .await
-        .expect("connects from another loopback address")
-}
-
 #[tokio::test]
 async fn an_address_flooding_calls_without_a_credential_is_refused_and_callers_with_one_are_not() {
     let harness = Harness::start_with(
@@ -91,7 +78,7 @@ async fn an_address_flooding_calls_without_a_credential_is_refused_and_callers_w
     )
     .await;
     let chat = harness.provider("contoso_chat").await;
-    let flooding = channel_from(&harness, "127.0.0.2").await;
+    let flooding = harness.cifd.channel_from("127.0.0.2").await.unwrap();
     let mut health = HealthClient::new(flooding.clone());
 
     // However slow this machine, 200 health checks in a row go over 5 a second.
@@ -120,13 +107,13 @@ async fn an_address_flooding_calls_without_a_credential_is_refused_and_callers_w
         .await
         .expect("a credential's calls do not count as the address's");
     // Another address is not slowed.
-    HealthClient::new(channel_from(&harness, "127.0.0.3").await)
+    HealthClient::new(harness.cifd.channel_from("127.0.0.3").await.unwrap())
         .check(HealthCheckRequest::default())
         .await
         .expect("another address has its own rate");
 
     // A flood of unknown credentials from one address does not become a log line each.
-    let guessing = channel_from(&harness, "127.0.0.4").await;
+    let guessing = harness.cifd.channel_from("127.0.0.4").await.unwrap();
     let guesser = ProviderClient::new(guessing, "cifp_guessed-0123456789abcdef").unwrap();
     let mut rate_limited = 0;
     for _ in 0..100 {

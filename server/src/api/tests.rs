@@ -65,10 +65,9 @@ struct Desk {
     agent_id: String,
 }
 
-async fn desk() -> Desk {
-    let channel = serve().await;
-    let admin = AdminClient::new(channel.clone(), OPERATOR).unwrap();
-    let created = admin
+/// The operator creates the provider contoso_chat.
+pub(super) async fn create_chat(admin: &AdminClient) -> pb::CreateProviderResponse {
+    admin
         .create_provider(pb::CreateProviderRequest {
             provider: Some(pb::Provider {
                 unique_name: "contoso_chat".into(),
@@ -80,7 +79,13 @@ async fn desk() -> Desk {
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn desk() -> Desk {
+    let channel = serve().await;
+    let admin = AdminClient::new(channel.clone(), OPERATOR).unwrap();
+    let created = create_chat(&admin).await;
     let provider = ProviderClient::new(channel.clone(), &created.credential).unwrap();
     let provider_id = created.provider.unwrap().id;
     let created = admin

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use cif_sdk::{AdminClient, pb};
+use cif_sdk::AdminClient;
 use tokio::sync::{mpsc, watch};
 use tonic::Code;
 use tonic::body::Body;
@@ -11,27 +11,15 @@ use tonic::codegen::http;
 use tonic_types::StatusExt;
 use tower::{Layer, ServiceExt};
 
-use super::tests::{OPERATOR, serve_state};
+use super::tests::{OPERATOR, create_chat, serve_state};
 use super::{AuthLayer, CommitMetrics, Metrics};
 use crate::app::{InFlight, Limits};
 
 #[tokio::test]
 async fn calls_past_the_bound_in_flight_are_shed_with_when_to_retry_and_streams_are_not_counted() {
     let (channel, state) = serve_state().await;
-    let credential = AdminClient::new(channel, OPERATOR)
-        .unwrap()
-        .create_provider(pb::CreateProviderRequest {
-            provider: Some(pb::Provider {
-                unique_name: "contoso_chat".into(),
-                display_name: "Contoso chat".into(),
-                label: "Chat".into(),
-                channel_url: "https://chat.contoso.com/widget".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+    let credential = create_chat(&AdminClient::new(channel, OPERATOR).unwrap())
         .await
-        .unwrap()
         .credential;
 
     // Every call that reaches the service says so, then waits until released.

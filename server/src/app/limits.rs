@@ -97,10 +97,31 @@ impl<K: std::hash::Hash + Eq> RateLimits<K> {
     }
 }
 
-impl Rate {
-    fn describe(&self) -> String {
-        format!("{} calls/s, {} at once", self.per_second, self.burst)
-    }
+/// RESOURCE_EXHAUSTED for `subject`, which went over `rate`: `what` happened, and `quota`
+/// names what was counted.
+fn over_rate(
+    rate: Rate,
+    retry_after: Duration,
+    subject: String,
+    what: String,
+    quota: &str,
+) -> DomainError {
+    let limit = format!("{} calls/s, {} at once", rate.per_second, rate.burst);
+    DomainError::new(
+        Reason::RateLimited,
+        format!(
+            "{what} ({limit}); retry in {} ms",
+            retry_after.as_millis().max(1)
+        ),
+    )
+    .with("limit", &limit)
+    .retry_after(
+        retry_after,
+        Some(QuotaExceeded {
+            subject,
+            description: format!("{quota} ({limit})"),
+        }),
+    )
 }
 
 /// The rates of every principal: one for all, and others for some providers (by unique name,
@@ -150,21 +171,12 @@ impl CallRates {
         self.limits
             .admit(principal, rate, Instant::now())
             .map_err(|(rate, retry_after)| {
-                let limit = rate.describe();
-                DomainError::new(
-                    Reason::RateLimited,
-                    format!(
-                        "{principal} is calling faster than its rate ({limit}); retry in {} ms",
-                        retry_after.as_millis().max(1)
-                    ),
-                )
-                .with("limit", &limit)
-                .retry_after(
+                over_rate(
+                    rate,
                     retry_after,
-                    Some(QuotaExceeded {
-                        subject: principal.to_string(),
-                        description: format!("calls per second ({limit})"),
-                    }),
+                    principal.to_string(),
+                    format!("{principal} is calling faster than its rate"),
+                    "calls per second",
                 )
             })
     }
@@ -192,21 +204,12 @@ impl AddressRates {
         self.limits
             .admit(address, || self.rate, Instant::now())
             .map_err(|(rate, retry_after)| {
-                let limit = rate.describe();
-                DomainError::new(
-                    Reason::RateLimited,
-                    format!(
-                        "{address} makes calls without a valid credential faster than an address may ({limit}); retry in {} ms with a credential",
-                        retry_after.as_millis().max(1)
-                    ),
-                )
-                .with("limit", &limit)
-                .retry_after(
+                over_rate(
+                    rate,
                     retry_after,
-                    Some(QuotaExceeded {
-                        subject: format!("address:{address}"),
-                        description: format!("calls without a valid credential per second ({limit})"),
-                    }),
+                    format!("address:{address}"),
+                    format!("{address} makes calls without a valid credential faster than an address may"),
+                    "calls without a valid credential per second",
                 )
             })
     }
