@@ -207,7 +207,8 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    let metrics = Metrics::new(state.clone(), commits);
+    let connections = crate::transport::ConnectionMetrics::default();
+    let metrics = Metrics::new(state.clone(), commits, connections.clone());
     let (drain, drained) = tokio::sync::oneshot::channel::<()>();
     let metrics_endpoint = match cli.metrics_listen {
         None => None,
@@ -235,6 +236,7 @@ pub async fn serve(
         listener,
         cli.dead_peer_timeout,
         cli.connection_limits(),
+        connections,
         tls.map(|tls| (tls.acceptor, tls.replicas)),
     );
     ready();

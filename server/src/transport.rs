@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,7 +34,8 @@ pub fn incoming(
     accepted(listener, dead_peer)
 }
 
-/// The connections `listener` accepts (see [`incoming`]) within `limits`, each through a TLS
+/// The connections `listener` accepts (see [`incoming`]) within `limits`, counted in
+/// `metrics`, each through a TLS
 /// handshake when `tls` is given. Handshakes run side by side, each bounded by `dead_peer`, so
 /// a client that never finishes its handshake holds up nobody; and a connection that sends no
 /// request within `dead_peer` of being accepted is closed.
@@ -40,9 +43,13 @@ pub fn incoming_maybe_tls(
     listener: TcpListener,
     dead_peer: Duration,
     limits: ConnectionLimits,
+    metrics: ConnectionMetrics,
     tls: Option<(tokio_rustls::TlsAcceptor, Option<crate::tls::Replicas>)>,
 ) -> Pin<Box<dyn Stream<Item = io::Result<Accepted>> + Send>> {
-    let counts = Arc::new(Counts::default());
+    let counts = Arc::new(Counts {
+        open: Mutex::default(),
+        metrics,
+    });
     let accepted = accepted(listener, dead_peer).filter_map(move |connection| {
         let connection = connection.ok()?;
         let counted = counts.count(&connection, limits)?;
@@ -91,10 +98,19 @@ pub struct ConnectionLimits {
     pub per_address: usize,
 }
 
+/// What the metrics show of connections: how many are open, and how many were closed at
+/// once for going over the limits.
+#[derive(Clone, Default)]
+pub struct ConnectionMetrics {
+    pub open: Gauge,
+    pub refused: Counter,
+}
+
 /// The connections open now, in all and by address.
 #[derive(Default)]
 struct Counts {
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    metrics: ConnectionMetrics,
 }
 
 /// One open connection's place in [`Counts`], given back when it closes.
@@ -116,10 +132,12 @@ impl Counts {
         let from_address = by_address.get(&address).copied().unwrap_or(0);
         let over = |count: usize, limit: usize| limit > 0 && count >= limit;
         if over(*total, limits.total) || over(from_address, limits.per_address) {
+            self.metrics.refused.inc();
             tracing::debug!(%address, open = *total, from_address, "refused a connection over the limits");
             return None;
         }
         *total += 1;
+        self.metrics.open.inc();
         by_address.insert(address, from_address + 1);
         Some(Counted {
             counts: self.clone(),
@@ -137,6 +155,7 @@ impl Drop for Counted {
             .unwrap_or_else(PoisonError::into_inner);
         let (total, by_address) = &mut *open;
         *total -= 1;
+        self.counts.metrics.open.dec();
         if let Some(count) = by_address.get_mut(&self.address) {
             *count -= 1;
             if *count == 0 {

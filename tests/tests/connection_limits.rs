@@ -57,16 +57,33 @@ async fn one_address_holds_only_its_share_of_connections() {
     let harness = Harness::start_with(
         Options::default()
             .arg("--max-connections-per-address")
-            .arg("2"),
+            .arg("2")
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
     )
     .await;
+    let open = || {
+        let metrics = harness.cifd.scrape();
+        let line = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("cif_connections_open "))
+            .map(str::to_owned);
+        line.expect("the gauge").parse::<u64>().unwrap()
+    };
+    let before = open();
     let first = served_from(&harness, "127.0.0.2").await.expect("served");
     let _second = served_from(&harness, "127.0.0.2").await.expect("served");
+    assert_eq!(open(), before + 2);
 
     let mut third = connect_from(&harness, "127.0.0.2").await;
     assert!(
         closed_by_server(&mut third).await,
         "a third connection from one address is closed at once"
+    );
+    let metrics = harness.cifd.scrape();
+    assert!(
+        metrics.contains("cif_connections_refused_total 1\n"),
+        "{metrics}"
     );
     served_from(&harness, "127.0.0.3")
         .await

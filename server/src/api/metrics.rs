@@ -1,5 +1,6 @@
 //! Prometheus metrics, served as text on their own port (`--metrics-listen`): calls and their
 //! latency by method, code and reason; commits (latency and how many commands each carried);
+//! connections open and refused;
 //! and, read from the state at each scrape, open streams, queued stream messages, lagging
 //! streams and the log's position.
 
@@ -17,6 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::app::{SharedCore, read};
+use crate::transport::ConnectionMetrics;
 
 // Labels borrow what they can from static strings: a served call copies none (methods and
 // codes are a fixed set, and a call that succeeded has no reason).
@@ -147,8 +149,13 @@ impl prometheus_client::collector::Collector for StateCollector {
 }
 
 impl Metrics {
-    /// Metrics of calls, of `commits`, and of what `state` holds at each scrape.
-    pub fn new(state: SharedCore, commits: CommitMetrics) -> Arc<Self> {
+    /// Metrics of calls, of `commits` and `connections`, and of what `state` holds at each
+    /// scrape.
+    pub fn new(
+        state: SharedCore,
+        commits: CommitMetrics,
+        connections: ConnectionMetrics,
+    ) -> Arc<Self> {
         let mut registry = Registry::default();
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
@@ -174,6 +181,16 @@ impl Metrics {
             "cif_commit_commands",
             "Commands written by one transaction (group commit)",
             commits.commands,
+        );
+        registry.register(
+            "cif_connections_open",
+            "Connections open now",
+            connections.open,
+        );
+        registry.register(
+            "cif_connections_refused",
+            "Connections closed at once for going over --max-connections or --max-connections-per-address",
+            connections.refused,
         );
         registry.register_collector(Box::new(StateCollector(state)));
         Arc::new(Self {

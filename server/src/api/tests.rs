@@ -30,7 +30,11 @@ pub(super) async fn serve_state() -> (Channel, crate::app::SharedCore) {
         RequestRetention::default(),
     );
     let state = Arc::new(RwLock::new(core));
-    let metrics = Metrics::new(state.clone(), CommitMetrics::default());
+    let metrics = Metrics::new(
+        state.clone(),
+        CommitMetrics::default(),
+        crate::transport::ConnectionMetrics::default(),
+    );
     let services = Services::new(state.clone(), 1 << 20);
     let (client, server) = tokio::io::duplex(1 << 16);
     tokio::spawn(

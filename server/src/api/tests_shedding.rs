@@ -37,7 +37,11 @@ async fn calls_past_the_bound_in_flight_are_shed_with_when_to_retry_and_streams_
         in_flight: Some(InFlight::new(1)),
         ..Limits::default()
     };
-    let metrics = Metrics::new(state.clone(), CommitMetrics::default());
+    let metrics = Metrics::new(
+        state.clone(),
+        CommitMetrics::default(),
+        crate::transport::ConnectionMetrics::default(),
+    );
     let service = AuthLayer::new(state, metrics, limits).layer(held);
     let call = |method: &str| {
         let request = http::Request::builder()
