@@ -10,6 +10,8 @@ mod api;
 mod app;
 pub mod config;
 mod domain;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 mod serve;
 mod store;

@@ -9,6 +9,8 @@ mod auth;
 mod call;
 mod convert;
 mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod operator_credentials;
 mod page_token;

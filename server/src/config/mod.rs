@@ -6,5 +6,7 @@ mod error;
 mod settings;
 
 pub use declarations::load as load_declarations;
+pub(crate) use declarations::parse as parse_declarations;
 pub use error::StartupError;
+pub(crate) use settings::settings_in;
 pub use settings::{Cli, Command, MIN_OPERATOR_TOKEN_LEN, operator_token};

@@ -526,6 +526,11 @@ fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, StartupError> 
     let text = std::fs::read_to_string(path).map_err(|error| {
         StartupError::Config(format!("cannot read {}: {error}", path.display()))
     })?;
+    settings_in(path, &text)
+}
+
+/// The settings a configuration file's `text` gives, as flag names and values.
+pub(crate) fn settings_in(path: &Path, text: &str) -> Result<Vec<(String, String)>, StartupError> {
     let table: toml::Table = text
         .parse()
         .map_err(|error| StartupError::Config(format!("{}: {error}", path.display())))?;

@@ -2,6 +2,8 @@
 //! store, the default for one machine, and PostgreSQL, for replicas sharing one database.
 
 pub(crate) mod encoding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod postgres;
 mod rows;
 pub(crate) mod sqlite;
