@@ -5,6 +5,7 @@ use cif_sdk::pb;
 use cif_sdk::pb::admin_service_server::AdminService;
 use tonic::{Request, Response, Status};
 
+use super::audit::{self, Audit, Resource};
 use super::call::{Context, caller_operator, command, operator_once as once, query};
 use super::page_token::page_size;
 use super::stream::{ResponseStream, open, opening};
@@ -44,7 +45,8 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateOperatorCredentialRequest>,
     ) -> Result<Response<pb::CreateOperatorCredentialResponse>, Status> {
-        operator_credentials::create(&self.0, request.into_inner())
+        let audit = Audit::of(&request, "CreateOperatorCredential")?;
+        operator_credentials::create(&self.0, audit, request.into_inner())
             .await
             .map(Response::new)
     }
@@ -58,11 +60,21 @@ impl AdminService for AdminApi {
             .map(Response::new)
     }
 
+    async fn list_audit_entries(
+        &self,
+        request: Request<pb::ListAuditEntriesRequest>,
+    ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+        audit::list(&self.0, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn revoke_operator_credential(
         &self,
         request: Request<pb::RevokeOperatorCredentialRequest>,
     ) -> Result<Response<pb::RevokeOperatorCredentialResponse>, Status> {
-        operator_credentials::revoke(&self.0, request.into_inner())
+        let audit = Audit::of(&request, "RevokeOperatorCredential")?;
+        operator_credentials::revoke(&self.0, audit, request.into_inner())
             .await
             .map(Response::new)
     }
@@ -88,6 +100,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateProviderRequest>,
     ) -> Result<Response<pb::CreateProviderResponse>, Status> {
+        let audit = Audit::of(&request, "CreateProvider")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let provider = parse::required("provider", request.provider)?;
@@ -95,6 +108,7 @@ impl AdminService for AdminApi {
         let (credential, hash) = issue_credential(CredentialKind::Provider);
         let response = command(&self.0.state, once, move |plane| {
             let record = plane.create_provider(new, hash)?;
+            audit.created(plane, Resource::Provider(record.id));
             Ok(pb::CreateProviderResponse {
                 provider: Some(convert::provider(&record)),
                 credential,
@@ -151,13 +165,16 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdateProviderRequest>,
     ) -> Result<Response<pb::UpdateProviderResponse>, Status> {
+        let audit = Audit::of(&request, "UpdateProvider")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let provider = parse::required("provider", request.provider)?;
         let id: ProviderId = parse::id("provider.id", &provider.id)?;
         let patch = parse::provider_patch(provider, request.update_mask)?;
         command(&self.0.state, once, move |plane| {
-            let record = plane.update_provider(id, patch)?;
+            let record = audit.change(plane, Resource::Provider(id), |plane| {
+                plane.update_provider(id, patch)
+            })?;
             Ok(pb::UpdateProviderResponse {
                 provider: Some(convert::provider(&record)),
             })
@@ -169,11 +186,14 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::ActivateProviderRequest>,
     ) -> Result<Response<pb::ActivateProviderResponse>, Status> {
+        let audit = Audit::of(&request, "ActivateProvider")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            let record = plane.set_provider_active(id, true)?;
+            let record = audit.change(plane, Resource::Provider(id), |plane| {
+                plane.set_provider_active(id, true)
+            })?;
             Ok(pb::ActivateProviderResponse {
                 provider: Some(convert::provider(&record)),
             })
@@ -187,11 +207,14 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeactivateProviderRequest>,
     ) -> Result<Response<pb::DeactivateProviderResponse>, Status> {
+        let audit = Audit::of(&request, "DeactivateProvider")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            let record = plane.set_provider_active(id, false)?;
+            let record = audit.change(plane, Resource::Provider(id), |plane| {
+                plane.set_provider_active(id, false)
+            })?;
             Ok(pb::DeactivateProviderResponse {
                 provider: Some(convert::provider(&record)),
             })
@@ -205,11 +228,14 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeleteProviderRequest>,
     ) -> Result<Response<pb::DeleteProviderResponse>, Status> {
+        let audit = Audit::of(&request, "DeleteProvider")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            plane.delete_provider(id)?;
+            audit.change(plane, Resource::Provider(id), |plane| {
+                plane.delete_provider(id)
+            })?;
             Ok(pb::DeleteProviderResponse {})
         })
         .await?;
@@ -221,12 +247,15 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::RotateProviderCredentialRequest>,
     ) -> Result<Response<pb::RotateProviderCredentialResponse>, Status> {
+        let audit = Audit::of(&request, "RotateProviderCredential")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
         let response = command(&self.0.state, once, move |plane| {
-            plane.rotate_provider_credential(id, hash)?;
+            audit.change(plane, Resource::Provider(id), |plane| {
+                plane.rotate_provider_credential(id, hash)
+            })?;
             Ok(pb::RotateProviderCredentialResponse { credential })
         })
         .await?;
@@ -240,6 +269,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateAgentRequest>,
     ) -> Result<Response<pb::CreateAgentResponse>, Status> {
+        let audit = Audit::of(&request, "CreateAgent")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let agent = parse::required("agent", request.agent)?;
@@ -247,6 +277,7 @@ impl AdminService for AdminApi {
         let (credential, hash) = issue_credential(CredentialKind::Agent);
         let response = command(&self.0.state, once, move |plane| {
             let record = plane.create_agent(new, hash)?;
+            audit.created(plane, Resource::Agent(record.id));
             Ok(pb::CreateAgentResponse {
                 agent: Some(convert::agent(&record)),
                 credential,
@@ -299,13 +330,16 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdateAgentRequest>,
     ) -> Result<Response<pb::UpdateAgentResponse>, Status> {
+        let audit = Audit::of(&request, "UpdateAgent")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let agent = parse::required("agent", request.agent)?;
         let id: AgentId = parse::id("agent.id", &agent.id)?;
         let patch = parse::agent_patch(agent, request.update_mask)?;
         command(&self.0.state, once, move |plane| {
-            let record = plane.update_agent(id, patch)?;
+            let record = audit.change(plane, Resource::Agent(id), |plane| {
+                plane.update_agent(id, patch)
+            })?;
             Ok(pb::UpdateAgentResponse {
                 agent: Some(convert::agent(&record)),
             })
@@ -317,12 +351,15 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
+        let audit = Audit::of(&request, "DeleteAgent")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: AgentId = parse::id("agent_id", &request.agent_id)?;
         let force = request.force;
         let response = command(&self.0.state, once, move |plane| {
-            let closed = plane.delete_agent(id, force)?;
+            let closed = audit.change(plane, Resource::Agent(id), |plane| {
+                plane.delete_agent(id, force)
+            })?;
             tracing::info!(agent = %id, closed_sessions = closed.len(), "agent deleted, credential revoked");
             Ok(pb::DeleteAgentResponse {})
         })
@@ -334,12 +371,15 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::RotateAgentCredentialRequest>,
     ) -> Result<Response<pb::RotateAgentCredentialResponse>, Status> {
+        let audit = Audit::of(&request, "RotateAgentCredential")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id: AgentId = parse::id("agent_id", &request.agent_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
         let response = command(&self.0.state, once, move |plane| {
-            plane.rotate_agent_credential(id, hash)?;
+            audit.change(plane, Resource::Agent(id), |plane| {
+                plane.rotate_agent_credential(id, hash)
+            })?;
             Ok(pb::RotateAgentCredentialResponse { credential })
         })
         .await?;

@@ -5,6 +5,7 @@
 mod admin;
 mod agent;
 mod answers;
+mod audit;
 mod auth;
 mod call;
 mod convert;

@@ -8,6 +8,7 @@ use cif_sdk::ids::OperatorCredentialId;
 use cif_sdk::pb;
 use tonic::Status;
 
+use super::audit::{Audit, Resource};
 use super::call::operator_once as once;
 use super::call::{Context, command, query};
 use super::page_token::page_size;
@@ -15,7 +16,7 @@ use super::{convert, parse};
 use crate::app::{CredentialKind, issue_credential};
 use crate::domain::registry::OperatorCredentialRecord;
 
-fn message(record: &OperatorCredentialRecord) -> pb::OperatorCredential {
+pub(super) fn message(record: &OperatorCredentialRecord) -> pb::OperatorCredential {
     pb::OperatorCredential {
         id: record.id.to_string(),
         display_name: record.display_name.clone(),
@@ -25,6 +26,7 @@ fn message(record: &OperatorCredentialRecord) -> pb::OperatorCredential {
 
 pub async fn create(
     context: &Context,
+    audit: Audit,
     request: pb::CreateOperatorCredentialRequest,
 ) -> Result<pb::CreateOperatorCredentialResponse, Status> {
     let once = once(&request.request_id, &request)?;
@@ -33,6 +35,7 @@ pub async fn create(
     let (credential, hash) = issue_credential(CredentialKind::Operator);
     let response = command(&context.state, once, move |plane| {
         let record = plane.create_operator_credential(display_name, hash, SystemTime::now())?;
+        audit.created(plane, Resource::OperatorCredential(record.id));
         Ok(pb::CreateOperatorCredentialResponse {
             operator_credential: Some(message(&record)),
             credential,
@@ -70,13 +73,16 @@ pub async fn list(
 
 pub async fn revoke(
     context: &Context,
+    audit: Audit,
     request: pb::RevokeOperatorCredentialRequest,
 ) -> Result<pb::RevokeOperatorCredentialResponse, Status> {
     let once = once(&request.request_id, &request)?;
     let id: OperatorCredentialId =
         parse::id("operator_credential_id", &request.operator_credential_id)?;
     let response = command(&context.state, once, move |plane| {
-        plane.revoke_operator_credential(id)?;
+        audit.change(plane, Resource::OperatorCredential(id), |plane| {
+            plane.revoke_operator_credential(id)
+        })?;
         Ok(pb::RevokeOperatorCredentialResponse {})
     })
     .await?

@@ -99,8 +99,8 @@ fn sweep_interval(retention: Duration) -> Duration {
     (retention / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
 }
 
-/// Removes closed sessions older than the retention period, and widget credentials whose
-/// time is up.
+/// Removes closed sessions older than the retention period, widget credentials whose time is
+/// up, and audit entries past their retention.
 async fn forget_expired(state: SharedCore, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -114,6 +114,7 @@ async fn forget_expired(state: SharedCore, every: Duration) {
             let now = SystemTime::now();
             plane.forget_expired_sessions(now);
             plane.forget_expired_widget_credentials(now);
+            plane.forget_old_audit_entries(now);
             Ok(())
         });
     }

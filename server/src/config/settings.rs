@@ -97,6 +97,17 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub default_max_queued_notifications: u32,
 
+    /// Audit entries kept (AdminService.ListAuditEntries): the newest N; older ones are
+    /// forgotten.
+    #[arg(long, env = "CIF_AUDIT_RETENTION", value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub audit_retention: u64,
+
+    /// How long audit entries are kept, at most.
+    #[arg(long, env = "CIF_AUDIT_RETENTION_AGE", value_name = "DURATION", default_value = "90days",
+          value_parser = positive_duration)]
+    pub audit_retention_age: Duration,
+
     /// How long closed sessions stay readable by their owners; then they are removed with
     /// their tabs.
     #[arg(long, env = "CIF_CLOSED_SESSION_RETENTION", value_name = "DURATION", default_value = "24h",
@@ -451,6 +462,10 @@ impl Cli {
                 desk_origins: self.all_desk_origins(listening),
             },
             widget_credential_lifetime: self.widget_credential_lifetime,
+            audit_retention: crate::domain::audit::AuditRetention {
+                count: usize::try_from(self.audit_retention).unwrap_or(usize::MAX),
+                age: self.audit_retention_age,
+            },
             ..crate::domain::Settings::default()
         }
     }

@@ -4,6 +4,7 @@
 //! registry, the desks, the toasts, the template catalogue); the control plane runs the
 //! commands that span them.
 
+pub mod audit;
 pub mod catalogue;
 pub mod control_plane;
 pub mod desks;

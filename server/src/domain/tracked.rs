@@ -34,6 +34,10 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         self.map.get(key)
     }
 
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
     pub fn contains_key(&self, key: &K) -> bool {
         self.map.contains_key(key)
     }

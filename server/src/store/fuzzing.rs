@@ -18,6 +18,7 @@ const KINDS: &[&str] = &[
     "resolved_toast",
     "widget_credential",
     "operator_credential",
+    "audit_entry",
 ];
 
 /// `data`: the kind (its first byte; one past the kinds is an event) and the stored bytes.

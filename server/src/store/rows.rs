@@ -82,6 +82,13 @@ pub fn changed(changes: &Changes) -> Vec<Row> {
     );
     keyed(
         &mut rows,
+        "audit_entry",
+        &changes.audit_entries,
+        ToString::to_string,
+        Stored::encode,
+    );
+    keyed(
+        &mut rows,
         "operator_credential",
         &changes.operator_credentials,
         ToString::to_string,
@@ -149,6 +156,7 @@ pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowErr
         "resolved_toast" => records.resolved_toasts.push(decoded(kind, body)?),
         "widget_credential" => records.widget_credentials.push(decoded(kind, body)?),
         "operator_credential" => records.operator_credentials.push(decoded(kind, body)?),
+        "audit_entry" => records.audit_entries.push(decoded(kind, body)?),
         other => return Err(RowError::UnknownKind(other.to_owned())),
     }
     Ok(())
@@ -223,6 +231,9 @@ pub fn change(
             .push((toast_key()?, decoded(kind, body)?)),
         "operator_credential" => changes
             .operator_credentials
+            .push((key(kind, id)?, decoded(kind, body)?)),
+        "audit_entry" => changes
+            .audit_entries
             .push((key(kind, id)?, decoded(kind, body)?)),
         "widget_credential" => {
             let stored: Option<(Holder, Issued)> = decoded(kind, body)?;

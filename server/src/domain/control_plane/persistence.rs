@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId, SessionId};
 
 use super::{ControlPlane, Effects, Settings};
+use crate::domain::audit::{AuditEntry, AuditTrail};
 use crate::domain::catalogue::{Catalogue, Template};
 use crate::domain::desks::{Desk, Desks, Session};
 use crate::domain::error::DomainError;
@@ -40,6 +41,7 @@ pub struct Changes {
     pub resolved_toasts: Vec<(ToastKey, Option<(Toast, Resolution)>)>,
     pub widget_credentials: Vec<(Holder, Option<Issued>)>,
     pub operator_credentials: Vec<(OperatorCredentialId, Option<OperatorCredentialRecord>)>,
+    pub audit_entries: Vec<(uuid::Uuid, Option<AuditEntry>)>,
 }
 
 impl Changes {
@@ -54,6 +56,7 @@ impl Changes {
             && self.resolved_toasts.is_empty()
             && self.widget_credentials.is_empty()
             && self.operator_credentials.is_empty()
+            && self.audit_entries.is_empty()
     }
 }
 
@@ -70,6 +73,7 @@ pub struct Records {
     pub resolved_toasts: Vec<(Toast, Resolution)>,
     pub widget_credentials: Vec<(Holder, Issued)>,
     pub operator_credentials: Vec<OperatorCredentialRecord>,
+    pub audit_entries: Vec<AuditEntry>,
 }
 
 impl ControlPlane {
@@ -108,6 +112,7 @@ impl ControlPlane {
             resolved_toasts: toasts.resolved,
             widget_credentials: registry.widget_credentials,
             operator_credentials: registry.operator_credentials,
+            audit_entries: self.audit.take_changes(),
         }
     }
 
@@ -153,6 +158,7 @@ impl ControlPlane {
             resolved: changes.resolved_toasts,
         });
         self.catalogue.apply(changes.templates);
+        self.audit.apply(changes.audit_entries);
         lost.into_iter()
             .map(|(principal, how)| {
                 let why = match (how, principal) {
@@ -224,6 +230,7 @@ impl ControlPlane {
             desks: Desks::restore(desks, records.sessions),
             toasts,
             catalogue: Catalogue::restore(records.templates),
+            audit: AuditTrail::loaded(records.audit_entries),
             settings,
             effects: Effects::default(),
         };
@@ -268,6 +275,7 @@ mod tests {
                 .filter_map(|(holder, issued)| issued.map(|issued| (holder, issued)))
                 .collect(),
             operator_credentials: keep(changes.operator_credentials),
+            audit_entries: keep(changes.audit_entries),
         }
     }
 
@@ -400,8 +408,11 @@ mod tests {
                     .collect()
             })
             .collect();
+        let audited = plane
+            .audit_entries(&crate::domain::audit::AuditFilter::default(), None, 100)
+            .items;
         format!(
-            "{desks:?}\n{principals:?}\n{owned:?}\n{:?}",
+            "{desks:?}\n{principals:?}\n{owned:?}\n{:?}\n{audited:?}",
             plane.next_toast_deadline()
         )
     }
@@ -510,6 +521,18 @@ mod tests {
             plane.revoke_operator_credential(revoked_id.unwrap())
         });
         credentials.extend([revoked_operator, operator]);
+        // Audit entries.
+        follow(&mut world, &mut follower, &|plane| {
+            plane.audit(
+                now,
+                "operator".into(),
+                "UpdateAgent",
+                format!("agents/{agent}"),
+                None,
+                None,
+            );
+            Ok(())
+        });
 
         let agents = [agent, other];
         let providers = [chat, phone];

@@ -6,10 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use cif_sdk::ids::{AgentId, ProviderId, SessionId};
 
+use crate::domain::audit::{AuditEntry, AuditFilter, AuditRetention, AuditTrail, Snapshot};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::desks::{Desks, Session, SessionKind};
 use crate::domain::error::{DomainError, DomainResult, Reason};
 use crate::domain::events::{Event, EventKind, Happened, OwnerSnapshot, SessionSnapshot};
+use crate::domain::paging::Page;
 use crate::domain::principal::{CredentialHash, Principal, ProviderCaller, Role};
 use crate::domain::registry::{AgentLimits, AgentRecord, ProviderRecord, Registry};
 use crate::domain::toasts::{Canceller, Toasts};
@@ -30,6 +32,8 @@ pub struct Settings {
     pub urls: UrlPolicy,
     /// How long a widget credential works (rule 21).
     pub widget_credential_lifetime: Duration,
+    /// How many audit entries are kept, and how long.
+    pub audit_retention: AuditRetention,
 }
 
 impl Default for Settings {
@@ -41,6 +45,10 @@ impl Default for Settings {
             resolved_toast_retention: 10_000,
             urls: UrlPolicy::default(),
             widget_credential_lifetime: Duration::from_secs(10 * 60),
+            audit_retention: AuditRetention {
+                count: 100_000,
+                age: Duration::from_secs(90 * 24 * 3600),
+            },
         }
     }
 }
@@ -57,6 +65,8 @@ pub struct ControlPlane {
     pub(super) toasts: Toasts,
     /// Session, application tab and notification templates.
     pub(super) catalogue: Catalogue,
+    /// Every operator change.
+    pub(super) audit: AuditTrail,
     /// What the running command did that others must hear of; see [`ControlPlane::execute`].
     pub(super) effects: Effects,
 }
@@ -101,6 +111,7 @@ impl ControlPlane {
             registry,
             desks: Desks::default(),
             catalogue: Catalogue::default(),
+            audit: AuditTrail::default(),
             effects: Effects::default(),
         }
     }
@@ -403,6 +414,36 @@ impl ControlPlane {
     }
 
     /// Forgets, with their tabs, the sessions closed longer ago than the retention period.
+    /// Keeps an operator change in the audit trail, forgetting the oldest past the retention.
+    pub fn audit(
+        &mut self,
+        now: SystemTime,
+        actor: String,
+        action: &str,
+        resource: String,
+        before: Option<Snapshot>,
+        after: Option<Snapshot>,
+    ) {
+        self.audit
+            .record(now, actor, action, resource, before, after);
+        self.audit.forget_old(self.settings.audit_retention, now);
+    }
+
+    /// The audit entries `filter` keeps, in the order they were made, after `after`.
+    pub fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> Page<&AuditEntry, uuid::Uuid> {
+        self.audit.list(filter, after, limit)
+    }
+
+    /// Forgets the audit entries past their retention at `now`.
+    pub fn forget_old_audit_entries(&mut self, now: SystemTime) {
+        self.audit.forget_old(self.settings.audit_retention, now);
+    }
+
     pub fn forget_expired_sessions(&mut self, now: SystemTime) {
         let retention = self.settings.closed_session_retention;
         for owner in self.desks.forget_expired(now, retention) {

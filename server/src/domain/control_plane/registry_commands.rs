@@ -135,6 +135,13 @@ impl ControlPlane {
             .create_operator_credential(display_name, credential, now)
     }
 
+    pub fn operator_credential(
+        &self,
+        id: OperatorCredentialId,
+    ) -> Option<&OperatorCredentialRecord> {
+        self.registry.operator_credential(id)
+    }
+
     pub fn operator_credentials(
         &self,
         after: Option<OperatorCredentialId>,

@@ -38,6 +38,13 @@ impl Registry {
         Ok(record)
     }
 
+    pub fn operator_credential(
+        &self,
+        id: OperatorCredentialId,
+    ) -> Option<&OperatorCredentialRecord> {
+        self.operators.get(&id)
+    }
+
     /// The operator credentials in creation order, after `after`.
     pub fn operator_credentials(
         &self,

@@ -30,6 +30,7 @@ use prost::Message as _;
 pub use message::DecodeError;
 use message::{decode, encode};
 
+use crate::domain::audit::AuditEntry;
 use crate::domain::catalogue::Template;
 use crate::domain::control_plane::StoredAgent;
 use crate::domain::desks::{Desk, Session};
@@ -53,6 +54,15 @@ impl Stored for ProviderRecord {
     }
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         decode(bytes, "ProviderRecord")
+    }
+}
+
+impl Stored for AuditEntry {
+    fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes, "AuditEntry")
     }
 }
 

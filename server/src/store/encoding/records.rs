@@ -6,6 +6,7 @@ use super::message::{DecodeError, Proto, optional, required};
 use super::proto;
 use super::scalars::{id, ids, parse_enum, parse_id, parse_ids, parse_time, time};
 use crate::domain::CredentialHash;
+use crate::domain::audit::{AuditEntry, Snapshot};
 use crate::domain::desks::{Desk, PanelMode};
 use crate::domain::registry::{
     AgentLimits, AgentRecord, Holder, Issued, OperatorCredentialRecord, Presence, PresenceStatus,
@@ -139,6 +140,46 @@ impl Proto for OperatorCredentialRecord {
             display_name: message.display_name,
             credential: parse_credential(&message.credential, "OperatorCredential.credential")?,
             created: parse_time(message.created, "OperatorCredential.created")?,
+        })
+    }
+}
+
+impl Proto for AuditEntry {
+    type Message = proto::AuditEntry;
+
+    fn to_message(&self) -> proto::AuditEntry {
+        let snapshot = |snapshot: &Option<Snapshot>| {
+            snapshot.as_ref().map(|snapshot| proto::Snapshot {
+                type_url: snapshot.type_url.clone(),
+                value: snapshot.value.clone(),
+            })
+        };
+        proto::AuditEntry {
+            id: id(self.id),
+            time: Some(time(self.time)),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            resource: self.resource.clone(),
+            before: snapshot(&self.before),
+            after: snapshot(&self.after),
+        }
+    }
+
+    fn from_message(message: proto::AuditEntry) -> Result<Self, DecodeError> {
+        let snapshot = |snapshot: Option<proto::Snapshot>| {
+            snapshot.map(|snapshot| Snapshot {
+                type_url: snapshot.type_url,
+                value: snapshot.value,
+            })
+        };
+        Ok(AuditEntry {
+            id: parse_id(&message.id, "AuditEntry.id")?,
+            time: parse_time(message.time, "AuditEntry.time")?,
+            actor: message.actor,
+            action: message.action,
+            resource: message.resource,
+            before: snapshot(message.before),
+            after: snapshot(message.after),
         })
     }
 }

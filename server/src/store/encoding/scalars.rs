@@ -39,6 +39,16 @@ ids!(
     TabId
 );
 
+/// A plain UUID (an audit entry's).
+impl Id for Uuid {
+    fn uuid(self) -> Uuid {
+        self
+    }
+    fn from_uuid(uuid: Uuid) -> Self {
+        uuid
+    }
+}
+
 pub(super) fn id(id: impl Id) -> Vec<u8> {
     id.uuid().as_bytes().to_vec()
 }

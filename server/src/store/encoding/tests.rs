@@ -128,6 +128,28 @@ fn an_operator_credential_reads_back_as_it_was_written_and_a_short_hash_is_refus
 }
 
 #[test]
+fn an_audit_entry_reads_back_as_it_was_written() {
+    use crate::domain::audit::{AuditEntry, Snapshot};
+
+    let entry = AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        time: at(90) + Duration::from_nanos(5),
+        actor: "operator".into(),
+        action: "UpdateProvider".into(),
+        resource: "providers/x".into(),
+        before: Some(Snapshot {
+            type_url: "type.googleapis.com/cif.v1.Provider".into(),
+            value: vec![1, 2, 3],
+        }),
+        after: None,
+    };
+    let bytes = entry.encode();
+    let back = AuditEntry::decode(&bytes).expect("decodes");
+    assert_eq!(back, entry);
+    assert_eq!(back.encode(), bytes, "one value, one encoding");
+}
+
+#[test]
 fn times_keep_their_nanoseconds_either_side_of_the_epoch() {
     let times = [
         UNIX_EPOCH,

@@ -133,6 +133,11 @@ class AdminServiceStub:
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/cif.v1.AdminService/ListAuditEntries',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.FromString,
+                _registered_method=True)
         self.GetDesk = channel.unary_unary(
                 '/cif.v1.AdminService/GetDesk',
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.AdminServiceGetDeskRequest.SerializeToString,
@@ -402,6 +407,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEntries(self, request, context):
+        """Lists the audit trail, in the order the changes were made: every change an operator made
+        to providers, agents and operator credentials (who, what, when, the resource before and
+        after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetDesk(self, request, context):
         """Reads any agent's desk.
         """
@@ -664,6 +678,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RevokeOperatorCredential,
                     request_deserializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.FromString,
                     response_serializer=cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
             'GetDesk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDesk,
@@ -1298,6 +1317,33 @@ class AdminService:
             '/cif.v1.AdminService/RevokeOperatorCredential',
             cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialRequest.SerializeToString,
             cif_dot_v1_dot_admin__service__pb2.RevokeOperatorCredentialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/ListAuditEntries',
+            cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

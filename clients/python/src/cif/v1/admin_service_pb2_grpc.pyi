@@ -97,6 +97,11 @@ class AdminServiceStub:
     end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
     no credential has this id.
     """
+    ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEntriesRequest, _admin_service_pb2.ListAuditEntriesResponse]
+    """Lists the audit trail, in the order the changes were made: every change an operator made
+    to providers, agents and operator credentials (who, what, when, the resource before and
+    after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+    """
     GetDesk: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]
     """Reads any agent's desk."""
     GetSession: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetSessionRequest, _admin_service_pb2.AdminServiceGetSessionResponse]
@@ -220,6 +225,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Revokes an operator credential at once: its calls are refused from now on and its streams
     end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
     no credential has this id.
+    """
+    ListAuditEntries: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEntriesRequest, _admin_service_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
+    """Lists the audit trail, in the order the changes were made: every change an operator made
+    to providers, agents and operator credentials (who, what, when, the resource before and
+    after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
     """
     GetDesk: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]  # type: ignore[assignment]
     """Reads any agent's desk."""
@@ -455,6 +465,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Revokes an operator credential at once: its calls are refused from now on and its streams
         end (UNAUTHENTICATED, CREDENTIAL_INVALID). NOT_FOUND (OPERATOR_CREDENTIAL_NOT_FOUND) when
         no credential has this id.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAuditEntries(
+        self,
+        request: _admin_service_pb2.ListAuditEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListAuditEntriesResponse, _abc.Awaitable[_admin_service_pb2.ListAuditEntriesResponse]]:
+        """Lists the audit trail, in the order the changes were made: every change an operator made
+        to providers, agents and operator credentials (who, what, when, the resource before and
+        after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
         """
 
     @_abc_1.abstractmethod

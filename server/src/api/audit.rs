@@ -1,0 +1,149 @@
+//! The audit trail as AdminService writes and lists it: each change an operator makes keeps
+//! an entry, in the same command as the change (so neither is kept without the other), with
+//! the resource before and after as the API shows it.
+
+use std::time::SystemTime;
+
+use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId};
+use cif_sdk::pb;
+use prost::Message as _;
+use tonic::{Request, Status};
+use uuid::Uuid;
+
+use super::call::{Context, caller_operator, query};
+use super::page_token::page_size;
+use super::{convert, operator_credentials};
+use crate::domain::audit::{AuditEntry, AuditFilter, Snapshot};
+use crate::domain::{ControlPlane, DomainResult, Principal};
+
+/// A resource an operator changes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Resource {
+    Provider(ProviderId),
+    Agent(AgentId),
+    OperatorCredential(OperatorCredentialId),
+}
+
+impl Resource {
+    fn name(self) -> String {
+        match self {
+            Self::Provider(id) => format!("providers/{id}"),
+            Self::Agent(id) => format!("agents/{id}"),
+            Self::OperatorCredential(id) => format!("operatorCredentials/{id}"),
+        }
+    }
+
+    /// The resource as the API shows it now, if it exists.
+    fn snapshot(self, plane: &ControlPlane) -> Option<Snapshot> {
+        let (type_name, value) = match self {
+            Self::Provider(id) => (
+                "cif.v1.Provider",
+                convert::provider(plane.provider(id).ok()?).encode_to_vec(),
+            ),
+            Self::Agent(id) => (
+                "cif.v1.Agent",
+                convert::agent(plane.agent_record(id).ok()?).encode_to_vec(),
+            ),
+            Self::OperatorCredential(id) => (
+                "cif.v1.OperatorCredential",
+                operator_credentials::message(plane.operator_credential(id)?).encode_to_vec(),
+            ),
+        };
+        Some(Snapshot {
+            type_url: format!("type.googleapis.com/{type_name}"),
+            value,
+        })
+    }
+}
+
+/// Who is changing what: the caller and the method.
+pub(super) struct Audit {
+    actor: String,
+    action: &'static str,
+}
+
+impl Audit {
+    pub fn of<T>(request: &Request<T>, action: &'static str) -> Result<Self, Status> {
+        Ok(Self {
+            actor: Principal::Operator(caller_operator(request)?).to_string(),
+            action,
+        })
+    }
+
+    /// Runs `change` on `resource` and keeps the entry, with the resource before and after.
+    pub fn change<R>(
+        &self,
+        plane: &mut ControlPlane,
+        resource: Resource,
+        change: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
+    ) -> DomainResult<R> {
+        let before = resource.snapshot(plane);
+        let changed = change(plane)?;
+        self.keep(plane, resource, before);
+        Ok(changed)
+    }
+
+    /// Keeps the entry of `resource`, just created.
+    pub fn created(&self, plane: &mut ControlPlane, resource: Resource) {
+        self.keep(plane, resource, None);
+    }
+
+    fn keep(&self, plane: &mut ControlPlane, resource: Resource, before: Option<Snapshot>) {
+        let after = resource.snapshot(plane);
+        plane.audit(
+            SystemTime::now(),
+            self.actor.clone(),
+            self.action,
+            resource.name(),
+            before,
+            after,
+        );
+    }
+}
+
+fn message(entry: &AuditEntry) -> pb::AuditEntry {
+    let any = |snapshot: &Option<Snapshot>| {
+        snapshot.as_ref().map(|snapshot| prost_types::Any {
+            type_url: snapshot.type_url.clone(),
+            value: snapshot.value.clone(),
+        })
+    };
+    pb::AuditEntry {
+        id: entry.id.to_string(),
+        time: Some(convert::timestamp(entry.time)),
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        resource: entry.resource.clone(),
+        before: any(&entry.before),
+        after: any(&entry.after),
+    }
+}
+
+pub async fn list(
+    context: &Context,
+    request: pb::ListAuditEntriesRequest,
+) -> Result<pb::ListAuditEntriesResponse, Status> {
+    let limit = page_size(request.page_size)?;
+    let filter = AuditFilter {
+        actor: request.actor,
+        action: request.action,
+        resource: request.resource,
+    };
+    // A token serves only the query it was issued for.
+    let key = format!(
+        "admin.audit_entries\0{}\0{}\0{}",
+        filter.actor, filter.action, filter.resource
+    );
+    let after = context.page_tokens.read(&key, &request.page_token)?;
+    let ((audit_entries, next), _) = query(&context.state, |core| {
+        let page = core.plane.audit_entries(&filter, after, limit);
+        Ok((page.items.into_iter().map(message).collect(), page.next))
+    })
+    .await?;
+    Ok(pb::ListAuditEntriesResponse {
+        audit_entries,
+        next_page_token: next
+            .map(|next: Uuid| context.page_tokens.issue(&key, next))
+            .unwrap_or_default(),
+    })
+}
