@@ -11,8 +11,8 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 
 use super::call::{Context, caller_operator, query};
+use super::convert;
 use super::page_token::page_size;
-use super::{convert, operator_credentials};
 use crate::domain::audit::{AuditEntry, AuditFilter, Snapshot};
 use crate::domain::{ControlPlane, DomainResult, Principal};
 
@@ -46,7 +46,7 @@ impl Resource {
             ),
             Self::OperatorCredential(id) => (
                 "cif.v1.OperatorCredential",
-                operator_credentials::message(plane.operator_credential(id)?).encode_to_vec(),
+                convert::operator_credential(plane.operator_credential(id)?).encode_to_vec(),
             ),
         };
         Some(Snapshot {

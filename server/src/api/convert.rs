@@ -469,6 +469,17 @@ pub fn desk(view: DeskView<'_>) -> pb::Desk {
     }
 }
 
+/// An operator credential as operators see it: never the credential itself.
+pub fn operator_credential(
+    record: &crate::domain::registry::OperatorCredentialRecord,
+) -> pb::OperatorCredential {
+    pb::OperatorCredential {
+        id: record.id.to_string(),
+        display_name: record.display_name.clone(),
+        create_time: Some(timestamp(record.created)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::SystemTime;

@@ -14,15 +14,6 @@ use super::call::{Context, command, query};
 use super::page_token::page_size;
 use super::{convert, parse};
 use crate::app::{CredentialKind, issue_credential};
-use crate::domain::registry::OperatorCredentialRecord;
-
-pub(super) fn message(record: &OperatorCredentialRecord) -> pb::OperatorCredential {
-    pb::OperatorCredential {
-        id: record.id.to_string(),
-        display_name: record.display_name.clone(),
-        create_time: Some(convert::timestamp(record.created)),
-    }
-}
 
 pub async fn create(
     context: &Context,
@@ -37,7 +28,7 @@ pub async fn create(
         let record = plane.create_operator_credential(display_name, hash, SystemTime::now())?;
         audit.created(plane, Resource::OperatorCredential(record.id));
         Ok(pb::CreateOperatorCredentialResponse {
-            operator_credential: Some(message(&record)),
+            operator_credential: Some(convert::operator_credential(&record)),
             credential,
         })
     })
@@ -60,7 +51,13 @@ pub async fn list(
         let page = core
             .plane
             .operator_credentials(after.map(OperatorCredentialId::from_uuid), limit);
-        Ok((page.items.into_iter().map(message).collect(), page.next))
+        Ok((
+            page.items
+                .into_iter()
+                .map(convert::operator_credential)
+                .collect(),
+            page.next,
+        ))
     })
     .await?;
     Ok(pb::ListOperatorCredentialsResponse {
