@@ -182,12 +182,17 @@ pub async fn serve(
         durable = writer.is_some(),
         "state ready"
     );
+    let refusals = std::sync::Arc::new(crate::app::RefusalCounts::default());
     let timers = Timers::start(&state, cli.heartbeat_interval, cli.closed_session_retention);
     let Services {
         provider,
         agent,
         admin,
-    } = Services::new(state.clone(), cli.max_request_bytes as usize);
+    } = Services::new(
+        state.clone(),
+        cli.max_request_bytes as usize,
+        refusals.clone(),
+    );
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -258,7 +263,12 @@ pub async fn serve(
         // grpc-web from browsers, and the pages, beside native gRPC.
         .layer(FrontDoorLayer::new(&cli.cors_origins))
         // A follower forwards only calls it has authenticated and admitted.
-        .layer(AuthLayer::new(state.clone(), metrics.clone(), limits))
+        .layer(AuthLayer::new(
+            state.clone(),
+            metrics.clone(),
+            limits,
+            refusals,
+        ))
         .layer(ForwardLayer::new(state.clone(), peer_tls))
         .service(grpc);
     let settings = crate::http::HttpSettings {

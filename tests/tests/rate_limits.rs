@@ -129,6 +129,54 @@ async fn an_address_flooding_calls_without_a_credential_is_refused_and_callers_w
     }
     assert!(rate_limited > 0, "100 guesses in a row go over 5 a second");
     let logged = harness.cifd.log().matches("CREDENTIAL_INVALID").count();
+
+    // Every refusal is counted, by address, method and reason, and the operator reads them.
+    let counts = harness
+        .admin
+        .list_refusal_counts(pb::ListRefusalCountsRequest {
+            principal: "address:127.0.0.4".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .refusal_counts;
+    // Paged one by one, the same counts.
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = harness
+            .admin
+            .list_refusal_counts(pb::ListRefusalCountsRequest {
+                principal: "address:127.0.0.4".into(),
+                page_size: 1,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .expect("a page");
+        paged.extend(page.refusal_counts);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(paged, counts);
+    let mut by_reason = std::collections::BTreeMap::<String, i64>::new();
+    for count in counts {
+        assert_eq!(count.method, "/cif.v1.ProviderService/ListSessions");
+        *by_reason.entry(count.reason).or_default() += count.count;
+    }
+    let answered_unauthenticated = (100 - rate_limited) as i64;
+    assert_eq!(
+        by_reason,
+        [
+            ("CREDENTIAL_INVALID".to_owned(), answered_unauthenticated),
+            ("RATE_LIMITED".to_owned(), rate_limited as i64),
+        ]
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .collect()
+    );
     assert_eq!(
         logged,
         100 - rate_limited,

@@ -60,6 +60,15 @@ impl AdminService for AdminApi {
             .map(Response::new)
     }
 
+    async fn list_refusal_counts(
+        &self,
+        request: Request<pb::ListRefusalCountsRequest>,
+    ) -> Result<Response<pb::ListRefusalCountsResponse>, Status> {
+        audit::list_refusals(&self.0, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn list_audit_entries(
         &self,
         request: Request<pb::ListAuditEntriesRequest>,

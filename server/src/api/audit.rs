@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::call::{Context, caller_operator, query};
 use super::convert;
 use super::page_token::page_size;
+use crate::app::{REFUSAL_WINDOW, RefusalCount};
 use crate::domain::audit::{AuditEntry, AuditFilter, Snapshot};
 use crate::domain::{ControlPlane, DomainResult, Principal};
 
@@ -117,6 +118,63 @@ fn message(entry: &AuditEntry) -> pb::AuditEntry {
         before: any(&entry.before),
         after: any(&entry.after),
     }
+}
+
+pub async fn list_refusals(
+    context: &Context,
+    request: pb::ListRefusalCountsRequest,
+) -> Result<pb::ListRefusalCountsResponse, Status> {
+    let limit = page_size(request.page_size)?;
+    let key = format!(
+        "admin.refusal_counts\0{}\0{}\0{}",
+        request.principal, request.method, request.reason
+    );
+    let after = context.page_tokens.read_bytes(&key, &request.page_token)?;
+    let matches = |wanted: &str, value: &str| wanted.is_empty() || wanted == value;
+    let counts = context.refusals.list(|counted| {
+        matches(&request.principal, &counted.principal)
+            && matches(&request.method, &counted.method)
+            && matches(&request.reason, &counted.reason)
+    });
+    // A count's place: its window and key, which order the list.
+    let place = |count: &RefusalCount| {
+        let seconds = count
+            .window_start
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let key = &count.key;
+        format!(
+            "{seconds:020}\0{}\0{}\0{}",
+            key.principal, key.method, key.reason
+        )
+        .into_bytes()
+    };
+    let mut page: Vec<&RefusalCount> = counts
+        .iter()
+        .filter(|count| after.as_ref().is_none_or(|after| place(count) > *after))
+        .take(limit + 1)
+        .collect();
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        context
+            .page_tokens
+            .issue_bytes(&key, &place(page[limit - 1]))
+    });
+    Ok(pb::ListRefusalCountsResponse {
+        refusal_counts: page
+            .into_iter()
+            .map(|count| pb::RefusalCount {
+                window_start_time: Some(convert::timestamp(count.window_start)),
+                window: prost_types::Duration::try_from(REFUSAL_WINDOW).ok(),
+                principal: count.key.principal.clone(),
+                method: count.key.method.clone(),
+                reason: count.key.reason.clone(),
+                count: i64::try_from(count.count).unwrap_or(i64::MAX),
+            })
+            .collect(),
+        next_page_token: next.unwrap_or_default(),
+    })
 }
 
 pub async fn list(

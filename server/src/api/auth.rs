@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tonic::Status;
 use tonic::codegen::http;
@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 
 use super::metrics::{Metrics, method_label};
 use super::status::to_status;
-use crate::app::{CallRates, Limits, SharedCore, read};
+use crate::app::{CallRates, Limits, RefusalCounts, SharedCore, read};
 use crate::domain::{DomainError, ErrorClass, Principal, Reason, Role};
 use crate::transport::Peer;
 
@@ -60,15 +60,22 @@ pub struct AuthLayer {
     state: SharedCore,
     metrics: Arc<Metrics>,
     limits: Arc<Limits>,
+    refusals: Arc<RefusalCounts>,
 }
 
 impl AuthLayer {
-    /// `limits`: checked right after the role.
-    pub fn new(state: SharedCore, metrics: Arc<Metrics>, limits: Limits) -> Self {
+    /// `limits`: checked right after the role; `refusals`: where refused calls are counted.
+    pub fn new(
+        state: SharedCore,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+        refusals: Arc<RefusalCounts>,
+    ) -> Self {
         Self {
             state,
             metrics,
             limits: Arc::new(limits),
+            refusals,
         }
     }
 }
@@ -82,6 +89,7 @@ impl<S> Layer<S> for AuthLayer {
             state: self.state.clone(),
             metrics: self.metrics.clone(),
             limits: self.limits.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -93,6 +101,7 @@ pub struct Authenticate<S> {
     state: SharedCore,
     metrics: Arc<Metrics>,
     limits: Arc<Limits>,
+    refusals: Arc<RefusalCounts>,
 }
 
 /// Who calls, if they may call a service for `role`, and may call now (their rate).
@@ -161,15 +170,25 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (metrics, state, limits) = (
+        let (metrics, state, limits, refusals) = (
             self.metrics.clone(),
             self.state.clone(),
             self.limits.clone(),
+            self.refusals.clone(),
         );
         // Cheap: a URI shares its bytes.
         let uri = request.uri().clone();
         Box::pin(async move {
-            let refuse = |error: DomainError, loud: bool| {
+            // Who a refusal before the principal is known counts as: its address (made only
+            // for a refusal).
+            let peer = request
+                .extensions()
+                .get::<Peer>()
+                .and_then(|peer| peer.address)
+                .map(|address| address.ip());
+            let address =
+                || peer.map_or_else(|| "anonymous".to_owned(), |ip| format!("address:{ip}"));
+            let refuse = |error: DomainError, loud: bool, who: &str| {
                 if loud {
                     tracing::warn!(
                         method = uri.path(),
@@ -181,6 +200,7 @@ where
                     tracing::debug!(method = uri.path(), "refused: {}", error.message);
                 }
                 let reason = error.reason.as_str();
+                refusals.count(who, method, reason, SystemTime::now());
                 let status = to_status(error);
                 metrics.observe_call(method, status.code(), reason, started.elapsed());
                 Ok(status.into_http())
@@ -211,24 +231,32 @@ where
                             // Its address pays for it; one flooding such calls is refused
                             // without a log line each.
                             if let Err(flooding) = admit_unauthenticated(&limits, &request) {
-                                return refuse(flooding, false);
+                                return refuse(flooding, false, &address());
                             }
-                            return refuse(error, true);
+                            return refuse(error, true, &address());
                         }
-                        Err(error) => return refuse(error, true),
+                        Err(error) => {
+                            // Over its rate, the principal is the quota's subject.
+                            let who = error
+                                .retry
+                                .as_ref()
+                                .and_then(|retry| Some(retry.quota.as_ref()?.subject.clone()))
+                                .unwrap_or_else(address);
+                            return refuse(error, true, &who);
+                        }
                     }
                 }
                 _ => {
                     if let Err(flooding) = admit_unauthenticated(&limits, &request) {
-                        return refuse(flooding, false);
+                        return refuse(flooding, false, &address());
                     }
                     None
                 }
             };
             let working = match (principal, &limits.in_flight) {
-                (Some(_), Some(in_flight)) if work => match in_flight.start() {
+                (Some(principal), Some(in_flight)) if work => match in_flight.start() {
                     Ok(working) => Some(working),
-                    Err(shed) => return refuse(shed, false),
+                    Err(shed) => return refuse(shed, false, &principal.to_string()),
                 },
                 _ => None,
             };
@@ -240,6 +268,13 @@ where
             match response.extensions().get::<Status>() {
                 Some(status) => {
                     let reason = log_refusal(principal, method, status);
+                    let who = principal.map_or_else(address, |principal| principal.to_string());
+                    let counted = if reason.is_empty() {
+                        cif_sdk::code_name(status.code())
+                    } else {
+                        &reason
+                    };
+                    refusals.count(&who, method, counted, SystemTime::now());
                     metrics.observe_call(method, status.code(), &reason, started.elapsed());
                 }
                 None => {

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::page_token::PageTokens;
 use super::status::to_status;
-use crate::app::{Answer, Core, Idempotency, Position, SharedCore, read, write};
+use crate::app::{Answer, Core, Idempotency, Position, RefusalCounts, SharedCore, read, write};
 use crate::domain::principal::ProviderCaller;
 use crate::domain::{ControlPlane, DomainResult, Operator, Principal};
 
@@ -23,6 +23,8 @@ pub struct Context {
     pub state: SharedCore,
     pub page_tokens: Arc<PageTokens>,
     pub started: SystemTime,
+    /// The calls this replica refused, counted.
+    pub refusals: Arc<RefusalCounts>,
 }
 
 /// Runs a command (with its request id, if any) and answers once it is durable.

@@ -15,7 +15,9 @@ use tower::ServiceExt as _;
 use super::page_token::PageTokens;
 use super::{AuthLayer, CommitMetrics, Metrics, Services, parse};
 use crate::app::log::{EventLog, LogSettings};
-use crate::app::{Core, CredentialKind, Limits, RequestRetention, issue_credential, write};
+use crate::app::{
+    Core, CredentialKind, Limits, RefusalCounts, RequestRetention, issue_credential, write,
+};
 use crate::domain::{ControlPlane, Settings};
 
 /// A served call of the contract: its path, and whether it streams its answer.
@@ -85,7 +87,8 @@ fn served() -> &'static Served {
             });
             created.expect("created");
         }
-        let services = Services::new(state.clone(), 1 << 20);
+        let refusals = Arc::new(RefusalCounts::default());
+        let services = Services::new(state.clone(), 1 << 20, refusals.clone());
         let service = tonic::service::Routes::new(services.provider)
             .add_service(services.agent)
             .add_service(services.admin);
@@ -100,7 +103,7 @@ fn served() -> &'static Served {
                 .build()
                 .expect("a runtime"),
             service,
-            layer: AuthLayer::new(state, metrics, Limits::default()),
+            layer: AuthLayer::new(state, metrics, Limits::default(), refusals),
             credentials: [None, Some(operator), Some(provider), Some(agent)],
             methods: methods(),
         }

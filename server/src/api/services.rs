@@ -12,7 +12,7 @@ use super::agent::AgentApi;
 use super::call::Context;
 use super::page_token::PageTokens;
 use super::provider::ProviderApi;
-use crate::app::SharedCore;
+use crate::app::{RefusalCounts, SharedCore};
 
 /// ProviderService, AgentService and AdminService, refusing requests over `max_request`
 /// bytes.
@@ -23,11 +23,13 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(state: SharedCore, max_request: usize) -> Self {
+    /// `refusals`: the refused calls counted, which AdminService lists.
+    pub fn new(state: SharedCore, max_request: usize, refusals: Arc<RefusalCounts>) -> Self {
         let context = Context {
             state,
             page_tokens: Arc::new(PageTokens::with_random_key()),
             started: SystemTime::now(),
+            refusals,
         };
         Self {
             provider: ProviderServiceServer::new(ProviderApi(context.clone()))

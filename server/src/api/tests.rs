@@ -35,7 +35,8 @@ pub(super) async fn serve_state() -> (Channel, crate::app::SharedCore) {
         CommitMetrics::default(),
         crate::transport::ConnectionMetrics::default(),
     );
-    let services = Services::new(state.clone(), 1 << 20);
+    let refusals = Arc::new(crate::app::RefusalCounts::default());
+    let services = Services::new(state.clone(), 1 << 20, refusals.clone());
     let (client, server) = tokio::io::duplex(1 << 16);
     tokio::spawn(
         Server::builder()
@@ -43,6 +44,7 @@ pub(super) async fn serve_state() -> (Channel, crate::app::SharedCore) {
                 state.clone(),
                 metrics,
                 crate::app::Limits::default(),
+                refusals,
             ))
             .add_service(services.provider)
             .add_service(services.agent)

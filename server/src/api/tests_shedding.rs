@@ -42,7 +42,7 @@ async fn calls_past_the_bound_in_flight_are_shed_with_when_to_retry_and_streams_
         CommitMetrics::default(),
         crate::transport::ConnectionMetrics::default(),
     );
-    let service = AuthLayer::new(state, metrics, limits).layer(held);
+    let service = AuthLayer::new(state, metrics, limits, Default::default()).layer(held);
     let call = |method: &str| {
         let request = http::Request::builder()
             .uri(format!("/cif.v1.ProviderService/{method}"))

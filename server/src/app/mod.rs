@@ -8,6 +8,7 @@ mod core;
 mod credentials;
 mod limits;
 pub mod log;
+mod refusals;
 mod state;
 mod store;
 mod subscriptions;
@@ -17,6 +18,7 @@ mod writer;
 pub use self::core::{Answer, Core, Durable, Idempotency, Position};
 pub use credentials::{CredentialKind, hash_credential, issue_credential};
 pub use limits::{AddressRates, CallRates, InFlight, Limits, Rate};
+pub use refusals::{RefusalCount, RefusalCounts, WINDOW as REFUSAL_WINDOW};
 pub use state::{SharedCore, read, write};
 pub use store::{
     Batch, Followed, Loaded, RequestRecord, RequestRetention, Retention, Role, Store, StoreError,

@@ -12,6 +12,7 @@ from cif.v1 import template_pb2 as _template_pb2
 from collections import abc as _abc
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -2503,3 +2504,117 @@ class ListAuditEntriesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAuditEntriesResponse: _TypeAlias = ListAuditEntriesResponse  # noqa: Y015
+
+@_typing.final
+class RefusalCount(_message.Message):
+    """How many calls of one principal and method were refused for one reason in one window."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WINDOW_START_TIME_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    """Who called: "provider <id>", "agent <id>", "operator", "address:<ip>" for calls without
+    a valid credential, or "other" past 10,000 distinct keys in one window.
+    """
+    method: _builtins.str
+    """The method's path, e.g. "/cif.v1.ProviderService/CreateSession"."""
+    reason: _builtins.str
+    """The ErrorInfo reason, or the status code's name for a refusal without one."""
+    count: _builtins.int
+    """How many times."""
+    @_builtins.property
+    def window_start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the window started."""
+
+    @_builtins.property
+    def window(self) -> _duration_pb2.Duration:
+        """How long it lasts."""
+
+    def __init__(
+        self,
+        *,
+        window_start_time: _timestamp_pb2.Timestamp | None = ...,
+        window: _duration_pb2.Duration | None = ...,
+        principal: _builtins.str = ...,
+        method: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["window", b"window", "window_start_time", b"window_start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "method", b"method", "principal", b"principal", "reason", b"reason", "window", b"window", "window_start_time", b"window_start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefusalCount: _TypeAlias = RefusalCount  # noqa: Y015
+
+@_typing.final
+class ListRefusalCountsRequest(_message.Message):
+    """Request of AdminService.ListRefusalCounts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many per page: 0 means 100, more than 1000 means 1000, negative is refused."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page; empty for the first page."""
+    principal: _builtins.str
+    """Only this principal's refusals; empty: everyone's."""
+    method: _builtins.str
+    """Only this method's; empty: every method."""
+    reason: _builtins.str
+    """Only for this reason; empty: every reason."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        principal: _builtins.str = ...,
+        method: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["method", b"method", "page_size", b"page_size", "page_token", b"page_token", "principal", b"principal", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRefusalCountsRequest: _TypeAlias = ListRefusalCountsRequest  # noqa: Y015
+
+@_typing.final
+class ListRefusalCountsResponse(_message.Message):
+    """Response of AdminService.ListRefusalCounts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUSAL_COUNTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token to get the next page; empty on the last page."""
+    @_builtins.property
+    def refusal_counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___RefusalCount]:
+        """The counts, by window (oldest first), then principal, method and reason."""
+
+    def __init__(
+        self,
+        *,
+        refusal_counts: _abc.Iterable[Global___RefusalCount] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "refusal_counts", b"refusal_counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRefusalCountsResponse: _TypeAlias = ListRefusalCountsResponse  # noqa: Y015

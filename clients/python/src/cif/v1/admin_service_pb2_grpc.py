@@ -138,6 +138,11 @@ class AdminServiceStub:
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.SerializeToString,
                 response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.FromString,
                 _registered_method=True)
+        self.ListRefusalCounts = channel.unary_unary(
+                '/cif.v1.AdminService/ListRefusalCounts',
+                request_serializer=cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsRequest.SerializeToString,
+                response_deserializer=cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsResponse.FromString,
+                _registered_method=True)
         self.GetDesk = channel.unary_unary(
                 '/cif.v1.AdminService/GetDesk',
                 request_serializer=cif_dot_v1_dot_admin__service__pb2.AdminServiceGetDeskRequest.SerializeToString,
@@ -416,6 +421,16 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRefusalCounts(self, request, context):
+        """Lists the calls this replica refused in the last hour, counted per principal, method and
+        reason over one-minute windows: who is refused and why, without a log line or a stored
+        row per refusal. Calls without a valid credential count under their address
+        ("address:<ip>").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetDesk(self, request, context):
         """Reads any agent's desk.
         """
@@ -683,6 +698,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEntries,
                     request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.FromString,
                     response_serializer=cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.SerializeToString,
+            ),
+            'ListRefusalCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRefusalCounts,
+                    request_deserializer=cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsRequest.FromString,
+                    response_serializer=cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsResponse.SerializeToString,
             ),
             'GetDesk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDesk,
@@ -1344,6 +1364,33 @@ class AdminService:
             '/cif.v1.AdminService/ListAuditEntries',
             cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesRequest.SerializeToString,
             cif_dot_v1_dot_admin__service__pb2.ListAuditEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRefusalCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cif.v1.AdminService/ListRefusalCounts',
+            cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsRequest.SerializeToString,
+            cif_dot_v1_dot_admin__service__pb2.ListRefusalCountsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,6 +102,12 @@ class AdminServiceStub:
     to providers, agents and operator credentials (who, what, when, the resource before and
     after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
     """
+    ListRefusalCounts: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListRefusalCountsRequest, _admin_service_pb2.ListRefusalCountsResponse]
+    """Lists the calls this replica refused in the last hour, counted per principal, method and
+    reason over one-minute windows: who is refused and why, without a log line or a stored
+    row per refusal. Calls without a valid credential count under their address
+    ("address:<ip>").
+    """
     GetDesk: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]
     """Reads any agent's desk."""
     GetSession: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetSessionRequest, _admin_service_pb2.AdminServiceGetSessionResponse]
@@ -230,6 +236,12 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Lists the audit trail, in the order the changes were made: every change an operator made
     to providers, agents and operator credentials (who, what, when, the resource before and
     after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+    """
+    ListRefusalCounts: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListRefusalCountsRequest, _admin_service_pb2.ListRefusalCountsResponse]  # type: ignore[assignment]
+    """Lists the calls this replica refused in the last hour, counted per principal, method and
+    reason over one-minute windows: who is refused and why, without a log line or a stored
+    row per refusal. Calls without a valid credential count under their address
+    ("address:<ip>").
     """
     GetDesk: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AdminServiceGetDeskRequest, _admin_service_pb2.AdminServiceGetDeskResponse]  # type: ignore[assignment]
     """Reads any agent's desk."""
@@ -476,6 +488,18 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lists the audit trail, in the order the changes were made: every change an operator made
         to providers, agents and operator credentials (who, what, when, the resource before and
         after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+        """
+
+    @_abc_1.abstractmethod
+    def ListRefusalCounts(
+        self,
+        request: _admin_service_pb2.ListRefusalCountsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListRefusalCountsResponse, _abc.Awaitable[_admin_service_pb2.ListRefusalCountsResponse]]:
+        """Lists the calls this replica refused in the last hour, counted per principal, method and
+        reason over one-minute windows: who is refused and why, without a log line or a stored
+        row per refusal. Calls without a valid credential count under their address
+        ("address:<ip>").
         """
 
     @_abc_1.abstractmethod
