@@ -214,3 +214,113 @@ async fn past_its_retention_the_trail_keeps_the_newest_entries() {
         .collect();
     assert_eq!(names, ["contoso_c", "contoso_d", "contoso_e"]);
 }
+
+#[tokio::test]
+async fn presences_templates_and_a_desks_widget_credentials_are_kept_too() {
+    let harness = Harness::start().await;
+    let admin = &harness.admin;
+    harness
+        .presence("busy", "Busy", pb::PresenceStatus::Busy)
+        .await;
+    admin
+        .update_presence(pb::UpdatePresenceRequest {
+            presence: Some(pb::Presence {
+                presence_id: "busy".into(),
+                text: "In a meeting".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .delete_presence(pb::DeletePresenceRequest {
+            presence_id: "busy".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let template = pb::NotificationTemplate {
+        unique_name: "contoso_incoming".into(),
+        display_name: "Incoming call".into(),
+        title: "Call from {customerName}".into(),
+        ..Default::default()
+    };
+    admin
+        .create_notification_template(pb::CreateNotificationTemplateRequest {
+            notification_template: Some(template.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .delete_notification_template(pb::DeleteNotificationTemplateRequest {
+            unique_name: "contoso_incoming".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // A desk's widget credential: the first issue and the revocation, not each renewal.
+    let chat = harness.provider("contoso_chat").await;
+    let ada = harness.agent("Ada", &[&chat]).await;
+    for _ in 0..3 {
+        ada.client
+            .issue_widget_credential(pb::IssueWidgetCredentialRequest {
+                provider_id: chat.id().into(),
+            })
+            .await
+            .expect("issued");
+    }
+    ada.client
+        .revoke_widget_credentials(pb::RevokeWidgetCredentialsRequest::default())
+        .await
+        .unwrap();
+
+    let all = entries(admin, Default::default()).await;
+    let kept: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|entry| {
+            !entry.resource.starts_with("providers/") && !entry.action.ends_with("Agent")
+        })
+        .map(|entry| (entry.action.as_str(), entry.resource.as_str()))
+        .collect();
+    let widget = format!("agents/{}/widgetCredentials/{}", ada.id(), chat.id());
+    assert_eq!(
+        kept,
+        [
+            ("CreatePresence", "presences/busy"),
+            ("UpdatePresence", "presences/busy"),
+            ("DeletePresence", "presences/busy"),
+            ("CreateNotificationTemplate", "templates/contoso_incoming"),
+            ("DeleteNotificationTemplate", "templates/contoso_incoming"),
+            ("IssueWidgetCredential", widget.as_str()),
+            ("RevokeWidgetCredentials", widget.as_str()),
+        ]
+    );
+    let issued = all
+        .iter()
+        .find(|entry| entry.action == "IssueWidgetCredential")
+        .unwrap();
+    assert_eq!(issued.actor, format!("agent {}", ada.id()));
+    let shown = issued.after.as_ref().expect("the credential as listed");
+    assert_eq!(
+        shown.type_url,
+        "type.googleapis.com/cif.v1.WidgetCredential"
+    );
+    let listed = pb::WidgetCredential::decode(shown.value.as_slice()).unwrap();
+    assert_eq!(listed.provider_id, chat.id());
+    let updated = all
+        .iter()
+        .find(|entry| entry.action == "UpdatePresence")
+        .unwrap();
+    let text = |any: &Option<prost_types::Any>| {
+        pb::Presence::decode(any.as_ref().unwrap().value.as_slice())
+            .unwrap()
+            .text
+    };
+    assert_eq!(
+        (text(&updated.before), text(&updated.after)),
+        ("Busy".to_owned(), "In a meeting".to_owned())
+    );
+}

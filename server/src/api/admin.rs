@@ -117,7 +117,7 @@ impl AdminService for AdminApi {
         let (credential, hash) = issue_credential(CredentialKind::Provider);
         let response = command(&self.0.state, once, move |plane| {
             let record = plane.create_provider(new, hash)?;
-            audit.created(plane, Resource::Provider(record.id));
+            audit.created(plane, &Resource::Provider(record.id));
             Ok(pb::CreateProviderResponse {
                 provider: Some(convert::provider(&record)),
                 credential,
@@ -181,7 +181,7 @@ impl AdminService for AdminApi {
         let id: ProviderId = parse::id("provider.id", &provider.id)?;
         let patch = parse::provider_patch(provider, request.update_mask)?;
         command(&self.0.state, once, move |plane| {
-            let record = audit.change(plane, Resource::Provider(id), |plane| {
+            let record = audit.change(plane, &Resource::Provider(id), |plane| {
                 plane.update_provider(id, patch)
             })?;
             Ok(pb::UpdateProviderResponse {
@@ -200,7 +200,7 @@ impl AdminService for AdminApi {
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            let record = audit.change(plane, Resource::Provider(id), |plane| {
+            let record = audit.change(plane, &Resource::Provider(id), |plane| {
                 plane.set_provider_active(id, true)
             })?;
             Ok(pb::ActivateProviderResponse {
@@ -221,7 +221,7 @@ impl AdminService for AdminApi {
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            let record = audit.change(plane, Resource::Provider(id), |plane| {
+            let record = audit.change(plane, &Resource::Provider(id), |plane| {
                 plane.set_provider_active(id, false)
             })?;
             Ok(pb::DeactivateProviderResponse {
@@ -242,7 +242,7 @@ impl AdminService for AdminApi {
         let once = once(&request.request_id, &request)?;
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let response = command(&self.0.state, once, move |plane| {
-            audit.change(plane, Resource::Provider(id), |plane| {
+            audit.change(plane, &Resource::Provider(id), |plane| {
                 plane.delete_provider(id)
             })?;
             Ok(pb::DeleteProviderResponse {})
@@ -262,7 +262,7 @@ impl AdminService for AdminApi {
         let id: ProviderId = parse::id("provider_id", &request.provider_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Provider);
         let response = command(&self.0.state, once, move |plane| {
-            audit.change(plane, Resource::Provider(id), |plane| {
+            audit.change(plane, &Resource::Provider(id), |plane| {
                 plane.rotate_provider_credential(id, hash)
             })?;
             Ok(pb::RotateProviderCredentialResponse { credential })
@@ -286,7 +286,7 @@ impl AdminService for AdminApi {
         let (credential, hash) = issue_credential(CredentialKind::Agent);
         let response = command(&self.0.state, once, move |plane| {
             let record = plane.create_agent(new, hash)?;
-            audit.created(plane, Resource::Agent(record.id));
+            audit.created(plane, &Resource::Agent(record.id));
             Ok(pb::CreateAgentResponse {
                 agent: Some(convert::agent(&record)),
                 credential,
@@ -346,7 +346,7 @@ impl AdminService for AdminApi {
         let id: AgentId = parse::id("agent.id", &agent.id)?;
         let patch = parse::agent_patch(agent, request.update_mask)?;
         command(&self.0.state, once, move |plane| {
-            let record = audit.change(plane, Resource::Agent(id), |plane| {
+            let record = audit.change(plane, &Resource::Agent(id), |plane| {
                 plane.update_agent(id, patch)
             })?;
             Ok(pb::UpdateAgentResponse {
@@ -366,7 +366,7 @@ impl AdminService for AdminApi {
         let id: AgentId = parse::id("agent_id", &request.agent_id)?;
         let force = request.force;
         let response = command(&self.0.state, once, move |plane| {
-            let closed = audit.change(plane, Resource::Agent(id), |plane| {
+            let closed = audit.change(plane, &Resource::Agent(id), |plane| {
                 plane.delete_agent(id, force)
             })?;
             tracing::info!(agent = %id, closed_sessions = closed.len(), "agent deleted, credential revoked");
@@ -386,7 +386,7 @@ impl AdminService for AdminApi {
         let id: AgentId = parse::id("agent_id", &request.agent_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Agent);
         let response = command(&self.0.state, once, move |plane| {
-            audit.change(plane, Resource::Agent(id), |plane| {
+            audit.change(plane, &Resource::Agent(id), |plane| {
                 plane.rotate_agent_credential(id, hash)
             })?;
             Ok(pb::RotateAgentCredentialResponse { credential })
@@ -490,12 +490,14 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreatePresenceRequest>,
     ) -> Result<Response<pb::CreatePresenceResponse>, Status> {
+        let audit = Audit::of(&request, "CreatePresence")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let presence = parse::required("presence", request.presence)?;
         let presence = parse::presence(presence)?;
         command(&self.0.state, once, move |plane| {
             let presence = plane.create_presence(presence)?;
+            audit.created(plane, &Resource::Presence(presence.id.clone()));
             Ok(pb::CreatePresenceResponse {
                 presence: Some(convert::presence(&presence)),
             })
@@ -518,13 +520,16 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdatePresenceRequest>,
     ) -> Result<Response<pb::UpdatePresenceResponse>, Status> {
+        let audit = Audit::of(&request, "UpdatePresence")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let presence = parse::required("presence", request.presence)?;
         let id = presence.presence_id.clone();
         let patch = parse::presence_patch(presence, request.update_mask)?;
         command(&self.0.state, once, move |plane| {
-            let presence = plane.update_presence(&id, patch)?;
+            let presence = audit.change(plane, &Resource::Presence(id.clone()), |plane| {
+                plane.update_presence(&id, patch)
+            })?;
             Ok(pb::UpdatePresenceResponse {
                 presence: Some(convert::presence(&presence)),
             })
@@ -536,11 +541,14 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeletePresenceRequest>,
     ) -> Result<Response<pb::DeletePresenceResponse>, Status> {
+        let audit = Audit::of(&request, "DeletePresence")?;
         let request = request.into_inner();
         let once = once(&request.request_id, &request)?;
         let id = request.presence_id;
         command(&self.0.state, once, move |plane| {
-            plane.delete_presence(&id)?;
+            audit.change(plane, &Resource::Presence(id.clone()), |plane| {
+                plane.delete_presence(&id)
+            })?;
             Ok(pb::DeletePresenceResponse {})
         })
         .await
@@ -552,10 +560,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateSessionTemplateRequest>,
     ) -> Result<Response<pb::CreateSessionTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "CreateSessionTemplate")?;
         let request = request.into_inner();
         let message = request.session_template.clone();
         templates::create(
             &self.0,
+            audit,
             message,
             &request.request_id,
             &request,
@@ -593,6 +603,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdateSessionTemplateRequest>,
     ) -> Result<Response<pb::UpdateSessionTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "UpdateSessionTemplate")?;
         let request = request.into_inner();
         let (message, mask) = (
             request.session_template.clone(),
@@ -600,6 +611,7 @@ impl AdminService for AdminApi {
         );
         templates::update(
             &self.0,
+            audit,
             message,
             mask,
             &request.request_id,
@@ -615,10 +627,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeleteSessionTemplateRequest>,
     ) -> Result<Response<pb::DeleteSessionTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "DeleteSessionTemplate")?;
         let request = request.into_inner();
         let name = request.unique_name.clone();
         templates::delete::<pb::SessionTemplate, _>(
             &self.0,
+            audit,
             name,
             &request.request_id,
             &request,
@@ -631,10 +645,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateTabTemplateRequest>,
     ) -> Result<Response<pb::CreateTabTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "CreateTabTemplate")?;
         let request = request.into_inner();
         let message = request.tab_template.clone();
         templates::create(
             &self.0,
+            audit,
             message,
             &request.request_id,
             &request,
@@ -672,10 +688,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdateTabTemplateRequest>,
     ) -> Result<Response<pb::UpdateTabTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "UpdateTabTemplate")?;
         let request = request.into_inner();
         let (message, mask) = (request.tab_template.clone(), request.update_mask.clone());
         templates::update(
             &self.0,
+            audit,
             message,
             mask,
             &request.request_id,
@@ -691,10 +709,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeleteTabTemplateRequest>,
     ) -> Result<Response<pb::DeleteTabTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "DeleteTabTemplate")?;
         let request = request.into_inner();
         let name = request.unique_name.clone();
         templates::delete::<pb::TabTemplate, _>(
             &self.0,
+            audit,
             name,
             &request.request_id,
             &request,
@@ -707,10 +727,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateNotificationTemplateRequest>,
     ) -> Result<Response<pb::CreateNotificationTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "CreateNotificationTemplate")?;
         let request = request.into_inner();
         let message = request.notification_template.clone();
         templates::create(
             &self.0,
+            audit,
             message,
             &request.request_id,
             &request,
@@ -749,6 +771,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::UpdateNotificationTemplateRequest>,
     ) -> Result<Response<pb::UpdateNotificationTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "UpdateNotificationTemplate")?;
         let request = request.into_inner();
         let (message, mask) = (
             request.notification_template.clone(),
@@ -756,6 +779,7 @@ impl AdminService for AdminApi {
         );
         templates::update(
             &self.0,
+            audit,
             message,
             mask,
             &request.request_id,
@@ -771,10 +795,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::DeleteNotificationTemplateRequest>,
     ) -> Result<Response<pb::DeleteNotificationTemplateResponse>, Status> {
+        let audit = Audit::of(&request, "DeleteNotificationTemplate")?;
         let request = request.into_inner();
         let name = request.unique_name.clone();
         templates::delete::<pb::NotificationTemplate, _>(
             &self.0,
+            audit,
             name,
             &request.request_id,
             &request,

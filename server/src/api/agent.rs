@@ -7,6 +7,7 @@ use cif_sdk::pb;
 use cif_sdk::pb::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
 
+use super::audit::{Audit, Resource};
 use super::call::{Context, caller_agent, command, query};
 use super::stream::{ResponseStream, open, opening};
 use super::{convert, parse};
@@ -296,11 +297,24 @@ impl AgentService for AgentApi {
         request: Request<pb::IssueWidgetCredentialRequest>,
     ) -> Result<Response<pb::IssueWidgetCredentialResponse>, Status> {
         let caller = caller_agent(&request)?;
+        let audit = Audit::of(&request, "IssueWidgetCredential")?;
         let provider: ProviderId = parse::id("provider_id", &request.get_ref().provider_id)?;
         let (credential, hash) = issue_credential(CredentialKind::Widget);
         command(&self.0.state, None, move |plane| {
+            // A desk renews its widgets' credentials every few minutes: the trail keeps the
+            // first, while the desk held none for that provider, not each renewal.
+            let resource = Resource::WidgetCredential {
+                agent: caller,
+                provider,
+            };
+            let renewal = plane
+                .widget_credentials(caller, SystemTime::now())
+                .is_ok_and(|held| held.iter().any(|(held, _)| *held == provider));
             let expires =
                 plane.issue_widget_credential(caller, provider, hash, SystemTime::now())?;
+            if !renewal {
+                audit.created(plane, &resource);
+            }
             Ok(pb::IssueWidgetCredentialResponse {
                 credential,
                 expire_time: Some(convert::timestamp(expires)),
@@ -314,8 +328,25 @@ impl AgentService for AgentApi {
         request: Request<pb::RevokeWidgetCredentialsRequest>,
     ) -> Result<Response<pb::RevokeWidgetCredentialsResponse>, Status> {
         let caller = caller_agent(&request)?;
+        let audit = Audit::of(&request, "RevokeWidgetCredentials")?;
         command(&self.0.state, None, move |plane| {
+            // Each credential the desk held, as it was before it is revoked.
+            let held: Vec<_> = plane
+                .widget_credentials(caller, SystemTime::now())?
+                .into_iter()
+                .map(|(provider, _)| {
+                    let resource = Resource::WidgetCredential {
+                        agent: caller,
+                        provider,
+                    };
+                    let before = resource.snapshot(plane);
+                    (resource, before)
+                })
+                .collect();
             let revoked = plane.revoke_widget_credentials(caller)?;
+            for (resource, before) in held {
+                audit.removed(plane, &resource, before);
+            }
             Ok(pb::RevokeWidgetCredentialsResponse {
                 revoked: u32::try_from(revoked).unwrap_or(u32::MAX),
             })

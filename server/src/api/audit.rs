@@ -1,6 +1,7 @@
-//! The audit trail as AdminService writes and lists it: each change an operator makes keeps
-//! an entry, in the same command as the change (so neither is kept without the other), with
-//! the resource before and after as the API shows it.
+//! The audit trail as AdminService lists it: each change an operator makes (and a desk's
+//! widget credentials issued and revoked) keeps an entry, in the same command as the change
+//! (so neither is kept without the other), with the resource before and after as the API
+//! shows it.
 
 use std::time::SystemTime;
 
@@ -10,45 +11,85 @@ use prost::Message as _;
 use tonic::{Request, Status};
 use uuid::Uuid;
 
-use super::call::{Context, caller_operator, query};
+use super::call::{Context, principal, query};
 use super::convert;
 use super::page_token::page_size;
 use crate::app::{REFUSAL_WINDOW, RefusalCount};
 use crate::domain::audit::{AuditEntry, AuditFilter, Snapshot};
-use crate::domain::{ControlPlane, DomainResult, Principal};
+use crate::domain::catalogue::{Template, TemplateKind};
+use crate::domain::{ControlPlane, DomainResult};
 
-/// A resource an operator changes.
-#[derive(Debug, Clone, Copy)]
+/// A resource whose changes are audited.
+#[derive(Debug, Clone)]
 pub(super) enum Resource {
     Provider(ProviderId),
     Agent(AgentId),
     OperatorCredential(OperatorCredentialId),
+    Presence(String),
+    /// A template: its kind, unique name, message type and how its message is made.
+    Template {
+        kind: TemplateKind,
+        name: String,
+        type_name: &'static str,
+        encode: fn(&Template) -> Vec<u8>,
+    },
+    /// The widget credential an agent's desk holds for a provider.
+    WidgetCredential {
+        agent: AgentId,
+        provider: ProviderId,
+    },
 }
 
 impl Resource {
-    fn name(self) -> String {
+    fn name(&self) -> String {
         match self {
             Self::Provider(id) => format!("providers/{id}"),
             Self::Agent(id) => format!("agents/{id}"),
             Self::OperatorCredential(id) => format!("operatorCredentials/{id}"),
+            Self::Presence(id) => format!("presences/{id}"),
+            Self::Template { name, .. } => format!("templates/{name}"),
+            Self::WidgetCredential { agent, provider } => {
+                format!("agents/{agent}/widgetCredentials/{provider}")
+            }
         }
     }
 
     /// The resource as the API shows it now, if it exists.
-    fn snapshot(self, plane: &ControlPlane) -> Option<Snapshot> {
+    pub fn snapshot(&self, plane: &ControlPlane) -> Option<Snapshot> {
         let (type_name, value) = match self {
             Self::Provider(id) => (
                 "cif.v1.Provider",
-                convert::provider(plane.provider(id).ok()?).encode_to_vec(),
+                convert::provider(plane.provider(*id).ok()?).encode_to_vec(),
             ),
             Self::Agent(id) => (
                 "cif.v1.Agent",
-                convert::agent(plane.agent_record(id).ok()?).encode_to_vec(),
+                convert::agent(plane.agent_record(*id).ok()?).encode_to_vec(),
             ),
             Self::OperatorCredential(id) => (
                 "cif.v1.OperatorCredential",
-                convert::operator_credential(plane.operator_credential(id)?).encode_to_vec(),
+                convert::operator_credential(plane.operator_credential(*id)?).encode_to_vec(),
             ),
+            Self::Presence(id) => (
+                "cif.v1.Presence",
+                convert::presence(plane.presences().find(|presence| presence.id == *id)?)
+                    .encode_to_vec(),
+            ),
+            Self::Template {
+                kind,
+                name,
+                type_name,
+                encode,
+            } => (*type_name, encode(plane.catalogue().get(*kind, name).ok()?)),
+            Self::WidgetCredential { agent, provider } => {
+                let held = plane.widget_credentials(*agent, SystemTime::now()).ok()?;
+                let (_, expires) = held.into_iter().find(|(held, _)| held == provider)?;
+                let message = pb::WidgetCredential {
+                    agent_id: agent.to_string(),
+                    provider_id: provider.to_string(),
+                    expire_time: Some(convert::timestamp(expires)),
+                };
+                ("cif.v1.WidgetCredential", message.encode_to_vec())
+            }
         };
         Some(Snapshot {
             type_url: format!("type.googleapis.com/{type_name}"),
@@ -66,7 +107,7 @@ pub(super) struct Audit {
 impl Audit {
     pub fn of<T>(request: &Request<T>, action: &'static str) -> Result<Self, Status> {
         Ok(Self {
-            actor: Principal::Operator(caller_operator(request)?).to_string(),
+            actor: principal(request)?.to_string(),
             action,
         })
     }
@@ -75,7 +116,7 @@ impl Audit {
     pub fn change<R>(
         &self,
         plane: &mut ControlPlane,
-        resource: Resource,
+        resource: &Resource,
         change: impl FnOnce(&mut ControlPlane) -> DomainResult<R>,
     ) -> DomainResult<R> {
         let before = resource.snapshot(plane);
@@ -85,11 +126,17 @@ impl Audit {
     }
 
     /// Keeps the entry of `resource`, just created.
-    pub fn created(&self, plane: &mut ControlPlane, resource: Resource) {
+    pub fn created(&self, plane: &mut ControlPlane, resource: &Resource) {
         self.keep(plane, resource, None);
     }
 
-    fn keep(&self, plane: &mut ControlPlane, resource: Resource, before: Option<Snapshot>) {
+    /// Keeps the entry of `resource`, removed by a change that removed others with it, as it
+    /// was `before`.
+    pub fn removed(&self, plane: &mut ControlPlane, resource: &Resource, before: Option<Snapshot>) {
+        self.keep(plane, resource, before);
+    }
+
+    fn keep(&self, plane: &mut ControlPlane, resource: &Resource, before: Option<Snapshot>) {
         let after = resource.snapshot(plane);
         plane.audit(
             SystemTime::now(),

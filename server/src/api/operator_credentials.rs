@@ -26,7 +26,7 @@ pub async fn create(
     let (credential, hash) = issue_credential(CredentialKind::Operator);
     let response = command(&context.state, once, move |plane| {
         let record = plane.create_operator_credential(display_name, hash, SystemTime::now())?;
-        audit.created(plane, Resource::OperatorCredential(record.id));
+        audit.created(plane, &Resource::OperatorCredential(record.id));
         Ok(pb::CreateOperatorCredentialResponse {
             operator_credential: Some(convert::operator_credential(&record)),
             credential,
@@ -77,7 +77,7 @@ pub async fn revoke(
     let id: OperatorCredentialId =
         parse::id("operator_credential_id", &request.operator_credential_id)?;
     let response = command(&context.state, once, move |plane| {
-        audit.change(plane, Resource::OperatorCredential(id), |plane| {
+        audit.change(plane, &Resource::OperatorCredential(id), |plane| {
             plane.revoke_operator_credential(id)
         })?;
         Ok(pb::RevokeOperatorCredentialResponse {})

@@ -6,6 +6,7 @@ use std::time::UNIX_EPOCH;
 use cif_sdk::pb;
 use tonic::Status;
 
+use super::audit::{Audit, Resource};
 use super::call::operator_once as once;
 use super::call::{Context, command, query};
 use super::page_token::page_size;
@@ -18,6 +19,8 @@ use crate::domain::catalogue::{
 /// A template's protobuf message.
 pub trait TemplateMessage: prost::Message + Default + Clone + Send + Sync + 'static {
     const KIND: TemplateKind;
+    /// Its full message name, e.g. `cif.v1.SessionTemplate`.
+    const TYPE_NAME: &'static str;
     /// The request field holding it, e.g. `session_template`.
     const FIELD: &'static str;
     /// The fields an update may name.
@@ -44,6 +47,7 @@ fn template(unique_name: String, display_name: String, spec: TemplateSpec) -> Te
 }
 
 impl TemplateMessage for pb::SessionTemplate {
+    const TYPE_NAME: &'static str = "cif.v1.SessionTemplate";
     const KIND: TemplateKind = TemplateKind::Session;
     const FIELD: &'static str = "session_template";
     const PATHS: &'static [&'static str] = &[
@@ -118,6 +122,7 @@ impl TemplateMessage for pb::SessionTemplate {
 }
 
 impl TemplateMessage for pb::TabTemplate {
+    const TYPE_NAME: &'static str = "cif.v1.TabTemplate";
     const KIND: TemplateKind = TemplateKind::Tab;
     const FIELD: &'static str = "tab_template";
     const PATHS: &'static [&'static str] = &[
@@ -187,6 +192,7 @@ impl TemplateMessage for pb::TabTemplate {
 }
 
 impl TemplateMessage for pb::NotificationTemplate {
+    const TYPE_NAME: &'static str = "cif.v1.NotificationTemplate";
     const KIND: TemplateKind = TemplateKind::Notification;
     const FIELD: &'static str = "notification_template";
     const PATHS: &'static [&'static str] = &[
@@ -284,9 +290,20 @@ impl TemplateMessage for pb::NotificationTemplate {
     }
 }
 
+/// A template of message `M`, as the audit trail keeps it.
+fn resource<M: TemplateMessage>(name: &str) -> Resource {
+    Resource::Template {
+        kind: M::KIND,
+        name: name.to_owned(),
+        type_name: M::TYPE_NAME,
+        encode: |template| M::from_domain(template).encode_to_vec(),
+    }
+}
+
 /// Create: the stored template.
 pub async fn create<M: TemplateMessage, R: Responds>(
     context: &Context,
+    audit: Audit,
     message: Option<M>,
     request_id: &str,
     request: &R,
@@ -296,6 +313,7 @@ pub async fn create<M: TemplateMessage, R: Responds>(
     let template = parse::required(M::FIELD, message)?.to_domain()?;
     command(&context.state, once, move |plane| {
         let template = plane.catalogue_mut().create(template, M::FIELD)?;
+        audit.created(plane, &resource::<M>(&template.unique_name));
         Ok(answer(M::from_domain(&template)))
     })
     .await
@@ -304,6 +322,7 @@ pub async fn create<M: TemplateMessage, R: Responds>(
 /// Update with a field mask (AIP-134).
 pub async fn update<M: TemplateMessage, R: Responds>(
     context: &Context,
+    audit: Audit,
     message: Option<M>,
     mask: Option<prost_types::FieldMask>,
     request_id: &str,
@@ -315,17 +334,19 @@ pub async fn update<M: TemplateMessage, R: Responds>(
     let paths = parse::template_paths(mask, M::FIELD, M::PATHS, |path| given.is_set(path))?;
     let name = given.unique_name().to_owned();
     command(&context.state, once, move |plane| {
-        let template = plane
-            .catalogue_mut()
-            .update(M::KIND, &name, M::FIELD, |current| {
-                let mut message = M::from_domain(current);
-                for path in &paths {
-                    message.copy_field(&given, path);
-                }
-                let changed = message.to_domain()?;
-                (current.display_name, current.spec) = (changed.display_name, changed.spec);
-                Ok(())
-            })?;
+        let template = audit.change(plane, &resource::<M>(&name), |plane| {
+            plane
+                .catalogue_mut()
+                .update(M::KIND, &name, M::FIELD, |current| {
+                    let mut message = M::from_domain(current);
+                    for path in &paths {
+                        message.copy_field(&given, path);
+                    }
+                    let changed = message.to_domain()?;
+                    (current.display_name, current.spec) = (changed.display_name, changed.spec);
+                    Ok(())
+                })
+        })?;
         Ok(answer(M::from_domain(&template)))
     })
     .await
@@ -334,6 +355,7 @@ pub async fn update<M: TemplateMessage, R: Responds>(
 /// Delete.
 pub async fn delete<M: TemplateMessage, R: Responds>(
     context: &Context,
+    audit: Audit,
     name: String,
     request_id: &str,
     request: &R,
@@ -341,7 +363,9 @@ pub async fn delete<M: TemplateMessage, R: Responds>(
 ) -> Result<tonic::Response<R::Answer>, Status> {
     let once = once(request_id, request)?;
     command(&context.state, once, move |plane| {
-        plane.catalogue_mut().delete(M::KIND, &name)?;
+        audit.change(plane, &resource::<M>(&name), |plane| {
+            plane.catalogue_mut().delete(M::KIND, &name)
+        })?;
         Ok(answer)
     })
     .await

@@ -2401,19 +2401,24 @@ class AuditEntry(_message.Message):
     id: _builtins.str
     """Server-assigned id (UUID); ids sort in the order entries were made."""
     actor: _builtins.str
-    """Who made it: "operator" (the configured token) or "operator credential <id>"."""
+    """Who made it: "operator" (the configured token), "operator credential <id>", or
+    "agent <id>" for its desk's widget credentials.
+    """
     action: _builtins.str
     """What: the AdminService method, e.g. "DeactivateProvider"."""
     resource: _builtins.str
-    """Which resource: "providers/<id>", "agents/<id>" or "operatorCredentials/<id>"."""
+    """Which resource: "providers/<id>", "agents/<id>", "presences/<id>",
+    "templates/<unique name>", "operatorCredentials/<id>" or
+    "agents/<id>/widgetCredentials/<provider id>".
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the change was made."""
 
     @_builtins.property
     def before(self) -> _any_pb2.Any:
-        """The resource before the change (a Provider, Agent or OperatorCredential); unset for
-        what the change created.
+        """The resource before the change, as the API shows it (a Provider, Agent, Presence, a
+        template, an OperatorCredential or a WidgetCredential); unset for what it created.
         """
 
     @_builtins.property

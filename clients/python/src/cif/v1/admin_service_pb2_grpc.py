@@ -414,8 +414,10 @@ class AdminServiceServicer:
 
     def ListAuditEntries(self, request, context):
         """Lists the audit trail, in the order the changes were made: every change an operator made
-        to providers, agents and operator credentials (who, what, when, the resource before and
-        after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+        to providers, agents, presences, templates and operator credentials, and the widget
+        credentials a desk was issued (the first, not each renewal) and revoked: who, what, when,
+        the resource before and after, never a secret. Kept for --audit-retention entries and
+        --audit-retention-age.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -99,8 +99,10 @@ class AdminServiceStub:
     """
     ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEntriesRequest, _admin_service_pb2.ListAuditEntriesResponse]
     """Lists the audit trail, in the order the changes were made: every change an operator made
-    to providers, agents and operator credentials (who, what, when, the resource before and
-    after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+    to providers, agents, presences, templates and operator credentials, and the widget
+    credentials a desk was issued (the first, not each renewal) and revoked: who, what, when,
+    the resource before and after, never a secret. Kept for --audit-retention entries and
+    --audit-retention-age.
     """
     ListRefusalCounts: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListRefusalCountsRequest, _admin_service_pb2.ListRefusalCountsResponse]
     """Lists the calls this replica refused in the last hour, counted per principal, method and
@@ -234,8 +236,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
     ListAuditEntries: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEntriesRequest, _admin_service_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
     """Lists the audit trail, in the order the changes were made: every change an operator made
-    to providers, agents and operator credentials (who, what, when, the resource before and
-    after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+    to providers, agents, presences, templates and operator credentials, and the widget
+    credentials a desk was issued (the first, not each renewal) and revoked: who, what, when,
+    the resource before and after, never a secret. Kept for --audit-retention entries and
+    --audit-retention-age.
     """
     ListRefusalCounts: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListRefusalCountsRequest, _admin_service_pb2.ListRefusalCountsResponse]  # type: ignore[assignment]
     """Lists the calls this replica refused in the last hour, counted per principal, method and
@@ -486,8 +490,10 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.ListAuditEntriesResponse, _abc.Awaitable[_admin_service_pb2.ListAuditEntriesResponse]]:
         """Lists the audit trail, in the order the changes were made: every change an operator made
-        to providers, agents and operator credentials (who, what, when, the resource before and
-        after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+        to providers, agents, presences, templates and operator credentials, and the widget
+        credentials a desk was issued (the first, not each renewal) and revoked: who, what, when,
+        the resource before and after, never a secret. Kept for --audit-retention entries and
+        --audit-retention-age.
         """
 
     @_abc_1.abstractmethod

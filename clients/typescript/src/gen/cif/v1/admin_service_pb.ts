@@ -2365,7 +2365,8 @@ export type AuditEntry = Message<"cif.v1.AuditEntry"> & {
   time?: Timestamp | undefined;
 
   /**
-   * Who made it: "operator" (the configured token) or "operator credential <id>".
+   * Who made it: "operator" (the configured token), "operator credential <id>", or
+   * "agent <id>" for its desk's widget credentials.
    *
    * @generated from field: string actor = 3;
    */
@@ -2379,15 +2380,17 @@ export type AuditEntry = Message<"cif.v1.AuditEntry"> & {
   action: string;
 
   /**
-   * Which resource: "providers/<id>", "agents/<id>" or "operatorCredentials/<id>".
+   * Which resource: "providers/<id>", "agents/<id>", "presences/<id>",
+   * "templates/<unique name>", "operatorCredentials/<id>" or
+   * "agents/<id>/widgetCredentials/<provider id>".
    *
    * @generated from field: string resource = 5;
    */
   resource: string;
 
   /**
-   * The resource before the change (a Provider, Agent or OperatorCredential); unset for
-   * what the change created.
+   * The resource before the change, as the API shows it (a Provider, Agent, Presence, a
+   * template, an OperatorCredential or a WidgetCredential); unset for what it created.
    *
    * @generated from field: google.protobuf.Any before = 6;
    */
@@ -2832,8 +2835,10 @@ export const AdminService: GenService<{
   },
   /**
    * Lists the audit trail, in the order the changes were made: every change an operator made
-   * to providers, agents and operator credentials (who, what, when, the resource before and
-   * after), never a secret. Kept for --audit-retention entries and --audit-retention-age.
+   * to providers, agents, presences, templates and operator credentials, and the widget
+   * credentials a desk was issued (the first, not each renewal) and revoked: who, what, when,
+   * the resource before and after, never a secret. Kept for --audit-retention entries and
+   * --audit-retention-age.
    *
    * @generated from rpc cif.v1.AdminService.ListAuditEntries
    */
