@@ -17,6 +17,7 @@ mod mix;
 mod recovery;
 mod replicas;
 mod scale;
+mod soak;
 mod stats;
 mod target;
 
@@ -49,6 +50,9 @@ struct Args {
     /// as large as cifd's, the baseline pays what the transport costs for them.
     #[arg(long, default_value_t = 0)]
     baseline_answer_bytes: usize,
+    /// How long the soak runs, in minutes.
+    #[arg(long, default_value_t = 30.0)]
+    soak_minutes: f64,
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
@@ -82,6 +86,9 @@ enum Scenario {
     Failover,
     /// A provider's unary mix alone and beside a hostile client at every limit.
     Hostile,
+    /// A mixed load for --soak-minutes with restarts, sampling memory, files, tasks, streams
+    /// and p99 over time. Runs only when named (or in --smoke).
+    Soak,
 }
 
 /// The allocator cifd uses, so the baseline differs from it only in doing no work.
@@ -298,6 +305,27 @@ async fn suite(args: Args, placement: Placement) -> usize {
         };
         failures += beside_a_hostile_client(&placement, &plan).await;
     }
+    // The soak is long: only when named, or small in the smoke run.
+    if args.only.contains(&Scenario::Soak) || (args.smoke && args.only.is_empty()) {
+        let plan = if args.smoke {
+            soak::Plan {
+                length: Duration::from_secs(3),
+                interval: Duration::from_secs(1),
+                restart_every: 2,
+                in_flight: 4,
+                churning_streams: 4,
+            }
+        } else {
+            soak::Plan {
+                length: Duration::from_secs_f64(args.soak_minutes * 60.0),
+                interval: Duration::from_secs(30),
+                restart_every: 20,
+                in_flight: 16,
+                churning_streams: 32,
+            }
+        };
+        failures += soak_run(&placement, &plan).await;
+    }
     if wanted(Scenario::Desk) {
         // Without the page's packages or Chromium the suite, its smoke run included, goes on
         // and says why; where they are (CI installs them), the smoke run must measure.
@@ -387,6 +415,66 @@ async fn beside_a_hostile_client(placement: &Placement, plan: &hostile::Plan) ->
         plan.drips,
     );
     usize::from(refused > 0)
+}
+
+/// The soak's samples over time, and whether each figure stayed flat within each server life.
+async fn soak_run(placement: &Placement, plan: &soak::Plan) -> usize {
+    let samples = soak::run(placement, plan).await;
+    let table = Table::new(
+        &format!(
+            "Soak: {:.1} minutes, the durable server restarted every {} samples; one row per {} s",
+            plan.length.as_secs_f64() / 60.0,
+            plan.restart_every,
+            plan.interval.as_secs()
+        ),
+        &[
+            "at (s)",
+            "server life",
+            "calls/s",
+            "p99",
+            "failed calls",
+            "RSS (MiB)",
+            "open files",
+            "tasks",
+            "open streams",
+            "streams churned",
+        ],
+    );
+    for sample in &samples {
+        table.row(vec![
+            format!("{:.0}", sample.at.as_secs_f64()),
+            sample.life.to_string(),
+            format!("{:.0}", sample.calls_per_second),
+            ms(sample.p99),
+            sample.failed_calls.to_string(),
+            format!("{:.1}", sample.rss_bytes as f64 / 1_048_576.0),
+            sample.open_files.to_string(),
+            sample.tasks.to_string(),
+            sample.open_streams.to_string(),
+            sample.streams_churned.to_string(),
+        ]);
+    }
+    // Flat: within each server life, the last sample against the second (the first still
+    // warms up).
+    let lives = samples.iter().map(|sample| sample.life).max().unwrap_or(0) + 1;
+    for life in 0..lives {
+        let of_life: Vec<&soak::Sample> = samples.iter().filter(|s| s.life == life).collect();
+        let (Some(first), Some(last)) = (of_life.get(1), of_life.last()) else {
+            continue;
+        };
+        println!(
+            "\nServer life {life}, second sample to last: RSS {:.1} -> {:.1} MiB, open files {} -> {}, tasks {} -> {}, p99 {} -> {}.",
+            first.rss_bytes as f64 / 1_048_576.0,
+            last.rss_bytes as f64 / 1_048_576.0,
+            first.open_files,
+            last.open_files,
+            first.tasks,
+            last.tasks,
+            ms(first.p99),
+            ms(last.p99),
+        );
+    }
+    usize::from(samples.is_empty())
 }
 
 /// Failover time over `rounds` kills of the writer, `steady` apart (targets: median <= 2 s,

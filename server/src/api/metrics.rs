@@ -85,7 +85,14 @@ impl prometheus_client::collector::Collector for StateCollector {
             replica.lag().as_secs_f64(),
             replica.takeovers,
         );
-        let gauges: [(&str, &str, i64); 5] = [
+        let tasks = tokio::runtime::Handle::try_current()
+            .map_or(0, |runtime| runtime.metrics().num_alive_tasks());
+        let gauges: [(&str, &str, i64); 6] = [
+            (
+                "cif_runtime_tasks",
+                "Tasks alive in the server's runtime (connections, calls, streams, timers)",
+                tasks as i64,
+            ),
             (
                 "cif_replica_writer",
                 "1 while this cifd writes the store (always, on a store of its own), 0 while it follows another",
