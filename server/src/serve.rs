@@ -111,7 +111,7 @@ pub async fn serve(
     // The configuration file's declarations: applied by the writer, before anyone is served,
     // or by a follower when it takes the writer's place (replicas share one configuration).
     let mut declare: Option<crate::app::OnWriting> = Some(Box::new(move |plane| {
-        plane.apply_declarations(declared, || {
+        crate::api::apply_configuration(plane, declared, || {
             // A credential nobody holds: the operator issues real ones through AdminService.
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).expect("the operating system's random source works");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cif_e2e::{Cifd, DataDir, OPERATOR_TOKEN, Options, Stop, cifd_binary, expect_refused, restart};
 use cif_sdk::{AgentClient, ProviderClient, pb};
+use prost::Message as _;
 use tonic::Code;
 
 const ADA: &str = "0199f0c8-51c4-7bb0-9d8e-3c3e2c9a1b11";
@@ -105,6 +106,28 @@ async fn the_file_declares_the_deployment_and_a_restart_changes_nothing() {
         .unwrap();
     assert!(template.managed);
 
+    // The audit trail names the file as who created each item.
+    let created = configuration_entries(&admin).await;
+    let mut names: Vec<&str> = created.iter().map(|e| e.resource.as_str()).collect();
+    names.sort_unstable();
+    let agent_name = format!("agents/{ADA}");
+    let provider_name = format!("providers/{}", provider.id);
+    let mut expected = vec![
+        agent_name.as_str(),
+        "presences/available",
+        provider_name.as_str(),
+        "templates/contoso_call",
+        "templates/contoso_crm",
+        "templates/contoso_incoming",
+    ];
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    for entry in &created {
+        assert_eq!(entry.action, "ApplyConfiguration");
+        assert!(entry.before.is_none(), "{entry:?}");
+        assert!(entry.after.is_some(), "{entry:?}");
+    }
+
     // What the file declares, AdminService does not change.
     let refused = expect_refused(
         admin
@@ -192,6 +215,11 @@ async fn the_file_declares_the_deployment_and_a_restart_changes_nothing() {
         providers_before,
         "the provider is as it was: inactive, same update_time"
     );
+    assert_eq!(
+        configuration_entries(&admin).await,
+        created,
+        "nothing changed, nothing audited"
+    );
     expect_refused(
         ProviderClient::new(cifd.channel().await, &provider_credential)
             .unwrap()
@@ -219,6 +247,38 @@ async fn the_file_declares_the_deployment_and_a_restart_changes_nothing() {
         .session_template
         .unwrap();
     assert!(!template.managed);
+    let released = configuration_entries(&admin).await;
+    let released = &released[created.len()..];
+    let call = released
+        .iter()
+        .find(|entry| entry.resource == "templates/contoso_call")
+        .expect("the template handed back is audited");
+    let managed = |any: &Option<prost_types::Any>| {
+        let any = any.as_ref().expect("a snapshot");
+        assert_eq!(any.type_url, "type.googleapis.com/cif.v1.SessionTemplate");
+        pb::SessionTemplate::decode(any.value.as_slice())
+            .unwrap()
+            .managed
+    };
+    assert!(managed(&call.before) && !managed(&call.after));
+    assert_eq!(
+        released.len(),
+        expected.len(),
+        "every declared item is handed back: {released:?}"
+    );
+}
+
+/// The audit entries the configuration file made, in order.
+async fn configuration_entries(admin: &cif_sdk::AdminClient) -> Vec<pb::AuditEntry> {
+    admin
+        .list_audit_entries(pb::ListAuditEntriesRequest {
+            actor: "configuration".into(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .audit_entries
 }
 
 #[tokio::test]

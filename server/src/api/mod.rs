@@ -25,6 +25,7 @@ mod web;
 
 pub use admin::AdminApi;
 pub use agent::AgentApi;
+pub use audit::apply_configuration;
 pub use auth::AuthLayer;
 pub use forward::ForwardLayer;
 pub use metrics::{CommitMetrics, Metrics, serve as serve_metrics};

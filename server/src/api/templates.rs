@@ -300,6 +300,15 @@ fn resource<M: TemplateMessage>(name: &str) -> Resource {
     }
 }
 
+/// A template of `kind`, as the audit trail keeps it.
+pub(super) fn resource_of(kind: TemplateKind, name: &str) -> Resource {
+    match kind {
+        TemplateKind::Session => resource::<pb::SessionTemplate>(name),
+        TemplateKind::Tab => resource::<pb::TabTemplate>(name),
+        TemplateKind::Notification => resource::<pb::NotificationTemplate>(name),
+    }
+}
+
 /// Create: the stored template.
 pub async fn create<M: TemplateMessage, R: Responds>(
     context: &Context,
