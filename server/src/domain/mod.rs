@@ -13,6 +13,7 @@ pub mod events;
 pub mod paging;
 pub mod principal;
 pub mod registry;
+pub mod sharing;
 pub mod slug;
 pub mod toasts;
 pub mod tracked;

@@ -37,6 +37,8 @@ use crate::app::log::Logged;
 use crate::app::{Batch, Followed, Loaded, RequestRecord, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
+use crate::domain::events::Event;
+use crate::domain::sharing::Sharing;
 
 /// Where a PostgreSQL store is: its URL, without a password, and the password; and where
 /// this cifd takes calls, announced to the other replicas while it is the writer.
@@ -96,6 +98,8 @@ pub struct PostgresStore {
     /// The writer's statements, prepared once: each would otherwise cost a round trip more
     /// per commit.
     statements: Option<Statements>,
+    /// What the events read share (a follower's as the writer's do).
+    sharing: Sharing,
 }
 
 /// The statements the writer runs: the lease's renewal, and a whole commit (the function
@@ -207,6 +211,7 @@ impl PostgresStore {
             replica: format!("cifd {} (pid {})", Uuid::new_v4(), std::process::id()),
             commits: 0,
             statements: None,
+            sharing: Sharing::default(),
         })
     }
 
@@ -328,6 +333,7 @@ impl PostgresStore {
 
         let cutoff = millis_before(retention.history_age);
         let limit = i64::try_from(retention.history).unwrap_or(i64::MAX);
+        self.sharing = Sharing::with(&records.sessions);
         let mut tail = transaction
             .query(
                 "SELECT sequence, body FROM cifd_events WHERE time_ms >= $1
@@ -338,11 +344,12 @@ impl PostgresStore {
             .into_iter()
             .map(|row| {
                 let sequence: i64 = row.get(0);
-                let event = crate::domain::events::Event::decode(row.get(1)).map_err(|error| {
+                let mut event = Event::decode(row.get(1)).map_err(|error| {
                     StoreError::Unusable(format!(
                         "{shown} holds event {sequence}, which this cifd cannot read ({error})"
                     ))
                 })?;
+                self.sharing.share(&mut event);
                 Ok(Logged {
                     sequence: u64::try_from(sequence).unwrap_or(0),
                     event,
@@ -453,11 +460,12 @@ impl PostgresStore {
                     "event {expected} is no longer kept in {shown} (the history was trimmed before this cifd read it); restart it to load the state afresh"
                 )));
             }
-            let event = crate::domain::events::Event::decode(row.get(3)).map_err(|error| {
+            let mut event = Event::decode(row.get(3)).map_err(|error| {
                 StoreError::Unusable(format!(
                     "{shown} holds event {at}, which this cifd cannot read ({error})"
                 ))
             })?;
+            self.sharing.share(&mut event);
             followed.events.push(Logged {
                 sequence: at,
                 event,

@@ -24,6 +24,7 @@ use crate::app::log::Logged;
 use crate::app::{Batch, Loaded, RequestRecord, RequestRetention, Retention, Store, StoreError};
 use crate::domain::CredentialHash;
 use crate::domain::control_plane::Records;
+use crate::domain::sharing::Sharing;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "cifd.db";
@@ -225,6 +226,7 @@ impl SqliteStore {
             .prepare("SELECT sequence, body FROM events WHERE time_ms >= ?1 ORDER BY sequence DESC LIMIT ?2")
             .map_err(fail)?;
         let limit = i64::try_from(self.retention.history).unwrap_or(i64::MAX);
+        let mut sharing = Sharing::with(&records.sessions);
         let mut tail = statement
             .query_map(params![cutoff, limit], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
@@ -232,9 +234,11 @@ impl SqliteStore {
             .map_err(fail)?
             .map(|row| {
                 let (sequence, body) = row.map_err(fail)?;
+                let mut event = decode(&shown, "event", &body)?;
+                sharing.share(&mut event);
                 Ok(Logged {
                     sequence: u64::try_from(sequence).unwrap_or(0),
-                    event: decode(&shown, "event", &body)?,
+                    event,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
