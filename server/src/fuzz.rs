@@ -5,7 +5,7 @@
 use std::path::Path;
 
 pub use crate::api::fuzzing::{page_token, request};
-pub use crate::store::fuzzing::record as store_record;
+pub use crate::store::fuzzing::{record as store_record, state as store_state};
 
 /// `data` as a template text: checked, filled and truncated as titles are.
 pub fn slug(data: &[u8]) {
@@ -33,4 +33,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config_file", config_file),
     ("page_token", page_token),
     ("store_record", store_record),
+    ("store_state", store_state),
 ];

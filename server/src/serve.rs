@@ -136,7 +136,12 @@ pub async fn serve(
                 operator_credential,
                 loaded.records,
                 now,
-            );
+            )
+            .map_err(|damaged| {
+                crate::app::StoreError::Unusable(format!(
+                    "the stored state contradicts itself: {damaged}; restore a backup into an empty data directory (`cifd restore`), or move the data directory away to start empty"
+                ))
+            })?;
             let log = EventLog::restore(
                 cli.log_settings(),
                 loaded.log_id,

@@ -482,6 +482,39 @@ async fn unusable_data_files_stop_startup_naming_the_file_and_what_to_do() {
         "{stderr}"
     );
 
+    // Records that contradict each other (an agent's home session deleted by hand): refused
+    // at startup, naming the contradiction, never a panic later in a call.
+    let contradicting = DataDir::new();
+    let harness = Harness::start_with(on(&contradicting)).await;
+    let ada = harness.agent("Ada", &[]).await;
+    let home = ada
+        .client
+        .get_desk(Default::default())
+        .await
+        .unwrap()
+        .desk
+        .unwrap()
+        .home_session
+        .unwrap()
+        .id;
+    let mut cifd = harness.cifd;
+    assert!(cifd.terminate(PATIENCE).await.success());
+    let deleted = rusqlite::Connection::open(contradicting.database())
+        .unwrap()
+        .execute(
+            "DELETE FROM records WHERE kind = 'session' AND id = ?1",
+            [&home],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1, "the home session's record");
+    let stderr = starts(&contradicting);
+    assert!(
+        stderr.contains("contradicts itself")
+            && stderr.contains(&format!("home session {home}"))
+            && stderr.contains("cifd restore"),
+        "{stderr}"
+    );
+
     // The database gone, its journal left behind: never a silent fresh start.
     let missing = DataDir::new();
     std::fs::create_dir_all(missing.path()).unwrap();

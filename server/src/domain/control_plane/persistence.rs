@@ -11,7 +11,7 @@ use cif_sdk::ids::{AgentId, OperatorCredentialId, ProviderId, SessionId};
 use super::{ControlPlane, Effects, Settings};
 use crate::domain::audit::{AuditEntry, AuditTrail};
 use crate::domain::catalogue::{Catalogue, Template};
-use crate::domain::desks::{Desk, Desks, Session};
+use crate::domain::desks::{Desk, Desks, Session, contradiction};
 use crate::domain::error::DomainError;
 use crate::domain::principal::{CredentialHash, Principal};
 use crate::domain::registry::Lost;
@@ -75,6 +75,11 @@ pub struct Records {
     pub operator_credentials: Vec<OperatorCredentialRecord>,
     pub audit_entries: Vec<AuditEntry>,
 }
+
+/// Stored records that contradict each other: what, as the error says.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Damaged(pub String);
 
 impl ControlPlane {
     /// The records the commands since the last call changed.
@@ -194,13 +199,14 @@ impl ControlPlane {
     }
 
     /// The state the records describe. Desks start their grace period at `now`, so desks
-    /// reconnecting after a restart lose nothing.
+    /// reconnecting after a restart lose nothing. Records that contradict each other (a
+    /// damaged database) are refused, naming the first contradiction.
     pub fn restore(
         settings: Settings,
         operator_credential: CredentialHash,
         records: Records,
         now: SystemTime,
-    ) -> Self {
+    ) -> Result<Self, Damaged> {
         let (agents, desks): (Vec<AgentRecord>, Vec<(AgentId, Desk)>) = records
             .agents
             .into_iter()
@@ -209,6 +215,9 @@ impl ControlPlane {
                 (stored.agent, (id, stored.desk))
             })
             .unzip();
+        if let Some(contradiction) = contradiction(&desks, &records.sessions) {
+            return Err(Damaged(contradiction));
+        }
         let toasts = Toasts::restore(
             settings.desk_grace,
             settings.resolved_toast_retention,
@@ -236,7 +245,7 @@ impl ControlPlane {
         };
         plane.registry.set_url_policy(plane.settings.urls.clone());
         plane.settle_visible_widgets();
-        plane
+        Ok(plane)
     }
 }
 
@@ -290,7 +299,8 @@ mod tests {
             super::super::tests::hash(0),
             records,
             SystemTime::now(),
-        );
+        )
+        .expect("consistent records");
         // Home with one provider shows its widget; chat's own session shows the same one.
         assert_eq!(restored.widgets(agent).unwrap().visible, Some(chat));
         let (created, effects) = restored.execute(|plane| {
@@ -331,7 +341,8 @@ mod tests {
             super::super::tests::hash(0),
             records,
             now,
-        );
+        )
+        .expect("consistent records");
         let before = world.plane.desk(agent).unwrap();
         let after = restored.desk(agent).unwrap();
         assert_eq!(after.desk.focused, first);
@@ -448,7 +459,8 @@ mod tests {
             super::super::tests::hash(0),
             stored(&mut world),
             now,
-        );
+        )
+        .expect("consistent records");
         follower.desk_connected(agent, now);
         follower.forget_changes();
         let _ = world.plane.take_effects();
