@@ -14,6 +14,7 @@ mod failover;
 mod fanout;
 mod hostile;
 mod mix;
+mod plot;
 mod recovery;
 mod replicas;
 mod scale;
@@ -53,6 +54,15 @@ struct Args {
     /// How long the soak runs, in minutes.
     #[arg(long, default_value_t = 30.0)]
     soak_minutes: f64,
+    /// The soak's sampling interval, in seconds.
+    #[arg(long, default_value_t = 30)]
+    soak_interval: u64,
+    /// The soak restarts the server after this many samples (0: never).
+    #[arg(long, default_value_t = 20)]
+    soak_restart_every: usize,
+    /// Also draws the soak's figures over time into this SVG file.
+    #[arg(long)]
+    soak_plot: Option<std::path::PathBuf>,
     /// Every scenario at small sizes, in seconds: checks the benchmark works.
     #[arg(long)]
     smoke: bool,
@@ -67,6 +77,13 @@ enum Command {
         /// Bytes of every unary answer (an unknown field, which clients skip).
         #[arg(long, default_value_t = 0)]
         answer_bytes: usize,
+    },
+    /// Draws the figures of a soak's printed output (its table) as an SVG plot.
+    PlotSoak {
+        /// The soak's output, as it printed it.
+        printed: std::path::PathBuf,
+        /// The SVG file to write.
+        svg: std::path::PathBuf,
     },
 }
 
@@ -107,6 +124,17 @@ fn main() {
             eprintln!("baseline: {error}");
             std::process::exit(1);
         }
+        return;
+    }
+    if let Some(Command::PlotSoak { printed, svg }) = &args.command {
+        let printed = std::fs::read_to_string(printed).expect("the soak's output is readable");
+        let samples: Vec<soak::Sample> =
+            printed.lines().filter_map(soak::Sample::from_row).collect();
+        let title = printed
+            .lines()
+            .find_map(|line| line.strip_prefix("### Soak: "))
+            .unwrap_or("Soak");
+        std::fs::write(svg, plot::soak(title, &samples)).expect("the plot is written");
         return;
     }
     // Pinned before the runtime starts its threads, which inherit the CPU.
@@ -318,13 +346,13 @@ async fn suite(args: Args, placement: Placement) -> usize {
         } else {
             soak::Plan {
                 length: Duration::from_secs_f64(args.soak_minutes * 60.0),
-                interval: Duration::from_secs(30),
-                restart_every: 20,
+                interval: Duration::from_secs(args.soak_interval),
+                restart_every: args.soak_restart_every,
                 in_flight: 16,
                 churning_streams: 32,
             }
         };
-        failures += soak_run(&placement, &plan).await;
+        failures += soak_run(&placement, &plan, args.soak_plot.as_deref()).await;
     }
     if wanted(Scenario::Desk) {
         // Without the page's packages or Chromium the suite, its smoke run included, goes on
@@ -418,15 +446,20 @@ async fn beside_a_hostile_client(placement: &Placement, plan: &hostile::Plan) ->
 }
 
 /// The soak's samples over time, and whether each figure stayed flat within each server life.
-async fn soak_run(placement: &Placement, plan: &soak::Plan) -> usize {
+async fn soak_run(
+    placement: &Placement,
+    plan: &soak::Plan,
+    plot_to: Option<&std::path::Path>,
+) -> usize {
     let samples = soak::run(placement, plan).await;
+    let title = format!(
+        "{:.1} minutes, the durable server restarted every {} samples; one row per {} s",
+        plan.length.as_secs_f64() / 60.0,
+        plan.restart_every,
+        plan.interval.as_secs()
+    );
     let table = Table::new(
-        &format!(
-            "Soak: {:.1} minutes, the durable server restarted every {} samples; one row per {} s",
-            plan.length.as_secs_f64() / 60.0,
-            plan.restart_every,
-            plan.interval.as_secs()
-        ),
+        &format!("Soak: {title}"),
         &[
             "at (s)",
             "server life",
@@ -438,6 +471,7 @@ async fn soak_run(placement: &Placement, plan: &soak::Plan) -> usize {
             "tasks",
             "open streams",
             "streams churned",
+            "toasts answered",
         ],
     );
     for sample in &samples {
@@ -452,7 +486,11 @@ async fn soak_run(placement: &Placement, plan: &soak::Plan) -> usize {
             sample.tasks.to_string(),
             sample.open_streams.to_string(),
             sample.streams_churned.to_string(),
+            sample.toasts_answered.to_string(),
         ]);
+    }
+    if let Some(path) = plot_to {
+        std::fs::write(path, plot::soak(&title, &samples)).expect("the plot is written");
     }
     // Flat: within each server life, the last sample against the second (the first still
     // warms up).

@@ -5,7 +5,8 @@
 //!
 //! The load: providers and agents running the unary mix; streams that connect, read for a
 //! while (or, one in four, read nothing and fall behind) and leave; desks renewing their
-//! widgets' credentials. Everything is bounded and stops with the run.
+//! widgets' credentials; toasts raised by providers and accepted or declined by the agents at
+//! their desks. Everything is bounded and stops with the run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +47,50 @@ pub struct Sample {
     pub open_streams: u64,
     /// Streams opened and closed by the churn over the interval.
     pub streams_churned: u64,
+    /// Toasts the agents answered over the interval.
+    pub toasts_answered: u64,
+}
+
+impl Sample {
+    /// A row of the soak's printed table, read back (to plot a run printed before).
+    pub fn from_row(row: &str) -> Option<Sample> {
+        let cells: Vec<&str> = row
+            .trim()
+            .strip_prefix('|')?
+            .strip_suffix('|')?
+            .split('|')
+            .map(str::trim)
+            .collect();
+        let [
+            at,
+            life,
+            calls,
+            p99,
+            failed,
+            rss,
+            files,
+            tasks,
+            streams,
+            churned,
+            toasts,
+        ] = cells[..]
+        else {
+            return None;
+        };
+        Some(Sample {
+            at: Duration::from_secs_f64(at.parse().ok()?),
+            life: life.parse().ok()?,
+            calls_per_second: calls.parse().ok()?,
+            p99: Duration::from_secs_f64(p99.strip_suffix(" ms")?.parse::<f64>().ok()? / 1000.0),
+            failed_calls: failed.parse().ok()?,
+            rss_bytes: (rss.parse::<f64>().ok()? * 1_048_576.0) as u64,
+            open_files: files.parse().ok()?,
+            tasks: tasks.parse().ok()?,
+            open_streams: streams.parse().ok()?,
+            streams_churned: churned.parse().ok()?,
+            toasts_answered: toasts.parse().ok()?,
+        })
+    }
 }
 
 /// The files process `pid` holds open.
@@ -64,13 +109,14 @@ pub async fn run(placement: &Placement, plan: &Plan) -> Vec<Sample> {
     let admin = server.admin().expect("cifd").clone();
     // Every agent serves every provider: desks have widgets to renew.
     let workers = mix::workers(&server, &population, plan.in_flight).await;
-    let churned = Arc::new(AtomicU64::new(0));
-    let mut churn = start_churn(&server, &population, plan, &churned).await;
+    let counts = Counts::default();
+    let mut churn = start_churn(&server, &population, plan, &counts).await;
+    start_toasts(&server, &population, &counts, &mut churn).await;
 
     let started = Instant::now();
     let (mut samples, mut life) = (Vec::new(), 0);
     while started.elapsed() < plan.length {
-        let before = churned.load(Ordering::Relaxed);
+        let before = counts.taken();
         // Calls failing around a restart count as failed, not as a broken run.
         let run = mix::run(&server, &workers, plan.interval).await;
         let metrics = server.writer_metrics();
@@ -85,7 +131,8 @@ pub async fn run(placement: &Placement, plan: &Plan) -> Vec<Sample> {
             open_files: open_files(pid),
             tasks: metric(&metrics, "cif_runtime_tasks") as u64,
             open_streams: metric(&metrics, "cif_open_streams") as u64,
-            streams_churned: churned.load(Ordering::Relaxed) - before,
+            streams_churned: counts.churned.load(Ordering::Relaxed) - before.0,
+            toasts_answered: counts.answered.load(Ordering::Relaxed) - before.1,
         });
         if plan.restart_every > 0 && samples.len() % plan.restart_every == 0 {
             // The churn's streams resume on the restarted server by themselves; its
@@ -100,12 +147,30 @@ pub async fn run(placement: &Placement, plan: &Plan) -> Vec<Sample> {
     samples
 }
 
+/// What the background load has done so far.
+#[derive(Clone, Default)]
+struct Counts {
+    /// Streams opened and closed.
+    churned: Arc<AtomicU64>,
+    /// Toasts answered by an agent.
+    answered: Arc<AtomicU64>,
+}
+
+impl Counts {
+    fn taken(&self) -> (u64, u64) {
+        (
+            self.churned.load(Ordering::Relaxed),
+            self.answered.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// The streams that come and go, and the desks renewing widget credentials, until aborted.
 async fn start_churn(
     server: &Server,
     population: &Population,
     plan: &Plan,
-    churned: &Arc<AtomicU64>,
+    counts: &Counts,
 ) -> JoinSet<()> {
     let mut churn = JoinSet::new();
     let channel = server.channel().await;
@@ -116,7 +181,7 @@ async fn start_churn(
             AgentClient::new(channel.clone(), &agent.credential).expect("a credential"),
             ProviderClient::new(channel.clone(), &provider.credential).expect("a credential"),
         );
-        let churned = churned.clone();
+        let churned = counts.churned.clone();
         churn.spawn(async move {
             let mut round: u64 = n as u64;
             loop {
@@ -158,4 +223,77 @@ async fn start_churn(
         });
     }
     churn
+}
+
+/// Toasts, until aborted: two providers each raise one toast after another on a desk of their
+/// own, and the agent at that desk accepts or declines each as it shows. Each desk keeps its
+/// stream open (else it is offline and toasts end at once); its agent polls the desk for the
+/// toast on screen, as a page would read it from the stream.
+async fn start_toasts(
+    server: &Server,
+    population: &Population,
+    counts: &Counts,
+    load: &mut JoinSet<()>,
+) {
+    let channel = server.channel().await;
+    let next_id = Arc::new(AtomicU64::new(0));
+    for (provider, agent) in population.providers.iter().zip(&population.agents).take(2) {
+        let agent_id = agent.id.clone();
+        let provider =
+            ProviderClient::new(channel.clone(), &provider.credential).expect("a credential");
+        let agent = AgentClient::new(channel.clone(), &agent.credential).expect("a credential");
+        let mut desk = agent.subscribe(false);
+        load.spawn(async move { while desk.next().await.is_some() {} });
+        let next_id = next_id.clone();
+        load.spawn(async move {
+            loop {
+                let n = next_id.fetch_add(1, Ordering::Relaxed);
+                let raised = provider
+                    .notify_event(pb::NotifyEventRequest {
+                        agent_id: agent_id.clone(),
+                        notification_id: format!("0199f0c8-51c4-7bb0-9d8e-{n:012}"),
+                        title: "Incoming call".into(),
+                        fields: vec![pb::NotificationField {
+                            label: "Caller".into(),
+                            value: format!("+1 555 {:04}", n % 10_000),
+                        }],
+                        ..Default::default()
+                    })
+                    .await;
+                if raised.is_err() {
+                    // The server is restarting, or the desk not yet back online.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        let answered = counts.answered.clone();
+        load.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(20));
+            let mut accept = false;
+            loop {
+                every.tick().await;
+                let Ok(desk) = agent.get_desk(pb::GetDeskRequest {}).await else {
+                    continue;
+                };
+                let Some(shown) = desk
+                    .desk
+                    .and_then(|desk| desk.notifications.into_iter().next())
+                else {
+                    continue;
+                };
+                accept = !accept;
+                let response = agent
+                    .respond_to_notification(pb::RespondToNotificationRequest {
+                        provider_id: shown.provider_id,
+                        notification_id: shown.notification_id,
+                        accept,
+                        ..Default::default()
+                    })
+                    .await;
+                if response.is_ok() {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
 }
