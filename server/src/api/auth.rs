@@ -15,22 +15,12 @@ use tonic::codegen::http;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
-use super::metrics::{Metrics, method_label};
+use super::method::Method;
+use super::metrics::Metrics;
 use super::status::to_status;
 use crate::app::{CallRates, Limits, RefusalCounts, SharedCore, read};
 use crate::domain::{DomainError, ErrorClass, Principal, Reason, Role};
 use crate::transport::Peer;
-
-/// The role a request path is for; `None` for the open services (health, reflection).
-fn required_role(path: &str) -> Option<Role> {
-    let service = path.trim_start_matches('/').split('/').next()?;
-    match service {
-        "cif.v1.ProviderService" => Some(Role::Provider),
-        "cif.v1.AgentService" => Some(Role::Agent),
-        "cif.v1.AdminService" => Some(Role::Operator),
-        _ => None,
-    }
-}
 
 fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
     headers
@@ -45,13 +35,6 @@ fn bearer_credential(headers: &http::HeaderMap) -> Result<&str, DomainError> {
                 "this call needs a credential: send the header `authorization: Bearer <credential>`",
             )
         })
-}
-
-/// Whether a call is work in flight while it runs: streams stay open for as long as their
-/// reader wants, and a toast's call waits for the agent, so neither is.
-fn is_work(path: &str) -> bool {
-    let method = path.rsplit('/').next().unwrap_or_default();
-    !matches!(method, "Subscribe" | "Watch" | "NotifyEvent")
 }
 
 /// Wraps the router so every request is authenticated first, and every answer counted.
@@ -155,10 +138,12 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        // The served method, or `unknown`: a static label, so a call copies no path.
-        let method = method_label(request.uri().path());
-        let role = required_role(request.uri().path());
-        let work = is_work(request.uri().path());
+        let Method {
+            label: method,
+            role,
+            is_work: work,
+            ..
+        } = Method::of(request.uri().path());
         let first = role.map(|role| {
             authenticate(
                 &self.state,
@@ -170,14 +155,15 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (metrics, state, limits, refusals) = (
-            self.metrics.clone(),
-            self.state.clone(),
-            self.limits.clone(),
-            self.refusals.clone(),
-        );
-        // Cheap: a URI shares its bytes.
-        let uri = request.uri().clone();
+        let (state, limits) = (self.state.clone(), self.limits.clone());
+        let outcome = Outcome {
+            metrics: self.metrics.clone(),
+            refusals: self.refusals.clone(),
+            method,
+            // Cheap: a URI shares its bytes.
+            uri: request.uri().clone(),
+            started,
+        };
         Box::pin(async move {
             // Who a refusal before the principal is known counts as: its address (made only
             // for a refusal).
@@ -188,52 +174,18 @@ where
                 .map(|address| address.ip());
             let address =
                 || peer.map_or_else(|| "anonymous".to_owned(), |ip| format!("address:{ip}"));
-            let refuse = |error: DomainError, loud: bool, who: &str| {
-                if loud {
-                    tracing::warn!(
-                        method = uri.path(),
-                        reason = error.reason.as_str(),
-                        "refused: {}",
-                        error.message
-                    );
-                } else {
-                    tracing::debug!(method = uri.path(), "refused: {}", error.message);
-                }
-                let reason = error.reason.as_str();
-                refusals.count(who, method, reason, SystemTime::now());
-                let status = to_status(error);
-                metrics.observe_call(method, status.code(), reason, started.elapsed());
-                Ok(status.into_http())
-            };
             let principal = match (role, first) {
-                (Some(role), Some(result)) => {
-                    let result = match result {
-                        // A credential issued on the writer a moment ago may not be applied on
-                        // this follower yet: it is refused only once the follower has read the
-                        // store since the call came.
-                        Err(error)
-                            if error.reason == Reason::CredentialInvalid
-                                && read(&state).follows() =>
-                        {
-                            read_store_since(&state, started).await;
-                            authenticate(
-                                &state,
-                                limits.principals.as_ref(),
-                                request.headers(),
-                                role,
-                            )
-                        }
-                        other => other,
-                    };
-                    match result {
+                (Some(role), Some(first)) => {
+                    match confirmed(&state, &limits, request.headers(), role, started, first).await
+                    {
                         Ok(principal) => Some(principal),
                         Err(error) if error.class() == ErrorClass::Unauthenticated => {
                             // Its address pays for it; one flooding such calls is refused
                             // without a log line each.
-                            if let Err(flooding) = admit_unauthenticated(&limits, &request) {
-                                return refuse(flooding, false, &address());
-                            }
-                            return refuse(error, true, &address());
+                            return Ok(match admit_unauthenticated(&limits, &request) {
+                                Err(flooding) => outcome.refused(flooding, false, &address()),
+                                Ok(()) => outcome.refused(error, true, &address()),
+                            });
                         }
                         Err(error) => {
                             // Over its rate, the principal is the quota's subject.
@@ -242,13 +194,13 @@ where
                                 .as_ref()
                                 .and_then(|retry| Some(retry.quota.as_ref()?.subject.clone()))
                                 .unwrap_or_else(address);
-                            return refuse(error, true, &who);
+                            return Ok(outcome.refused(error, true, &who));
                         }
                     }
                 }
                 _ => {
                     if let Err(flooding) = admit_unauthenticated(&limits, &request) {
-                        return refuse(flooding, false, &address());
+                        return Ok(outcome.refused(flooding, false, &address()));
                     }
                     None
                 }
@@ -256,7 +208,7 @@ where
             let working = match (principal, &limits.in_flight) {
                 (Some(principal), Some(in_flight)) if work => match in_flight.start() {
                     Ok(working) => Some(working),
-                    Err(shed) => return refuse(shed, false, &principal.to_string()),
+                    Err(shed) => return Ok(outcome.refused(shed, false, &principal.to_string())),
                 },
                 _ => None,
             };
@@ -265,25 +217,95 @@ where
             }
             let response = inner.call(request).await?;
             drop(working);
-            match response.extensions().get::<Status>() {
-                Some(status) => {
-                    let reason = log_refusal(principal, method, status);
-                    let who = principal.map_or_else(address, |principal| principal.to_string());
-                    let counted = if reason.is_empty() {
-                        cif_sdk::code_name(status.code())
-                    } else {
-                        &reason
-                    };
-                    refusals.count(&who, method, counted, SystemTime::now());
-                    metrics.observe_call(method, status.code(), &reason, started.elapsed());
-                }
-                None => {
-                    let code = answered_code(response.headers());
-                    metrics.observe_call(method, code, "", started.elapsed())
-                }
-            }
+            outcome.answered(&response, principal, address);
             Ok(response)
         })
+    }
+}
+
+/// The principal `first` names; on a follower, a credential it does not know is tried again
+/// once it has read the store since the call came: one issued on the writer a moment ago may
+/// not be applied here yet.
+async fn confirmed(
+    state: &SharedCore,
+    limits: &Limits,
+    headers: &http::HeaderMap,
+    role: Role,
+    started: Instant,
+    first: Result<Principal, DomainError>,
+) -> Result<Principal, DomainError> {
+    match first {
+        Err(error) if error.reason == Reason::CredentialInvalid && read(state).follows() => {
+            read_store_since(state, started).await;
+            authenticate(state, limits.principals.as_ref(), headers, role)
+        }
+        other => other,
+    }
+}
+
+/// Where a call's outcome is told: the log (refusals), the refusal counts and the metrics.
+struct Outcome {
+    metrics: Arc<Metrics>,
+    refusals: Arc<RefusalCounts>,
+    method: &'static str,
+    uri: http::Uri,
+    started: Instant,
+}
+
+impl Outcome {
+    /// A call refused before its service: logged (quietly, at debug, when not `loud`: a
+    /// flood must not become log lines), counted against `who`, and answered.
+    fn refused<B: Default>(&self, error: DomainError, loud: bool, who: &str) -> http::Response<B> {
+        if loud {
+            tracing::warn!(
+                method = self.uri.path(),
+                reason = error.reason.as_str(),
+                "refused: {}",
+                error.message
+            );
+        } else {
+            tracing::debug!(method = self.uri.path(), "refused: {}", error.message);
+        }
+        let reason = error.reason.as_str();
+        self.refusals
+            .count(who, self.method, reason, SystemTime::now());
+        let status = to_status(error);
+        self.metrics
+            .observe_call(self.method, status.code(), reason, self.started.elapsed());
+        status.into_http()
+    }
+
+    /// The service's answer, as its status says: a refusal is logged and counted too.
+    fn answered<B>(
+        &self,
+        response: &http::Response<B>,
+        principal: Option<Principal>,
+        address: impl FnOnce() -> String,
+    ) {
+        match response.extensions().get::<Status>() {
+            Some(status) => {
+                let reason = log_refusal(principal, self.method, status);
+                let who = principal.map_or_else(address, |principal| principal.to_string());
+                let counted = if reason.is_empty() {
+                    cif_sdk::code_name(status.code())
+                } else {
+                    &reason
+                };
+                self.refusals
+                    .count(&who, self.method, counted, SystemTime::now());
+                self.metrics.observe_call(
+                    self.method,
+                    status.code(),
+                    &reason,
+                    self.started.elapsed(),
+                );
+            }
+            None => {
+                let code = answered_code(response.headers());
+                self.metrics
+                    .observe_call(self.method, code, "", self.started.elapsed())
+            }
+        }
     }
 }
 
@@ -332,37 +354,6 @@ fn log_refusal(principal: Option<Principal>, method: &str, status: &Status) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_cif_services_need_a_role() {
-        assert_eq!(
-            required_role("/cif.v1.ProviderService/CreateSession"),
-            Some(Role::Provider)
-        );
-        assert_eq!(
-            required_role("/cif.v1.AgentService/GetDesk"),
-            Some(Role::Agent)
-        );
-        assert_eq!(
-            required_role("/cif.v1.AdminService/GetDesk"),
-            Some(Role::Operator)
-        );
-        assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
-        assert_eq!(
-            required_role("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
-            None
-        );
-    }
-
-    #[test]
-    fn streams_and_toasts_waiting_for_the_agent_are_not_work_in_flight() {
-        assert!(is_work("/cif.v1.ProviderService/CreateSession"));
-        assert!(is_work("/cif.v1.AgentService/GetDesk"));
-        assert!(!is_work("/cif.v1.ProviderService/Subscribe"));
-        assert!(!is_work("/cif.v1.AgentService/Subscribe"));
-        assert!(!is_work("/cif.v1.AdminService/Watch"));
-        assert!(!is_work("/cif.v1.ProviderService/NotifyEvent"));
-    }
 
     #[test]
     fn the_header_must_be_a_bearer_credential() {

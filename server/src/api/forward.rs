@@ -17,6 +17,7 @@ use tonic::codegen::http;
 use tonic::transport::{Channel, Endpoint};
 use tower::{Layer, Service, ServiceExt as _};
 
+use super::method::{Call, Method};
 use super::status::to_status;
 use crate::app::{Durable, SharedCore, read};
 use crate::domain::{DomainError, Reason};
@@ -37,33 +38,6 @@ pub const MIN_STORED_HEADER: &str = "cif-min-stored";
 /// (it falls that far behind only when its store is failing, which stops it, or it cannot
 /// keep up, which its health reports).
 const CATCH_UP: Duration = Duration::from_secs(10);
-
-/// What a request path is, to a replica.
-#[derive(Debug, PartialEq, Eq)]
-enum Call {
-    /// A cif.v1 call that changes the state: a follower forwards it.
-    Change,
-    /// A cif.v1 read or stream: served here.
-    Read,
-    /// Anything else (health, reflection, pages): served here as it is.
-    Other,
-}
-
-fn call_of(path: &str) -> Call {
-    let Some((service, method)) = path.trim_start_matches('/').split_once('/') else {
-        return Call::Other;
-    };
-    if !matches!(
-        service,
-        "cif.v1.ProviderService" | "cif.v1.AgentService" | "cif.v1.AdminService"
-    ) {
-        return Call::Other;
-    }
-    let reads = method.starts_with("Get")
-        || method.starts_with("List")
-        || matches!(method, "Subscribe" | "Watch" | "CanCreateSession");
-    if reads { Call::Read } else { Call::Change }
-}
 
 /// Waits until this replica reflects at least `stored` of the store's commits, for at most
 /// [`CATCH_UP`].
@@ -151,7 +125,7 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let call = call_of(request.uri().path());
+        let call = Method::of(request.uri().path()).call;
         if call == Call::Other {
             return Box::pin(inner.call(request));
         }
@@ -285,33 +259,4 @@ fn unavailable(what: String) -> DomainError {
         Reason::WriterUnavailable,
         format!("{what}; retry the call with its request_id"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_are_forwarded_and_reads_and_streams_are_served_here() {
-        for changing in [
-            "/cif.v1.ProviderService/CreateSession",
-            "/cif.v1.ProviderService/NotifyEvent",
-            "/cif.v1.AgentService/SwitchSession",
-            "/cif.v1.AdminService/CreateProvider",
-        ] {
-            assert_eq!(call_of(changing), Call::Change, "{changing}");
-        }
-        for here in [
-            "/cif.v1.ProviderService/GetSession",
-            "/cif.v1.ProviderService/ListTabs",
-            "/cif.v1.ProviderService/Subscribe",
-            "/cif.v1.ProviderService/CanCreateSession",
-            "/cif.v1.AdminService/Watch",
-        ] {
-            assert_eq!(call_of(here), Call::Read, "{here}");
-        }
-        for other in ["/grpc.health.v1.Health/Check", "/desk/", "/"] {
-            assert_eq!(call_of(other), Call::Other, "{other}");
-        }
-    }
 }

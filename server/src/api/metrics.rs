@@ -5,8 +5,7 @@
 //! streams and the log's position.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -207,7 +206,7 @@ impl Metrics {
         })
     }
 
-    /// Counts a call to `method` ([`method_label`] of its path).
+    /// Counts a call to `method` (the label [`super::method::Method`] gives its path).
     pub fn observe_call(
         &self,
         method: &'static str,
@@ -239,41 +238,6 @@ impl Metrics {
             .expect("writing to a string does not fail");
         text
     }
-}
-
-/// The label for a call's path: the path when it names a method cifd serves, else
-/// `unknown`. Anyone can send a call to any path; labels must stay a bounded set.
-pub(super) fn method_label(path: &str) -> &'static str {
-    static SERVED: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    let served = SERVED.get_or_init(|| {
-        [
-            cif_sdk::pb::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ]
-        .into_iter()
-        .flat_map(|encoded| {
-            let set = <prost_types::FileDescriptorSet as prost::Message>::decode(encoded)
-                .expect("the compiled-in descriptors decode");
-            set.file
-        })
-        .flat_map(|file| {
-            let package = file.package().to_owned();
-            file.service.into_iter().flat_map(move |service| {
-                let prefix = format!("/{package}.{}/", service.name());
-                service
-                    .method
-                    .into_iter()
-                    // Leaked once: a fixed set of paths, labels for the server's lifetime.
-                    .map(move |method| -> &'static str {
-                        format!("{prefix}{}", method.name()).leak()
-                    })
-            })
-        })
-        .collect()
-    });
-    served.get(path).copied().unwrap_or("unknown")
 }
 
 /// Serves `GET /metrics` on `listener`.

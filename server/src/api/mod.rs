@@ -12,6 +12,7 @@ mod convert;
 mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+mod method;
 mod metrics;
 mod operator_credentials;
 mod page_token;
