@@ -2401,11 +2401,12 @@ class AuditEntry(_message.Message):
     id: _builtins.str
     """Server-assigned id (UUID); ids sort in the order entries were made."""
     actor: _builtins.str
-    """Who made it: "operator" (the configured token), "operator credential <id>", or
+    """Who made it: "operator" (the configured token), "operator credential <id>",
+    "configuration" for the configuration file's declarations applied at startup, or
     "agent <id>" for its desk's widget credentials.
     """
     action: _builtins.str
-    """What: the AdminService method, e.g. "DeactivateProvider"."""
+    """What: the AdminService method, e.g. "DeactivateProvider", or "ApplyConfiguration"."""
     resource: _builtins.str
     """Which resource: "providers/<id>", "agents/<id>", "presences/<id>",
     "templates/<unique name>", "operatorCredentials/<id>" or

@@ -2365,7 +2365,8 @@ export type AuditEntry = Message<"cif.v1.AuditEntry"> & {
   time?: Timestamp | undefined;
 
   /**
-   * Who made it: "operator" (the configured token), "operator credential <id>", or
+   * Who made it: "operator" (the configured token), "operator credential <id>",
+   * "configuration" for the configuration file's declarations applied at startup, or
    * "agent <id>" for its desk's widget credentials.
    *
    * @generated from field: string actor = 3;
@@ -2373,7 +2374,7 @@ export type AuditEntry = Message<"cif.v1.AuditEntry"> & {
   actor: string;
 
   /**
-   * What: the AdminService method, e.g. "DeactivateProvider".
+   * What: the AdminService method, e.g. "DeactivateProvider", or "ApplyConfiguration".
    *
    * @generated from field: string action = 4;
    */
