@@ -469,6 +469,19 @@ impl AgentHandle {
     pub fn id(&self) -> &str {
         &self.record.id
     }
+
+    /// The id of the agent's home session, as its desk shows it.
+    pub async fn home_session_id(&self) -> String {
+        self.client
+            .get_desk(pb::GetDeskRequest {})
+            .await
+            .expect("the agent reads its desk")
+            .desk
+            .expect("a desk")
+            .home_session
+            .expect("a home session")
+            .id
+    }
 }
 
 /// A valid provider for CreateProvider.

@@ -104,16 +104,7 @@ async fn rule_18_a_provider_taken_off_a_profile_loses_that_desk_at_once_and_has_
         .unwrap()
         .tab
         .unwrap();
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     let home_tab = chat
         .client
         .create_tab(website(&home, "Search"))
@@ -530,16 +521,7 @@ async fn rule_19_a_provider_is_told_nothing_that_moves_with_another_providers_wo
     }
 
     // Home: no version, no tab focus, and a full home says only that it is full.
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     let mut with_version = website(&home, "Search");
     with_version.expected_version = Some(0);
     expect_refused(

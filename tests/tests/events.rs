@@ -56,16 +56,7 @@ async fn switch_and_close_events_reach_exactly_the_right_owners() {
     let chat = harness.provider("contoso_chat").await;
     let phone = harness.provider("fabrikam_phone").await;
     let ada = harness.agent("Ada", &[]).await;
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     let mut chat_events = caught_up(chat.client.subscribe(vec![], false)).await;
     let mut phone_events = caught_up(phone.client.subscribe(vec![], false)).await;
     let mut desk_events = caught_up(ada.client.subscribe(false)).await;
@@ -134,16 +125,7 @@ async fn only_the_agent_switches_and_closes() {
     let ada = harness.agent("Ada", &[]).await;
     let bob = harness.agent("Bob", &[]).await;
     let (session, _) = create(&chat, &ada, "Chat").await;
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
 
     // Rule 4: a provider credential on the agent's calls is refused.
     let provider_as_agent =

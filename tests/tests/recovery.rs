@@ -487,16 +487,7 @@ async fn unusable_data_files_stop_startup_naming_the_file_and_what_to_do() {
     let contradicting = DataDir::new();
     let harness = Harness::start_with(on(&contradicting)).await;
     let ada = harness.agent("Ada", &[]).await;
-    let home = ada
-        .client
-        .get_desk(Default::default())
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     let mut cifd = harness.cifd;
     assert!(cifd.terminate(PATIENCE).await.success());
     let deleted = rusqlite::Connection::open(contradicting.database())

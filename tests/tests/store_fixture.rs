@@ -112,16 +112,7 @@ async fn populate(harness: &Harness) {
         })
         .await
         .unwrap();
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     ada.client
         .switch_session(pb::SwitchSessionRequest {
             session_id: home,

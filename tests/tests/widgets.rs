@@ -97,16 +97,7 @@ async fn rule_20_the_desk_knows_its_widgets_and_hears_when_they_change() {
     assert!(created.session.is_some());
     assert_eq!(widgets(&ada).await.visible_provider_id, chat.id());
     // The agent takes it back to home: none shows.
-    let home = ada
-        .client
-        .get_desk(pb::GetDeskRequest {})
-        .await
-        .unwrap()
-        .desk
-        .unwrap()
-        .home_session
-        .unwrap()
-        .id;
+    let home = ada.home_session_id().await;
     ada.client
         .switch_session(pb::SwitchSessionRequest {
             session_id: home.clone(),
