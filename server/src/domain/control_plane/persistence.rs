@@ -18,7 +18,7 @@ use crate::domain::registry::Lost;
 use crate::domain::registry::{
     AgentRecord, Holder, Issued, OperatorCredentialRecord, Presence, ProviderRecord, Registry,
 };
-use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts};
+use crate::domain::toasts::{Resolution, Toast, ToastKey, Toasts, toast_contradiction};
 
 /// An agent as stored: its record and its desk.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -215,7 +215,10 @@ impl ControlPlane {
                 (stored.agent, (id, stored.desk))
             })
             .unzip();
-        if let Some(contradiction) = contradiction(&desks, &records.sessions) {
+        let stored_agents = agents.iter().map(|agent| agent.id).collect();
+        if let Some(contradiction) = contradiction(&desks, &records.sessions).or_else(|| {
+            toast_contradiction(&records.toasts, &records.resolved_toasts, &stored_agents)
+        }) {
             return Err(Damaged(contradiction));
         }
         let toasts = Toasts::restore(

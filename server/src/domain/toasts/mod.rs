@@ -1,7 +1,10 @@
 //! Toasts (rule 12): what a provider asks to show, and the part that keeps every desk's queue.
 
+mod consistency;
 mod queue;
 mod toast;
+
+pub use consistency::contradiction as toast_contradiction;
 
 pub use queue::{ToastChanges, Toasts};
 pub use toast::{

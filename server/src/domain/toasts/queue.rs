@@ -528,7 +528,7 @@ pub struct ToastChanges {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use cif_sdk::ids::NotificationId;
@@ -536,7 +536,12 @@ mod tests {
     use super::*;
     use crate::domain::toasts::{Canceller, ToastContent};
 
-    fn toast(agent: AgentId, provider: ProviderId, raised: SystemTime) -> Toast {
+    /// A waiting toast with a two-minute countdown and a new id.
+    pub(in crate::domain::toasts) fn toast(
+        agent: AgentId,
+        provider: ProviderId,
+        raised: SystemTime,
+    ) -> Toast {
         Toast {
             key: ToastKey {
                 provider,
