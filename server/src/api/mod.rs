@@ -8,6 +8,7 @@ mod answers;
 mod audit;
 mod auth;
 mod call;
+mod configuration;
 mod convert;
 mod forward;
 #[doc(hidden)]
@@ -26,8 +27,8 @@ mod web;
 
 pub use admin::AdminApi;
 pub use agent::AgentApi;
-pub use audit::apply_configuration;
 pub use auth::AuthLayer;
+pub use configuration::apply_configuration;
 pub use forward::ForwardLayer;
 pub use metrics::{CommitMetrics, Metrics, serve as serve_metrics};
 pub use provider::ProviderApi;
