@@ -164,6 +164,8 @@ pub struct Core {
     pub log: EventLog,
     /// NotifyEvent calls waiting for their toast to end.
     pub toast_waiters: HashMap<ToastKey, watch::Sender<Option<Resolution>>>,
+    /// The server is stopping: NotifyEvent calls no longer wait.
+    toast_waiters_released: bool,
     /// Wakes the toast timer when a deadline may have moved earlier.
     pub toast_timer: Arc<Notify>,
     /// The newest sequence given to an event (published or on its way to disk).
@@ -205,6 +207,7 @@ impl Core {
             plane,
             log,
             toast_waiters: HashMap::new(),
+            toast_waiters_released: false,
             toast_timer: Arc::new(Notify::new()),
             assigned,
             commits: 0,
@@ -603,15 +606,53 @@ impl Core {
     }
 
     /// A receiver that sees the toast's end; several calls may wait for the same toast.
+    /// Once the server is stopping, one that sees no more (its call answers at once).
     pub fn wait_for_toast(&mut self, key: ToastKey) -> watch::Receiver<Option<Resolution>> {
+        if self.toast_waiters_released {
+            return watch::channel(None).1;
+        }
         self.toast_waiters
             .entry(key)
             .or_insert_with(|| watch::channel(None).0)
             .subscribe()
     }
 
-    /// Lets every waiting NotifyEvent call go (they answer that the server is stopping).
+    /// Lets every waiting NotifyEvent call go, and every later one (they answer that the
+    /// server is stopping): a call still arriving on an open connection during the shutdown
+    /// grace must not hold the shutdown for the whole grace.
     pub fn release_toast_waiters(&mut self) {
         self.toast_waiters.clear();
+        self.toast_waiters_released = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cif_sdk::ids::{NotificationId, ProviderId};
+
+    use super::*;
+    use crate::app::log::LogSettings;
+    use crate::domain::{CredentialHash, Settings};
+
+    #[test]
+    fn once_the_server_stops_no_toast_call_waits_not_even_a_later_one() {
+        let mut core = Core::in_memory(
+            ControlPlane::new(Settings::default(), CredentialHash([0; 32])),
+            EventLog::new(LogSettings::default()),
+            RequestRetention::default(),
+        );
+        let key = ToastKey {
+            provider: ProviderId::from_uuid(uuid::Uuid::now_v7()),
+            id: NotificationId::generate(),
+        };
+        let waiting = core.wait_for_toast(key);
+        assert_eq!(waiting.has_changed().ok(), Some(false), "waits");
+        core.release_toast_waiters();
+        assert!(waiting.has_changed().is_err(), "released");
+        let later = core.wait_for_toast(key);
+        assert!(
+            later.has_changed().is_err(),
+            "a later call is answered at once"
+        );
     }
 }
