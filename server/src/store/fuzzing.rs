@@ -5,25 +5,10 @@
 use std::time::{Duration, SystemTime};
 
 use super::encoding::Stored as _;
-use super::rows;
+use super::rows::{self, KINDS};
 use crate::domain::control_plane::{Records, SessionFilter};
 use crate::domain::events::Event;
 use crate::domain::{ControlPlane, CredentialHash, Settings};
-
-/// The kinds of record the store keeps, as their rows name them.
-const KINDS: &[&str] = &[
-    "provider",
-    "deleted_provider",
-    "agent",
-    "session",
-    "presence",
-    "template",
-    "toast",
-    "resolved_toast",
-    "widget_credential",
-    "operator_credential",
-    "audit_entry",
-];
 
 /// `data`: the kind (its first byte; one past the kinds is an event) and the stored bytes.
 pub fn record(data: &[u8]) {

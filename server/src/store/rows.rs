@@ -137,6 +137,21 @@ pub enum RowError {
     Undecodable { kind: String, error: DecodeError },
 }
 
+/// Every kind of record the store keeps, as their rows name them ([`load`] reads each).
+pub const KINDS: &[&str] = &[
+    "provider",
+    "deleted_provider",
+    "agent",
+    "session",
+    "presence",
+    "template",
+    "toast",
+    "resolved_toast",
+    "widget_credential",
+    "operator_credential",
+    "audit_entry",
+];
+
 /// Adds a stored row's record to `records`.
 pub fn load(records: &mut Records, kind: &str, body: &[u8]) -> Result<(), RowError> {
     fn decoded<T: Stored>(kind: &str, body: &[u8]) -> Result<T, RowError> {
@@ -261,4 +276,21 @@ pub fn from_millis(millis: i64) -> SystemTime {
 /// Milliseconds of the moment `age` ago: rows older than it are no longer kept.
 pub fn millis_before(age: Duration) -> i64 {
     SystemTime::now().checked_sub(age).map_or(0, millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_listed_is_one_load_reads() {
+        for kind in KINDS {
+            let read = load(&mut Records::default(), kind, b"");
+            assert!(!matches!(read, Err(RowError::UnknownKind(_))), "{kind}");
+        }
+        assert!(matches!(
+            load(&mut Records::default(), "unheard_of", b""),
+            Err(RowError::UnknownKind(_))
+        ));
+    }
 }
